@@ -1,0 +1,38 @@
+"""Data layer: frames in, frames out (``id, text, label, line``); no config objects here.
+
+Loaders (CSV, TSV, JSONL, Parquet, 🤗 datasets on disk, line-aligned files), reporting
+cleaning, a seeded rare-class-safe split, class statistics and tiers, experiment subsets, and
+a synthetic long-tail generator (clearly synthetic data, for demos and tests).
+"""
+
+from tailtune.data.clean import CleanReport, clean
+from tailtune.data.load import (
+    FRAME_COLUMNS,
+    LoadResult,
+    load_line_aligned,
+    load_table,
+    summary_lines,
+)
+from tailtune.data.split import SplitResult, resolve_count, split_frame, write_split
+from tailtune.data.stats import assign_tiers, class_counts, class_stats, split_stats
+from tailtune.data.subsets import stratified_subsample, subset_labels
+
+__all__ = [
+    "FRAME_COLUMNS",
+    "CleanReport",
+    "LoadResult",
+    "SplitResult",
+    "assign_tiers",
+    "class_counts",
+    "class_stats",
+    "clean",
+    "load_line_aligned",
+    "load_table",
+    "resolve_count",
+    "split_frame",
+    "split_stats",
+    "stratified_subsample",
+    "subset_labels",
+    "summary_lines",
+    "write_split",
+]

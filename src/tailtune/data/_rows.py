@@ -1,0 +1,105 @@
+"""Row assembly: join text columns, turn label cells into label strings, set aside empty rows.
+
+Kept apart from :mod:`tailtune.data.load` so each module reads on a screen or two.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from tailtune.errors import DataError
+
+FRAME_COLUMNS = ["id", "text", "label", "line"]
+
+
+def to_frame(
+    path, table, prefix, texts, labels, id_column, names, text_sep, label_sep, ml_sep, multi_label
+):
+    """Join text and label columns, map label ids to names, and split off rows to remove."""
+    feats = table.features or {}
+    label_lists = [[_label_parts(v, ml_sep) for v in table.values[c]] for c in labels]
+    label_lists = [
+        _apply_names(path, table.lines, parts, names or _feature_names(feats.get(c)))
+        for parts, c in zip(label_lists, labels, strict=False)
+    ]
+    rows, gone = [], []
+    for i, line in enumerate(table.lines):
+        rid = str(table.values[id_column][i]) if id_column else f"{prefix}:{line}"
+        text = text_sep.join(t for t in (_as_text(table.values[c][i]) for c in texts) if t.strip())
+        per_col = [ll[i] for ll in label_lists]
+        reason = None
+        if not text.strip():
+            reason = "empty_text"
+        elif any(not parts for parts in per_col):
+            reason = "empty_label"
+        elif multi_label == "single" and any(len(parts) > 1 for parts in per_col):
+            reason = "multi_label"
+        if reason:
+            gone.append((rid, line, str(path), reason))
+            continue
+        label = label_sep.join((ml_sep or ",").join(parts) for parts in per_col)
+        rows.append((rid, text, label, line))
+    if table.lines and len(gone) == len(table.lines):
+        reasons = {r for *_, r in gone}
+        if reasons == {"empty_label"}:
+            raise DataError(f"{path}: label column {_names(labels)} is empty in every row")
+        if reasons == {"empty_text"}:
+            raise DataError(f"{path}: text column {_names(texts)} is empty in every row")
+    frame = pd.DataFrame(rows, columns=FRAME_COLUMNS).astype({"line": "int64"})
+    return frame, pd.DataFrame(gone, columns=["id", "line", "file", "reason"])
+
+
+def _as_text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def _label_parts(value: Any, sep: str | None) -> list[str]:
+    """A cell's labels as strings: a list cell stays a list; a string is split on ``sep``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    if isinstance(value, (list, tuple)) or hasattr(value, "tolist") and not isinstance(value, str):
+        items = value.tolist() if hasattr(value, "tolist") else list(value)
+        items = items if isinstance(items, list) else [items]
+        return [p for v in items for p in _label_parts(v, None)]
+    if isinstance(value, float) and value.is_integer():
+        return [str(int(value))]
+    text = str(value).strip()
+    if not text:
+        return []
+    if sep:
+        return [p.strip() for p in text.split(sep) if p.strip()]
+    return [text]
+
+
+def _apply_names(path, lines, label_lists, names):
+    if names is None:
+        return label_lists
+    out = []
+    for line, parts in zip(lines, label_lists, strict=False):
+        mapped = []
+        for part in parts:
+            try:
+                mapped.append(names[int(part)])
+            except (ValueError, IndexError):
+                raise DataError(
+                    f"{path}: line {line}: label '{part}' is not an index into the "
+                    f"{len(names)} label names (0..{len(names) - 1})"
+                ) from None
+        out.append(mapped)
+    return out
+
+
+def _feature_names(feature: Any) -> list[str] | None:
+    """Names of a datasets ClassLabel (or a sequence of ClassLabel) feature, if it is one."""
+    inner = getattr(feature, "feature", feature)  # Sequence(ClassLabel) -> ClassLabel
+    inner = inner[0] if isinstance(inner, list) and inner else inner
+    return list(inner.names) if hasattr(inner, "names") and hasattr(inner, "int2str") else None
+
+
+def _names(columns: list[str]) -> str:
+    return " + ".join(f"'{c}'" for c in columns)
