@@ -1,0 +1,3 @@
+from tailtune.cli import main
+
+main()

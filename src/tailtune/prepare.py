@@ -1,0 +1,146 @@
+"""Turn a DataConfig + SplitConfig into train / val / test frames, with every report kept.
+
+This is the one place that reads data config objects; the functions it calls in
+:mod:`tailtune.data` take plain keyword arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from tailtune.config import Config, DataConfig
+from tailtune.errors import ConfigError, DataError
+
+__all__ = ["Prepared", "prepare_data", "load_frame"]
+
+
+@dataclass
+class Prepared:
+    """The splits a run trains and evaluates on, and what was done to get them."""
+
+    train: pd.DataFrame
+    val: pd.DataFrame
+    test: pd.DataFrame | None
+    reports: dict[str, Any] = field(default_factory=dict)
+
+
+def load_frame(data: DataConfig, path, *, seed: int = 0) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Load one file (or list of files) with the DataConfig's reading options."""
+    from tailtune.data import load_table
+
+    result = load_table(
+        path,
+        format=data.format,
+        text_columns=data.text_columns,
+        label_columns=data.label_columns,
+        label_separator=data.label_separator,
+        text_separator=data.text_separator,
+        column_names=data.column_names,
+        skip_rows=data.skip_rows,
+        encoding=data.encoding,
+        label_names=data.label_names,
+        multi_label_separator=data.multi_label_separator,
+        multi_label=data.multi_label,
+    )
+    return result.frame, result.report
+
+
+def prepare_data(cfg: Config) -> Prepared:
+    """Load (or synthesize), clean, subset and split the data of a config."""
+    from tailtune.data import (
+        clean,
+        split_frame,
+        stratified_subsample,
+        subset_labels,
+        synthesize,
+    )
+
+    data, reports = cfg.data, {}
+    if data.synthetic is not None:
+        frame = synthesize(data.synthetic, seed=cfg.seed, scale=data.synthetic_scale)
+        frame = frame[["id", "text", "label", "line"]]
+        reports["load"] = {"source": f"synthetic preset '{data.synthetic}'", "rows": len(frame)}
+    elif data.path is not None:
+        frame, reports["load"] = load_frame(data, data.path, seed=cfg.seed)
+    else:
+        raise ConfigError("data.path: required (a file), or set data.synthetic to a preset name")
+
+    frame, reports["clean"] = clean(
+        frame, drop_duplicates=data.drop_duplicates, min_class_size=data.min_class_size
+    )
+    frame, reports["subset"] = _subset(frame, data, cfg.seed, subset_labels, stratified_subsample)
+
+    seed = cfg.split.seed if cfg.split.seed is not None else cfg.seed
+    test = None
+    if data.val_path is not None:
+        # Explicit validation file: the loaded file is all training data.
+        val, reports["load_val"] = load_frame(data, data.val_path)
+        train = frame
+        _check_known(train, val, "data.val_path")
+    else:
+        result = split_frame(
+            frame,
+            val=cfg.split.val,
+            test=0.0 if data.test_path is not None else cfg.split.test,
+            seed=seed,
+            stratify=cfg.split.stratify,
+        )
+        train, val, test = result.train, result.val, result.test
+        reports["split"] = result.report
+    if data.test_path is not None:
+        test, reports["load_test"] = load_frame(data, data.test_path)
+    if test is not None and len(test) == 0:
+        test = None
+    if len(val) == 0:
+        raise DataError("the validation split is empty: raise split.val or give data.val_path")
+    return Prepared(train=train, val=val, test=test, reports=_plain(reports))
+
+
+def _subset(frame, data: DataConfig, seed: int, subset_labels, stratified_subsample):
+    report: dict[str, Any] = {}
+    if data.subset_labels is not None or data.subset_per_class is not None:
+        before = len(frame)
+        frame = subset_labels(
+            frame,
+            labels=data.subset_labels if data.subset_labels is not None else frame["label"].nunique(),
+            per_class=data.subset_per_class,
+            seed=seed,
+        )
+        report["labels"] = {"rows_before": before, "rows_after": len(frame)}
+    if data.subsample is not None:
+        before = len(frame)
+        frame = stratified_subsample(frame, data.subsample, seed=seed)
+        report["subsample"] = {"rows_before": before, "rows_after": len(frame)}
+    return frame, report
+
+
+def _check_known(train: pd.DataFrame, other: pd.DataFrame, where: str) -> None:
+    unseen = sorted(set(other["label"]) - set(train["label"]))
+    if unseen:
+        # Not an error: the metrics count these as misses, but the user should know.
+        import warnings
+
+        warnings.warn(
+            f"{where}: {len(unseen)} label(s) never seen in training, e.g. {unseen[:3]}",
+            stacklevel=2,
+        )
+
+
+def _plain(obj: Any) -> Any:
+    """Reports may hold dataclasses or numpy scalars; make them JSON-ready."""
+    import dataclasses
+
+    import numpy as np
+
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return _plain(dataclasses.asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
