@@ -1,0 +1,429 @@
+"""The SQLite run index (``<runs_dir>/index.db``): config fields, metrics, status and timings.
+
+The run directories are the truth; the index is a cache of them for fast listing, filtering and
+sorting, plus the status of runs that have no finished directory yet (running / failed with its
+error). It is rebuilt from the directories when missing or corrupt. Several processes may
+write at once (parallel executors): WAL journal, a busy timeout and one short ``BEGIN
+IMMEDIATE`` transaction per write keep it consistent (https://sqlite.org/wal.html).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from tailtune.errors import TailtuneError
+
+__all__ = [
+    "INDEX_NAME",
+    "index_path",
+    "run_config_hash",
+    "run_key",
+    "connect",
+    "index_run",
+    "mark_status",
+    "rebuild_index",
+    "walk_runs",
+    "ensure_index",
+    "flatten_config",
+    "list_runs",
+    "show_run",
+    "compare_runs",
+]
+
+INDEX_NAME = "index.db"
+_METRICS = ("accuracy", "macro_f1", "weighted_f1", "balanced_accuracy", "zero_f1", "n_classes")
+_COLUMNS = (
+    "key", "run_dir", "name", "experiment", "backend", "model", "data_path", "seed",
+    "config_hash", "status", "error", *_METRICS, "train_size", "fit_s", "predict_s", "total_s",
+    "created", "updated", "config", "metrics",
+)  # fmt: skip
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS runs (
+  key TEXT PRIMARY KEY, run_dir TEXT, name TEXT, experiment TEXT, backend TEXT, model TEXT,
+  data_path TEXT, seed INTEGER, config_hash TEXT, status TEXT NOT NULL, error TEXT,
+  {", ".join(f"{m} REAL" for m in _METRICS)}, train_size INTEGER,
+  fit_s REAL, predict_s REAL, total_s REAL, created TEXT, updated TEXT, config TEXT, metrics TEXT
+);
+""" + "".join(
+    f"CREATE INDEX IF NOT EXISTS runs_{c} ON runs({c});\n"
+    for c in (
+        "name",
+        "experiment",
+        "backend",
+        "model",
+        "data_path",
+        "seed",
+        "config_hash",
+        "status",
+    )
+)
+# what `list_runs` shows, in order
+LIST_COLUMNS = [
+    "name", "experiment", "backend", "model", "data_path", "seed", "status", "accuracy",
+    "macro_f1", "zero_f1", "train_size", "total_s", "created", "config_hash", "run_dir", "error",
+]  # fmt: skip
+
+
+def index_path(runs_dir: str | Path) -> Path:
+    """Where the index of a runs folder lives: ``<runs_dir>/index.db``."""
+    return Path(runs_dir) / INDEX_NAME
+
+
+def run_config_hash(config: Any) -> str:
+    """Identity of a run: a hash of its resolved config (seed included) apart from ``runs_dir``.
+
+    ``config`` is a :class:`tailtune.config.Config` or its dict (``config.yaml``); the storage
+    folder is left out so that moving a runs folder keeps its ids.
+    """
+    if not isinstance(config, dict):
+        from tailtune.config import config_to_dict
+
+        config = config_to_dict(config)
+    clean = {k: v for k, v in config.items() if k != "runs_dir"}
+    text = json.dumps(clean, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def run_key(experiment: str | None, config_hash: str, run_dir: str | None = None) -> str:
+    """Primary key: ``<experiment>/<config hash>`` for experiment runs, else the run dir."""
+    if experiment:
+        return f"{experiment}/{config_hash}"
+    return run_dir or config_hash
+
+
+@contextlib.contextmanager
+def connect(db: str | Path) -> Iterator[sqlite3.Connection]:
+    """A short-lived connection in WAL mode with a busy timeout; commits on success."""
+    db = Path(db)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(db, timeout=60, isolation_level=None)
+    try:
+        con.execute("PRAGMA busy_timeout = 60000")
+        _retry(lambda: con.execute("PRAGMA journal_mode = WAL"))
+        _retry(lambda: con.executescript(_SCHEMA))
+        yield con
+    finally:
+        con.close()
+
+
+def _retry(fn, tries: int = 50):
+    """Schema/journal changes can hit 'database is locked' despite busy_timeout; wait it out."""
+    for i in range(tries):
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or i == tries - 1:
+                raise
+            time.sleep(0.05 * (1 + i % 5))
+
+
+def _write(db: str | Path, sql: str, params: dict[str, Any]) -> None:
+    with connect(db) as con:
+
+        def tx():
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                con.execute(sql, params)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+        _retry(tx)
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+
+
+def index_run(
+    db: str | Path,
+    run_dir: str | Path,
+    *,
+    experiment: str | None = None,
+    key: str | None = None,
+) -> str:
+    """Record a finished run directory (status ``finished``); returns its key.
+
+    ``experiment`` defaults to the run's parent folder relative to the index folder (None when
+    the run sits directly in it).
+    """
+    row = _row_from_dir(Path(db).parent, Path(run_dir), experiment)
+    row["key"] = key or row["key"]
+    cols = ", ".join(_COLUMNS)
+    vals = ", ".join(f":{c}" for c in _COLUMNS)
+    update = ", ".join(f"{c}=excluded.{c}" for c in _COLUMNS if c not in ("key", "created"))
+    _write(db, f"INSERT INTO runs ({cols}) VALUES ({vals}) ON CONFLICT(key) DO UPDATE SET {update}", row)  # fmt: skip
+    return row["key"]
+
+
+def mark_status(
+    db: str | Path,
+    key: str,
+    status: str,
+    *,
+    error: str | None = None,
+    config: dict[str, Any] | None = None,
+    experiment: str | None = None,
+    run_dir: str | None = None,
+) -> None:
+    """Set a run's status (``running`` / ``failed`` / ``finished``) and error, creating its row."""
+    if status not in ("running", "finished", "failed"):
+        raise ValueError(f"unknown status {status!r}")
+    row = {c: None for c in _COLUMNS}
+    row.update(key=key, status=status, error=error, experiment=experiment, run_dir=run_dir)
+    row.update(created=_now(), updated=_now())
+    if config is not None:
+        row.update(_config_columns(config))
+    keep = ("name", "backend", "model", "data_path", "seed", "config_hash", "config", "run_dir")
+    update = ", ".join(
+        ["status=excluded.status", "error=excluded.error", "updated=excluded.updated"]
+        + [f"{c}=COALESCE(excluded.{c}, {c})" for c in keep]
+    )
+    cols = ", ".join(_COLUMNS)
+    vals = ", ".join(f":{c}" for c in _COLUMNS)
+    _write(db, f"INSERT INTO runs ({cols}) VALUES ({vals}) ON CONFLICT(key) DO UPDATE SET {update}", row)  # fmt: skip
+
+
+def rebuild_index(runs_dir: str | Path) -> Path:
+    """Recreate ``<runs_dir>/index.db`` from the run directories (nested folders included)."""
+    db = index_path(runs_dir)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    for run_dir in walk_runs(runs_dir):
+        with contextlib.suppress(TailtuneError, OSError, ValueError):
+            index_run(db, run_dir)
+    with connect(db):
+        pass  # an empty folder still gets an (empty) index
+    return db
+
+
+def walk_runs(runs_dir: str | Path) -> list[Path]:
+    """Finished run directories under ``runs_dir`` at any depth (dot-folders skipped)."""
+    from tailtune.runs.reader import is_run_dir
+
+    found: list[Path] = []
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return found
+    for dirpath, dirnames, _ in os.walk(root):
+        here = Path(dirpath)
+        if here != root and is_run_dir(here):
+            found.append(here)
+            dirnames[:] = []  # a run's own subfolders (model/) are not runs
+            continue
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+    return sorted(found)
+
+
+def ensure_index(runs_dir: str | Path) -> Path:
+    """The index of ``runs_dir``, rebuilt first when it is missing or corrupt."""
+    db = index_path(runs_dir)
+    if not db.is_file():
+        return rebuild_index(runs_dir)
+    try:
+        with connect(db) as con:
+            ok = con.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError:
+        ok = "corrupt"
+    return db if ok == "ok" else rebuild_index(runs_dir)
+
+
+def _row_from_dir(root: Path, run_dir: Path, experiment: str | None) -> dict[str, Any]:
+    from tailtune.runs.reader import read_run
+
+    run = read_run(run_dir)
+    rel = _rel(root, run_dir)
+    if experiment is None and run_dir.resolve().parent != root.resolve():
+        experiment = _rel(root, run_dir.parent)
+    row = {c: None for c in _COLUMNS}
+    row.update(_config_columns(run.config))
+    val = run.metrics.get("val") or {}
+    timing = run.metrics.get("timing") or {}
+    row.update({m: val.get(m) for m in _METRICS})
+    row.update({t: timing.get(t) for t in ("fit_s", "predict_s", "total_s")})
+    mtime = (run_dir / "metrics.json").stat().st_mtime
+    row.update(
+        key=run_key(experiment, row["config_hash"], rel),
+        run_dir=rel,
+        experiment=experiment,
+        status="finished",
+        train_size=run.metrics.get("train_size"),
+        created=time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(mtime)),
+        updated=_now(),
+        metrics=json.dumps(run.metrics, default=str),
+    )
+    return row
+
+
+def _config_columns(config: dict[str, Any]) -> dict[str, Any]:
+    model = config.get("model") or {}
+    data = config.get("data") or {}
+    path = data.get("path")
+    if path is None and data.get("synthetic"):
+        path = f"synthetic:{data['synthetic']}"
+    return {
+        "name": config.get("name"),
+        "backend": model.get("backend"),
+        "model": model.get("name"),
+        "data_path": json.dumps(path) if isinstance(path, list) else path,
+        "seed": config.get("seed"),
+        "config_hash": run_config_hash(config),
+        "config": json.dumps(config, default=str),
+    }
+
+
+def _rel(root: Path, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path.resolve())
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+# ---------------------------------------------------------------------------------------------
+# queries (the CLI's `tailtune runs list / show / compare`)
+
+_FILTER = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(!=|>=|<=|=|~|>|<)\s*(.*?)\s*$")
+
+
+def list_runs(
+    runs_dir: str | Path,
+    where: list[str] | None = None,
+    sort: str | None = None,
+    descending: bool | None = None,
+    limit: int | None = None,
+    columns: list[str] | None = None,
+) -> pd.DataFrame:
+    """Runs of the index as a DataFrame, filtered and sorted.
+
+    ``where`` items are ``field<op>value`` with op in ``= != ~ > < >= <=`` (``~`` = contains,
+    case-insensitive); ``field`` is a column (``backend``, ``macro_f1``, ``status`` ...) or any
+    dotted config field (``data.path``, ``train.batch_size``). ``sort`` is such a field; metrics
+    sort best first, other fields ascending, unless ``descending`` says otherwise. ``columns``
+    adds dotted config fields to the default columns.
+    """
+    db = ensure_index(runs_dir)
+    clauses, params = [], []
+    for item in where or []:
+        clause, value = _clause(item)
+        clauses.append(clause)
+        params.append(value)
+    sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(clauses) if clauses else "")
+    if sort:
+        expr = _field_sql(sort)
+        desc = descending if descending is not None else sort in _METRICS and sort != "zero_f1"
+        sql += f" ORDER BY {expr} IS NULL, {expr} {'DESC' if desc else 'ASC'}"
+    else:
+        sql += " ORDER BY created DESC" if descending is not False else " ORDER BY created"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    with connect(db) as con:
+        frame = pd.read_sql_query(sql, con, params=params)
+    for col in columns or []:
+        frame[col] = [_lookup(json.loads(c or "{}"), col) for c in frame["config"]]
+    return frame[LIST_COLUMNS + [c for c in columns or [] if c not in LIST_COLUMNS]]
+
+
+def show_run(runs_dir: str | Path, ref: str) -> dict[str, Any]:
+    """One run's row with ``config`` and ``metrics`` parsed; ``ref`` is a key, run dir, name or
+    config-hash prefix (an ambiguous or unknown ref is a TailtuneError)."""
+    db = ensure_index(runs_dir)
+    with connect(db) as con:
+        con.row_factory = sqlite3.Row
+        rows = con.execute(
+            "SELECT * FROM runs WHERE key=? OR run_dir=? OR name=? OR config_hash LIKE ? "
+            "OR run_dir LIKE ?",
+            (ref, ref, ref, f"{ref}%", f"%{ref}"),
+        ).fetchall()
+    if not rows:
+        raise TailtuneError(f"run '{ref}': not in {db} (see `tailtune runs list`)")
+    exact = [r for r in rows if ref in (r["key"], r["run_dir"])]
+    if len(rows) > 1 and len(exact) != 1:
+        keys = ", ".join(r["key"] for r in rows[:5])
+        raise TailtuneError(f"run '{ref}': matches {len(rows)} runs ({keys}); be more specific")
+    out = dict((exact or rows)[0])
+    out["config"] = json.loads(out["config"] or "{}")
+    out["metrics"] = json.loads(out["metrics"] or "{}")
+    return out
+
+
+def compare_runs(runs_dir: str | Path, refs: list[str], all_fields: bool = False) -> pd.DataFrame:
+    """Runs side by side: rows = metrics, tier mean F1s and the config fields that differ
+    (every field with ``all_fields``); one column per run, named by its run dir or key."""
+    runs = [show_run(runs_dir, r) for r in refs]
+    flat = [flatten_config(r["config"]) for r in runs]
+    fields = sorted(set().union(*flat))
+    if not all_fields:
+        fields = [f for f in fields if len({json.dumps(c.get(f), default=str) for c in flat}) > 1]
+    rows: dict[str, list[Any]] = {}
+    for m in (*_METRICS, "train_size", "total_s", "status"):
+        rows[m] = [r.get(m) for r in runs]
+    for tier in ("head", "mid", "tail"):
+        rows[f"{tier}.mean_f1"] = [
+            ((r["metrics"].get("val") or {}).get("tiers") or {}).get(tier, {}).get("mean_f1")
+            for r in runs
+        ]
+    for f in fields:
+        rows[f] = [c.get(f) for c in flat]
+    names = [r["run_dir"] or r["key"] for r in runs]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=names)
+
+
+def _clause(item: str) -> tuple[str, Any]:
+    m = _FILTER.match(item)
+    if not m:
+        raise TailtuneError(f"filter '{item}': expected field=value (ops: = != ~ > < >= <=)")
+    field, op, raw = m.groups()
+    value: Any = raw
+    with contextlib.suppress(yaml.YAMLError):
+        parsed = yaml.safe_load(raw)
+        if isinstance(parsed, (int, float)) and not isinstance(parsed, bool):
+            value = parsed
+    expr = _field_sql(field)
+    if op == "~":
+        return f"LOWER(CAST({expr} AS TEXT)) LIKE ?", f"%{str(raw).lower()}%"
+    return f"{expr} {op} ?", value
+
+
+def _field_sql(field: str) -> str:
+    if field in _COLUMNS and field not in ("config", "metrics"):
+        return field
+    if not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*", field):
+        raise TailtuneError(f"field '{field}': expected a column or a dotted config field")
+    return f"json_extract(config, '$.{field}')"
+
+
+def flatten_config(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested config dict as ``{"data.path": ..., "train.batch_size": ...}``."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            out.update(flatten_config(v, f"{key}."))
+        else:
+            out[key] = v
+    return out
+
+
+def _lookup(d: dict[str, Any], dotted: str) -> Any:
+    for part in dotted.split("."):
+        if not isinstance(d, dict):
+            return None
+        d = d.get(part)
+    return d
