@@ -1,0 +1,219 @@
+"""The noise floor of a validation set: per-class support, bootstrap intervals, paired comparisons.
+
+Seed 002 ("Val set reliability"): with ~20 of 113 classes at five or fewer validation examples,
+a one-point move in macro F1 may be coin flips. These functions put numbers on that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tailtune.errors import DataError
+from tailtune.evaluation._bootstrap import (
+    encode,
+    percentile_ci,
+    resampled_scores,
+    stratified_indices,
+)
+from tailtune.runs import Run, read_run
+
+__all__ = [
+    "SUPPORT_BINS",
+    "NoiseReport",
+    "support_summary",
+    "bootstrap_ci",
+    "min_detectable_difference",
+    "paired_bootstrap",
+    "paired_bootstrap_runs",
+    "noise_report",
+]
+
+# Validation-support bins for the histogram: (label, low, high) inclusive.
+SUPPORT_BINS = [
+    ("1", 1, 1), ("2", 2, 2), ("3-5", 3, 5), ("6-10", 6, 10), ("11-20", 11, 20),
+    ("21-50", 21, 50), ("51-100", 51, 100), ("101-500", 101, 500), (">500", 501, 10**12),
+]  # fmt: skip
+
+
+@dataclass
+class NoiseReport:
+    """Everything ``tailtune noise`` prints and the report's noise-floor section shows."""
+
+    run: str
+    split: str
+    support: dict[str, Any]
+    ci: dict[str, Any]
+    mdd: dict[str, float]
+    paired: dict[str, Any] | None = None
+    n_boot: int = 1000
+    seed: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form."""
+        return asdict(self)
+
+
+def support_summary(gold, classes=None, *, few: int = 5) -> dict[str, Any]:
+    """Per-class validation support: histogram, classes with <= ``few`` and exactly 1 example.
+
+    ``share_few`` is the fraction of the macro average those classes carry: macro F1 weights every
+    class present in the gold labels equally, so it is simply their count over the present count.
+    Classes listed in ``classes`` but absent from ``gold`` are reported (``absent``) but are not
+    in the macro average (they cannot score, see docs/architecture.md).
+    """
+    labels, counts = np.unique(np.asarray(gold, dtype=str), return_counts=True)
+    support = dict(zip(labels.tolist(), counts.tolist(), strict=True))
+    n_present = len(support)
+    few_cls = sorted((c for c, n in support.items() if n <= few), key=lambda c: (support[c], c))
+    one_cls = [c for c in few_cls if support[c] == 1]
+    hist = [
+        {"bin": name, "n_classes": int(((counts >= lo) & (counts <= hi)).sum())}
+        for name, lo, hi in SUPPORT_BINS
+    ]
+    absent = sorted(set(map(str, classes or [])) - set(support))
+    return {
+        "n_examples": int(counts.sum()),
+        "n_classes": n_present,
+        "few": few,
+        "n_few": len(few_cls),
+        "n_one": len(one_cls),
+        "share_few": len(few_cls) / n_present if n_present else 0.0,
+        "share_one": len(one_cls) / n_present if n_present else 0.0,
+        "few_classes": {c: support[c] for c in few_cls},
+        "one_classes": one_cls,
+        "absent": absent,
+        "histogram": hist,
+        "support": support,
+    }
+
+
+def bootstrap_ci(
+    gold, pred, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> dict[str, dict[str, float]]:
+    """Stratified-bootstrap percentile intervals for accuracy and macro F1.
+
+    Returns ``{"accuracy": {...}, "macro_f1": {...}}``, each with ``value`` (on the full set),
+    ``low``, ``high``, ``se`` (bootstrap standard deviation) and ``half_width``.
+    """
+    classes, g, (p,) = encode(gold, pred)
+    if len(g) == 0:
+        raise DataError("bootstrap_ci: no examples to resample")
+    idx = stratified_indices(g, n_boot, seed)
+    acc, mf1 = resampled_scores(g, p, idx, len(classes))
+    full = np.arange(len(g))[None, :]
+    acc0, mf10 = resampled_scores(g, p, full, len(classes))
+    return {
+        "accuracy": _interval(float(acc0[0]), acc, level),
+        "macro_f1": _interval(float(mf10[0]), mf1, level),
+    }
+
+
+def min_detectable_difference(ci: dict[str, dict[str, float]], z: float = 1.96) -> dict[str, float]:
+    """The smallest macro-F1 (and accuracy) difference this validation set can resolve at 95%.
+
+    Defined as ``z * sqrt(2) * SE``: the 95% half-width of the difference of two runs of this
+    quality whose errors are independent (Var(a - b) = 2·SE² when ρ = 0). Runs that share most
+    predictions (one knob changed) have positively correlated errors, so a paired bootstrap
+    (``paired_bootstrap``) can separate smaller differences; this number is the conservative
+    floor to quote before running the comparison. ``half_width`` is the single run's interval.
+    """
+    return {
+        "macro_f1": float(z * np.sqrt(2.0) * ci["macro_f1"]["se"]),
+        "accuracy": float(z * np.sqrt(2.0) * ci["accuracy"]["se"]),
+        "macro_f1_half_width": float(ci["macro_f1"]["half_width"]),
+    }
+
+
+def paired_bootstrap(
+    gold, pred_a, pred_b, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> dict[str, Any]:
+    """Paired stratified bootstrap of ``b - a`` on the same examples (Koehn 2004; Dror et al. 2018).
+
+    Both runs are scored on the SAME resampled rows, so the shared difficulty of an example cancels.
+    ``meaningful`` is True when the interval of the macro-F1 difference excludes 0; ``p_le_0`` is
+    the share of resamples where b did not beat a (a one-sided bootstrap p-value).
+    """
+    classes, g, (a, b) = encode(gold, pred_a, pred_b)
+    idx = stratified_indices(g, n_boot, seed)
+    acc_a, f1_a = resampled_scores(g, a, idx, len(classes))
+    acc_b, f1_b = resampled_scores(g, b, idx, len(classes))
+    full = np.arange(len(g))[None, :]
+    out: dict[str, Any] = {}
+    for name, da, db, fa, fb in (
+        ("accuracy", acc_a, acc_b, *_point(g, a, b, full, len(classes), 0)),
+        ("macro_f1", f1_a, f1_b, *_point(g, a, b, full, len(classes), 1)),
+    ):
+        diff = db - da
+        lo, hi = percentile_ci(diff, level)
+        out[name] = {
+            "a": fa, "b": fb, "diff": fb - fa, "low": lo, "high": hi,
+            "meaningful": bool(lo > 0 or hi < 0), "p_le_0": float((diff <= 0).mean()),
+        }  # fmt: skip
+    out["n_examples"] = int(len(g))
+    out["agreement"] = float((a == b).mean())
+    return out
+
+
+def paired_bootstrap_runs(
+    run_a: Run, run_b: Run, *, split: str = "val", n_boot: int = 1000, seed: int = 0
+) -> dict[str, Any]:
+    """Paired bootstrap between two runs; raises DataError unless they predicted the same ids."""
+    fa, fb = run_a.split_predictions(split), run_b.split_predictions(split)
+    ids_a, ids_b = set(fa["id"]), set(fb["id"])
+    if ids_a != ids_b or len(fa) != len(fb):
+        raise DataError(
+            f"{run_b.path}: its {split} predictions are not on the same examples as {run_a.path} "
+            f"({len(ids_a & ids_b)} shared ids of {len(ids_a)} and {len(ids_b)}); "
+            "compare runs evaluated on one split"
+        )
+    fb = fb.set_index("id").loc[fa["id"]].reset_index()
+    if not (fa["gold"].to_numpy() == fb["gold"].to_numpy()).all():
+        raise DataError(f"{run_b.path}: same ids as {run_a.path} but different gold labels")
+    out = paired_bootstrap(fa["gold"], fa["pred"], fb["pred"], n_boot=n_boot, seed=seed)
+    out.update(a_name=run_a.name, b_name=run_b.name)
+    return out
+
+
+def noise_report(
+    run: Run | str | Path,
+    against: Run | str | Path | None = None,
+    *,
+    split: str = "val",
+    n_boot: int = 1000,
+    seed: int = 0,
+    few: int = 5,
+) -> NoiseReport:
+    """The noise floor of a run's validation set, optionally with a paired test against a second run."""
+    run = run if isinstance(run, Run) else read_run(run)
+    frame = run.split_predictions(split)
+    if frame.empty:
+        raise DataError(f"{run.path / 'predictions.csv'}: no rows for split '{split}'")
+    support = support_summary(frame["gold"], run.labels.get("classes"), few=few)
+    ci = bootstrap_ci(frame["gold"], frame["pred"], n_boot=n_boot, seed=seed)
+    report = NoiseReport(
+        run=run.name, split=split, support=support, ci=ci,
+        mdd=min_detectable_difference(ci), n_boot=n_boot, seed=seed,
+    )  # fmt: skip
+    if against is not None:
+        other = against if isinstance(against, Run) else read_run(against)
+        report.paired = paired_bootstrap_runs(run, other, split=split, n_boot=n_boot, seed=seed)
+    return report
+
+
+def _interval(value: float, samples: np.ndarray, level: float) -> dict[str, float]:
+    lo, hi = percentile_ci(samples, level)
+    return {
+        "value": value, "low": lo, "high": hi,
+        "se": float(np.std(samples, ddof=1)), "half_width": (hi - lo) / 2.0,
+    }  # fmt: skip
+
+
+def _point(g, a, b, full, k, which):
+    sa = resampled_scores(g, a, full, k)[which][0]
+    sb = resampled_scores(g, b, full, k)[which][0]
+    return float(sa), float(sb)
