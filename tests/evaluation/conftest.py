@@ -120,10 +120,11 @@ def long_tail_case(seed: int = 0, n_classes: int = 30, weighted: bool = False):
         share = train[g] / 3000
         p_right = 0.2 + 0.7 * share**0.3
         if weighted:
-            p_right = 0.35 + 0.45 * share**0.3
+            p_right = 0.55 + 0.2 * share**0.3
         if rng.random() > p_right:
-            head = classes[: 3 if not weighted else 12]
-            pred[j] = rng.choice([h for h in head if h != g] or classes[1:2])
+            # Vanilla errors fall on the 3 head classes; re-weighted ones on mid classes.
+            pool = classes[:3] if not weighted else classes[3:12]
+            pred[j] = rng.choice([h for h in pool if h != g])
     k = n_classes
     probs = rng.dirichlet(np.ones(k), size=len(gold)).astype(np.float32) * 0.3
     cols = np.searchsorted(classes, pred)

@@ -1,0 +1,327 @@
+"""Read a training curve the way seed 002 teaches: one verdict, the numbers behind it, a next step.
+
+Verdicts, checked in this order (the first that fits wins):
+
+- ``unstable``      a loss is NaN/inf, or the train loss jumps far above its running minimum.
+- ``not-learning``  the loss sits within ``lnk_tol`` of ln K, the loss of a uniform guess over K
+                    classes: the signature of softmax applied before cross-entropy.
+- ``undertrained``  one evaluation only, or validation loss still falling at the end.
+- ``data-starved``  validation loss rising past its minimum on a small training set (few batches
+                    per epoch or few examples per class); macro F1 plateaus early — "tempered
+                    overfitting" (Mallinar et al. 2022): calibration worsens, predictions do not.
+- ``overtrained``   validation loss rising past its minimum with enough data; best epoch named.
+- ``well-trained``  validation loss flat at its minimum near the end.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tailtune.errors import DataError
+from tailtune.runs import Run, is_run_dir, read_run
+
+__all__ = [
+    "Diagnosis",
+    "compare_runs",
+    "diagnose_history",
+    "diagnose_path",
+    "diagnose_run",
+    "load_log",
+]
+
+NEXT_STEP = {
+    "unstable": "Lower the learning rate (or cap class weights: raw inverse weights blow up), "
+    "add warmup and gradient clipping, and check the data for empty or corrupt rows.",
+    "not-learning": "Check the loss: cross-entropy expects raw logits — remove any softmax "
+    "before it. Then check that labels match the inputs and that the learning rate is not 0.",
+    "undertrained": "Train longer (more epochs) with early stopping on macro F1, patience 2-3.",
+    "data-starved": "More data, not fewer epochs: add examples (or a smaller / frozen model, "
+    "an embedding head). Rising val loss here is overconfidence; macro F1 hit its ceiling early.",
+    "overtrained": "Keep the best checkpoint and stop earlier (early stopping on macro F1, "
+    "patience 2-3); if the training set is small, this is data-starved: get more data.",
+    "well-trained": "Keep this schedule; improve the tail with the objective (sqrt-inverse "
+    "weights, logit adjustment) and compare against the noise floor.",
+}
+
+_LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "accuracy", "macro_f1")
+
+
+@dataclass
+class Diagnosis:
+    """A verdict on one training curve, with the numbers it was read from."""
+
+    verdict: str
+    evidence: dict[str, Any]
+    next_step: str
+    best_epoch: float | None = None
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready form."""
+        return asdict(self)
+
+
+def diagnose_history(
+    history: list[dict] | pd.DataFrame,
+    *,
+    n_classes: int | None = None,
+    train_size: int | None = None,
+    batches_per_epoch: float | None = None,
+    lnk_tol: float = 0.02,
+    rise_tol: float = 0.03,
+    fall_tol: float = 0.01,
+    starved_batches: float = 300,
+    starved_per_class: float = 50,
+) -> Diagnosis:
+    """Classify a history (one row per evaluation) into a verdict; see the module docstring.
+
+    ``rise_tol``: validation loss counts as rising when its last value exceeds its minimum by
+    this fraction (seed 002's worked example: 1.6 over a minimum of 1.5 is +6.7% → overtrained).
+    ``fall_tol``: still falling when the last step lowered it by more than this fraction.
+    Data-starved needs evidence of a small training set: fewer than ``starved_batches`` batches
+    per epoch (the lab's Bravo: 157 vs 1,808) or fewer than ``starved_per_class`` examples per
+    class on average; without it, a curve-only reading says overtrained and the next step says so.
+    """
+    h = _frame(history)
+    x = "epoch" if "epoch" in h and h["epoch"].notna().all() else "step"
+    if x not in h:
+        h[x] = range(1, len(h) + 1)
+    ev: dict[str, Any] = {"n_evals": len(h), "x": x, "last_" + x: _num(h[x].iloc[-1])}
+    if batches_per_epoch is None:
+        batches_per_epoch = _batches_per_epoch(h)
+    if batches_per_epoch is not None:
+        ev["batches_per_epoch"] = round(float(batches_per_epoch), 1)
+    if train_size is not None:
+        ev["train_size"] = int(train_size)
+        if n_classes:
+            ev["train_per_class"] = round(train_size / n_classes, 1)
+
+    def done(verdict: str, best: float | None = None, *reasons: str) -> Diagnosis:
+        return Diagnosis(verdict, ev, NEXT_STEP[verdict], best, list(reasons))
+
+    losses = [c for c in ("train_loss", "val_loss") if c in h and h[c].notna().any()]
+    if not losses:
+        raise DataError("history: no train_loss or val_loss values to read a curve from")
+    bad = [
+        (c, _num(h[x].iloc[i]))
+        for c in losses
+        for i, v in enumerate(h[c])
+        if v is not None and not math.isfinite(v)
+    ]
+    if bad:
+        ev["non_finite"] = bad[:5]
+        return done("unstable", None, f"{bad[0][0]} is {h[bad[0][0]].iloc[0]} at {x} {bad[0][1]}")
+    spike = _spike(h["train_loss"].dropna().tolist()) if "train_loss" in h else None
+    if spike is not None:
+        ev["train_loss_spike"] = {
+            x: _num(h[x].iloc[spike[0]]),
+            "loss": spike[1],
+            "min_before": spike[2],
+        }
+        return done("unstable", None, f"train loss jumps to {spike[1]:.3g} after {spike[2]:.3g}")
+
+    ref = "train_loss" if "train_loss" in losses else "val_loss"
+    last_loss = float(h[ref].dropna().iloc[-1])
+    if n_classes and n_classes > 1:
+        lnk = math.log(n_classes)
+        ev.update(ln_k=round(lnk, 4), **{f"last_{ref}": round(last_loss, 4)})
+        ev["distance_to_ln_k"] = round(abs(last_loss - lnk) / lnk, 4)
+        if ev["distance_to_ln_k"] <= lnk_tol:
+            return done("not-learning", None, f"{ref} {last_loss:.3f} ≈ ln {n_classes} = {lnk:.3f}")
+    first = float(h[ref].dropna().iloc[0])
+    if len(h) >= 3 and abs(first - last_loss) <= lnk_tol * first:
+        ev["relative_change"] = round((first - last_loss) / first, 4)
+        return done("not-learning", None, f"{ref} flat: {first:.3f} → {last_loss:.3f}")
+
+    if "val_loss" not in losses:
+        return _without_val(h, x, ev, done, fall_tol)
+    val = h["val_loss"].astype(float)
+    i_min = int(val.idxmin())
+    best = _num(h[x].iloc[i_min])
+    ev.update(
+        best_val_loss=round(float(val.iloc[i_min]), 4), last_val_loss=round(float(val.iloc[-1]), 4)
+    )
+    ev["best_" + x] = best
+    _f1_evidence(h, x, ev)
+    if len(h) == 1:
+        return done("undertrained", best, "a single evaluation: nothing shows the curve flattening")
+    last_fall = (val.iloc[-2] - val.iloc[-1]) / val.iloc[-2]
+    ev["last_val_change"] = round(float(-last_fall), 4)
+    rise = (val.iloc[-1] - val.iloc[i_min]) / val.iloc[i_min]
+    ev["val_rise_from_min"] = round(float(rise), 4)
+    if i_min == len(h) - 1 and last_fall > fall_tol:
+        return done("undertrained", best, f"val loss still falling at the end ({-last_fall:+.1%})")
+    if rise > rise_tol:
+        if _small(ev, batches_per_epoch, train_size, n_classes, starved_batches, starved_per_class):
+            return done("data-starved", ev.get("best_macro_f1_" + x, best),
+                        f"val loss +{rise:.1%} above its minimum at {x} {best} on a small training set")  # fmt: skip
+        return done("overtrained", best, f"val loss +{rise:.1%} above its minimum at {x} {best}")
+    return done("well-trained", best, f"val loss within {rise_tol:.0%} of its minimum at the end")
+
+
+def load_log(path: str | Path) -> pd.DataFrame:
+    """Read a plain training log (CSV, JSON list, or JSON lines) of per-epoch numbers.
+
+    Columns: ``epoch, train_loss, val_loss, accuracy, macro_f1`` (``f1`` / ``val_f1`` /
+    ``val_accuracy`` / ``eval_loss`` are accepted as aliases); at least one loss is required.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{p}: log file not found")
+    text = p.read_text(encoding="utf-8")
+    try:
+        if p.suffix in (".json", ".jsonl") or text.lstrip()[:1] in "[{":
+            rows = json.loads(text) if text.lstrip().startswith("[") else [
+                json.loads(line) for line in text.splitlines() if line.strip()
+            ]  # fmt: skip
+            frame = pd.DataFrame(rows)
+        else:
+            frame = pd.read_csv(p, sep=None, engine="python")
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise DataError(f"{p}: not a CSV or JSON training log ({exc})") from exc
+    frame.columns = [
+        str(c).strip().lower().replace(" ", "_").replace("-", "_") for c in frame.columns
+    ]
+    frame = frame.rename(columns={
+        "f1": "macro_f1", "val_f1": "macro_f1", "val_macro_f1": "macro_f1", "eval_loss": "val_loss",
+        "val_accuracy": "accuracy", "val_acc": "accuracy", "loss": "train_loss",
+    })  # fmt: skip
+    if not {"train_loss", "val_loss"} & set(frame.columns):
+        raise DataError(f"{p}: no train_loss or val_loss column (has {', '.join(frame.columns)})")
+    return frame
+
+
+def diagnose_run(run: Run | str | Path, **kwargs) -> Diagnosis:
+    """Diagnose a run directory's history, taking K, train size and batches/epoch from the run."""
+    run = run if isinstance(run, Run) else read_run(run)
+    if not run.history:
+        raise DataError(f"{run.path}: no history.jsonl (only neural runs record a training curve)")
+    kwargs.setdefault("n_classes", len(run.labels.get("classes", [])) or None)
+    kwargs.setdefault("train_size", run.metrics.get("train_size"))
+    return diagnose_history(run.history, **kwargs)
+
+
+def diagnose_path(path: str | Path, **kwargs) -> Diagnosis:
+    """``tailtune diagnose RUN|LOG``: a run directory or a plain CSV/JSON log."""
+    p = Path(path)
+    if p.is_dir() and is_run_dir(p):
+        return diagnose_run(p, **kwargs)
+    return diagnose_history(load_log(p), **kwargs)
+
+
+def compare_runs(runs) -> list[dict[str, Any]]:
+    """Pairs of runs showing the re-weighting signature (seed 002, the accuracy-F1 paradox).
+
+    ``runs``: Run objects, run paths, or ``(name, metrics)`` pairs where metrics has
+    ``accuracy``, ``macro_f1`` and optionally ``zero_f1`` (a lab log's last row). For every
+    ordered pair (a, b) where b has LOWER accuracy, HIGHER macro F1 and (when both report it)
+    FEWER zero-F1 classes, returns ``{"a", "b", "d_accuracy", "d_macro_f1", "d_zero_f1",
+    "message"}``: b looks like a re-weighted (class-weighted / logit-adjusted) version of a.
+    Menon et al. (2021): the accuracy-optimal and balanced-error-optimal classifiers differ.
+    """
+    summary = [_summary(r) for r in runs]
+    flags = []
+    for name_a, a in summary:
+        for name_b, b in summary:
+            if name_a == name_b or not (
+                b["accuracy"] < a["accuracy"] and b["macro_f1"] > a["macro_f1"]
+            ):
+                continue
+            dz = None
+            if a.get("zero_f1") is not None and b.get("zero_f1") is not None:
+                dz = int(b["zero_f1"]) - int(a["zero_f1"])
+                if dz >= 0:
+                    continue
+            flags.append({
+                "a": name_a, "b": name_b,
+                "d_accuracy": b["accuracy"] - a["accuracy"], "d_macro_f1": b["macro_f1"] - a["macro_f1"],
+                "d_zero_f1": dz,
+                "message": f"{name_b} vs {name_a}: accuracy {b['accuracy'] - a['accuracy']:+.3f}, "
+                f"macro F1 {b['macro_f1'] - a['macro_f1']:+.3f}"
+                + (f", zero-F1 classes {dz:+d}" if dz is not None else "")
+                + " — the re-weighting signature (class weights or logit adjustment)",
+            })  # fmt: skip
+    return flags
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _frame(history) -> pd.DataFrame:
+    h = history.copy() if isinstance(history, pd.DataFrame) else pd.DataFrame(list(history))
+    if h.empty:
+        raise DataError("history: no evaluations recorded")
+    for c in ("train_loss", "val_loss", "accuracy", "macro_f1", "epoch", "step"):
+        if c in h:
+            h[c] = pd.to_numeric(h[c], errors="coerce").astype(float)
+    return h.reset_index(drop=True)
+
+
+def _summary(r) -> tuple[str, dict[str, Any]]:
+    if isinstance(r, tuple):
+        return str(r[0]), dict(r[1])
+    run = r if isinstance(r, Run) else read_run(r)
+    return run.name, run.metrics.get("val", {})
+
+
+def _num(v: Any) -> float | int:
+    v = float(v)
+    return int(v) if v.is_integer() else round(v, 3)
+
+
+def _batches_per_epoch(h: pd.DataFrame) -> float | None:
+    if "step" not in h or "epoch" not in h:
+        return None
+    last = h.iloc[-1]
+    if not (last["epoch"] > 0 and last["step"] > 0):
+        return None
+    return float(last["step"] / last["epoch"])
+
+
+def _spike(train: list[float]) -> tuple[int, float, float] | None:
+    """First train loss more than 50% above its running minimum (and not a flat near-zero wiggle)."""
+    if len(train) < 3:
+        return None
+    span = max(train[0] - min(train), 1e-12)
+    for i in range(2, len(train)):
+        low = min(train[:i])
+        if train[i] > 1.5 * low and train[i] - low > 0.25 * span:
+            return i, float(train[i]), float(low)
+    return None
+
+
+def _f1_evidence(h: pd.DataFrame, x: str, ev: dict[str, Any]) -> None:
+    for c in ("accuracy", "macro_f1"):
+        if c in h and h[c].notna().any():
+            ev["last_" + c] = round(float(h[c].dropna().iloc[-1]), 4)
+    if "macro_f1" in h and h["macro_f1"].notna().any():
+        f1 = h["macro_f1"].astype(float)
+        i_best = int(f1.idxmax())
+        ev["best_macro_f1"] = round(float(f1.iloc[i_best]), 4)
+        ev["best_macro_f1_" + x] = _num(h[x].iloc[i_best])
+        # Plateau: the first evaluation within 0.01 of the best macro F1 (early = ceiling hit).
+        ev["macro_f1_plateau_" + x] = _num(h[x].iloc[int((f1 >= f1.max() - 0.01).idxmax())])
+
+
+def _small(ev, batches, train_size, n_classes, max_batches, min_per_class) -> bool:
+    few_batches = batches is not None and batches < max_batches
+    few_examples = bool(train_size and n_classes and train_size / n_classes < min_per_class)
+    ev["small_training_set"] = few_batches or few_examples
+    return ev["small_training_set"]
+
+
+def _without_val(h, x, ev, done, fall_tol) -> Diagnosis:
+    train = h["train_loss"].astype(float)
+    if len(h) == 1:
+        return done("undertrained", None, "a single evaluation and no validation loss")
+    fall = (train.iloc[-2] - train.iloc[-1]) / train.iloc[-2]
+    ev["last_train_change"] = round(float(-fall), 4)
+    if fall > fall_tol:
+        return done("undertrained", None, f"train loss still falling ({-fall:+.1%}), no val loss")
+    return done("well-trained", None, "train loss flat; no val loss to check for overtraining")

@@ -1,0 +1,168 @@
+"""Curve diagnosis on hand-built histories (seed 002's regimes, the lab's four cases, bugs)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from tailtune.errors import DataError
+from tailtune.evaluation.diagnose import (
+    compare_runs,
+    diagnose_history,
+    diagnose_path,
+    diagnose_run,
+    load_log,
+)
+
+pytestmark = pytest.mark.unit
+
+
+def hist(train, val, f1=None, acc=None, steps_per_epoch=None):
+    rows = []
+    for i, (t, v) in enumerate(zip(train, val, strict=True)):
+        row = {"epoch": i + 1, "train_loss": t, "val_loss": v}
+        if f1:
+            row["macro_f1"] = f1[i]
+        if acc:
+            row["accuracy"] = acc[i]
+        if steps_per_epoch:
+            row["step"] = (i + 1) * steps_per_epoch
+        rows.append(row)
+    return rows
+
+
+def test_seed_worked_example_is_overtrained_with_best_epoch_3():
+    # Seed 002: train 2.8 -> 0.4, val 2.9, 1.6, 1.5, 1.55, 1.6. The minimum val loss (1.5) is at
+    # epoch 3 (the narration says "epoch 2 at 1.6"; the numbers put it at epoch 3).
+    d = diagnose_history(hist([2.8, 1.4, 0.9, 0.6, 0.4], [2.9, 1.6, 1.5, 1.55, 1.6]))
+    assert d.verdict == "overtrained"
+    assert d.best_epoch == 3
+    assert d.evidence["best_val_loss"] == 1.5
+    assert d.evidence["val_rise_from_min"] == pytest.approx(0.1 / 1.5, abs=1e-4)
+    assert "early stopping" in d.next_step
+
+
+def test_undertrained_both_falling_and_single_epoch():
+    d = diagnose_history(hist([3.0, 2.2, 1.7], [3.1, 2.4, 2.0]), n_classes=113)
+    assert d.verdict == "undertrained" and d.best_epoch == 3
+    assert d.evidence["last_val_change"] == pytest.approx(-(0.4 / 2.4), abs=1e-4)
+    # The lab's Charlie: one epoch of full data, one row in the log.
+    charlie = diagnose_history(hist([2.1], [1.9], f1=[0.12]), n_classes=113, train_size=57_000)
+    assert charlie.verdict == "undertrained"
+
+
+def test_well_trained_flat_at_minimum():
+    # The lab's Delta: 3 epochs vanilla; val loss 1.62, 1.50, 1.51 is flat (+0.7% < 3%).
+    d = diagnose_history(
+        hist([1.9, 1.2, 0.9], [1.62, 1.50, 1.51], f1=[0.15, 0.19, 0.20], steps_per_epoch=1808),
+        n_classes=113,
+    )
+    assert d.verdict == "well-trained"
+    assert d.best_epoch == 2
+    assert d.evidence["batches_per_epoch"] == 1808
+
+
+def test_data_starved_versus_overtrained_needs_data_size():
+    # The lab's Bravo: 15 epochs, 157 batches/epoch; F1 plateaus at epoch 4; val loss climbs.
+    train = [3.5, 2.5, 1.6, 1.0, 0.6, 0.4, 0.25, 0.15, 0.1, 0.07, 0.05, 0.04, 0.03, 0.03, 0.02]
+    val = [3.4, 2.8, 2.4, 2.3, 2.35, 2.4, 2.5, 2.6, 2.7, 2.8, 2.85, 2.9, 2.95, 3.0, 3.0]
+    f1 = [
+        0.02,
+        0.06,
+        0.09,
+        0.11,
+        0.115,
+        0.11,
+        0.115,
+        0.11,
+        0.115,
+        0.11,
+        0.11,
+        0.115,
+        0.11,
+        0.11,
+        0.11,
+    ]
+    bravo = diagnose_history(hist(train, val, f1=f1, steps_per_epoch=157), n_classes=113)
+    assert bravo.verdict == "data-starved"
+    assert bravo.evidence["batches_per_epoch"] == 157
+    assert bravo.evidence["macro_f1_plateau_epoch"] == 4
+    assert bravo.evidence["small_training_set"] is True
+    # Same curve, 1,808 batches/epoch: plain overtraining; best epoch = val-loss minimum.
+    over = diagnose_history(hist(train, val, f1=f1, steps_per_epoch=1808), n_classes=113)
+    assert over.verdict == "overtrained" and over.best_epoch == 4
+    # A small training set given as a size (5,000 / 113 = 44 per class < 50) also counts.
+    small = diagnose_history(hist(train, val, f1=f1), n_classes=113, train_size=5000)
+    assert small.verdict == "data-starved"
+
+
+def test_not_learning_softmax_before_cross_entropy():
+    lnk = math.log(113)  # 4.727
+    d = diagnose_history(hist([4.74, 4.73, 4.72, 4.72], [4.73, 4.73, 4.72, 4.72]), n_classes=113)
+    assert d.verdict == "not-learning"
+    assert d.evidence["ln_k"] == pytest.approx(lnk, abs=1e-4)
+    assert "softmax" in d.next_step
+    # Without K, a loss that does not move over 3+ evaluations is caught too.
+    flat = diagnose_history(hist([2.3, 2.29, 2.28], [2.31, 2.3, 2.3]))
+    assert flat.verdict == "not-learning"
+
+
+def test_unstable_nan_and_spike():
+    d = diagnose_history(hist([2.0, 1.5, float("nan")], [2.1, 1.7, float("nan")]))
+    assert d.verdict == "unstable" and d.evidence["non_finite"][0] == ("train_loss", 3)
+    spike = diagnose_history(hist([2.0, 1.0, 0.8, 2.5, 0.9], [2.1, 1.3, 1.2, 2.6, 1.3]))
+    assert spike.verdict == "unstable"
+    assert spike.evidence["train_loss_spike"]["epoch"] == 4
+
+
+def test_load_log_csv_and_json_aliases(tmp_path):
+    csv = tmp_path / "bravo.csv"
+    csv.write_text("Epoch,Train Loss,Val Loss,Accuracy,F1\n1,2.8,2.9,0.3,0.05\n2,1.4,1.6,0.5,0.1\n")
+    # Header names with spaces are normalised to snake case below.
+    frame = load_log(csv)
+    assert list(frame.columns)[:1] == ["epoch"]
+    js = tmp_path / "log.json"
+    js.write_text(json.dumps([
+        {"epoch": e, "train_loss": t, "val_loss": v, "f1": 0.1}
+        for e, t, v in zip(range(1, 6), [2.8, 1.4, 0.9, 0.6, 0.4], [2.9, 1.6, 1.5, 1.55, 1.6], strict=True)
+    ]))  # fmt: skip
+    assert "macro_f1" in load_log(js).columns
+    assert diagnose_path(js).verdict == "overtrained"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("epoch,acc\n1,0.5\n")
+    with pytest.raises(DataError, match="no train_loss or val_loss"):
+        load_log(bad)
+
+
+def test_compare_runs_flags_reweighting_signature(make_run, long_tail):
+    # The lab's Alpha vs Delta with the seed's numbers: 55.4% / 0.199 / 49 vs 50.2% / 0.216 / 39.
+    flags = compare_runs([
+        ("delta", {"accuracy": 0.554, "macro_f1": 0.199, "zero_f1": 49}),
+        ("alpha", {"accuracy": 0.502, "macro_f1": 0.216, "zero_f1": 39}),
+        ("bravo", {"accuracy": 0.40, "macro_f1": 0.10, "zero_f1": 80}),
+    ])  # fmt: skip
+    assert [(f["a"], f["b"]) for f in flags] == [("delta", "alpha")]
+    assert flags[0]["d_zero_f1"] == -10
+    assert flags[0]["d_accuracy"] == pytest.approx(-0.052)
+    # From run directories.
+    g, p, pr, train, _ = long_tail(seed=0)
+    g2, p2, pr2, *_ = long_tail(seed=0, weighted=True)
+    ra = make_run("vanilla", gold=g, pred=p, probs=pr, train_counts=train)
+    rb = make_run("weighted", gold=g2, pred=p2, probs=pr2, train_counts=train)
+    flags = compare_runs([ra, rb])
+    assert [(f["a"], f["b"]) for f in flags] == [("vanilla", "weighted")]
+
+
+def test_diagnose_run_reads_k_and_train_size(make_run, long_tail):
+    g, p, pr, train, _ = long_tail(seed=0)
+    rows = hist([3.41, 3.40, 3.40], [3.40, 3.40, 3.39], steps_per_epoch=10)  # ln 30 = 3.401
+    run = make_run("stuck", gold=g, pred=p, probs=pr, train_counts=train, history=rows)
+    d = diagnose_run(run)
+    assert d.verdict == "not-learning" and d.evidence["ln_k"] == pytest.approx(
+        math.log(30), abs=1e-4
+    )
+    plain = make_run("plain", gold=g, pred=p, probs=pr, train_counts=train)
+    with pytest.raises(DataError, match="no history"):
+        diagnose_run(plain)
