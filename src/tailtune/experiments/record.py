@@ -1,0 +1,230 @@
+"""The experiment record: seed 002's five fields, filled from the finished run directories.
+
+Variable changed, held constant (computed: every resolved field that did not vary), prediction
+(written before running), result (mean ± std over seeds per value, per-tier deltas, zero-F1
+counts) and meaningful. "Meaningful" asks two questions of each value against the first one:
+is the difference of means larger than twice the larger seed standard deviation, and does the
+paired bootstrap on the same validation examples (same seed, so the same split; Koehn 2004)
+give an interval for the difference that excludes zero? The verdict sentence follows from them.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+from typing import Any
+
+from tailtune.experiments.plan import PlannedRun, value_label
+from tailtune.experiments.spec import Experiment
+from tailtune.runs.index import flatten_config
+from tailtune.runs.reader import read_run
+
+__all__ = ["METRICS", "build_record", "mean_std", "seed_spread_test", "verdict", "write_record"]
+
+METRICS = ("accuracy", "macro_f1", "zero_f1")
+TIERS = ("head", "mid", "tail")
+
+
+def build_record(
+    exp: Experiment,
+    planned: list[PlannedRun],
+    run_dirs: dict[str, Path],
+    failures: dict[str, str] | None = None,
+    prediction_written: str | None = None,
+) -> dict[str, Any]:
+    """The record as a JSON-ready dict; ``run_dirs`` maps run ids to finished run directories."""
+    failures = failures or {}
+    cells = _cells(exp, planned, run_dirs)
+    record = {
+        "experiment": exp.name,
+        "source": exp.source,
+        "variable_changed": {"fields": exp.fields, "grid": exp.is_grid, "seeds": exp.seeds},
+        "held_constant": held_constant(planned),
+        "prediction": exp.prediction,
+        "prediction_written": prediction_written,
+        "result": {"metric": exp.metric, "cells": cells},
+        "failed": [
+            {"values": p.values, "seed": p.seed, "run_id": p.run_id, "error": failures[p.run_id]}
+            for p in planned
+            if p.run_id in failures and p.run_id not in run_dirs
+        ],
+    }
+    record["meaningful"] = _meaningful(exp, planned, run_dirs, cells)
+    return record
+
+
+def held_constant(planned: list[PlannedRun]) -> dict[str, Any]:
+    """Every resolved config field with the same value in all planned runs (seed and storage
+    folder aside: seeds are listed on their own, ``runs_dir`` is not a variable)."""
+    flats = [flatten_config(p.config_dict()) for p in planned]
+    keys = [k for k in flats[0] if k not in ("seed", "runs_dir")]
+    same = [k for k in keys if all(json.dumps(f.get(k), default=str) == json.dumps(flats[0][k], default=str) for f in flats)]  # fmt: skip
+    return {k: flats[0][k] for k in same}
+
+
+def mean_std(values: list[float]) -> dict[str, Any]:
+    """Mean and sample standard deviation (None for one value) of a metric over seeds."""
+    vals = [float(v) for v in values if v is not None]
+    if not vals:
+        return {"mean": None, "std": None, "n": 0}
+    std = statistics.stdev(vals) if len(vals) > 1 else None
+    return {"mean": statistics.fmean(vals), "std": std, "n": len(vals)}
+
+
+def seed_spread_test(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Is |mean_b - mean_a| larger than 2 × the larger seed std? (None when a side has one seed.)"""
+    delta = b["mean"] - a["mean"]
+    if a["std"] is None or b["std"] is None:
+        return {"delta": delta, "threshold": None, "passes": None}
+    threshold = 2 * max(a["std"], b["std"])
+    return {"delta": delta, "threshold": threshold, "passes": abs(delta) > threshold}
+
+
+def verdict(metric: str, spread: dict[str, Any], paired: list[dict[str, Any]]) -> tuple[str, str]:
+    """(label, sentence): meaningful / not meaningful / inconclusive / explore-only."""
+    d = spread["delta"]
+    sign = [p for p in paired if p["meaningful"] and (p["diff"] > 0) == (d > 0)]
+    boot = f"{len(sign)}/{len(paired)} paired bootstrap intervals exclude 0 in the same direction"
+    if spread["passes"] is None:
+        return "explore", (
+            f"Δ {metric} = {d:+.4f} with one seed per value ({boot}): explore only, confirm with 3 seeds"
+        )
+    seed_txt = f"|Δ| = {abs(d):.4f} {'>' if spread['passes'] else '≤'} 2·max std = {spread['threshold']:.4f}"
+    boot_ok = bool(paired) and len(sign) == len(paired)
+    if spread["passes"] and boot_ok:
+        return "meaningful", f"meaningful: Δ {metric} = {d:+.4f}; {seed_txt}, and {boot}"
+    if not spread["passes"] and not sign:
+        return "not meaningful", f"not meaningful: Δ {metric} = {d:+.4f} is within seed noise ({seed_txt}); {boot}"  # fmt: skip
+    return "inconclusive", f"inconclusive: Δ {metric} = {d:+.4f}; {seed_txt}, but {boot}"
+
+
+def _cells(exp, planned, run_dirs) -> list[dict[str, Any]]:
+    cells: dict[tuple, dict[str, Any]] = {}
+    for p in planned:
+        cell = cells.setdefault(
+            p.cell, {"values": p.values, "label": " / ".join(p.cell), "runs": []}
+        )
+        if p.run_id not in run_dirs:
+            continue
+        run = read_run(run_dirs[p.run_id])
+        val = run.metrics.get("val") or {}
+        info = run.metrics.get("info") or {}
+        cell["runs"].append({
+            "seed": p.seed, "run_id": p.run_id, "run_dir": str(run_dirs[p.run_id]),
+            **{m: val.get(m) for m in (*METRICS, "balanced_accuracy", "weighted_f1")},
+            "tiers": {t: (val.get("tiers") or {}).get(t, {}).get("mean_f1") for t in TIERS},
+            "train_size": run.metrics.get("train_size"), "info": info,
+            "total_s": (run.metrics.get("timing") or {}).get("total_s"),
+        })  # fmt: skip
+    out = list(cells.values())
+    for cell in out:
+        for m in {*METRICS, exp.metric}:
+            cell[m] = mean_std([r[m] for r in cell["runs"]])
+        cell["tiers"] = {t: mean_std([r["tiers"][t] for r in cell["runs"]])["mean"] for t in TIERS}
+    first = out[0]
+    for cell in out:
+        cell["delta"] = {m: _sub(cell[m]["mean"], first[m]["mean"]) for m in {*METRICS, exp.metric}}
+        cell["tier_delta"] = {t: _sub(cell["tiers"][t], first["tiers"][t]) for t in TIERS}
+    return out
+
+
+def _meaningful(exp, planned, run_dirs, cells) -> dict[str, Any]:
+    if exp.is_grid:
+        return {"comparisons": [], "summary": "a declared grid maps a surface (see the heatmap); "
+                "make one-variable experiments of the cells you want to compare"}  # fmt: skip
+    from tailtune.evaluation.noise import paired_bootstrap_runs
+
+    first = cells[0]
+    comparisons = []
+    for cell in cells[1:]:
+        if first[exp.metric]["mean"] is None or cell[exp.metric]["mean"] is None:
+            continue
+        spread = seed_spread_test(first[exp.metric], cell[exp.metric])
+        paired = []
+        base_runs = {r["seed"]: r for r in first["runs"]}
+        for r in cell["runs"]:
+            if r["seed"] not in base_runs:
+                continue
+            try:
+                res = paired_bootstrap_runs(
+                    read_run(base_runs[r["seed"]]["run_dir"]), read_run(r["run_dir"])
+                )
+            except Exception as exc:  # different validation sets: say so instead of comparing
+                paired.append(
+                    {"seed": r["seed"], "error": str(exc), "meaningful": False, "diff": 0.0}
+                )
+                continue
+            key = exp.metric if exp.metric in res else "macro_f1"
+            paired.append({"seed": r["seed"], **{k: res[key][k] for k in ("diff", "low", "high", "meaningful")}})  # fmt: skip
+        label, sentence = verdict(exp.metric, spread, paired)
+        comparisons.append({"a": first["label"], "b": cell["label"], "seed_spread": spread,
+                            "paired_bootstrap": paired, "verdict": label, "sentence": sentence})  # fmt: skip
+    summary = "; ".join(f"{c['b']} vs {c['a']}: {c['sentence']}" for c in comparisons)
+    return {"comparisons": comparisons, "summary": summary or "no comparison (missing runs)"}
+
+
+def _sub(a, b):
+    return None if a is None or b is None else a - b
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+
+
+def write_record(exp_dir: str | Path, record: dict[str, Any]) -> tuple[Path, Path]:
+    """Write ``record.json`` and ``record.md`` into the experiment folder; returns both paths."""
+    exp_dir = Path(exp_dir)
+    js, md = exp_dir / "record.json", exp_dir / "record.md"
+    js.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+    md.write_text(render_markdown(record), encoding="utf-8")
+    return js, md
+
+
+def render_markdown(record: dict[str, Any]) -> str:
+    """The record as Markdown: the five fields of seed 002, in order."""
+    var = record["variable_changed"]
+    res = record["result"]
+    fields = ", ".join(f"`{k}` ∈ {[value_label(v) for v in vs]}" for k, vs in var["fields"].items())
+    lines = [
+        f"# Experiment: {record['experiment']}", "",
+        f"**Variable changed** ({'grid' if var['grid'] else 'one variable'}): {fields}; seeds {var['seeds']}", "",
+        f"**Prediction** (written {record.get('prediction_written') or 'before running'}): {record['prediction']}", "",
+        f"**Result** (validation, mean ± std over seeds; Δ vs `{res['cells'][0]['label']}`):", "",
+        "| value | seeds | accuracy | macro F1 | zero-F1 classes | Δ " + res["metric"] + " | Δ head F1 | Δ mid F1 | Δ tail F1 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]  # fmt: skip
+    for c in res["cells"]:
+        d = c["delta"][res["metric"]]
+        lines.append(
+            f"| {c['label']} | {c['macro_f1']['n']} | {_pm(c['accuracy'])} | {_pm(c['macro_f1'])} | "
+            f"{_pm(c['zero_f1'], 1)} | {_num(d, True)} | "
+            + " | ".join(_num(c["tier_delta"][t], True) for t in TIERS) + " |"
+        )  # fmt: skip
+    for f in record.get("failed", []):
+        lines.append(f"\nFailed: {f['values']} seed {f['seed']}: {f['error']}")
+    lines += ["", f"**Meaningful?** {record['meaningful']['summary']}", ""]
+    for comp in record["meaningful"]["comparisons"]:
+        for p in comp["paired_bootstrap"]:
+            if "error" in p:
+                lines.append(f"- {comp['b']} vs {comp['a']}, seed {p['seed']}: {p['error']}")
+            else:
+                lines.append(f"- {comp['b']} vs {comp['a']}, seed {p['seed']}: paired bootstrap Δ = "
+                             f"{p['diff']:+.4f} [{p['low']:+.4f}, {p['high']:+.4f}]")  # fmt: skip
+    held = record["held_constant"]
+    lines += ["", f"**Held constant** ({len(held)} resolved fields):", "", "<details><summary>show</summary>", ""]  # fmt: skip
+    lines += [f"- `{k}`: {json.dumps(v, default=str)}" for k, v in held.items()]
+    lines += ["", "</details>", ""]
+    return "\n".join(lines)
+
+
+def _pm(ms: dict[str, Any], digits: int = 4) -> str:
+    if ms["mean"] is None:
+        return "—"
+    if ms["std"] is None:
+        return f"{ms['mean']:.{digits}f}"
+    return f"{ms['mean']:.{digits}f} ± {ms['std']:.{digits}f}"
+
+
+def _num(v, signed: bool = False) -> str:
+    return "—" if v is None else (f"{v:+.4f}" if signed else f"{v:.4f}")

@@ -1,0 +1,165 @@
+"""Run an experiment top to bottom: plan, skip what is finished, execute the rest, record, plot.
+
+Resumable by construction: a run counts as done when a finished run directory with its config
+hash exists under the experiment folder (the index is updated to match), so an interrupted
+experiment re-run trains only the missing or failed runs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tailtune.experiments.executors import DEFAULT_TRAINER, run_jobs
+from tailtune.experiments.plan import (
+    PlannedRun,
+    experiment_dir,
+    finished_runs,
+    plan_runs,
+    runs_root,
+)
+from tailtune.experiments.record import build_record, write_record
+from tailtune.experiments.spec import Experiment, load_experiment
+from tailtune.runs.index import ensure_index, index_run, mark_status, run_key
+
+__all__ = ["ExperimentResult", "run_experiment", "show_experiment"]
+
+
+@dataclass
+class ExperimentResult:
+    """What ``run_experiment`` did and where it wrote it."""
+
+    experiment: Experiment
+    dir: Path
+    planned: list[PlannedRun]
+    skipped: list[str]  # run ids already finished before this call
+    executed: list[str]  # run ids trained by this call
+    failed: dict[str, str]  # run id -> error
+    record: dict[str, Any]
+    files: list[Path] = field(default_factory=list)
+    wall_s: float = 0.0
+
+
+def run_experiment(
+    experiment: str | Path | Experiment,
+    *,
+    executor: str | None = None,
+    workers: int | None = None,
+    ray_address: str | None = None,
+    runs_dir: str | Path | None = None,
+    trainer: str = DEFAULT_TRAINER,
+    log: Callable[[str], None] | None = None,
+) -> ExperimentResult:
+    """Run (or resume) an experiment file; arguments override the file's executor settings."""
+    started = time.perf_counter()
+    exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
+    say = log or (lambda msg: None)
+    planned = plan_runs(exp)
+    root, edir = runs_root(exp, runs_dir), experiment_dir(exp, runs_dir)
+    edir.mkdir(parents=True, exist_ok=True)
+    written = _write_plan(exp, planned, edir)
+    db = ensure_index(root)
+    rel = edir.name
+
+    done = finished_runs(edir)
+    skipped = [p.run_id for p in planned if p.run_id in done]
+    for rid in skipped:  # re-sync the index with what the folders say
+        index_run(db, done[rid], experiment=rel, key=run_key(rel, rid))
+    todo = [p for p in planned if p.run_id not in done]
+    say(f"{exp.name}: {len(planned)} runs, {len(skipped)} already finished, {len(todo)} to run")
+
+    jobs = []
+    for p in todo:
+        key = run_key(rel, p.run_id)
+        jobs.append({"key": key, "config": p.config_dict(), "run_name": p.run_name,
+                     "runs_dir": str(edir), "trainer": trainer})  # fmt: skip
+    by_key = {run_key(rel, p.run_id): p for p in todo}
+    failed: dict[str, str] = {}
+
+    def on_result(res: dict[str, Any]) -> None:
+        p = by_key[res["key"]]
+        if res["status"] == "finished":
+            index_run(db, res["run_dir"], experiment=rel, key=res["key"])
+        else:
+            failed[p.run_id] = res["error"]
+            mark_status(db, res["key"], "failed", error=res["error"])
+        say(f"  {' / '.join(p.cell)} seed {p.seed}: {res['status']}"
+            + (f" ({res['error']})" if res["error"] else f" in {res['seconds']:.1f}s"))  # fmt: skip
+
+    def on_start(job: dict[str, Any]) -> None:
+        mark_status(db, job["key"], "running", config=job["config"], experiment=rel)
+
+    run_jobs(
+        jobs, executor or exp.executor, workers=workers or exp.workers,
+        ray_address=ray_address or exp.ray_address, on_result=on_result, on_start=on_start,
+    )  # fmt: skip
+    finished = finished_runs(edir)
+    record = build_record(exp, planned, finished, failed, prediction_written=written)
+    files = list(write_record(edir, record))
+    files += _plots(exp, record, edir, say)
+    files += _report(planned, finished, edir, say)
+    return ExperimentResult(
+        exp, edir, planned, skipped, [p.run_id for p in todo if p.run_id in finished],
+        failed, record, files, round(time.perf_counter() - started, 2),
+    )  # fmt: skip
+
+
+def show_experiment(exp_dir: str | Path) -> dict[str, Any]:
+    """The record of a run experiment (``record.json``), with the Markdown under ``markdown``."""
+    from tailtune.errors import TailtuneError
+
+    p = Path(exp_dir)
+    if not (p / "record.json").is_file():
+        raise TailtuneError(f"{p}: no record.json (run `tailtune experiment run FILE` first)")
+    record = json.loads((p / "record.json").read_text(encoding="utf-8"))
+    md = p / "record.md"
+    record["markdown"] = md.read_text(encoding="utf-8") if md.is_file() else ""
+    return record
+
+
+def _write_plan(exp: Experiment, planned: list[PlannedRun], edir: Path) -> str:
+    """Write experiment.json (the prediction with the time it was first written) before running."""
+    path = edir / "experiment.json"
+    old = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    written = old.get("prediction_written") if old.get("prediction") == exp.prediction else None
+    written = written or time.strftime("%Y-%m-%dT%H:%M:%S")
+    plan = {
+        "name": exp.name, "source": exp.source, "prediction": exp.prediction,
+        "prediction_written": written, "fields": exp.fields, "grid": exp.is_grid,
+        "seeds": exp.seeds, "metric": exp.metric,
+        "runs": [{"run_id": p.run_id, "values": p.values, "seed": p.seed} for p in planned],
+    }  # fmt: skip
+    path.write_text(json.dumps(plan, indent=2, default=str) + "\n", encoding="utf-8")
+    return written
+
+
+def _plots(exp: Experiment, record: dict[str, Any], edir: Path, say) -> list[Path]:
+    from tailtune.experiments.curves import plot_curves
+    from tailtune.experiments.grid import plot_grid
+
+    try:
+        if exp.is_grid and len(exp.fields) >= 2:
+            return plot_grid(record, edir, metric=exp.metric)
+        return plot_curves(record, edir, metric=exp.metric)
+    except Exception as exc:  # a plot must never cost the record
+        say(f"  plots skipped: {type(exc).__name__}: {exc}")
+        return []
+
+
+def _report(planned, finished, edir: Path, say) -> list[Path]:
+    try:
+        from tailtune.report import build_report
+    except ImportError:
+        say("  comparison report skipped: tailtune.report.build_report is not available")
+        return []
+    dirs = [finished[p.run_id] for p in planned if p.run_id in finished]
+    try:
+        out = build_report(dirs, edir / "report.html")
+        return [Path(out)] if out else [edir / "report.html"]
+    except Exception as exc:
+        say(f"  comparison report skipped: {type(exc).__name__}: {exc}")
+        return []

@@ -1,0 +1,65 @@
+"""Experiment files: one varied field, a required prediction, declared grids, one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from tailtune.config import config_to_dict
+from tailtune.errors import ConfigError
+from tailtune.experiments import load_experiment, plan_runs
+from tailtune.experiments.record import held_constant
+from tailtune.runs.index import run_config_hash
+
+pytestmark = pytest.mark.unit
+
+
+def test_valid_file_defaults_and_plan(write_exp):
+    exp = load_experiment(write_exp(seeds=None))
+    assert exp.seeds == [1, 2, 3] and exp.executor == "sequential" and exp.name == "bs"
+    runs = plan_runs(exp)
+    assert [(r.values["train.batch_size"], r.seed) for r in runs] == [
+        (32, 1), (32, 2), (32, 3), (4, 1), (4, 2), (4, 3),
+    ]  # fmt: skip
+    assert len({r.run_id for r in runs}) == 6
+    assert all(r.run_id == run_config_hash(config_to_dict(r.config)) for r in runs)
+    assert runs[3].config.train.batch_size == 4 and runs[3].config.seed == 1
+    held = held_constant(runs)
+    assert "train.batch_size" not in held and "seed" not in held and "runs_dir" not in held
+    assert held["train.lr"] == 2e-5 and held["model.backend"] == "tfidf"
+    assert held["data.synthetic"] == "tiny"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"prediction": None}, "prediction is required"),
+        ({"prediction": "  "}, "prediction is required"),
+        ({"vary": {"train.batch_size": [32, 4], "train.lr": [1e-5, 1e-4]}},
+         "changes 2 fields (train.batch_size, train.lr); a controlled experiment changes exactly one"),
+        ({"vary": {"train.batch_sise": [32, 4]}}, "did you mean 'batch_size'"),
+        ({"vary": {"train.batch_size": [32, 0]}}, "train.batch_size: got 0, expected at least 1"),
+        ({"vary": {"train.batch_size": [32]}}, "at least two values"),
+        ({"vary": {"seed": [1, 2]}}, "use seeds: for seeds"),
+        ({"vary": None}, "vary is required"),
+        ({"grid": {"train.lr": [1e-5]}}, "not both"),
+        ({"executor": "slurm"}, "executor: got 'slurm'"),
+        ({"seeds": []}, "non-empty list of integers"),
+        ({"sedes": [1]}, "unknown experiment field 'sedes'"),
+        ({"base": "missing.yaml"}, "base: config file 'missing.yaml' not found"),
+    ],
+)  # fmt: skip
+def test_errors_are_one_line_naming_the_field(write_exp, fields, message):
+    with pytest.raises(ConfigError) as info:
+        load_experiment(write_exp(**fields))
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_grid_and_base_file_relative_to_experiment(write_exp, tmp_path):
+    (tmp_path / "base.yaml").write_text("data: {synthetic: tiny}\nmodel: {backend: majority}\n")
+    grid = {"data.subset_labels": [2, 4], "data.subset_per_class": [10, 20, 30]}
+    exp = load_experiment(write_exp(base="base.yaml", vary=None, grid=grid, seeds=[7]))
+    assert exp.is_grid and exp.variable == "data.subset_labels × data.subset_per_class"
+    runs = plan_runs(exp)
+    assert [r.cell for r in runs][:4] == [("2", "10"), ("2", "20"), ("2", "30"), ("4", "10")]
+    assert {r.config.model.backend for r in runs} == {"majority"}
