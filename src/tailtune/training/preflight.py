@@ -1,0 +1,73 @@
+"""Checks before the first step: each failure is one line the user can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from tailtune.errors import ConfigError, DataError
+
+__all__ = [
+    "check_head_trainable",
+    "check_labels",
+    "check_metric",
+    "check_pad_token",
+    "unseen_classes",
+]
+
+HEAD_NAMES = ("classifier", "score", "head")
+
+
+def check_labels(labels: np.ndarray, num_classes: int, where: str) -> None:
+    """Every label is an integer class index in ``[0, num_classes)``."""
+    bad = np.flatnonzero((labels < 0) | (labels >= num_classes))
+    if bad.size:
+        raise DataError(
+            f"{where}: label index {int(labels[bad[0]])} at position {int(bad[0])} is outside "
+            f"[0, {num_classes}) ({bad.size} such rows)"
+        )
+
+
+def unseen_classes(train_labels: np.ndarray, val_labels: np.ndarray) -> list[int]:
+    """Class indices present in validation but absent from training (reported, not fatal)."""
+    return sorted(set(np.unique(val_labels).tolist()) - set(np.unique(train_labels).tolist()))
+
+
+def check_head_trainable(model) -> int:
+    """Return the number of trainable parameters; raise if none, or if the head is frozen.
+
+    The head is the ``classifier`` / ``score`` / ``head`` submodule when the model has one.
+    """
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    if trainable == 0:
+        raise ConfigError("model: no parameter is trainable (everything is frozen)")
+    for name in HEAD_NAMES:
+        head = getattr(model, name, None)
+        if head is not None and hasattr(head, "parameters"):
+            params = list(head.parameters())
+            if params and not any(p.requires_grad for p in params):
+                raise ConfigError(f"model: the classification head '{name}' is frozen")
+            break
+    return trainable
+
+
+def check_pad_token(tokenizer) -> None:
+    """Dynamic padding needs a pad token."""
+    if getattr(tokenizer, "pad_token_id", None) is None:
+        raise ConfigError(
+            "model.name: the tokenizer has no pad token and no EOS/UNK to use instead"
+        )
+
+
+def check_metric(metrics_fn: Callable, labels: np.ndarray, num_classes: int, metric: str) -> None:
+    """The early-stopping metric is a key the evaluation produces (tried on uniform logits)."""
+    if metric == "val_loss":
+        return
+    probe = metrics_fn(np.zeros((len(labels), num_classes), dtype=np.float32), labels)
+    if metric not in probe:
+        scalars = sorted(k for k, v in probe.items() if isinstance(v, int | float))
+        raise ConfigError(
+            f"train.early_stopping_metric: got {metric!r}, expected one of val_loss, "
+            + ", ".join(scalars)
+        )
