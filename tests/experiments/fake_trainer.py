@@ -3,7 +3,7 @@
 Predictions are a deterministic function of the config: example i is right when u_i < p, with
 u drawn from the seed (so two configs with one seed share u: a paired comparison) and
 p = 0.55, or 0.85 when train.batch_size == 4. ``train.weight_decay`` changes nothing.
-Failures on demand: lr 0.5 raises, lr 0.25 kills the process; FAKE_DIE_AT=k makes the k-th call
+Failures on demand: lr 0.5 raises, lr 0.25 or batch size 7 kills the process; FAKE_DIE_AT=k makes the k-th call
 in this process tree (counted in FAKE_TRAINER_LOG) exit hard, as a killed experiment would.
 """
 
@@ -36,7 +36,7 @@ def train(cfg, *, quiet=True, run_name=None, runs_dir=None, log=None) -> Path:
             os._exit(9)
     if cfg.train.lr == 0.5:
         raise RuntimeError("loss is nan at step 3")
-    if cfg.train.lr == 0.25:
+    if cfg.train.lr == 0.25 or cfg.train.batch_size == 7:
         os._exit(7)
     u = np.random.default_rng(cfg.seed).random(len(GOLD))
     p = 0.85 if cfg.train.batch_size == 4 else 0.55

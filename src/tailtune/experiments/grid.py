@@ -57,14 +57,8 @@ def plot_heatmap(
     orders = {k: [value_label(v) for v in vs] for k, vs in (orders or {}).items()}
     row_vals = orders.get(row_f) or list(dict.fromkeys(table[row_f]))
     col_vals = orders.get(col_f) or list(dict.fromkeys(table[col_f]))
-    panels = (
-        [
-            tuple(p) if isinstance(p, tuple) else (p,)
-            for p in table.groupby(panel_fields, sort=False).groups
-        ]  # fmt: skip
-        if panel_fields
-        else [()]
-    )
+    columns = [table[f] for f in panel_fields]
+    panels = list(dict.fromkeys(zip(*columns, strict=True))) if panel_fields else [()]
     fig, axes = plt.subplots(
         1, len(panels), figsize=(1.2 + 1.5 * len(col_vals) * len(panels), 1 + 0.8 * len(row_vals)),
         squeeze=False,
@@ -90,7 +84,8 @@ def plot_heatmap(
         ax.set_xticks(range(len(col_vals)), col_vals)
         ax.set_yticks(range(len(row_vals)), row_vals)
         ax.set_xlabel(col_f)
-        ax.set_ylabel(row_f)
+        if ax is axes[0][0]:  # panels share rows: one label
+            ax.set_ylabel(row_f)
         title = ", ".join(f"{f}={v}" for f, v in zip(panel_fields, panel, strict=True))
         ax.set_title(title or f"{metric} (mean ± std over seeds)", fontsize=9)
     fig.colorbar(im, ax=axes[0].tolist(), label=metric)

@@ -185,7 +185,9 @@ def render_markdown(record: dict[str, Any]) -> str:
     """The record as Markdown: the five fields of seed 002, in order."""
     var = record["variable_changed"]
     res = record["result"]
-    fields = ", ".join(f"`{k}` ∈ {[value_label(v) for v in vs]}" for k, vs in var["fields"].items())
+    fields = "; ".join(
+        f"`{k}` ∈ {{{', '.join(value_label(v) for v in vs)}}}" for k, vs in var["fields"].items()
+    )
     lines = [
         f"# Experiment: {record['experiment']}", "",
         f"**Variable changed** ({'grid' if var['grid'] else 'one variable'}): {fields}; seeds {var['seeds']}", "",

@@ -156,9 +156,16 @@ def _report(planned, finished, edir: Path, say) -> list[Path]:
     except ImportError:
         say("  comparison report skipped: tailtune.report.build_report is not available")
         return []
-    dirs = [finished[p.run_id] for p in planned if p.run_id in finished]
+    # one run per value (its first finished seed): the report compares each with the first value,
+    # and runs of one seed share their validation split, so its paired bootstrap applies
+    first: dict[tuple, Path] = {}
+    for p in planned:
+        if p.run_id in finished:
+            first.setdefault(p.cell, finished[p.run_id])
     try:
-        out = build_report(dirs, edir / "report.html")
+        out = build_report(
+            list(first.values()), edir / "report.html", title=f"experiment {edir.name}"
+        )
         return [Path(out)] if out else [edir / "report.html"]
     except Exception as exc:
         say(f"  comparison report skipped: {type(exc).__name__}: {exc}")
