@@ -62,7 +62,7 @@ def read_delimited(
             if len(row) != len(header):
                 hint = (
                     " (a quote opened on this line may not be closed)"
-                    if len(row) < len(header) and '"' in "".join(row)
+                    if len(row) < len(header) and skip_rows + prev > start
                     else ""
                 )
                 raise DataError(
