@@ -1,0 +1,308 @@
+"""Decoder LLMs (Qwen, Llama, Gemma, GPT-2, SmolLM) — or encoders — with LoRA and a trained head.
+
+Seeds 000/001/003: ``AutoModelForSequenceClassification`` on a causal LM, PEFT LoRA
+(Hu et al. 2021; rank 16, alpha 32, attention or all-linear targets) with the head trained in
+full via ``modules_to_save``; on CUDA optionally QLoRA (Dettmers et al. 2023: NF4 4-bit base,
+bf16 compute, 8-bit AdamW, gradient checkpointing). Training runs through the shared loop
+:func:`tailtune.training.fit_classifier`; model building lives in ``_lora_model``.
+
+Saved as ``adapter/`` (LoRA weights *and* the head, PEFT format) plus ``tokenizer/``; the base
+weights are re-read from ``model_name`` at load. ``lora_merge_on_save`` instead writes the merged
+model to ``model/`` for export (no PEFT needed to serve it).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+
+import numpy as np
+
+from tailtune._extras import require
+from tailtune.backends import _lora_model as lm
+from tailtune.backends._common import (
+    argmax_labels,
+    encode_labels,
+    read_backend_json,
+    write_backend_json,
+)
+from tailtune.backends._hf import pick_device, quiet_transformers, seed_everything
+from tailtune.errors import ConfigError
+
+__all__ = ["DecoderLoraBackend"]
+
+LORA_DEFAULTS = {
+    "lora_r": 16,
+    "lora_alpha": 32,
+    "lora_dropout": 0.05,
+    "lora_bias": "none",
+    "lora_targets": "attention",
+    "lora_quantization": "none",
+    "lora_merge_on_save": False,
+    "lora_gguf_file": None,
+    "padding_side": "right",
+}
+
+
+class DecoderLoraBackend:
+    """LoRA adapters plus a fully trained classification head on a pretrained transformer."""
+
+    name = "decoder_lora"
+
+    def __init__(
+        self, model_name: str | None = None, max_length: int = 128, seed: int = 42, **params
+    ):
+        from tailtune.training.objective import neural_params
+
+        self.model_name = model_name
+        self.max_length = max_length
+        self.seed = seed
+        self.params = neural_params(self.name, params, extra=LORA_DEFAULTS)
+        p = self.params
+        if p["lora_quantization"] not in ("none", "4bit", "8bit"):
+            raise ConfigError(
+                f"model.lora.quantization: got {p['lora_quantization']!r}, expected none, 4bit or 8bit"
+            )
+        if p["optimizer"] not in ("adamw", "adamw_8bit"):
+            raise ConfigError(
+                f"train.optimizer: got {p['optimizer']!r}, expected adamw or adamw_8bit"
+            )
+        if p["padding_side"] not in ("left", "right"):
+            raise ConfigError(f"padding_side: got {p['padding_side']!r}, expected left or right")
+        lm.check_cuda_options(p["lora_quantization"], p["optimizer"])
+        self.history_: list[dict] = []
+        self.info_: dict = {}
+
+    def get_params(self) -> dict:
+        """The constructor's keyword arguments (what ``backend.json`` stores)."""
+        return {
+            "model_name": self.model_name,
+            "max_length": self.max_length,
+            "seed": self.seed,
+            **self.params,
+        }
+
+    # -- training ----------------------------------------------------------------------------
+
+    def fit(self, texts, labels, eval_set=None, work_dir=None) -> DecoderLoraBackend:
+        """Train LoRA + head on ``texts``/``labels``; early-stop on ``eval_set`` macro F1."""
+        from tailtune.training import TrainSettings, fit_classifier
+        from tailtune.training.objective import make_loss, softmax, tuned_tau
+
+        labels = np.asarray(labels, dtype=object).astype(str)
+        self.classes_, counts = np.unique(labels, return_counts=True)
+        self.classes_ = self.classes_.astype(object)
+        self.prior_ = counts / counts.sum()
+        seed_everything(self.seed)  # before the head and the LoRA matrices are created
+        self._build(train=True)
+        items = self._items(texts, encode_labels(self.classes_, labels))
+        val_items, dropped = None, 0
+        if eval_set is not None:
+            val_texts, val_labels = _known(eval_set, self.classes_)
+            dropped = len(eval_set[0]) - len(val_texts)
+            val_items = self._items(val_texts, encode_labels(self.classes_, val_labels))
+        # gradient checkpointing was set up in _build (it must precede the PEFT wrap)
+        p = {**self.params, "gradient_checkpointing": False, "optimizer": "adamw"}
+        settings = TrainSettings.from_kwargs(**p, seed=self.seed)
+        result = fit_classifier(
+            self.model_,
+            items,
+            collate=self._collate,
+            loss_fn=make_loss(counts, self.params),
+            num_classes=len(self.classes_),
+            settings=settings,
+            eval_items=val_items,
+            work_dir=work_dir,
+            head_prefixes=tuple(f"base_model.model.{h}" for h in self.heads_),
+            **self._optimizer_kwargs(fit_classifier),
+        )
+        self.history_ = result.history
+        self.info_ = {**result.info, **self._lora_info(), "val_rows_unseen": dropped}
+        if self.params["tune_posthoc_tau"] and val_items:
+            probs = softmax(self._logits([it["input_ids"] for it in val_items]))
+            gold = np.asarray([it["labels"] for it in val_items])
+            self.params["posthoc_tau"] = tuned_tau(probs, gold, self.prior_)
+        self.info_["posthoc_tau"] = float(self.params["posthoc_tau"])
+        return self
+
+    def _build(self, train: bool, adapter_dir: Path | None = None) -> None:
+        """Tokenizer, base model (quantized if asked), LoRA wrap (new, or loaded from disk)."""
+        peft = require("peft")
+        quiet_transformers()
+        p = self.params
+        source, gguf = lm.resolve_source(self.model_name, p["lora_gguf_file"])
+        self.tokenizer_ = lm.load_tokenizer(source, gguf)
+        quantized = p["lora_quantization"] != "none"
+        dtype = "bfloat16" if quantized or p["precision"] == "bf16" and _cuda() else "float32"
+        base = lm.load_base_model(
+            source,
+            gguf,
+            len(self.classes_),
+            self.tokenizer_.pad_token_id,
+            p["lora_quantization"],
+            dtype,
+        )
+        base.config.id2label = {i: str(c) for i, c in enumerate(self.classes_)}
+        base.config.label2id = {str(c): i for i, c in enumerate(self.classes_)}
+        self.heads_ = lm.head_modules(base)
+        # decoders pool the last token (padding side matters); encoders pool [CLS]: pad right
+        self.side_ = p["padding_side"] if "score" in self.heads_ else "right"
+        if adapter_dir is not None:
+            self.model_ = peft.PeftModel.from_pretrained(base, str(adapter_dir))
+            self.targets_ = list(self.model_.peft_config["default"].target_modules)
+        else:
+            self.model_, self.targets_ = lm.wrap_lora(
+                base,
+                r=p["lora_r"],
+                alpha=p["lora_alpha"],
+                dropout=p["lora_dropout"],
+                bias=p["lora_bias"],
+                targets=p["lora_targets"],
+                quantized=quantized,
+                gradient_checkpointing=bool(p["gradient_checkpointing"]) and train,
+            )
+        if not quantized:  # bitsandbytes placed a quantized model on the GPU already
+            self.model_.to(pick_device(p["device"]))
+
+    def _optimizer_kwargs(self, fit_fn) -> dict:
+        """8-bit AdamW (bitsandbytes) when asked, through the loop's optimizer hook."""
+        if self.params["optimizer"] != "adamw_8bit":
+            return {}
+        bnb = require("bitsandbytes", "train.optimizer=adamw_8bit")
+        if "optimizer_cls" not in inspect.signature(fit_fn).parameters:
+            raise ConfigError(
+                "train.optimizer=adamw_8bit: this version of the training loop has no "
+                "optimizer_cls hook; use train.optimizer=adamw"
+            )
+        return {"optimizer_cls": bnb.optim.AdamW8bit}
+
+    def _lora_info(self) -> dict:
+        """LoRA figures for ``info_``: what was wrapped and how much of the model trains."""
+        trainable = sum(p.numel() for p in self.model_.parameters() if p.requires_grad)
+        total = sum(p.numel() for p in self.model_.parameters())
+        return {
+            "lora_modules": len(self.targets_),
+            "lora_targets": sorted({t.rsplit(".", 1)[-1] for t in self.targets_}),
+            "trainable_share": round(trainable / max(total, 1), 6),
+            "total_params": int(total),
+            "quantization": self.params["lora_quantization"],
+            "padding_side": self.side_,
+        }
+
+    def _items(self, texts, y) -> list[dict]:
+        from tailtune.training import encode_texts
+
+        ids = encode_texts(self.tokenizer_, list(texts), self.max_length)
+        return [{"input_ids": i, "labels": int(lab)} for i, lab in zip(ids, y, strict=True)]
+
+    def _collate(self, items) -> dict:
+        return lm.collate_batch(items, self.tokenizer_.pad_token_id, self.side_)
+
+    # -- prediction --------------------------------------------------------------------------
+
+    def _logits(self, token_ids: list[list[int]]) -> np.ndarray:
+        """Raw logits (n, K) in float32, batched by length."""
+        from tailtune.training import predict_logits
+
+        items = [{"input_ids": ids} for ids in token_ids]
+        logits = predict_logits(
+            self.model_,
+            items,
+            collate=self._collate,
+            batch_size=self.params["eval_batch_size"],
+            device=next(self.model_.parameters()).device,
+            lengths=[len(ids) for ids in token_ids],
+        )
+        return logits.numpy()
+
+    def decision_function(self, texts) -> np.ndarray:
+        """Raw logits (n, K) of ``texts`` (no softmax, no post-hoc adjustment)."""
+        from tailtune.training import encode_texts
+
+        return self._logits(encode_texts(self.tokenizer_, list(texts), self.max_length))
+
+    def predict_proba(self, texts) -> np.ndarray:
+        """Class probabilities (n, K) in ``classes_`` order, post-hoc adjusted when τ > 0."""
+        from tailtune.training.objective import softmax
+
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, len(self.classes_)))
+        probs = softmax(self.decision_function(texts))
+        if self.params["posthoc_tau"]:
+            from tailtune.objectives.adjust import adjust_probabilities
+
+            probs = adjust_probabilities(probs, self.prior_, self.params["posthoc_tau"])
+        return probs
+
+    def predict(self, texts) -> np.ndarray:
+        """Most probable label of each text."""
+        return argmax_labels(self.classes_, self.predict_proba(texts))
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def save(self, path) -> None:
+        """``backend.json``, ``state.json`` (labels, priors, info), the tokenizer, and either the
+        adapter with the head (``adapter/``) or the merged model (``model/``)."""
+        path = Path(path)
+        write_backend_json(path, self.name, self.get_params())
+        self.tokenizer_.save_pretrained(path / "tokenizer")
+        if self.params["lora_merge_on_save"] and self.params["lora_quantization"] == "none":
+            merged = self.model_.merge_and_unload()  # adapter folded into the base weights
+            merged.save_pretrained(path / "model")
+            self.model_ = merged
+        else:
+            self.model_.save_pretrained(path / "adapter")
+        state = {
+            "classes": [str(c) for c in self.classes_],
+            "prior": self.prior_.tolist(),
+            "heads": self.heads_,
+            "targets": self.targets_,
+            "info": self.info_,
+            "history": self.history_,
+        }
+        (path / "state.json").write_text(json.dumps(state, default=str), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path) -> DecoderLoraBackend:
+        """Rebuild the model: base from ``model_name`` + saved adapter and head, or the merged
+        model; the logits equal those before saving."""
+        path = Path(path)
+        obj = cls(**read_backend_json(path)["params"])
+        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+        obj.classes_ = np.asarray(state["classes"], dtype=object)
+        obj.prior_ = np.asarray(state["prior"])
+        obj.info_, obj.history_ = state["info"], state["history"]
+        if (path / "model").is_dir():
+            obj._load_merged(path, state)
+        else:
+            obj._build(train=False, adapter_dir=path / "adapter")
+            obj.tokenizer_ = require("transformers").AutoTokenizer.from_pretrained(
+                path / "tokenizer"
+            )
+        obj.model_.eval()
+        return obj
+
+    def _load_merged(self, path: Path, state: dict) -> None:
+        torch = require("torch")
+        transformers = require("transformers")
+        quiet_transformers()
+        self.tokenizer_ = transformers.AutoTokenizer.from_pretrained(path / "tokenizer")
+        self.model_ = transformers.AutoModelForSequenceClassification.from_pretrained(
+            path / "model", dtype=torch.float32, local_files_only=True
+        ).to(pick_device(self.params["device"]))
+        self.heads_, self.targets_ = state["heads"], state["targets"]
+        self.side_ = self.params["padding_side"] if "score" in self.heads_ else "right"
+
+
+def _cuda() -> bool:
+    return bool(require("torch").cuda.is_available())
+
+
+def _known(eval_set, classes: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Validation rows whose label occurs in training (others cannot be scored by index)."""
+    texts, labels = eval_set
+    labels = np.asarray(labels, dtype=object).astype(str)
+    keep = np.isin(labels, classes)
+    return [t for t, k in zip(texts, keep, strict=True) if k], labels[keep]
