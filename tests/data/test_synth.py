@@ -1,0 +1,68 @@
+"""The synthetic generator: determinism, preset shapes, families and ambiguity flags."""
+
+from __future__ import annotations
+
+import pytest
+
+from tailtune.data import class_stats, split_frame
+from tailtune.data.synth import PRESETS, preset_sizes, synthesize
+
+pytestmark = pytest.mark.unit
+
+
+def test_same_seed_same_frame_other_seed_differs():
+    a, b, c = synthesize("tiny", seed=3), synthesize("tiny", seed=3), synthesize("tiny", seed=4)
+    assert a.equals(b)
+    assert not a["text"].equals(c["text"])
+    assert list(a.columns) == ["id", "text", "label", "line", "family", "ambiguous"]
+    assert a["id"].iloc[0] == "synth-tiny:1" and a["line"].tolist() == list(range(1, 401))
+
+
+def test_cfpb113_sizes_mirror_seed_000():
+    sizes = preset_sizes("cfpb113")
+    assert len(sizes) == 113 and sum(sizes) == 64_276
+    assert sizes[0] == 14_804 and sizes[-1] == 5
+    assert sizes == sorted(sizes, reverse=True)
+
+
+def test_presets_give_all_three_tiers_after_recommended_split():
+    for name, spec in PRESETS.items():
+        if name == "cfpb113":
+            continue  # full size is checked in the slow test below
+        f = synthesize(name, seed=0)
+        assert len(f) == spec["total"] and f["label"].nunique() == spec["classes"]
+        s = split_frame(f, val=spec["val"], seed=42)
+        st = class_stats(s.train["label"], head_min=spec["head_min"], tail_max=spec["tail_max"])
+        assert all(st["tiers"][t]["classes"] > 0 for t in ("head", "mid", "tail")), name
+
+
+def test_small_preset_tiers_are_as_documented():
+    f = synthesize("small", seed=1)
+    s = split_frame(f, val=600, seed=42)
+    st = class_stats(s.train["label"], head_min=500, tail_max=50)
+    assert {t: v["classes"] for t, v in st["tiers"].items()} == {"head": 3, "mid": 15, "tail": 12}
+    assert st["largest"]["count"] == 1339 and st["smallest"]["count"] in (4, 5)
+
+
+def test_families_share_vocabulary_and_some_texts_are_ambiguous():
+    f = synthesize("small", seed=0)
+    assert f["family"].nunique() == 6
+    assert 0.02 < f["ambiguous"].mean() < 0.07
+    fam = f["label"].str.split(":").str[0]
+    assert (fam == f["family"]).all()  # the label names its family
+    assert f["text"].str.len().between(60, 600).all()
+
+
+def test_scale_shrinks_every_class_but_keeps_two():
+    sizes = preset_sizes("cfpb113", scale=0.1)
+    assert min(sizes) == 2 and 6000 < sum(sizes) < 6600
+
+
+@pytest.mark.slow
+def test_cfpb113_full_split_matches_seed_000():
+    f = synthesize("cfpb113", seed=0)
+    s = split_frame(f, val=6430, seed=42)
+    assert (len(s.train), len(s.val)) == (57_846, 6_430)
+    st = class_stats(s.train["label"])
+    assert st["largest"]["count"] == 13_323 and st["smallest"]["count"] == 5
+    assert st["tiers"]["head"]["classes"] == 6 and st["tiers"]["tail"]["classes"] == 67
