@@ -16,9 +16,11 @@ from tailtune.data.load import (
 from tailtune.data.split import SplitResult, resolve_count, split_frame, write_split
 from tailtune.data.stats import assign_tiers, class_counts, class_stats, split_stats
 from tailtune.data.subsets import stratified_subsample, subset_labels
+from tailtune.data.synth import PRESETS, preset_sizes, synthesize
 
 __all__ = [
     "FRAME_COLUMNS",
+    "PRESETS",
     "CleanReport",
     "LoadResult",
     "SplitResult",
@@ -28,11 +30,13 @@ __all__ = [
     "clean",
     "load_line_aligned",
     "load_table",
+    "preset_sizes",
     "resolve_count",
     "split_frame",
     "split_stats",
     "stratified_subsample",
     "subset_labels",
     "summary_lines",
+    "synthesize",
     "write_split",
 ]
