@@ -36,7 +36,9 @@ def data():
 
 
 def settings(**kw):
-    base = dict(lr=0.05, epochs=4, batch_size=16, progress=False, patience=None, seed=3)
+    base = dict(
+        lr=0.05, epochs=4, batch_size=16, progress=False, patience=None, seed=3, num_threads=1
+    )
     return TrainSettings(**{**base, **kw})
 
 

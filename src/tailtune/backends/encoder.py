@@ -1,0 +1,217 @@
+"""Full fine-tuning of a transformers encoder (BERT, ModernBERT, MiniLM, DeBERTa, ...).
+
+``AutoModelForSequenceClassification`` with a fresh head, trained by
+:func:`tailtune.training.fit_classifier` with the objective and training settings given as flat
+keyword arguments (the field names of ``ObjectiveConfig`` and ``TrainConfig``). The label names
+travel inside the saved model (``id2label`` / ``label2id``), and ``load`` reproduces the logits
+exactly.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import numpy as np
+
+from tailtune._extras import require
+from tailtune.backends._common import (
+    argmax_labels,
+    encode_labels,
+    read_backend_json,
+    write_backend_json,
+)
+from tailtune.backends._hf import (
+    load_tokenizer,
+    pick_device,
+    quiet_transformers,
+    resolve_model_name,
+    seed_everything,
+)
+
+__all__ = ["EncoderBackend"]
+
+HEAD_PREFIXES = ("classifier", "score", "head", "pre_classifier")
+
+
+class EncoderBackend:
+    """Fine-tune every weight of an encoder with a classification head."""
+
+    name = "encoder"
+
+    def __init__(
+        self,
+        model_name: str = "sentence-transformers/all-MiniLM-L6-v2",
+        max_length: int = 128,
+        seed: int = 42,
+        **params,
+    ):
+        from tailtune.training.objective import neural_params
+
+        self.model_name = model_name
+        self.max_length = max_length
+        self.seed = seed
+        self.params = neural_params(self.name, params)
+        self.history_: list[dict] = []
+        self.info_: dict = {}
+
+    def get_params(self) -> dict:
+        """The constructor's keyword arguments (what ``backend.json`` stores)."""
+        return {
+            "model_name": self.model_name,
+            "max_length": self.max_length,
+            "seed": self.seed,
+            **self.params,
+        }
+
+    @property
+    def posthoc_tau(self) -> float:
+        """τ of post-hoc logit adjustment applied in ``predict_proba`` (0 = none)."""
+        return float(self.params["posthoc_tau"])
+
+    # -- training ----------------------------------------------------------------------------
+
+    def fit(self, texts, labels, eval_set=None, work_dir=None) -> EncoderBackend:
+        """Fine-tune on ``texts``/``labels``; evaluate and early-stop on ``eval_set``."""
+        from tailtune.training import TrainSettings, fit_classifier, pad_collate
+        from tailtune.training.objective import make_loss, softmax, tuned_tau
+        from tailtune.training.preflight import check_pad_token
+
+        labels = np.asarray(labels, dtype=object).astype(str)
+        self.classes_, counts = np.unique(labels, return_counts=True)
+        self.classes_ = self.classes_.astype(object)
+        self.prior_ = counts / counts.sum()
+        seed_everything(self.seed)  # before the head is created: the seed fixes its init
+        self.tokenizer_ = load_tokenizer(self.model_name)
+        check_pad_token(self.tokenizer_)
+        self.model_ = self._new_model()
+        items = self._items(texts, encode_labels(self.classes_, labels))
+        val_items, dropped = None, 0
+        if eval_set is not None:
+            val_texts, val_labels = _known(eval_set, self.classes_)
+            dropped = len(eval_set[0]) - len(val_texts)
+            val_items = self._items(val_texts, encode_labels(self.classes_, val_labels))
+        settings = TrainSettings.from_kwargs(**self.params, seed=self.seed)
+        result = fit_classifier(
+            self.model_,
+            items,
+            collate=functools.partial(pad_collate, pad_id=self.tokenizer_.pad_token_id),
+            loss_fn=make_loss(counts, self.params),
+            num_classes=len(self.classes_),
+            settings=settings,
+            eval_items=val_items,
+            work_dir=work_dir,
+            head_prefixes=HEAD_PREFIXES,
+        )
+        self.history_, self.info_ = result.history, {**result.info, "val_rows_unseen": dropped}
+        if self.params["tune_posthoc_tau"] and val_items:
+            probs = softmax(self._logits([it["input_ids"] for it in val_items]))
+            gold = np.asarray([it["labels"] for it in val_items])
+            self.params["posthoc_tau"] = tuned_tau(probs, gold, self.prior_)
+        self.info_["posthoc_tau"] = self.posthoc_tau
+        return self
+
+    def _new_model(self):
+        """The pretrained encoder with a fresh, seeded classification head, in float32."""
+        torch = require("torch")
+        transformers = require("transformers")
+        quiet_transformers()
+        name = resolve_model_name(self.model_name)
+        id2label = {i: str(c) for i, c in enumerate(self.classes_)}
+        model = transformers.AutoModelForSequenceClassification.from_pretrained(
+            name,
+            num_labels=len(self.classes_),
+            id2label=id2label,
+            label2id={c: i for i, c in id2label.items()},
+            dtype=torch.float32,
+            local_files_only=Path(name).is_dir(),
+        )
+        model.config.pad_token_id = self.tokenizer_.pad_token_id
+        return model
+
+    def _items(self, texts, y) -> list[dict]:
+        """Token ids (truncated, unpadded) with label indices."""
+        from tailtune.training import encode_texts
+
+        ids = encode_texts(self.tokenizer_, list(texts), self.max_length)
+        return [{"input_ids": i, "labels": int(lab)} for i, lab in zip(ids, y, strict=True)]
+
+    # -- prediction --------------------------------------------------------------------------
+
+    def _logits(self, token_ids: list[list[int]]) -> np.ndarray:
+        """Raw logits (n, K), batched by length on the model's device."""
+        from tailtune.training import pad_collate, predict_logits
+
+        items = [{"input_ids": ids} for ids in token_ids]
+        logits = predict_logits(
+            self.model_,
+            items,
+            collate=functools.partial(pad_collate, pad_id=self.tokenizer_.pad_token_id),
+            batch_size=self.params["eval_batch_size"],
+            device=next(self.model_.parameters()).device,
+            lengths=[len(ids) for ids in token_ids],
+        )
+        return logits.numpy()
+
+    def predict_proba(self, texts) -> np.ndarray:
+        """Class probabilities (n, K) in ``classes_`` order, post-hoc adjusted when τ > 0."""
+        from tailtune.training import encode_texts
+        from tailtune.training.objective import softmax
+
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, len(self.classes_)))
+        probs = softmax(self._logits(encode_texts(self.tokenizer_, texts, self.max_length)))
+        if self.posthoc_tau:
+            from tailtune.objectives.adjust import adjust_probabilities
+
+            probs = adjust_probabilities(probs, self.prior_, self.posthoc_tau)
+        return probs
+
+    def predict(self, texts) -> np.ndarray:
+        """Most probable label of each text."""
+        return argmax_labels(self.classes_, self.predict_proba(texts))
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def save(self, path) -> None:
+        """``backend.json``, the transformers model and tokenizer in ``model/``, ``state.json``."""
+        path = Path(path)
+        write_backend_json(path, self.name, self.get_params())
+        self.model_.save_pretrained(path / "model")
+        self.tokenizer_.save_pretrained(path / "model")
+        state = {
+            "classes": list(self.classes_),
+            "prior": self.prior_.tolist(),
+            "info": self.info_,
+            "history": self.history_,
+        }
+        (path / "state.json").write_text(json.dumps(state, default=str), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path, device: str = "auto") -> EncoderBackend:
+        """Load a saved encoder backend (on CUDA when available, unless ``device='cpu'``)."""
+        torch = require("torch")
+        transformers = require("transformers")
+        quiet_transformers()
+        path = Path(path)
+        obj = cls(**read_backend_json(path)["params"])
+        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+        obj.classes_ = np.asarray(state["classes"], dtype=object)
+        obj.prior_ = np.asarray(state["prior"])
+        obj.info_, obj.history_ = state["info"], state["history"]
+        obj.tokenizer_ = transformers.AutoTokenizer.from_pretrained(path / "model")
+        obj.model_ = transformers.AutoModelForSequenceClassification.from_pretrained(
+            path / "model", dtype=torch.float32, local_files_only=True
+        ).to(pick_device(device))
+        obj.model_.eval()
+        return obj
+
+
+def _known(eval_set, classes: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Validation rows whose label occurs in training (others cannot be scored by index)."""
+    texts, labels = eval_set
+    labels = np.asarray(labels, dtype=object).astype(str)
+    keep = np.isin(labels, classes)
+    return [t for t, k in zip(texts, keep, strict=True) if k], labels[keep]
