@@ -50,7 +50,7 @@ class DataConfig:
     """Where the labelled texts come from and how to read and clean them."""
 
     path: str | list[str] | None = None  # file(s) or a `datasets` directory; None = synthetic
-    format: Literal["auto", "csv", "tsv", "jsonl", "parquet", "hf"] = "auto"
+    format: Literal["auto", "csv", "tsv", "jsonl", "parquet", "hf", "lines"] = "auto"
     text_columns: list[str] = field(default_factory=lambda: ["text"])
     label_columns: list[str] = field(default_factory=lambda: ["label"])
     label_separator: str = " | "  # joins several label columns into one composite label
@@ -69,6 +69,7 @@ class DataConfig:
     test_path: str | list[str] | None = None  # an explicit test file
     subset_labels: int | list[str] | None = None  # top-K labels, or named labels
     subset_per_class: int | None = None  # N examples per class (balanced subset)
+    subset_total: int | None = None  # N examples in all, balanced: N // K per class (seed 003)
     subsample: int | None = None  # stratified subsample of N training rows
 
 

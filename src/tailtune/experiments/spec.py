@@ -130,7 +130,7 @@ def _load_base(base: Any, base_dir: Path, where: str) -> dict[str, Any]:
     if base is None:
         return {}
     if isinstance(base, dict):
-        out = _resolve_paths(copy.deepcopy(base), base_dir)
+        out = _absolute(_resolve_paths(copy.deepcopy(base), base_dir))
     elif isinstance(base, str):
         p = Path(base) if Path(base).is_absolute() else base_dir / base
         if not p.is_file():
@@ -140,7 +140,7 @@ def _load_base(base: Any, base_dir: Path, where: str) -> dict[str, Any]:
         loaded = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
         if not isinstance(loaded, dict):
             raise ConfigError(f"{p}: expected a mapping of config sections at the top level")
-        out = _resolve_paths(loaded, p.parent)
+        out = _absolute(_resolve_paths(loaded, p.parent))
     else:
         raise ConfigError(f"{where}: base: got {base!r}, expected a config path or a mapping")
     config_from_dict(out)  # validate the base alone first: its errors name its own fields
@@ -190,7 +190,21 @@ def set_field(
         if not isinstance(node, dict):
             raise ConfigError(f"{dotted}: '{part}' is not a config section")
     node[parts[-1]] = copy.deepcopy(value)
-    return _resolve_paths(out, Path(base_dir)) if parts[0] == "data" else out
+    return _absolute(_resolve_paths(out, Path(base_dir))) if parts[0] == "data" else out
+
+
+def _absolute(raw: dict[str, Any]) -> dict[str, Any]:
+    """Existing data paths become absolute, so run ids do not depend on the working directory."""
+    data = raw.get("data")
+    if not isinstance(data, dict):
+        return raw
+    for key in ("path", "val_path", "test_path", "label_names"):
+        value = data.get(key)
+        if isinstance(value, str) and Path(value).exists():
+            data[key] = str(Path(value).resolve())
+        elif isinstance(value, list):
+            data[key] = [str(Path(v).resolve()) if isinstance(v, str) and Path(v).exists() else v for v in value]  # fmt: skip
+    return raw
 
 
 def _yaml(value: Any) -> str:
