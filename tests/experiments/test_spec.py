@@ -63,3 +63,21 @@ def test_grid_and_base_file_relative_to_experiment(write_exp, tmp_path):
     runs = plan_runs(exp)
     assert [r.cell for r in runs][:4] == [("2", "10"), ("2", "20"), ("2", "30"), ("4", "10")]
     assert {r.config.model.backend for r in runs} == {"majority"}
+
+
+def test_verdict_sentences_follow_the_numbers():
+    from tailtune.experiments.record import mean_std, seed_spread_test, verdict
+
+    a, b = mean_std([0.50, 0.52, 0.54]), mean_std([0.60, 0.61, 0.62])
+    assert a["std"] == pytest.approx(0.02) and b["mean"] == pytest.approx(0.61)
+    spread = seed_spread_test(a, b)
+    assert spread["threshold"] == pytest.approx(0.04) and spread["passes"] is True
+    ok = [{"diff": 0.09, "low": 0.02, "high": 0.15, "meaningful": True}] * 3
+    assert verdict("macro_f1", spread, ok)[0] == "meaningful"
+    mixed = ok[:2] + [{"diff": 0.05, "low": -0.01, "high": 0.11, "meaningful": False}]
+    label, sentence = verdict("macro_f1", spread, mixed)
+    assert label == "inconclusive" and "2/3 paired bootstrap intervals" in sentence
+    label, sentence = verdict("macro_f1", spread, [{"seed": 1, "error": "different ids"}])
+    assert label == "meaningful" and "do not share a validation set" in sentence
+    close = seed_spread_test(a, mean_std([0.53, 0.55, 0.57]))  # Δ 0.03 <= 0.04
+    assert verdict("macro_f1", close, [])[0] == "not meaningful"

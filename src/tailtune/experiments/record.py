@@ -84,8 +84,18 @@ def seed_spread_test(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 def verdict(metric: str, spread: dict[str, Any], paired: list[dict[str, Any]]) -> tuple[str, str]:
     """(label, sentence): meaningful / not meaningful / inconclusive / explore-only."""
     d = spread["delta"]
+    paired = [p for p in paired if "error" not in p]
     sign = [p for p in paired if p["meaningful"] and (p["diff"] > 0) == (d > 0)]
     boot = f"{len(sign)}/{len(paired)} paired bootstrap intervals exclude 0 in the same direction"
+    if not paired:  # e.g. the varied field changes the validation set: seed spread alone
+        boot = "no paired bootstrap (the values do not share a validation set)"
+        if spread["passes"] is not None:
+            label = "meaningful" if spread["passes"] else "not meaningful"
+            rel = ">" if spread["passes"] else "≤"
+            return label, (
+                f"{label}: Δ {metric} = {d:+.4f}; |Δ| = {abs(d):.4f} {rel} 2·max std = "
+                f"{spread['threshold']:.4f} ({boot})"
+            )
     if spread["passes"] is None:
         return "explore", (
             f"Δ {metric} = {d:+.4f} with one seed per value ({boot}): explore only, confirm with 3 seeds"
