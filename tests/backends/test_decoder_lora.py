@@ -220,9 +220,9 @@ def test_all_linear_and_explicit_targets(model_dirs):
 def test_cuda_only_options_fail_at_construction_on_cpu():
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    with pytest.raises(ConfigError, match="need a CUDA GPU"):
+    with pytest.raises(ConfigError, match="model.lora.quantization=4bit needs a CUDA GPU"):
         DecoderLoraBackend(model_name="x", lora_quantization="4bit")
-    with pytest.raises(ConfigError, match="adamw_8bit need"):
+    with pytest.raises(ConfigError, match="adamw_8bit needs a CUDA GPU"):
         DecoderLoraBackend(model_name="x", optimizer="adamw_8bit")
 
 

@@ -62,15 +62,16 @@ def resolve_source(model_name: str | None, gguf_file: str | None = None) -> tupl
 
 def check_cuda_options(quantization: str, optimizer: str) -> None:
     """QLoRA / 8-bit loading and the 8-bit optimizer need CUDA (bitsandbytes kernels)."""
-    wants = [f"lora.quantization={quantization}"] if quantization != "none" else []
+    wants = [f"model.lora.quantization={quantization}"] if quantization != "none" else []
     wants += ["train.optimizer=adamw_8bit"] if optimizer == "adamw_8bit" else []
     if not wants:
         return
     torch = require("torch")
     if not torch.cuda.is_available():
         raise ConfigError(
-            f"{' and '.join(wants)} need a CUDA GPU (bitsandbytes); none is available here — "
-            "use lora.quantization=none and train.optimizer=adamw on CPU"
+            f"{' and '.join(wants)} {'need' if len(wants) > 1 else 'needs'} a CUDA GPU "
+            "(bitsandbytes); none is available here — "
+            "use model.lora.quantization=none and train.optimizer=adamw on CPU"
         )
     require("bitsandbytes", "4-bit/8-bit LoRA")
 
