@@ -14,6 +14,7 @@ from tailtune.evaluation.diagnose import (
     diagnose_path,
     diagnose_run,
     load_log,
+    softmax_ce_floor,
 )
 
 pytestmark = pytest.mark.unit
@@ -166,3 +167,27 @@ def test_diagnose_run_reads_k_and_train_size(make_run, long_tail):
     plain = make_run("plain", gold=g, pred=p, probs=pr, train_counts=train)
     with pytest.raises(DataError, match="no history"):
         diagnose_run(plain)
+
+
+def test_softmax_floor_catches_a_bug_stuck_below_ln_k():
+    # Measured on the loop (bag model, 30 classes, softmax before CE): train loss 2.867, 2.789,
+    # 2.789 — 18% under ln 30 = 3.401 but never below the floor ln(29 + e) - 1 = 2.457.
+    assert softmax_ce_floor(30) == pytest.approx(math.log(29 + math.e) - 1)
+    assert softmax_ce_floor(113) == pytest.approx(3.742, abs=1e-3)
+    d = diagnose_history(hist([2.867, 2.789, 2.789], [2.789, 2.789, 2.789]), n_classes=30)
+    assert d.verdict == "not-learning" and "never below 2.457" in d.reasons[0]
+    # A model that went below the floor and then flattened is learning.
+    ok = diagnose_history(hist([2.0, 1.2, 1.19], [1.5, 1.3, 1.3]), n_classes=30)
+    assert ok.verdict == "well-trained"
+
+
+def test_compare_runs_names_the_objective_change():
+    flags = compare_runs([
+        ("delta", {"accuracy": 0.554, "macro_f1": 0.199, "zero_f1": 49}, {"objective": {"class_weights": "none"}}),
+        ("alpha", {"accuracy": 0.502, "macro_f1": 0.216, "zero_f1": 39}, {"objective": {"class_weights": "sqrt_inverse"}}),
+        ("noise", {"accuracy": 0.552, "macro_f1": 0.201, "zero_f1": 48}, {"objective": {"class_weights": "none"}}),
+    ])  # fmt: skip
+    # delta -> noise moves by 0.002: under min_delta, not flagged.
+    assert [(f["a"], f["b"]) for f in flags] == [("delta", "alpha"), ("noise", "alpha")]
+    assert flags[0]["objective_change"] == ["objective.class_weights: none → sqrt_inverse"]
+    assert "objective differs" in flags[0]["message"]

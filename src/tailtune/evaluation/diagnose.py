@@ -3,8 +3,10 @@
 Verdicts, checked in this order (the first that fits wins):
 
 - ``unstable``      a loss is NaN/inf, or the train loss jumps far above its running minimum.
-- ``not-learning``  the loss sits within ``lnk_tol`` of ln K, the loss of a uniform guess over K
-                    classes: the signature of softmax applied before cross-entropy.
+- ``not-learning``  the loss sits within ``lnk_tol`` of ln K (a uniform guess over K classes), or
+                    stays flat without ever going below ln(K - 1 + e) - 1, the lowest value
+                    cross-entropy can take when fed probabilities instead of logits: the
+                    signature of softmax applied before cross-entropy.
 - ``undertrained``  one evaluation only, or validation loss still falling at the end.
 - ``data-starved``  validation loss rising past its minimum on a small training set (few batches
                     per epoch or few examples per class); macro F1 plateaus early — "tempered
@@ -33,6 +35,7 @@ __all__ = [
     "diagnose_path",
     "diagnose_run",
     "load_log",
+    "softmax_ce_floor",
 ]
 
 NEXT_STEP = {
@@ -75,7 +78,7 @@ def diagnose_history(
     batches_per_epoch: float | None = None,
     lnk_tol: float = 0.02,
     rise_tol: float = 0.03,
-    fall_tol: float = 0.01,
+    fall_tol: float = 0.02,
     starved_batches: float = 300,
     starved_per_class: float = 50,
 ) -> Diagnosis:
@@ -127,15 +130,20 @@ def diagnose_history(
         return done("unstable", None, f"train loss jumps to {spike[1]:.3g} after {spike[2]:.3g}")
 
     ref = "train_loss" if "train_loss" in losses else "val_loss"
-    last_loss = float(h[ref].dropna().iloc[-1])
+    curve = h[ref].dropna().astype(float)
+    first, last_loss = float(curve.iloc[0]), float(curve.iloc[-1])
     if n_classes and n_classes > 1:
-        lnk = math.log(n_classes)
-        ev.update(ln_k=round(lnk, 4), **{f"last_{ref}": round(last_loss, 4)})
+        lnk, floor = math.log(n_classes), softmax_ce_floor(n_classes)
+        ev.update(ln_k=round(lnk, 4), softmax_ce_floor=round(floor, 4))
+        ev["last_" + ref] = round(last_loss, 4)
         ev["distance_to_ln_k"] = round(abs(last_loss - lnk) / lnk, 4)
         if ev["distance_to_ln_k"] <= lnk_tol:
             return done("not-learning", None, f"{ref} {last_loss:.3f} ≈ ln {n_classes} = {lnk:.3f}")
-    first = float(h[ref].dropna().iloc[0])
-    if len(h) >= 3 and abs(first - last_loss) <= lnk_tol * first:
+        step = abs(float(curve.iloc[-2]) - last_loss) / last_loss if len(curve) > 1 else 1.0
+        if len(curve) > 1 and float(curve.min()) >= floor and step <= lnk_tol:
+            return done("not-learning", None, f"{ref} flat at {last_loss:.3f}, never below "
+                        f"{floor:.3f}, the lowest loss cross-entropy reaches on probabilities")  # fmt: skip
+    if len(curve) >= 3 and abs(first - last_loss) <= lnk_tol * first:
         ev["relative_change"] = round((first - last_loss) / first, 4)
         return done("not-learning", None, f"{ref} flat: {first:.3f} → {last_loss:.3f}")
 
@@ -163,6 +171,16 @@ def diagnose_history(
                         f"val loss +{rise:.1%} above its minimum at {x} {best} on a small training set")  # fmt: skip
         return done("overtrained", best, f"val loss +{rise:.1%} above its minimum at {x} {best}")
     return done("well-trained", best, f"val loss within {rise_tol:.0%} of its minimum at the end")
+
+
+def softmax_ce_floor(n_classes: int) -> float:
+    """The smallest cross-entropy reachable when softmax is applied before it: ln(K - 1 + e) - 1.
+
+    ``F.cross_entropy(softmax(x), y)`` sees inputs in [0, 1]; its best case is a one-hot input
+    on the right class, -1 + ln(e + K - 1). For K = 113 that is 3.74 (ln K = 4.73): a curve stuck
+    between the two never learned (seed 002's softmax-before-CrossEntropyLoss bug).
+    """
+    return math.log(n_classes - 1 + math.e) - 1.0
 
 
 def load_log(path: str | Path) -> pd.DataFrame:
@@ -215,37 +233,41 @@ def diagnose_path(path: str | Path, **kwargs) -> Diagnosis:
     return diagnose_history(load_log(p), **kwargs)
 
 
-def compare_runs(runs) -> list[dict[str, Any]]:
+def compare_runs(runs, *, min_delta: float = 0.005) -> list[dict[str, Any]]:
     """Pairs of runs showing the re-weighting signature (seed 002, the accuracy-F1 paradox).
 
     ``runs``: Run objects, run paths, or ``(name, metrics)`` pairs where metrics has
     ``accuracy``, ``macro_f1`` and optionally ``zero_f1`` (a lab log's last row). For every
-    ordered pair (a, b) where b has LOWER accuracy, HIGHER macro F1 and (when both report it)
-    FEWER zero-F1 classes, returns ``{"a", "b", "d_accuracy", "d_macro_f1", "d_zero_f1",
-    "message"}``: b looks like a re-weighted (class-weighted / logit-adjusted) version of a.
-    Menon et al. (2021): the accuracy-optimal and balanced-error-optimal classifiers differ.
+    ordered pair (a, b) where b has accuracy LOWER and macro F1 HIGHER by at least ``min_delta``
+    each and (when both report it) FEWER zero-F1 classes, returns ``{"a", "b", "d_accuracy",
+    "d_macro_f1", "d_zero_f1", "objective_change", "message"}``. ``objective_change`` lists
+    the objective fields whose values differ when both configs are known: empty means the
+    pattern has another cause (training length, data). Menon et al. (2021): the accuracy-optimal
+    and balanced-error-optimal classifiers differ, so re-weighting trades one for the other.
     """
     summary = [_summary(r) for r in runs]
     flags = []
-    for name_a, a in summary:
-        for name_b, b in summary:
-            if name_a == name_b or not (
-                b["accuracy"] < a["accuracy"] and b["macro_f1"] > a["macro_f1"]
-            ):
+    for name_a, a, cfg_a in summary:
+        for name_b, b, cfg_b in summary:
+            d_acc, d_f1 = b["accuracy"] - a["accuracy"], b["macro_f1"] - a["macro_f1"]
+            if name_a == name_b or d_acc > -min_delta or d_f1 < min_delta:
                 continue
             dz = None
             if a.get("zero_f1") is not None and b.get("zero_f1") is not None:
                 dz = int(b["zero_f1"]) - int(a["zero_f1"])
                 if dz >= 0:
                     continue
+            change = _objective_change(cfg_a, cfg_b)
+            why = ""
+            if change is not None:
+                why = (f"; objective differs: {', '.join(change)}" if change
+                       else "; same objective, so look elsewhere (training length, data size)")  # fmt: skip
             flags.append({
-                "a": name_a, "b": name_b,
-                "d_accuracy": b["accuracy"] - a["accuracy"], "d_macro_f1": b["macro_f1"] - a["macro_f1"],
-                "d_zero_f1": dz,
-                "message": f"{name_b} vs {name_a}: accuracy {b['accuracy'] - a['accuracy']:+.3f}, "
-                f"macro F1 {b['macro_f1'] - a['macro_f1']:+.3f}"
+                "a": name_a, "b": name_b, "d_accuracy": d_acc, "d_macro_f1": d_f1, "d_zero_f1": dz,
+                "objective_change": change,
+                "message": f"{name_b} vs {name_a}: accuracy {d_acc:+.3f}, macro F1 {d_f1:+.3f}"
                 + (f", zero-F1 classes {dz:+d}" if dz is not None else "")
-                + " — the re-weighting signature (class weights or logit adjustment)",
+                + " — the re-weighting signature" + why,
             })  # fmt: skip
     return flags
 
@@ -263,11 +285,20 @@ def _frame(history) -> pd.DataFrame:
     return h.reset_index(drop=True)
 
 
-def _summary(r) -> tuple[str, dict[str, Any]]:
+def _summary(r) -> tuple[str, dict[str, Any], dict | None]:
     if isinstance(r, tuple):
-        return str(r[0]), dict(r[1])
+        return str(r[0]), dict(r[1]), (r[2] if len(r) > 2 else None)
     run = r if isinstance(r, Run) else read_run(r)
-    return run.name, run.metrics.get("val", {})
+    return run.name, run.metrics.get("val", {}), run.config
+
+
+def _objective_change(cfg_a: dict | None, cfg_b: dict | None) -> list[str] | None:
+    """``objective.<field>: a → b`` for every differing objective field; None without configs."""
+    if not cfg_a or not cfg_b or "objective" not in cfg_a or "objective" not in cfg_b:
+        return None
+    oa, ob = cfg_a["objective"] or {}, cfg_b["objective"] or {}
+    return [f"objective.{k}: {oa.get(k)} → {ob.get(k)}" for k in sorted(set(oa) | set(ob))
+            if oa.get(k) != ob.get(k)]  # fmt: skip
 
 
 def _num(v: Any) -> float | int:
