@@ -4,13 +4,15 @@ Predictions are a deterministic function of the config: example i is right when 
 u drawn from the seed (so two configs with one seed share u: a paired comparison) and
 p = 0.55, or 0.85 when train.batch_size == 4. ``train.weight_decay`` changes nothing.
 Failures on demand: lr 0.5 raises, lr 0.25 or batch size 7 kills the process; FAKE_DIE_AT=k makes the k-th call
-in this process tree (counted in FAKE_TRAINER_LOG) exit hard, as a killed experiment would.
+in this process tree (counted in FAKE_TRAINER_LOG) exit hard, as a killed experiment would;
+FAKE_SLEEP_BATCH=b makes runs with that batch size sleep (their pid goes to FAKE_PID_DIR).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +36,9 @@ def train(cfg, *, quiet=True, run_name=None, runs_dir=None, log=None) -> Path:
         n = len(Path(log_file).read_text().splitlines())
         if os.environ.get("FAKE_DIE_AT") and n >= int(os.environ["FAKE_DIE_AT"]):
             os._exit(9)
+    if os.environ.get("FAKE_SLEEP_BATCH") == str(cfg.train.batch_size):
+        Path(os.environ["FAKE_PID_DIR"], str(os.getpid())).touch()
+        time.sleep(120)  # a long run, to be interrupted
     if cfg.train.lr == 0.5:
         raise RuntimeError("loss is nan at step 3")
     if cfg.train.lr == 0.25 or cfg.train.batch_size == 7:

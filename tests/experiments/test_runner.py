@@ -131,3 +131,38 @@ def test_processes_executor_survives_a_crash_and_matches_sequential(write_exp, t
     )
     assert len(crash.executed) == 1 and len(crash.failed) == 1
     assert all(e.startswith("worker process exited with code 7") for e in crash.failed.values())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in state  # a zombie has exited
+
+
+def test_sigterm_to_a_process_experiment_ends_its_workers_and_resume_finishes(write_exp, tmp_path):
+    import signal
+    import time
+
+    path = write_exp("term", seeds=[1], executor="processes", workers=2)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    env = dict(os.environ, FAKE_SLEEP_BATCH="4", FAKE_PID_DIR=str(pids))
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), *sys.path])
+    code = f"from tailtune.experiments import run_experiment; run_experiment({str(path)!r}, trainer={TRAINER!r})"
+    driver = subprocess.Popen([sys.executable, "-c", code], env=env)
+    exp_dir = tmp_path / "runs" / "term"
+    deadline = time.time() + 90
+    while time.time() < deadline and not (
+        list(pids.iterdir()) and any(exp_dir.glob("batch_size32-*"))
+    ):
+        time.sleep(0.2)
+    worker = int(next(pids.iterdir()).name)
+    assert _alive(worker)
+    driver.send_signal(signal.SIGTERM)
+    assert driver.wait(30) != 0
+    time.sleep(0.5)
+    assert not _alive(worker)  # no orphan keeps training
+    res = run_experiment(path, trainer=TRAINER)
+    assert len(res.skipped) == 1 and len(res.executed) == 1

@@ -11,9 +11,11 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -87,34 +89,71 @@ def execute_job(job: dict[str, Any]) -> Result:
 
 
 def _run_processes(jobs, workers: int, on_result, on_start) -> list[Result]:
-    results = []
-    with (
-        tempfile.TemporaryDirectory(prefix="tailtune-jobs-") as tmp,
-        ThreadPoolExecutor(max_workers=workers) as pool,
-    ):
-        futures = [pool.submit(_run_in_subprocess, job, Path(tmp), on_start) for job in jobs]
-        for fut in as_completed(futures):
-            results.append(fut.result())
-            on_result(results[-1])
+    results: list[Result] = []
+    live: set[subprocess.Popen] = set()
+    stop = threading.Event()
+    restore = _sigterm_as_exit()
+    try:
+        with tempfile.TemporaryDirectory(prefix="tailtune-jobs-") as tmp:
+            pool = ThreadPoolExecutor(max_workers=workers)
+            try:
+                run = lambda job: _run_in_subprocess(job, Path(tmp), on_start, live, stop)  # noqa: E731
+                for fut in as_completed([pool.submit(run, job) for job in jobs]):
+                    results.append(fut.result())
+                    on_result(results[-1])
+            except BaseException:
+                # interrupted (Ctrl-C, SIGTERM): stop queued runs and end the running workers, so
+                # no orphan keeps training; a re-run resumes from the finished run directories
+                stop.set()
+                for proc in list(live):
+                    proc.kill()
+                raise
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+    finally:
+        restore()
     return results
 
 
-def _run_in_subprocess(job: dict[str, Any], tmp: Path, on_start) -> Result:
+def _run_in_subprocess(job, tmp: Path, on_start, live: set, stop: threading.Event) -> Result:
+    started = time.perf_counter()
+    if stop.is_set():
+        return _failed(job, "cancelled", started)
     on_start(job)
     stem = tmp / job["key"].replace("/", "_")
     job_file, result_file = stem.with_suffix(".job.json"), stem.with_suffix(".result.json")
     job_file.write_text(json.dumps(job, default=str), encoding="utf-8")
-    started = time.perf_counter()
     cmd = [sys.executable, "-m", "tailtune.experiments._worker", str(job_file), str(result_file)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=_child_env())
+    with open(stem.with_suffix(".log"), "w+", encoding="utf-8") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=_child_env())
+        live.add(proc)
+        try:
+            proc.wait()
+        finally:
+            live.discard(proc)
+        log.seek(0)
+        lines = [ln for ln in log.read().strip().splitlines() if ln.strip()]
     if result_file.is_file():
         return json.loads(result_file.read_text(encoding="utf-8"))
-    tail = (proc.stderr or "").strip().splitlines()[-1:] or ["no output"]
-    return {
-        "key": job["key"], "status": "failed", "run_dir": None,
-        "error": f"worker process exited with code {proc.returncode}: {tail[0][:300]}",
-        "seconds": round(time.perf_counter() - started, 3),
-    }  # fmt: skip
+    tail = lines[-1][:300] if lines else "no output"
+    return _failed(job, f"worker process exited with code {proc.returncode}: {tail}", started)
+
+
+def _failed(job, error: str, started: float) -> Result:
+    return {"key": job["key"], "status": "failed", "run_dir": None, "error": error,
+            "seconds": round(time.perf_counter() - started, 3)}  # fmt: skip
+
+
+def _sigterm_as_exit():
+    """Make SIGTERM raise SystemExit in the driver (so cleanup runs); returns the undo."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    old = signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, old)
 
 
 def _child_env() -> dict[str, str]:
