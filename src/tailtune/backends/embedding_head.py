@@ -1,0 +1,355 @@
+"""A small head on a frozen encoder's pooled embeddings: the CPU workhorse.
+
+Kang et al. 2020 ("Decoupling Representation and Classifier for Long-Tailed Recognition", ICLR)
+show that a good representation plus a classifier retrained for the tail competes with joint
+training. Here the representation is a frozen transformers encoder (mean pooling by default);
+embeddings are computed once — sorted by length, batched, under ``torch.inference_mode`` — and
+cached on disk under a key of model, pooling, max length and the texts' hash, so a second run
+with another head, loss or sampler starts training at once. The head (linear, or a one-hidden-
+layer MLP) trains on the shared loop with every objective, sampler and early stopping.
+
+The saved model holds the head only; the encoder is re-read from ``model_name`` at prediction.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from tailtune._extras import require
+from tailtune.backends._common import (
+    argmax_labels,
+    encode_labels,
+    read_backend_json,
+    write_backend_json,
+)
+from tailtune.backends._hf import (
+    load_tokenizer,
+    pick_device,
+    quiet_transformers,
+    resolve_model_name,
+    seed_everything,
+)
+
+__all__ = ["EmbeddingHeadBackend", "embed_texts", "embedding_cache_key"]
+
+HEAD_DEFAULTS = {
+    "pooling": "mean",
+    "normalize": True,
+    "head": "linear",
+    "hidden_size": 512,
+    "dropout": 0.1,
+    "embed_batch_size": 64,
+    "cache_dir": None,
+}
+
+
+class EmbeddingHeadBackend:
+    """Frozen-encoder embeddings (cached) with a trained linear or MLP head."""
+
+    name = "embedding_head"
+
+    def __init__(
+        self,
+        model_name: str = "sentence-transformers/all-MiniLM-L6-v2",
+        max_length: int = 128,
+        seed: int = 42,
+        **params,
+    ):
+        from tailtune.training.objective import neural_params
+
+        self.model_name = model_name
+        self.max_length = max_length
+        self.seed = seed
+        self.params = neural_params(self.name, params, HEAD_DEFAULTS)
+        self.history_: list[dict] = []
+        self.info_: dict = {}
+        self._encoder = None
+
+    def get_params(self) -> dict:
+        """The constructor's keyword arguments (what ``backend.json`` stores)."""
+        return {
+            "model_name": self.model_name,
+            "max_length": self.max_length,
+            "seed": self.seed,
+            **self.params,
+        }
+
+    @property
+    def posthoc_tau(self) -> float:
+        """τ of post-hoc logit adjustment applied in ``predict_proba`` (0 = none)."""
+        return float(self.params["posthoc_tau"])
+
+    # -- training ----------------------------------------------------------------------------
+
+    def fit(self, texts, labels, eval_set=None, work_dir=None) -> EmbeddingHeadBackend:
+        """Embed (or read the cache), then train the head with early stopping on ``eval_set``."""
+        from tailtune.training import TrainSettings, fit_classifier
+        from tailtune.training.objective import make_loss, softmax, tuned_tau
+
+        labels = np.asarray(labels, dtype=object).astype(str)
+        self.classes_, counts = np.unique(labels, return_counts=True)
+        self.classes_ = self.classes_.astype(object)
+        self.prior_ = counts / counts.sum()
+        t0 = time.perf_counter()
+        x_train, hit_train = self._embed(list(texts))
+        val_items, hit_val = None, None
+        if eval_set is not None:
+            vt, vl = eval_set
+            vl = np.asarray(vl, dtype=object).astype(str)
+            keep = np.isin(vl, self.classes_)
+            x_val, hit_val = self._embed([t for t, k in zip(vt, keep, strict=True) if k])
+            val_items = _items(x_val, encode_labels(self.classes_, vl[keep]))
+        embed_s = time.perf_counter() - t0
+        s = TrainSettings.from_kwargs(**self.params, seed=self.seed)
+        if s.head_lr is not None:
+            s.lr = s.head_lr  # the whole model is the head
+        if s.lr < 1e-4:
+            warnings.warn(
+                f"embedding_head: lr {s.lr:g} is a fine-tuning rate; a head on frozen "
+                "embeddings usually wants about 1e-3 (set train.lr or train.head_lr)",
+                stacklevel=2,
+            )
+        seed_everything(self.seed)  # head initialization
+        self.head_ = _head_model(x_train.shape[1], len(self.classes_), self.params)
+        result = fit_classifier(
+            self.head_,
+            _items(x_train, encode_labels(self.classes_, labels)),
+            collate=_collate,
+            loss_fn=make_loss(counts, self.params),
+            num_classes=len(self.classes_),
+            settings=s,
+            eval_items=val_items,
+            work_dir=work_dir,
+        )
+        self.history_ = result.history
+        self.info_ = {
+            **result.info,
+            "embed_s": round(embed_s, 3),
+            "embedding_cache_hit": bool(hit_train and hit_val is not False),
+            "embedding_dim": int(x_train.shape[1]),
+        }
+        if self.params["tune_posthoc_tau"] and val_items:
+            probs = softmax(self._head_logits(np.stack([it["features"] for it in val_items])))
+            gold = np.asarray([it["labels"] for it in val_items])
+            self.params["posthoc_tau"] = tuned_tau(probs, gold, self.prior_)
+        self.info_["posthoc_tau"] = self.posthoc_tau
+        return self
+
+    def _embed(self, texts: list[str]) -> tuple[np.ndarray, bool]:
+        """Pooled embeddings of ``texts`` (from the cache when present); also whether it hit."""
+        p = self.params
+        cache = Path(p["cache_dir"] or _default_cache())
+        key = embedding_cache_key(self.model_name, p["pooling"], self.max_length, texts)
+        path = cache / f"{key}.npy"
+        if path.is_file():
+            x = np.load(path)
+            hit = True
+        else:
+            tok, model = self._load_encoder()
+            x = embed_texts(
+                model,
+                tok,
+                texts,
+                pooling=p["pooling"],
+                max_length=self.max_length,
+                batch_size=p["embed_batch_size"],
+            )
+            cache.mkdir(parents=True, exist_ok=True)
+            tmp = cache / f".{key}.{os.getpid()}.npy"
+            np.save(tmp, x)
+            tmp.replace(path)  # atomic: parallel runs may share the cache
+            hit = False
+        if p["normalize"]:
+            x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+        return x.astype(np.float32), hit
+
+    def _load_encoder(self):
+        """The frozen encoder and its tokenizer (loaded once per backend object)."""
+        if self._encoder is None:
+            torch = require("torch")
+            transformers = require("transformers")
+            quiet_transformers()
+            name = resolve_model_name(self.model_name)
+            model = transformers.AutoModel.from_pretrained(
+                name, dtype=torch.float32, local_files_only=Path(name).is_dir()
+            )
+            model.to(pick_device(self.params["device"])).eval()
+            self._encoder = (load_tokenizer(self.model_name), model)
+        return self._encoder
+
+    # -- prediction --------------------------------------------------------------------------
+
+    def _head_logits(self, x: np.ndarray) -> np.ndarray:
+        """Head logits for embeddings ``x`` (n, D)."""
+        from tailtune.training import predict_logits
+
+        logits = predict_logits(
+            self.head_,
+            _items(x),
+            collate=_collate,
+            batch_size=4096,
+            device=next(self.head_.parameters()).device,
+        )
+        return logits.numpy()
+
+    def predict_proba(self, texts) -> np.ndarray:
+        """Class probabilities (n, K) in ``classes_`` order, post-hoc adjusted when τ > 0."""
+        from tailtune.training.objective import softmax
+
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, len(self.classes_)))
+        probs = softmax(self._head_logits(self._embed(texts)[0]))
+        if self.posthoc_tau:
+            from tailtune.objectives.adjust import adjust_probabilities
+
+            probs = adjust_probabilities(probs, self.prior_, self.posthoc_tau)
+        return probs
+
+    def predict(self, texts) -> np.ndarray:
+        """Most probable label of each text."""
+        return argmax_labels(self.classes_, self.predict_proba(texts))
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def save(self, path) -> None:
+        """``backend.json``, ``head.pt`` (the head's weights) and ``state.json``."""
+        torch = require("torch")
+        path = Path(path)
+        write_backend_json(path, self.name, self.get_params())
+        torch.save({k: v.cpu() for k, v in self.head_.state_dict().items()}, path / "head.pt")
+        state = {
+            "classes": list(self.classes_),
+            "prior": self.prior_.tolist(),
+            "dim": int(
+                self.head_.classifier.in_features
+                if self.params["head"] == "linear"
+                else self.head_.hidden[0].in_features
+            ),
+            "info": self.info_,
+            "history": self.history_,
+        }
+        (path / "state.json").write_text(json.dumps(state, default=str), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path) -> EmbeddingHeadBackend:
+        """Load the head; the frozen encoder is read from ``model_name`` when first needed."""
+        torch = require("torch")
+        path = Path(path)
+        obj = cls(**read_backend_json(path)["params"])
+        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+        obj.classes_ = np.asarray(state["classes"], dtype=object)
+        obj.prior_ = np.asarray(state["prior"])
+        obj.info_, obj.history_ = state["info"], state["history"]
+        obj.head_ = _head_model(state["dim"], len(obj.classes_), obj.params)
+        obj.head_.load_state_dict(
+            torch.load(path / "head.pt", map_location="cpu", weights_only=True)
+        )
+        obj.head_.eval()
+        return obj
+
+
+def embedding_cache_key(model_name: str, pooling: str, max_length: int, texts: list[str]) -> str:
+    """Hex key of (resolved model, pooling, max length, sha256 of the texts in order)."""
+    h = hashlib.sha256()
+    for text in texts:
+        h.update(text.encode("utf-8"))
+        h.update(b"\x00")
+    head = f"{resolve_model_name(model_name)}|{pooling}|{max_length}|{len(texts)}|{h.hexdigest()}"
+    return hashlib.sha256(head.encode("utf-8")).hexdigest()[:32]
+
+
+def embed_texts(model, tokenizer, texts, *, pooling="mean", max_length=128, batch_size=64):
+    """Pooled float32 embeddings (n, D): longest texts first, no gradients, original order.
+
+    ``mean`` averages the last hidden states over real tokens (the sentence-transformers recipe
+    for all-MiniLM-L6-v2); ``cls`` takes the first token's state.
+    """
+    torch = require("torch")
+    enc = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
+    ids = enc["input_ids"]
+    order = np.argsort([-len(x) for x in ids], kind="stable")
+    device = next(model.parameters()).device
+    pad = tokenizer.pad_token_id
+    out = np.zeros((len(ids), model.config.hidden_size), dtype=np.float32)
+    with torch.inference_mode():
+        for start in range(0, len(ids), batch_size):
+            rows = order[start : start + batch_size]
+            width = max(len(ids[i]) for i in rows)
+            batch = torch.full((len(rows), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(rows), width), dtype=torch.long)
+            for j, i in enumerate(rows):
+                batch[j, : len(ids[i])] = torch.as_tensor(ids[i])
+                mask[j, : len(ids[i])] = 1
+            hidden = model(input_ids=batch.to(device), attention_mask=mask.to(device))
+            hidden = hidden.last_hidden_state.float()
+            if pooling == "cls":
+                pooled = hidden[:, 0]
+            else:
+                m = mask.to(device).unsqueeze(-1).float()
+                pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+            out[rows] = pooled.cpu().numpy()
+    return out
+
+
+def _default_cache() -> Path:
+    """``$TAILTUNE_CACHE/embeddings`` or ``~/.cache/tailtune/embeddings``."""
+    base = os.environ.get("TAILTUNE_CACHE") or Path.home() / ".cache" / "tailtune"
+    return Path(base) / "embeddings"
+
+
+def _items(x: np.ndarray, y=None) -> list[dict]:
+    """Loop items: one embedding row (and label) each."""
+    if y is None:
+        return [{"features": row} for row in x]
+    return [{"features": row, "labels": int(lab)} for row, lab in zip(x, y, strict=True)]
+
+
+def _collate(items) -> dict:
+    """Stack embedding rows into a (B, D) tensor."""
+    torch = require("torch")
+    batch = {"features": torch.from_numpy(np.stack([it["features"] for it in items]))}
+    if "labels" in items[0]:
+        batch["labels"] = torch.as_tensor([it["labels"] for it in items], dtype=torch.long)
+    return batch
+
+
+@functools.cache
+def _head_class():
+    """The head module class (defined lazily so that torch is imported only when used)."""
+    nn = require("torch").nn
+
+    class Head(nn.Module):
+        """Dropout on the embedding, optional hidden layer, then the linear classifier."""
+
+        def __init__(self, dim: int, k: int, kind: str, hidden: int, dropout: float):
+            super().__init__()
+            self.dropout = nn.Dropout(dropout)
+            if kind == "mlp":
+                self.hidden = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout))
+                dim = hidden
+            else:
+                self.hidden = nn.Identity()
+            self.classifier = nn.Linear(dim, k)
+
+        def forward(self, features):
+            return self.classifier(self.hidden(self.dropout(features)))
+
+    return Head
+
+
+def _head_model(dim: int, k: int, p: dict):
+    """A fresh head for ``dim``-wide embeddings and ``k`` classes."""
+    if p["head"] not in ("linear", "mlp"):
+        from tailtune.errors import ConfigError
+
+        raise ConfigError(f"model.embedding.head: got {p['head']!r}, expected linear or mlp")
+    return _head_class()(dim, k, p["head"], p["hidden_size"], p["dropout"])

@@ -1,0 +1,95 @@
+"""The embedding-head backend: cached embeddings, linear/MLP heads, exact save/load."""
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from tailtune.backends.embedding_head import (  # noqa: E402
+    EmbeddingHeadBackend,
+    embed_texts,
+    embedding_cache_key,
+)
+from tests.training.conftest import tiny_bert_dir  # noqa: E402,F401
+from tests.training.tiny_models import toy_task  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+FAST = dict(
+    max_length=32,
+    lr=0.05,
+    batch_size=16,
+    epochs=8,
+    progress=False,
+    seed=1,
+    num_threads=1,
+    patience=None,
+)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return toy_task(160, 0), toy_task(60, 1)
+
+
+def test_cache_key_depends_on_model_pooling_length_and_texts():
+    base = embedding_cache_key("m", "mean", 128, ["a", "b"])
+    assert base == embedding_cache_key("m", "mean", 128, ["a", "b"])
+    others = [
+        embedding_cache_key("m2", "mean", 128, ["a", "b"]),
+        embedding_cache_key("m", "cls", 128, ["a", "b"]),
+        embedding_cache_key("m", "mean", 64, ["a", "b"]),
+        embedding_cache_key("m", "mean", 128, ["b", "a"]),
+        embedding_cache_key("m", "mean", 128, ["ab"]),
+    ]
+    assert len({base, *others}) == 6
+
+
+def test_mean_pooling_ignores_padding(tiny_bert_dir):  # noqa: F811
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_bert_dir)
+    model = AutoModel.from_pretrained(tiny_bert_dir).eval()
+    texts = ["the invoice", "my parcel is late and the courier was not help"]
+    together = embed_texts(model, tok, texts, batch_size=2)
+    alone = embed_texts(model, tok, texts[:1], batch_size=1)
+    np.testing.assert_allclose(together[0], alone[0], atol=1e-5)
+    enc = tok(texts[:1], return_tensors="pt")
+    with torch.no_grad():
+        hidden = model(**enc).last_hidden_state[0]
+    np.testing.assert_allclose(alone[0], hidden.mean(0).numpy(), atol=1e-5)
+
+
+def test_head_learns_reuses_cache_and_round_trips(tiny_bert_dir, data, tmp_path):  # noqa: F811
+    (tx, ty), (vx, vy) = data
+    cache = tmp_path / "cache"
+    first = EmbeddingHeadBackend(model_name=tiny_bert_dir, cache_dir=str(cache), **FAST)
+    first.fit(tx, ty, eval_set=(vx, vy), work_dir=tmp_path / "w1")
+    assert first.info_["embedding_cache_hit"] is False
+    assert len(list(cache.glob("*.npy"))) == 2  # train and validation
+    h = first.history_
+    assert h[-1]["train_loss"] < h[0]["train_loss"] - 0.05
+    assert max(r["macro_f1"] for r in h) > 0.4  # random tiny encoder: pinned 0.5+ at seed 1
+    second = EmbeddingHeadBackend(
+        model_name=tiny_bert_dir, cache_dir=str(cache), head="mlp", hidden_size=32, **FAST
+    )
+    second.fit(tx, ty, eval_set=(vx, vy))
+    assert second.info_["embedding_cache_hit"] is True
+    assert second.info_["trainable_params"] == 32 * 32 + 32 + 32 * 4 + 4
+    first.save(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "backend.json").read_text())["backend"] == "embedding_head"
+    loaded = EmbeddingHeadBackend.load(tmp_path / "m")
+    a, b = first.predict_proba(vx), loaded.predict_proba(vx)
+    assert a.shape == (60, 4) and np.array_equal(a, b)
+    assert list(loaded.predict(vx[:3])) == list(first.predict(vx[:3]))
+
+
+def test_low_fine_tuning_lr_warns(tiny_bert_dir, data, tmp_path):  # noqa: F811
+    (tx, ty), _ = data
+    kw = {**FAST, "lr": 2e-5, "epochs": 1}
+    with pytest.warns(UserWarning, match="head_lr"):
+        EmbeddingHeadBackend(model_name=tiny_bert_dir, cache_dir=str(tmp_path), **kw).fit(tx, ty)
