@@ -11,6 +11,7 @@ from tailtune.errors import DataError
 from tailtune.evaluation.diagnose import (
     compare_runs,
     diagnose_history,
+    diagnose_many,
     diagnose_path,
     diagnose_run,
     load_log,
@@ -191,3 +192,28 @@ def test_compare_runs_names_the_objective_change():
     assert [(f["a"], f["b"]) for f in flags] == [("delta", "alpha"), ("noise", "alpha")]
     assert flags[0]["objective_change"] == ["objective.class_weights: none → sqrt_inverse"]
     assert "objective differs" in flags[0]["message"]
+
+
+def test_diagnose_many_mixes_logs_and_runs(tmp_path, make_run, long_tail):
+    rows = [
+        ("delta", [1.9, 1.2, 0.9], [1.62, 1.50, 1.51], 0.554, 0.199),
+        ("alpha", [1.1, 0.8, 0.7], [0.9, 0.85, 0.85], 0.502, 0.216),
+    ]
+    paths = []
+    for name, tr, va, acc, f1 in rows:
+        p = tmp_path / f"{name}.csv"
+        lines = [f"{e + 1},{t},{v},{acc},{f1}" for e, (t, v) in enumerate(zip(tr, va, strict=True))]
+        p.write_text("epoch,train_loss,val_loss,accuracy,macro_f1\n" + "\n".join(lines) + "\n")
+        paths.append(p)
+    g, p_, pr, train, _ = long_tail(seed=0)
+    paths.append(make_run("tfidf", gold=g, pred=p_, probs=pr, train_counts=train))
+    paths.append(tmp_path / "missing.csv")
+    results, flags = diagnose_many(paths, n_classes=113)
+    assert [(n, d.verdict if d else None) for n, d, _ in results] == [
+        ("delta", "well-trained"),
+        ("alpha", "well-trained"),
+        ("tfidf", None),
+        ("missing.csv", None),
+    ]
+    assert "no history" in results[2][2] and "not found" in results[3][2]
+    assert [(f["a"], f["b"]) for f in flags] == [("delta", "alpha")]

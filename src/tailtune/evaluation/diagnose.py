@@ -32,6 +32,7 @@ __all__ = [
     "Diagnosis",
     "compare_runs",
     "diagnose_history",
+    "diagnose_many",
     "diagnose_path",
     "diagnose_run",
     "load_log",
@@ -270,6 +271,40 @@ def compare_runs(runs, *, min_delta: float = 0.005) -> list[dict[str, Any]]:
                 + " — the re-weighting signature" + why,
             })  # fmt: skip
     return flags
+
+
+def diagnose_many(
+    paths, **kwargs
+) -> tuple[list[tuple[str, Diagnosis | None, str | None]], list[dict]]:
+    """``tailtune diagnose RUN|LOG [RUN|LOG ...]``: one diagnosis per path, plus the pair flags.
+
+    Returns ``([(name, diagnosis or None, error or None), ...], compare_runs flags)``; a run
+    without a history gets no diagnosis but still takes part in the comparison. Logs compare
+    on their last row (``accuracy``, ``macro_f1``, ``zero_f1`` when present).
+    """
+    results, summaries = [], []
+    for path in paths:
+        p = Path(path)
+        try:
+            if p.is_dir() and is_run_dir(p):
+                run = read_run(p)
+                summaries.append(run)
+                results.append((run.name, diagnose_run(run, **kwargs) if run.history else None,
+                                None if run.history else "no history (not a neural run)"))  # fmt: skip
+            else:
+                log = load_log(p)
+                results.append((p.stem, diagnose_history(log, **kwargs), None))
+                last = log.iloc[-1]
+                if {"accuracy", "macro_f1"} <= set(log.columns):
+                    summaries.append(
+                        (
+                            p.stem,
+                            {k: last[k] for k in ("accuracy", "macro_f1", "zero_f1") if k in log},
+                        )
+                    )
+        except DataError as exc:
+            results.append((p.name, None, str(exc)))
+    return results, compare_runs(summaries) if len(summaries) > 1 else []
 
 
 # -- helpers -------------------------------------------------------------------------------
