@@ -175,6 +175,8 @@ class EmbeddingHeadBackend:
         """The frozen encoder and its tokenizer (loaded once per backend object)."""
         if self._encoder is None:
             torch = require("torch")
+            if self.params["num_threads"]:
+                torch.set_num_threads(self.params["num_threads"])
             transformers = require("transformers")
             quiet_transformers()
             name = resolve_model_name(self.model_name)
