@@ -97,6 +97,8 @@ def synthesize(preset: str = "small", seed: int = 0, scale: float = 1.0) -> pd.D
     ``preset`` is one of :data:`PRESETS`; ``scale`` multiplies every class size (at least 2
     per class). Rows are shuffled; ``line`` is the 1-based row number and ``id`` is
     ``synth-<preset>:<line>``. The same preset, seed and scale give the identical frame.
+    For a scaled preset the recommended validation count scales too:
+    ``round(PRESETS[preset]["val"] * scale)``.
     """
     spec = _spec(preset)
     classes = _classes(spec["classes"], spec["families"])
