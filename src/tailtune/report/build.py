@@ -77,7 +77,7 @@ def _run_section(run: Run, n_boot: int, seed: int, n_hard: int) -> dict[str, Any
     diag, curves = None, None
     if run.history:
         diag = diagnose_run(run)
-        curves = plots.training_curves(run.history, _best_checkpoint(run.history))
+        curves = plots.training_curves(run.history, _best_checkpoint(run))
     labels = run.labels
     dest = errs.destinations
     return {
@@ -152,10 +152,13 @@ def _comparison(runs: list[Run], sections: list[dict], n_boot: int, seed: int) -
     }
 
 
-def _best_checkpoint(history: list[dict]) -> float | None:
-    """The evaluation early stopping keeps: best macro F1 (seed 002), else lowest val loss."""
-    h = pd.DataFrame(history)
+def _best_checkpoint(run: Run) -> float | None:
+    """The checkpoint the loop kept (``info.best_step``), else best macro F1, else lowest val loss."""
+    h = pd.DataFrame(run.history)
     x = "epoch" if "epoch" in h and h["epoch"].notna().all() else "step"
+    best_step = (run.metrics.get("info") or {}).get("best_step")
+    if best_step is not None and "step" in h and (h["step"] == best_step).any():
+        return float(h.loc[h["step"] == best_step, x].iloc[0])
     for col, pick in (("macro_f1", "idxmax"), ("val_loss", "idxmin")):
         if col in h and h[col].notna().any():
             return float(h.loc[getattr(h[col].astype(float), pick)(), x])
