@@ -50,16 +50,12 @@ def load_frame(data: DataConfig, path, *, seed: int = 0) -> tuple[pd.DataFrame, 
 
 def prepare_data(cfg: Config) -> Prepared:
     """Load (or synthesize), clean, subset and split the data of a config."""
-    from tailtune.data import (
-        clean,
-        split_frame,
-        stratified_subsample,
-        subset_labels,
-        synthesize,
-    )
+    from tailtune.data import clean, split_frame, stratified_subsample, subset_labels
 
     data, reports = cfg.data, {}
     if data.synthetic is not None:
+        from tailtune.data import synthesize
+
         frame = synthesize(data.synthetic, seed=cfg.seed, scale=data.synthetic_scale)
         frame = frame[["id", "text", "label", "line"]]
         reports["load"] = {"source": f"synthetic preset '{data.synthetic}'", "rows": len(frame)}

@@ -103,8 +103,12 @@ class TfidfBackend:
         self.vectorizers_ = self._make_vectorizers()
         X = self._featurize(texts, fit=True)
         weights = class_weights(counts, self.class_weights, beta=self.beta, cap=self.weight_cap)
+        # Rescale so the mean per-example weight is 1: the weights then shift the balance
+        # between classes without also changing the strength of the L2 penalty (1/C), which
+        # would make weighted and unweighted runs differ in two variables, not one.
+        sample_weight = weights[y] * (len(y) / weights[y].sum())
         self.clf_ = self._make_classifier()
-        self.clf_.fit(X, y, sample_weight=weights[y])
+        self.clf_.fit(X, y, sample_weight=sample_weight)
 
         if self.tune_posthoc_tau and eval_set is not None:
             self.posthoc_tau = self._tune_tau(eval_set)
