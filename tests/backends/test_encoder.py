@@ -130,3 +130,13 @@ def test_minilm_names_resolve_to_the_offline_package():
     assert resolve_model_name("answerdotai/ModernBERT-base") == "answerdotai/ModernBERT-base"
     with pytest.raises(ConfigError, match="model.name"):
         resolve_model_name(None)
+
+
+def test_bf16_and_gradient_checkpointing_paths_run_on_cpu(tiny_bert_dir, data):  # noqa: F811
+    (tx, ty), (vx, vy) = data
+    kw = {**FAST, "precision": "bf16", "gradient_checkpointing": True, "max_steps": 8}
+    b = EncoderBackend(model_name=tiny_bert_dir, eval_every=4, **kw).fit(tx, ty, (vx, vy))
+    assert b.info_["precision"] == "bf16" and b.model_.is_activation_checkpointing
+    assert [h["step"] for h in b.history_] == [4, 8]
+    assert all(math.isfinite(h["train_loss"]) for h in b.history_)
+    assert np.allclose(b.predict_proba(vx[:4]).sum(1), 1.0)
