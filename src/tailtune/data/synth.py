@@ -42,6 +42,7 @@ PRESETS: dict[str, dict] = {
             (113, 5),
         ],
         "val": 6430,
+        "sibling_noise": 0.5,
         "head_min": 2000,
         "tail_max": 100,
     },
@@ -53,6 +54,7 @@ PRESETS: dict[str, dict] = {
         "total": 6000,
         "anchors": [(1, 1500), (2, 800), (3, 570), (4, 440), (18, 58), (19, 52), (30, 5)],
         "val": 600,
+        "sibling_noise": 0.4,
         "head_min": 500,
         "tail_max": 50,
     },
@@ -64,16 +66,16 @@ PRESETS: dict[str, dict] = {
         "total": 400,
         "anchors": [(1, 120), (2, 80), (3, 60), (4, 45), (5, 35), (6, 25), (7, 20), (8, 15)],
         "val": 40,
+        "sibling_noise": 0.4,
         "head_min": 60,
         "tail_max": 25,
     },
 }
 # Noise (probabilities per text): why the task is learnable but the tail is hard. A text names
 # the cues of a random sibling (uniform over the family) instead of its own with probability
-# _P_SIBLING, so a big class leaks a steady trickle of texts that look exactly like each small
-# sibling: unweighted, predicting the big class there is right more often; weighted, the
+# the preset's "sibling_noise", so a big class leaks a steady trickle of texts that look
+# exactly like each small sibling: unweighted, predicting the big class there is right more often; weighted, the
 # small sibling wins, which rescues it and costs some accuracy (seed 002's trade-off).
-_P_SIBLING = 0.5
 _P_VAGUE = 0.08  # no problem named: only the object (shared with siblings) identifies the class
 _P_CONTEXT = 0.6  # a family context sentence (family cue, not class cue)
 _P_AMBIGUOUS = 0.04  # a second family's object+problem sentence is mixed in
@@ -106,7 +108,7 @@ def synthesize(preset: str = "small", seed: int = 0, scale: float = 1.0) -> pd.D
     rng = np.random.default_rng(seed)
     texts, labels, families, ambiguous = [], [], [], []
     for (fam, o, p), n in zip(classes, sizes, strict=True):
-        t, a = _texts_for_class(rng, fam, o, p, n, classes)
+        t, a = _texts_for_class(rng, fam, o, p, n, classes, spec["sibling_noise"])
         texts += t
         ambiguous += a
         labels += [_label(fam, o, p)] * n
@@ -151,13 +153,13 @@ def _label(fam: int, o: int, p: int) -> str:
     return f"{f['name']}: {f['problems'][p][0]} ({f['objects'][o][0]})"
 
 
-def _texts_for_class(rng, fam, o, p, n, classes) -> tuple[list[str], list[bool]]:
+def _texts_for_class(rng, fam, o, p, n, classes, sibling_noise) -> tuple[list[str], list[bool]]:
     """``n`` texts of class (fam, o, p); noise draws are vectorized, assembly is plain Python."""
     f = V.FAMILIES[fam]
     family = [c for c in classes if c[0] == fam]
     u = rng.random((n, 3))
     cue = np.where(
-        u[:, 0] < _P_SIBLING, rng.integers(len(family), size=n), family.index((fam, o, p))
+        u[:, 0] < sibling_noise, rng.integers(len(family), size=n), family.index((fam, o, p))
     )
     obj = np.array([family[c][1] for c in cue])
     prob = np.array([family[c][2] for c in cue])
