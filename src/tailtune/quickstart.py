@@ -31,7 +31,7 @@ def quickstart_configs(preset: str = "small", seed: int = 42) -> list[tuple[str,
         ("majority", {**base, "name": "majority", "model": {"backend": "majority"}}),
         ("tfidf", {**base, "name": "tfidf", "model": {"backend": "tfidf"}}),
         (
-            "tfidf + sqrt-inverse",
+            "tfidf+sqrt-inv",
             {
                 **base,
                 "name": "tfidf-sqrt-inverse",

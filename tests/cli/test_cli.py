@@ -1,0 +1,79 @@
+"""The command line: bad input is one `error:` line and exit code 1, never a traceback."""
+
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def _run(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "tailtune", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def _assert_one_line_error(res, *fragments):
+    assert res.returncode == 1, res.stderr + res.stdout
+    assert "Traceback" not in res.stderr + res.stdout
+    err = res.stderr.strip()
+    assert err.startswith("error:"), err
+    for f in fragments:
+        assert f in err, (f, err)
+
+
+def test_missing_file(tmp_path):
+    _assert_one_line_error(_run("data", "stats", str(tmp_path / "nope.csv")), "nope.csv")
+
+
+def test_unknown_column_lists_columns(tmp_path):
+    p = tmp_path / "d.csv"
+    p.write_text("body,topic\nhello,a\nworld,b\n")
+    _assert_one_line_error(
+        _run("data", "stats", str(p), "--text-col", "txt", "--label-col", "topic"), "txt", "body"
+    )
+
+
+def test_config_typo(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("model:\n  backnd: tfidf\n")
+    _assert_one_line_error(_run("train", str(p)), "model.backnd", "backend")
+
+
+def test_train_and_list_and_predict(tmp_path):
+    runs = tmp_path / "runs"
+    res = _run(
+        "train",
+        "--set",
+        "data.synthetic=tiny",
+        "--set",
+        f"runs_dir={runs}",
+        "--set",
+        "eval.head_min=60",
+        "--set",
+        "eval.tail_max=20",
+        "-q",
+    )
+    assert res.returncode == 0, res.stderr
+    assert "macro F1" in res.stdout
+    (run,) = [p for p in runs.iterdir() if not p.name.startswith(".")]
+    res = _run("runs", "list", str(runs), "--json")
+    assert res.returncode == 0 and run.name in res.stdout
+    res = _run("predict", str(run), "--text", "my card was charged twice")
+    assert res.returncode == 0, res.stderr
+
+
+def test_quickstart_shows_the_tradeoff(tmp_path):
+    """The main job: sqrt-inverse weights raise macro F1 and rescue zero-F1 classes (seed 002)."""
+    from tailtune.quickstart import run_quickstart
+
+    results = run_quickstart(runs_dir=tmp_path / "qs", log=lambda *_: None)
+    by = {r["label"]: r["metrics"]["val"] for r in results}
+    assert by["majority"]["macro_f1"] < 0.05
+    assert by["tfidf+sqrt-inv"]["macro_f1"] > by["tfidf"]["macro_f1"]
+    assert by["tfidf+sqrt-inv"]["zero_f1"] <= by["tfidf"]["zero_f1"]
