@@ -62,7 +62,7 @@ def class_distribution(train_counts: dict, tiers: dict, head_min: int, tail_max:
     ax.set_yscale("log")
     for y, name in ((head_min, f"head ≥ {head_min:,}"), (tail_max, f"tail < {tail_max:,}")):
         ax.axhline(y, color="#555", lw=0.8, ls="--")
-        ax.text(0.6, y * 1.08, name, va="bottom", ha="left", fontsize=8, color="#333")
+        ax.text(len(items) + 0.5, y * 1.05, name, va="bottom", ha="right", fontsize=8, color="#333")
     ax.set_xlabel(f"class rank (1 = largest of {len(items)})")
     ax.set_ylabel("training examples (log)")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in TIER_COLORS.values()]
