@@ -97,13 +97,18 @@ def prepare_data(cfg: Config) -> Prepared:
 
 def _subset(frame, data: DataConfig, seed: int, subset_labels, stratified_subsample):
     report: dict[str, Any] = {}
-    if data.subset_labels is not None or data.subset_per_class is not None:
+    if (
+        data.subset_labels is not None
+        or data.subset_per_class is not None
+        or data.subset_total is not None
+    ):
         before = len(frame)
         frame = subset_labels(
             frame,
             labels=data.subset_labels if data.subset_labels is not None else frame["label"].nunique(),
             per_class=data.subset_per_class,
             seed=seed,
+            total=data.subset_total,
         )
         report["labels"] = {"rows_before": before, "rows_after": len(frame)}
     if data.subsample is not None:

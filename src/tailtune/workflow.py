@@ -123,7 +123,7 @@ def train(
         run.write_json("metrics.json", metrics)
         run.write_text("log.txt", "\n".join(say.lines) + "\n")
     say(f"run written to {run.final_path}")
-    _index(run.final_path)
+    _index(Path(cfg.runs_dir), run.final_path)
     return run.final_path
 
 
@@ -194,14 +194,14 @@ def predict(run_path: str | Path, texts: list[str], top_k: int = 3) -> pd.DataFr
     )
 
 
-def _index(path: Path) -> None:
-    """Record the run in the SQLite index beside it, when the index module is present."""
+def _index(root: Path, path: Path) -> None:
+    """Record the run in the one SQLite index at the root of ``cfg.runs_dir``."""
     try:
         from tailtune.runs.index import index_run
     except ImportError:
         return
     try:
-        index_run(path.parent / "index.db", path)
+        index_run(root / "index.db", path)
     except Exception as exc:  # the index is rebuildable; never fail a finished run over it
         import warnings
 

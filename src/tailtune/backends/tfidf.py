@@ -40,8 +40,8 @@ class TfidfBackend:
         min_df: int = 1,
         max_features: int | None = 200_000,
         sublinear_tf: bool = True,
-        classifier: str = "logreg",
-        C: float = 10.0,
+        classifier: str = "linear_svc",
+        C: float = 0.5,
         max_iter: int = 2000,
         probability: str = "softmax",
         class_weights: str = "none",
@@ -110,6 +110,9 @@ class TfidfBackend:
         self.clf_ = self._make_classifier()
         self.clf_.fit(X, y, sample_weight=sample_weight)
 
+        self.temperature_ = 1.0
+        if self.classifier == "linear_svc" and eval_set is not None:
+            self.temperature_ = self._fit_temperature(eval_set)
         if self.tune_posthoc_tau and eval_set is not None:
             self.posthoc_tau = self._tune_tau(eval_set)
         self.info_ = {
@@ -117,6 +120,7 @@ class TfidfBackend:
             "trainable_params": int(X.shape[1] * len(self.classes_) + len(self.classes_)),
             "fit_s": round(time.perf_counter() - start, 3),
             "posthoc_tau": self.posthoc_tau,
+            "temperature": self.temperature_,
             "class_weight_min": float(weights.min()),
             "class_weight_max": float(weights.max()),
         }
@@ -157,15 +161,34 @@ class TfidfBackend:
         # across 100+ classes (one-vs-rest would need renormalizing).
         return LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=self.seed)
 
+    def _known(self, eval_set):
+        texts, labels = eval_set
+        labels = np.asarray(labels, dtype=object).astype(str)
+        known = np.isin(labels, self.classes_)
+        texts = [t for t, k in zip(texts, known, strict=True) if k]
+        return texts, encode_labels(self.classes_, labels[known])
+
     def _tune_tau(self, eval_set) -> float:
         from tailtune.objectives.adjust import tune_tau
 
-        texts, labels = eval_set
-        known = np.isin(np.asarray(labels, dtype=object).astype(str), self.classes_)
-        texts = [t for t, k in zip(texts, known, strict=True) if k]
-        y = encode_labels(self.classes_, np.asarray(labels, dtype=object)[known])
+        texts, y = self._known(eval_set)
         tau, _ = tune_tau(self._raw_proba(texts), y, self.prior_)
         return float(tau)
+
+    def _fit_temperature(self, eval_set) -> float:
+        """Temperature scaling of SVM margins on held-out data (Guo et al. 2017, ICML).
+
+        Margins of a LinearSVC live in about [-2, 2], so a plain softmax is nearly uniform over
+        100 classes; one temperature chosen by validation log-loss makes the probabilities
+        usable (top-k, confidence, logit adjustment) without changing any argmax.
+        """
+        texts, y = self._known(eval_set)
+        if len(y) == 0:
+            return 1.0
+        scores = self._scores(self._featurize(texts))
+        grid = np.geomspace(0.01, 1.0, 41)
+        nll = [_nll(scores / t, y) for t in grid]
+        return float(grid[int(np.argmin(nll))])
 
     # -- prediction --------------------------------------------------------------------------
 
@@ -176,13 +199,17 @@ class TfidfBackend:
         else:
             # LinearSVC has no probabilities: a softmax of its margins keeps the ranking and gives
             # a usable confidence for top-k and error analysis (not calibrated).
-            scores = self.clf_.decision_function(X)
-            if scores.ndim == 1:  # binary: one margin for the positive class
-                scores = np.column_stack([-scores, scores])
+            scores = self._scores(X) / getattr(self, "temperature_", 1.0)
             scores = scores - scores.max(axis=1, keepdims=True)
             proba = np.exp(scores)
             proba /= proba.sum(axis=1, keepdims=True)
         return np.asarray(proba, dtype=np.float64)
+
+    def _scores(self, X) -> np.ndarray:
+        scores = self.clf_.decision_function(X)
+        if scores.ndim == 1:  # binary: one margin for the positive class
+            scores = np.column_stack([-scores, scores])
+        return scores
 
     def predict_proba(self, texts) -> np.ndarray:
         proba = self._raw_proba(texts)
@@ -205,6 +232,7 @@ class TfidfBackend:
             "vectorizers": self.vectorizers_,
             "clf": self.clf_,
             "info": self.info_,
+            "temperature": self.temperature_,
         }
         with open(Path(path) / "model.pkl", "wb") as fh:
             pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
@@ -220,4 +248,11 @@ class TfidfBackend:
         obj.vectorizers_ = state["vectorizers"]
         obj.clf_ = state["clf"]
         obj.info_ = state["info"]
+        obj.temperature_ = state.get("temperature", 1.0)
         return obj
+
+
+def _nll(scores: np.ndarray, y: np.ndarray) -> float:
+    z = scores - scores.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return float(-logp[np.arange(len(y)), y].mean())
