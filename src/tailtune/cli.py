@@ -38,9 +38,13 @@ TextCol = Annotated[
 ]
 LabelCol = Annotated[
     list[str] | None,
-    typer.Option("--label-col", help="Label column (repeat for a composite label, e.g. Product + Issue)."),
+    typer.Option(
+        "--label-col", help="Label column (repeat for a composite label, e.g. Product + Issue)."
+    ),
 ]
-SkipRows = Annotated[int, typer.Option("--skip-rows", help="Leading lines to skip before the header.")]
+SkipRows = Annotated[
+    int, typer.Option("--skip-rows", help="Leading lines to skip before the header.")
+]
 Fmt = Annotated[str, typer.Option("--format", help="auto, csv, tsv, jsonl, parquet or hf.")]
 Encoding = Annotated[str, typer.Option("--encoding", help="File encoding.")]
 ConfigOpt = Annotated[
@@ -202,7 +206,9 @@ def data_synth(
 
 @app.command("train")
 def train_cmd(
-    config: Annotated[Path | None, typer.Argument(help="YAML config (defaults if omitted).")] = None,
+    config: Annotated[
+        Path | None, typer.Argument(help="YAML config (defaults if omitted).")
+    ] = None,
     set_: SetOpt = None,
     name: Annotated[str | None, typer.Option(help="Run name (default: config name).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
@@ -235,9 +241,13 @@ def evaluate_cmd(
 @app.command("predict")
 def predict_cmd(
     run: Annotated[Path, typer.Argument(help="Run directory.")],
-    text: Annotated[list[str] | None, typer.Option("--text", help="A text to classify (repeatable).")] = None,
+    text: Annotated[
+        list[str] | None, typer.Option("--text", help="A text to classify (repeatable).")
+    ] = None,
     input_: Annotated[Path | None, typer.Option("--input", help="File with a text column.")] = None,
-    output: Annotated[Path | None, typer.Option("--output", help="Write predictions CSV here.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Write predictions CSV here.")
+    ] = None,
     text_col: Annotated[str, typer.Option("--text-col", help="Text column of --input.")] = "text",
     top_k: Annotated[int, typer.Option(help="Probabilities to keep per text.")] = 3,
 ) -> None:
@@ -263,46 +273,14 @@ def predict_cmd(
 # -- runs ------------------------------------------------------------------------------------
 
 
-@runs_app.command("list")
-def runs_list(
-    runs_dir: Annotated[Path, typer.Argument(help="Folder holding run directories.")] = Path("runs"),
-    as_json: JsonOpt = False,
-) -> None:
-    """Finished runs with their headline validation metrics."""
-    from tailtune.runs import find_runs, read_run
-
-    rows = []
-    for p in find_runs(runs_dir):
-        r = read_run(p)
-        v = r.metrics.get("val", {})
-        rows.append(
-            {
-                "run": p.name,
-                "backend": r.metrics.get("backend"),
-                "accuracy": v.get("accuracy"),
-                "macro_f1": v.get("macro_f1"),
-                "zero_f1": v.get("zero_f1"),
-                "n_classes": v.get("n_classes"),
-            }
-        )
-    if as_json:
-        console.print_json(json.dumps(rows))
-        return
-    table = Table("run", "backend", "accuracy", "macro F1", "zero-F1", "classes")
-    for r in rows:
-        table.add_row(
-            r["run"], str(r["backend"]), _f(r["accuracy"]), _f(r["macro_f1"]),
-            str(r["zero_f1"]), str(r["n_classes"]),
-        )
-    console.print(table)
-
-
 # -- quickstart ------------------------------------------------------------------------------
 
 
 @app.command("quickstart")
 def quickstart_cmd(
-    runs_dir: Annotated[Path, typer.Option(help="Where the three runs go.")] = Path("runs/quickstart"),
+    runs_dir: Annotated[Path, typer.Option(help="Where the three runs go.")] = Path(
+        "runs/quickstart"
+    ),
     preset: Annotated[str, typer.Option(help="Synthetic preset: small or cfpb113.")] = "small",
     seed: Annotated[int, typer.Option(help="Data and model seed.")] = 42,
 ) -> None:
@@ -353,8 +331,13 @@ def _print_metrics_table(by_split: dict) -> None:
     table = Table("split", "accuracy", "macro F1", "weighted F1", "bal. acc.", "zero-F1", "classes")
     for split, m in by_split.items():
         table.add_row(
-            split, _f(m["accuracy"]), _f(m["macro_f1"]), _f(m["weighted_f1"]),
-            _f(m["balanced_accuracy"]), str(m["zero_f1"]), str(m["n_classes"]),
+            split,
+            _f(m["accuracy"]),
+            _f(m["macro_f1"]),
+            _f(m["weighted_f1"]),
+            _f(m["balanced_accuracy"]),
+            str(m["zero_f1"]),
+            str(m["n_classes"]),
         )
     console.print(table)
 
@@ -375,7 +358,9 @@ def _comparison_table(results: list[dict], title: str) -> Table:
         m = r["metrics"]["val"]
         tiers = m.get("tiers", {})
         table.add_row(
-            r["label"], _f(m["accuracy"]), _f(m["macro_f1"]),
+            r["label"],
+            _f(m["accuracy"]),
+            _f(m["macro_f1"]),
             f"{m['zero_f1']}/{m['n_classes']}",
             *(_f(tiers.get(t, {}).get("mean_f1")) for t in ("head", "mid", "tail")),
             f"{r['metrics']['timing']['fit_s']:.1f}",
@@ -394,7 +379,9 @@ def _read_texts(path: Path, column: str) -> list[str]:
         return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     frame = pd.read_json(path, lines=True) if path.suffix == ".jsonl" else pd.read_csv(path)
     if column not in frame.columns:
-        raise DataError(f"{path}: no column '{column}' (columns: {', '.join(map(str, frame.columns))})")
+        raise DataError(
+            f"{path}: no column '{column}' (columns: {', '.join(map(str, frame.columns))})"
+        )
     return frame[column].astype(str).tolist()
 
 
@@ -418,6 +405,10 @@ def main() -> None:
         err_console.print("interrupted")
         sys.exit(130)
 
+
+# The commands that read run directories, the experiments and the calculators live in their
+# own module to keep this one short; importing it registers them on `app`.
+from tailtune import cli_more  # noqa: E402,F401
 
 if __name__ == "__main__":
     main()

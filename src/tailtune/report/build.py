@@ -51,7 +51,10 @@ def build_report(
     env.filters.update(pct=_pct, f3=_f3, signed=_signed)
     out = Path(out_html)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(env.get_template("report.html").render(**ctx), encoding="utf-8")
+    # Write beside the target and rename, so an interrupted build never leaves half a report.
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(env.get_template("report.html").render(**ctx), encoding="utf-8")
+    tmp.replace(out)
     return out
 
 
