@@ -39,6 +39,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--max-length", type=int, default=128)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--model", default="sentence-transformers/all-MiniLM-L6-v2")
     args = ap.parse_args()
 
@@ -62,8 +63,20 @@ def main() -> None:
     warm_up(make_model, ids, labels, args)
     results = {}
     results["padded reference (pad to 128)"] = padded_reference(make_model, ids, labels, tok, args)
-    results["bare PyTorch (same batches)"] = bare_loop(make_model, ids, labels, tok, args)
-    results["tailtune fit_classifier"] = tailtune_loop(make_model, ids, labels, tok, args)
+    # bare and tailtune alternate, median of --repeats rounds: on a shared machine the load
+    # changes within minutes, and back-to-back rounds see the same conditions
+    bare, ours = [], []
+    for _ in range(args.repeats):
+        bare.append(bare_loop(make_model, ids, labels, tok, args))
+        ours.append(tailtune_loop(make_model, ids, labels, tok, args))
+    results["bare PyTorch (same batches)"] = _median(bare)
+    results["tailtune fit_classifier"] = _median(ours)
+    print(
+        "per round tokens/s, bare:",
+        [round(r[0]) for r in bare],
+        "tailtune:",
+        [round(r[0]) for r in ours],
+    )
     print(f"\n{'loop':34s} {'tokens/s':>10s} {'examples/s':>11s} {'s/step':>8s}")
     for name, (tps, eps, sps) in results.items():
         print(f"{name:34s} {tps:10.0f} {eps:11.1f} {sps:8.3f}")
@@ -72,6 +85,11 @@ def main() -> None:
     bare = results["bare PyTorch (same batches)"][0]
     print(f"\ntailtune / padded reference: {ours / ref:.2f}x (target >= 3x)")
     print(f"overhead over bare loop:     {100 * (1 - ours / bare):.1f}% (target <= 10%)")
+
+
+def _median(rounds):
+    """Per-column median of (tokens/s, examples/s, s/step) tuples."""
+    return tuple(float(np.median([r[i] for r in rounds])) for i in range(3))
 
 
 def load_banking77():
