@@ -61,7 +61,7 @@ def test_train_and_list_and_predict(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     assert "macro F1" in res.stdout
-    (run,) = [p for p in runs.iterdir() if not p.name.startswith(".")]
+    (run,) = [p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".")]
     res = _run("runs", "list", str(runs), "--json")
     assert res.returncode == 0 and run.name in res.stdout
     res = _run("predict", str(run), "--text", "my card was charged twice")
