@@ -83,8 +83,12 @@ def token_stats(
 def _tokenizer(tokenizer: Any) -> Any:
     if isinstance(tokenizer, str):
         transformers = require("transformers", "counting tokens")
+        from tailtune.backends._hf import resolve_model_name
+
         try:
-            return transformers.AutoTokenizer.from_pretrained(tokenizer, local_files_only=True)
+            return transformers.AutoTokenizer.from_pretrained(
+                resolve_model_name(tokenizer), local_files_only=True
+            )
         except (OSError, ValueError) as exc:
             raise ConfigError(
                 f"tokenizer '{tokenizer}': not found locally (give a model directory or a "
