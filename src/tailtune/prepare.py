@@ -105,7 +105,9 @@ def _subset(frame, data: DataConfig, seed: int, subset_labels, stratified_subsam
         before = len(frame)
         frame = subset_labels(
             frame,
-            labels=data.subset_labels if data.subset_labels is not None else frame["label"].nunique(),
+            labels=data.subset_labels
+            if data.subset_labels is not None
+            else frame["label"].nunique(),
             per_class=data.subset_per_class,
             seed=seed,
             total=data.subset_total,

@@ -135,7 +135,11 @@ def score_split(backend, frame: pd.DataFrame, train_counts, cfg: Config, split: 
     proba = backend.predict_proba(texts)
     classes = np.asarray(backend.classes_, dtype=object)
     pred = classes[proba.argmax(axis=1)].astype(str)
-    kw = {"train_counts": train_counts, "head_min": cfg.eval.head_min, "tail_max": cfg.eval.tail_max}
+    kw = {
+        "train_counts": train_counts,
+        "head_min": cfg.eval.head_min,
+        "tail_max": cfg.eval.tail_max,
+    }
     metrics = compute_metrics(gold, pred, **kw)
     per_class = per_class_table(gold, pred, **kw)
     k = min(cfg.eval.top_k, proba.shape[1])

@@ -87,7 +87,9 @@ def backend_kwargs(cfg: Config) -> dict[str, Any]:
     if name == "decoder_lora":
         kwargs.update({f"lora_{k}": v for k, v in dataclasses.asdict(cfg.model.lora).items()})
     if cfg.model.name is None:
-        raise ConfigError(f"model.name: required for backend '{name}' (a transformers name or path)")
+        raise ConfigError(
+            f"model.name: required for backend '{name}' (a transformers name or path)"
+        )
     return kwargs
 
 

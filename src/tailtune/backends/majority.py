@@ -23,7 +23,9 @@ class MajorityBackend:
         self.info_: dict = {}
 
     def fit(self, texts, labels, eval_set=None, work_dir=None) -> MajorityBackend:
-        classes, counts = np.unique(np.asarray(labels, dtype=object).astype(str), return_counts=True)
+        classes, counts = np.unique(
+            np.asarray(labels, dtype=object).astype(str), return_counts=True
+        )
         self.classes_ = classes
         self.prior_ = counts / counts.sum()
         self.info_ = {"trainable_params": 0}

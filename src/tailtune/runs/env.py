@@ -12,8 +12,19 @@ from typing import Any
 __all__ = ["environment"]
 
 _PACKAGES = (
-    "tailtune", "numpy", "pandas", "scikit-learn", "scipy", "torch", "transformers",
-    "tokenizers", "accelerate", "peft", "bitsandbytes", "datasets", "ray",
+    "tailtune",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "scipy",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "accelerate",
+    "peft",
+    "bitsandbytes",
+    "datasets",
+    "ray",
 )
 
 

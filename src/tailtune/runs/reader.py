@@ -102,7 +102,9 @@ def read_run(path: str | Path) -> Run:
     if not p.is_dir():
         raise DataError(f"{p}: run directory not found")
     if not is_run_dir(p):
-        raise DataError(f"{p}: not a finished run directory (expected metrics.json and config.yaml)")
+        raise DataError(
+            f"{p}: not a finished run directory (expected metrics.json and config.yaml)"
+        )
     try:
         config = yaml.safe_load((p / "config.yaml").read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
