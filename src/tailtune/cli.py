@@ -353,7 +353,7 @@ def _print_run_summary(path: Path) -> None:
 def _comparison_table(results: list[dict], title: str) -> Table:
     table = Table(title=title)
     for col in ("run", "accuracy", "macro F1", "zero-F1", "head F1", "mid F1", "tail F1", "fit s"):
-        table.add_column(col, justify="left" if col == "run" else "right")
+        table.add_column(col, justify="left" if col == "run" else "right", no_wrap=col == "run")
     for r in results:
         m = r["metrics"]["val"]
         tiers = m.get("tiers", {})
