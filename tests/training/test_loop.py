@@ -250,3 +250,40 @@ def test_class_balanced_sampler_draws_tail_classes_often(data):
     freq = np.bincount(seen, minlength=4) / len(seen)
     assert len(seen) == 800
     np.testing.assert_allclose(freq, 0.25, atol=0.05)  # class 3 has 4 of 124 examples
+
+
+def test_optimizer_cls_replaces_adamw():
+    """The hook that 8-bit AdamW uses: the loop builds its optimizer from ``optimizer_cls``."""
+    import torch
+
+    from tailtune.objectives.losses import build_loss
+    from tailtune.training.loop import fit_classifier
+    from tailtune.training.settings import TrainSettings
+
+    built = []
+
+    class Recording(torch.optim.AdamW):
+        def __init__(self, *a, **k):
+            built.append(k["lr"])
+            super().__init__(*a, **k)
+
+    class Bag(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.EmbeddingBag(20, 8)
+            self.classifier = torch.nn.Linear(8, 2)
+
+        def forward(self, input_ids, attention_mask=None, labels=None):
+            return self.classifier(self.emb(input_ids))
+
+    items = [{"input_ids": [i % 10 + 1, 3], "labels": i % 2} for i in range(16)]
+    collate = lambda b: {  # noqa: E731
+        "input_ids": torch.tensor([it["input_ids"] for it in b]),
+        "labels": torch.tensor([it["labels"] for it in b]),
+    }
+    settings = TrainSettings(
+        max_steps=2, batch_size=8, lr=0.01, patience=None, progress=False, device="cpu"
+    )
+    fit_classifier(Bag(), items, collate=collate, loss_fn=build_loss("ce"), num_classes=2,
+                   settings=settings, optimizer_cls=Recording)  # fmt: skip
+    assert built == [0.01]

@@ -67,8 +67,9 @@ class TrainSettings:
                 raise ConfigError(f"train.{name}: got {getattr(self, name)}, expected at least 1")
         if self.eval_every is not None and self.eval_every < 1:
             raise ConfigError(f"train.eval_every: got {self.eval_every}, expected at least 1")
-        if self.optimizer != "adamw":
-            # adamw_8bit needs bitsandbytes on CUDA; the decoder backend handles it
+        if self.optimizer not in ("adamw", "adamw_8bit"):
             raise ConfigError(
-                f"train.optimizer: {self.optimizer!r} is only available for decoder_lora"
+                f"train.optimizer: got {self.optimizer!r}, expected adamw or adamw_8bit"
             )
+        if self.optimizer == "adamw_8bit" and self.device == "cpu":
+            raise ConfigError("train.optimizer=adamw_8bit needs CUDA (bitsandbytes); use adamw")
