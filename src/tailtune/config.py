@@ -197,6 +197,7 @@ class TrainConfig:
     not_learning_steps: int = 100  # warn if loss stays within 2% of ln K after this many steps
     tracker: Literal["none", "tensorboard", "mlflow", "wandb"] = "none"
     num_threads: int | None = None  # torch CPU threads; None = torch default
+    resume: bool = False  # continue the latest interrupted run of this name (runs/.interrupted-*)
 
 
 @dataclass

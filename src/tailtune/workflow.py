@@ -20,6 +20,7 @@ from tailtune.config import Config, config_from_dict, dump_config
 from tailtune.errors import DataError
 from tailtune.prepare import load_frame, prepare_data
 from tailtune.runs import RunWriter, environment, read_run
+from tailtune.runs.writer import latest_interrupted
 
 __all__ = ["train", "evaluate", "predict", "score_split"]
 
@@ -49,7 +50,16 @@ def train(
         + f", {len(train_counts)} classes"
     )
 
-    with RunWriter(runs_dir or cfg.runs_dir, run_name or cfg.name) as run:
+    resume_from = None
+    if cfg.train.resume:
+        resume_from = latest_interrupted(runs_dir or cfg.runs_dir, run_name or cfg.name)
+        if resume_from is None:
+            raise DataError(
+                f"train.resume: no interrupted run named '{run_name or cfg.name}' "
+                f"under {runs_dir or cfg.runs_dir}"
+            )
+        say(f"resuming from {resume_from}")
+    with RunWriter(runs_dir or cfg.runs_dir, run_name or cfg.name, resume_from=resume_from) as run:
         run.write_text("config.yaml", dump_config(cfg))
         backend = build_backend(cfg)
         say(f"fitting {cfg.model.backend}" + (f" ({cfg.model.name})" if cfg.model.name else ""))

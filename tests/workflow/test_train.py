@@ -98,3 +98,36 @@ def test_failed_run_leaves_nothing(tmp_path, monkeypatch):
     runs = tmp_path / "runs"
     assert find_runs(runs) == []
     assert [p for p in runs.iterdir() if p.name.startswith(".tmp")] == []
+
+
+def test_interrupted_run_is_kept_and_resumed(tmp_path, monkeypatch):
+    from tailtune.backends.tfidf import TfidfBackend
+    from tailtune.config import apply_overrides, config_to_dict
+    from tailtune.training.guards import TrainingInterrupted
+
+    real_fit = TfidfBackend.fit
+    seen_dirs = []
+
+    def interrupted(self, *a, work_dir=None, **k):
+        (work_dir / "checkpoint-last").mkdir()
+        raise TrainingInterrupted("training interrupted at step 3")
+
+    monkeypatch.setattr(TfidfBackend, "fit", interrupted)
+    cfg = _cfg(tmp_path)
+    with pytest.raises(TrainingInterrupted):
+        train(cfg)
+    runs = tmp_path / "runs"
+    (kept,) = runs.glob(".interrupted-tiny-*")
+    assert (kept / "checkpoint-last").is_dir()
+    assert find_runs(runs) == []
+
+    def resumed(self, *a, work_dir=None, **k):
+        seen_dirs.append(sorted(p.name for p in work_dir.iterdir()))
+        return real_fit(self, *a, work_dir=work_dir, **k)
+
+    monkeypatch.setattr(TfidfBackend, "fit", resumed)
+    again = config_from_dict(apply_overrides(config_to_dict(cfg), ["train.resume=true"]))
+    path = train(again)
+    assert "checkpoint-last" in seen_dirs[0]  # the backend trained in the kept folder
+    assert find_runs(runs) == [path]
+    assert list(runs.glob(".interrupted-*")) == []

@@ -16,28 +16,46 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["RunWriter", "write_json_atomic"]
+__all__ = ["RunWriter", "latest_interrupted", "write_json_atomic"]
 
 
 class RunWriter:
     """Context manager owning a run's temporary directory; ``final_path`` exists only on success."""
 
-    def __init__(self, runs_dir: str | Path, name: str, *, stamp: str | None = None):
+    def __init__(
+        self,
+        runs_dir: str | Path,
+        name: str,
+        *,
+        stamp: str | None = None,
+        resume_from: str | Path | None = None,
+    ):
         self.runs_dir = Path(runs_dir)
         self.name = _safe_name(name)
         self.stamp = stamp or time.strftime("%Y%m%d-%H%M%S")
         self.tmp = self.runs_dir / f".tmp-{self.name}-{self.stamp}-{os.getpid()}"
+        self.resume_from = Path(resume_from) if resume_from is not None else None
         self.final_path: Path | None = None
+        self.kept_path: Path | None = None
 
     def __enter__(self) -> RunWriter:
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         if self.tmp.exists():
             shutil.rmtree(self.tmp)
-        self.tmp.mkdir()
+        if self.resume_from is not None:
+            os.rename(self.resume_from, self.tmp)  # carry on in the interrupted run's folder
+        else:
+            self.tmp.mkdir()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
+            if getattr(exc, "resumable", False) or exc_type is KeyboardInterrupt:
+                # Keep what an interrupted training saved, under a name readers skip, so
+                # `train.resume=true` can pick it up; everything else is removed.
+                self.kept_path = self.runs_dir / f".interrupted-{self.name}-{self.stamp}"
+                os.rename(self.tmp, self.kept_path)
+                return
             shutil.rmtree(self.tmp, ignore_errors=True)
             return
         self.final_path = self._rename()
@@ -84,6 +102,12 @@ class RunWriter:
         p = self.path(rel)
         np.savez_compressed(p, **arrays)
         return p
+
+
+def latest_interrupted(runs_dir: str | Path, name: str) -> Path | None:
+    """The most recent interrupted run folder of ``name`` under ``runs_dir`` (None if none)."""
+    found = sorted(Path(runs_dir).glob(f".interrupted-{_safe_name(name)}-*"))
+    return found[-1] if found else None
 
 
 def write_json_atomic(path: str | Path, obj: Any) -> None:

@@ -19,6 +19,8 @@ class NonFiniteLossError(TailtuneError):
 class TrainingInterrupted(TailtuneError):
     """Ctrl-C during training; a resumable checkpoint was saved."""
 
+    resumable = True  # the run writer keeps the folder for `train.resume=true`
+
 
 @dataclass
 class NotLearningGuard:

@@ -288,9 +288,10 @@ def fit_classifier(
                 evaluate()  # the last step is always evaluated (max_steps, fractional epochs)
     except KeyboardInterrupt:
         save_resumable()
-        where = f"; a resumable checkpoint is in {root}" if root is not None else ""
+        where = "; a resumable checkpoint was saved" if root is not None else ""
         raise TrainingInterrupted(
-            f"training interrupted at step {st['step']}{where}; run again with train.resume=true"
+            f"training interrupted at step {st['step']}{where}; run the same command again "
+            "with --set train.resume=true"
         ) from None
 
     # -- restore the best evaluation's weights -------------------------------------------------
