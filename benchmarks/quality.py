@@ -1,0 +1,342 @@
+"""Quality benchmark on real long-tail data: scikit-learn anchors vs tailtune recipes (issue 7).
+
+    python benchmarks/quality.py --datasets atis,cfpb [--out benchmarks/RESULTS.md]
+
+For each data set every model trains on the SAME split and is scored on the same test split with
+``tailtune.evaluation.compute_metrics``. Anchors are built directly with scikit-learn; recipes go
+through tailtune's backends. Anything tuned (post-hoc τ, temperature, early stopping, the
+combination's τ) uses a 10% stratified validation split carved from the training data, never the
+test split; recipes without tuning train on the full training split, like the anchors.
+
+Memory: peak process RSS (psutil, sampled every 20 ms in a thread) minus RSS when the model
+started, so it counts numpy/torch allocations that tracemalloc cannot see.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+DATASETS = ("banking77", "atis", "goemotions", "cfpb")
+# Tier thresholds by training count; the CFPB sample is small (as in configs/cfpb-tfidf.yaml).
+TIERS = {"cfpb": (500, 20)}
+MAX_LENGTH = {"banking77": 64, "atis": 64, "goemotions": 64, "cfpb": 256}
+
+
+def data_root() -> Path:
+    """``$TAILTUNE_SHARED_DATA`` or ``../shared/data`` next to the repository."""
+    return Path(os.environ.get("TAILTUNE_SHARED_DATA") or REPO / ".." / "shared" / "data")
+
+
+def load_dataset(name: str, root: Path):
+    """(train, test) frames of one data set, as described in issue 7 (never the holdout)."""
+    from tailtune.data import load_table
+    from tailtune.data.clean import clean
+    from tailtune.data.split import split_frame
+
+    if name == "banking77":
+        kw = {"text_columns": ["text"], "label_columns": ["category"]}
+        return tuple(load_table(root / f"banking77/{s}.csv", **kw).frame for s in ("train", "test"))
+    if name == "atis":
+        return tuple(
+            load_table(root / f"atis/{s}", format="lines").frame for s in ("train", "test")
+        )
+    if name == "goemotions":
+        kw = {
+            "format": "tsv",
+            "column_names": ["text", "labels", "id"],
+            "text_columns": ["text"],
+            "label_columns": ["labels"],
+            "label_names": root / "goemotions/labels.txt",
+            "multi_label_separator": ",",
+            "multi_label": "single",
+        }
+        return tuple(
+            load_table(root / f"goemotions/{s}.tsv", **kw).frame for s in ("train", "test")
+        )
+    if name == "cfpb":
+        files = [
+            root / "cfpb/bdm_complaints_sample_2015-2020.csv",
+            root / "cfpb/payday_personal_loan_narratives_2023.csv",
+        ]
+        frame = load_table(
+            files,
+            skip_rows=[2, 0],
+            text_columns=["Consumer complaint narrative"],
+            label_columns=["Issue"],
+        ).frame
+        frame, _ = clean(frame, min_class_size=2)
+        parts = split_frame(frame, val=0.0, test=0.2, seed=42)
+        return parts.train, parts.test
+    raise SystemExit(
+        f"--datasets: unknown data set '{name}', expected one of {', '.join(DATASETS)}"
+    )
+
+
+class PeakRss:
+    """Context manager: peak RSS growth (MB) over the block, sampled by a thread (psutil)."""
+
+    def __enter__(self):
+        self.proc = psutil.Process()
+        self.base = self.peak = self.proc.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        self.t0 = time.perf_counter()
+        return self
+
+    def _sample(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+            time.sleep(0.02)
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.t0
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.proc.memory_info().rss)
+        self.mb = (self.peak - self.base) / 2**20
+
+
+def sklearn_anchors(lr_solver: str) -> dict:
+    """The three scikit-learn anchors of issue 7, as factories of fitted-later pipelines."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.svm import LinearSVC
+
+    lr_kw = (
+        {"solver": "saga", "max_iter": 100}
+        if lr_solver == "saga"
+        else {"solver": "lbfgs", "max_iter": 300}
+    )
+
+    def word():
+        return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+
+    return {
+        f"sk: word1-2 + LR ({lr_solver})": lambda: make_pipeline(
+            word(), LogisticRegression(**lr_kw)
+        ),
+        f"sk: word1-2 + LR balanced ({lr_solver})": lambda: make_pipeline(
+            word(), LogisticRegression(class_weight="balanced", **lr_kw)
+        ),
+        "sk: word1-2+char_wb2-5 + LinearSVC balanced": lambda: make_pipeline(
+            make_union(
+                word(), TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)
+            ),
+            LinearSVC(class_weight="balanced"),
+        ),
+    }
+
+
+def run_dataset(name: str, args) -> list[dict]:
+    """Train every model on one data set; one result row per model."""
+    import warnings
+
+    from tailtune.data.split import split_frame
+
+    warnings.filterwarnings("ignore")
+    train, test = load_dataset(name, data_root())
+    parts = split_frame(train, val=0.1, seed=42)  # validation carved from training, never test
+    fit, val = parts.train, parts.val
+    head_min, tail_max = TIERS.get(name, (2000, 100))
+    X, y = train["text"].tolist(), train["label"].astype(str).to_numpy()
+    Xf, yf = fit["text"].tolist(), fit["label"].astype(str).to_numpy()
+    Xv, yv = val["text"].tolist(), val["label"].astype(str).to_numpy()
+    Xt, yt = test["text"].tolist(), test["label"].astype(str).to_numpy()
+    print(
+        f"\n== {name}: train {len(y)} ({len(np.unique(y))} classes; fit {len(yf)} + val {len(yv)}), "
+        f"test {len(yt)}",
+        flush=True,
+    )
+    rows: list[dict] = []
+    counts_full = dict(zip(*np.unique(y, return_counts=True), strict=True))
+    counts_fit = dict(zip(*np.unique(yf, return_counts=True), strict=True))
+
+    def score(label, pred, mem, counts, note=""):
+        from tailtune.evaluation import compute_metrics
+
+        m = compute_metrics(yt, pred, train_counts=counts, head_min=head_min, tail_max=tail_max)
+        tiers = m.get("tiers", {})
+        row = {
+            "model": label,
+            "accuracy": m["accuracy"],
+            "macro_f1": m["macro_f1"],
+            "zero_f1": m["zero_f1"],
+            **{f"{t}_f1": tiers.get(t, {}).get("mean_f1") for t in ("head", "mid", "tail")},
+            "seconds": mem.seconds,
+            "mem_mb": mem.mb,
+            "note": note,
+        }
+        rows.append(row)
+        print(format_row(row), flush=True)
+
+    for label, factory in sklearn_anchors(args.lr_solver).items():
+        with PeakRss() as mem:
+            pred = factory().fit(X, y).predict(Xt)
+        score(label, pred, mem, counts_full)
+
+    from tailtune.backends import make_backend
+
+    for scheme in ("none", "sqrt_inverse", "inverse", "effective_number"):
+        with PeakRss() as mem:
+            pred = make_backend("tfidf", class_weights=scheme).fit(X, y).predict(Xt)
+        score(f"tt: tfidf word1-2 svc, w={scheme}", pred, mem, counts_full)
+
+    with PeakRss() as mem:
+        tf = make_backend("tfidf", class_weights="sqrt_inverse", tune_posthoc_tau=True)
+        tf.fit(Xf, yf, eval_set=(Xv, yv))
+        pred = tf.predict(Xt)
+    score("tt: tfidf w=sqrt + posthoc τ (val)", pred, mem, counts_fit, f"τ={tf.posthoc_tau:g}")
+    tf_seconds = mem.seconds
+
+    with PeakRss() as mem:
+        tfc = make_backend(
+            "tfidf", char_ngrams=(2, 5), class_weights="sqrt_inverse", tune_posthoc_tau=True
+        )
+        tfc.fit(Xf, yf, eval_set=(Xv, yv))
+        pred = tfc.predict(Xt)
+    score("tt: tfidf word+char w=sqrt + τ (val)", pred, mem, counts_fit, f"τ={tfc.posthoc_tau:g}")
+
+    if args.no_embeddings:
+        return rows
+    from tailtune.backends.embedding_head import EmbeddingHeadBackend
+
+    with PeakRss() as mem:
+        head = EmbeddingHeadBackend(
+            model_name="minilm",
+            max_length=MAX_LENGTH[name],
+            class_weights="sqrt_inverse",
+            tune_posthoc_tau=True,
+            epochs=args.head_epochs,
+            batch_size=64,
+            lr=3e-3,
+            patience=5,
+            num_threads=args.threads,
+            progress=False,
+        )
+        head.fit(Xf, yf, eval_set=(Xv, yv))
+        tau = head.posthoc_tau
+        head.params["posthoc_tau"] = 0.0
+        p_head_t = head.predict_proba(Xt)
+    hit = "cache hit" if head.info_.get("embedding_cache_hit") else "embedded"
+    labels = head.classes_
+    score("tt: MiniLM head w=sqrt", labels[p_head_t.argmax(1)], mem, counts_fit, hit)
+    from tailtune.objectives.adjust import adjust_probabilities, tune_tau
+
+    adj = adjust_probabilities(p_head_t, head.prior_, tau)
+    score("tt: MiniLM head w=sqrt + τ (val)", labels[adj.argmax(1)], mem, counts_fit, f"τ={tau:g}")
+
+    # Combination: average the temperature-scaled TF-IDF probabilities and the head's, then
+    # logit-adjust with τ tuned on the carved validation split (Menon et al. 2021).
+    with PeakRss() as mem:
+        tfc.posthoc_tau = 0.0
+        assert list(tfc.classes_) == list(labels)
+        p_val = (tfc.predict_proba(Xv) + head.predict_proba(Xv)) / 2
+        known = np.isin(yv, labels)
+        gold = np.searchsorted(labels.astype(str), yv[known])
+        tau_c, _ = tune_tau(p_val[known], gold, head.prior_)
+        p_test = (tfc.predict_proba(Xt) + p_head_t) / 2
+        pred = labels[adjust_probabilities(p_test, head.prior_, tau_c).argmax(1)]
+    mem.seconds += tf_seconds  # the TF-IDF component was trained above
+    score(
+        "tt: avg(tfidf word+char, MiniLM head) + τ",
+        pred,
+        mem,
+        counts_fit,
+        f"τ={tau_c:g}; time excl. head",
+    )
+    return rows
+
+
+def format_row(r: dict) -> str:
+    """One text line of the console table."""
+    f = lambda v: "  -  " if v is None else f"{v:.3f}"  # noqa: E731
+    return (
+        f"{r['model']:<46} acc {f(r['accuracy'])}  mF1 {f(r['macro_f1'])}  zero {r['zero_f1']:>3}  "
+        f"head {f(r['head_f1'])} mid {f(r['mid_f1'])} tail {f(r['tail_f1'])}  "
+        f"{r['seconds']:7.1f}s {r['mem_mb']:7.0f}MB  {r['note']}"
+    )
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """The rows of one data set as a Markdown table."""
+    f = lambda v: "–" if v is None else f"{v:.3f}"  # noqa: E731
+    out = [
+        "| model | accuracy | macro F1 | zero-F1 | head F1 | mid F1 | tail F1 | wall s | peak ΔRSS MB | note |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r['model']} | {f(r['accuracy'])} | {f(r['macro_f1'])} | {r['zero_f1']} | "
+            f"{f(r['head_f1'])} | {f(r['mid_f1'])} | {f(r['tail_f1'])} | {r['seconds']:.1f} | "
+            f"{r['mem_mb']:.0f} | {r['note']} |"
+        )
+    return "\n".join(out)
+
+
+def machine() -> str:
+    """Cores, Python and package versions of this run."""
+    import sklearn
+
+    vers = [f"python {platform.python_version()}", f"scikit-learn {sklearn.__version__}"]
+    for mod in ("numpy", "torch", "transformers", "tailtune"):
+        with contextlib.suppress(Exception):  # an absent optional package is just not listed
+            vers.append(f"{mod} {__import__(mod).__version__}")
+    return f"{os.cpu_count()} CPU cores ({platform.machine()}, {platform.system()}); " + ", ".join(
+        vers
+    )
+
+
+def main(argv=None) -> None:
+    """Parse arguments, run every data set, print tables and write the Markdown file."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--datasets", default=",".join(DATASETS))
+    ap.add_argument(
+        "--out", default=None, help="Markdown file to write (e.g. benchmarks/RESULTS.md)"
+    )
+    ap.add_argument("--lr-solver", choices=["saga", "lbfgs"], default="lbfgs")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads for the MiniLM head")
+    ap.add_argument("--head-epochs", type=float, default=30)
+    ap.add_argument("--no-embeddings", action="store_true", help="skip the MiniLM rows")
+    args = ap.parse_args(argv)
+    cmd = "python benchmarks/quality.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    for name in args.datasets.split(","):
+        t0 = time.perf_counter()
+        rows = run_dataset(name.strip(), args)
+        total = time.perf_counter() - t0
+        print(f"-- {name}: {total:.0f} s in all", flush=True)
+        if args.out:
+            section = (
+                f"## {name.strip()}\n\nProduced by `{cmd}` on "
+                f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {total:.0f} s for the "
+                f"whole data set.\nMachine: {machine()}.\n\n{markdown_table(rows)}\n"
+            )
+            write_section(Path(args.out), name.strip(), section)
+
+
+def write_section(path: Path, name: str, section: str) -> None:
+    """Replace (or append) the ``## name`` section of the results file, keeping the others."""
+    head = (
+        "# Quality benchmark results (issue 7)\n\nSee benchmarks/README.md for what each row is.\n"
+    )
+    text = path.read_text(encoding="utf-8") if path.is_file() else head
+    parts = text.split("\n## ")
+    keep = [parts[0]] + ["## " + p for p in parts[1:] if p.split("\n", 1)[0].strip() != name]
+    path.write_text("\n".join(k.rstrip("\n") + "\n" for k in keep + [section]), encoding="utf-8")
+    print(f"wrote the {name} section of {path}")
+
+
+if __name__ == "__main__":
+    main()
