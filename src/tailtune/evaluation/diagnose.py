@@ -79,6 +79,7 @@ def diagnose_history(
     batches_per_epoch: float | None = None,
     lnk_tol: float = 0.02,
     rise_tol: float = 0.03,
+    rise_abs: float = 0.01,
     fall_tol: float = 0.02,
     starved_batches: float = 300,
     starved_per_class: float = 50,
@@ -86,7 +87,9 @@ def diagnose_history(
     """Classify a history (one row per evaluation) into a verdict; see the module docstring.
 
     ``rise_tol``: validation loss counts as rising when its last value exceeds its minimum by
-    this fraction (seed 002's worked example: 1.6 over a minimum of 1.5 is +6.7% → overtrained).
+    this fraction (seed 002's worked example: 1.6 over a minimum of 1.5 is +6.7% → overtrained)
+    and by at least ``rise_abs`` nats: near zero loss a relative rise is noise (ATIS: 0.018 →
+    0.019 is +10% but 0.002 nats).
     ``fall_tol``: still falling when the last step lowered it by more than this fraction.
     Data-starved needs evidence of a small training set: fewer than ``starved_batches`` batches
     per epoch (the lab's Bravo: 157 vs 1,808) or fewer than ``starved_per_class`` examples per
@@ -164,14 +167,18 @@ def diagnose_history(
     ev["last_val_change"] = round(float(-last_fall), 4)
     rise = (val.iloc[-1] - val.iloc[i_min]) / val.iloc[i_min]
     ev["val_rise_from_min"] = round(float(rise), 4)
+    rise_nats = float(val.iloc[-1] - val.iloc[i_min])
     if i_min == len(h) - 1 and last_fall > fall_tol:
         return done("undertrained", best, f"val loss still falling at the end ({-last_fall:+.1%})")
-    if rise > rise_tol:
+    if rise > rise_tol and rise_nats >= rise_abs:
         if _small(ev, batches_per_epoch, train_size, n_classes, starved_batches, starved_per_class):
             return done("data-starved", ev.get("best_macro_f1_" + x, best),
                         f"val loss +{rise:.1%} above its minimum at {x} {best} on a small training set")  # fmt: skip
         return done("overtrained", best, f"val loss +{rise:.1%} above its minimum at {x} {best}")
-    return done("well-trained", best, f"val loss within {rise_tol:.0%} of its minimum at the end")
+    return done(
+        "well-trained", best,
+        f"val loss within {rise_tol:.0%} or {rise_abs} nats of its minimum at the end",
+    )  # fmt: skip
 
 
 def softmax_ce_floor(n_classes: int) -> float:
