@@ -304,9 +304,11 @@ def _f(x, digits: int = 3) -> str:
 
 
 def _print_load_report(report: dict) -> None:
-    dropped = report.get("dropped_empty") or report.get("empty_rows")
-    if dropped:
-        console.print(f"[yellow]load:[/] {json.dumps(dropped, default=str)[:500]}")
+    """What loading did: rows read and every removed row (empty text/label), by line."""
+    from tailtune.data import summary_lines
+
+    for line in summary_lines(report):
+        console.print(f"[yellow]load:[/] {line}", highlight=False)
 
 
 def _print_report(title: str, report) -> None:

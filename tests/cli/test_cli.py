@@ -77,3 +77,12 @@ def test_quickstart_shows_the_tradeoff(tmp_path):
     assert by["majority"]["macro_f1"] < 0.05
     assert by["tfidf+sqrt-inv"]["macro_f1"] > by["tfidf"]["macro_f1"]
     assert by["tfidf+sqrt-inv"]["zero_f1"] <= by["tfidf"]["zero_f1"]
+
+
+def test_stats_lists_removed_rows_with_their_lines(tmp_path):
+    p = tmp_path / "d.csv"
+    p.write_text("text,label\nhello,a\n,b\nworld,b\nagain,a\n")
+    res = _run("data", "stats", str(p))
+    assert res.returncode == 0, res.stderr
+    assert "removed 1 rows with empty text" in res.stdout
+    assert "d.csv:3" in res.stdout
