@@ -138,11 +138,21 @@ class CascadeConfig:
 
 
 @dataclass
+class EnsembleConfig:
+    """Average several backends' probabilities; blend weights and τ tuned on carved data."""
+
+    members: list[dict[str, Any]] = field(default_factory=list)  # partial configs, >= 2
+    weights: list[float] | None = None  # fixed blend weights (default: tuned)
+    carve: float = 0.1  # share of training data held out to tune weights and τ (0: use val)
+    tune_tau: bool = True  # post-hoc logit adjustment of the blend (Menon et al. 2021)
+
+
+@dataclass
 class ModelConfig:
     """Which backend, which transformers model (hub id or local path) and its settings."""
 
     backend: Literal[
-        "majority", "tfidf", "embedding_head", "encoder", "decoder_lora", "cascade"
+        "majority", "tfidf", "embedding_head", "encoder", "decoder_lora", "cascade", "ensemble"
     ] = "tfidf"
     name: str | None = None
     max_length: int = 128
@@ -150,6 +160,7 @@ class ModelConfig:
     embedding: EmbeddingHeadConfig = field(default_factory=EmbeddingHeadConfig)
     lora: LoraConfig = field(default_factory=LoraConfig)
     cascade: CascadeConfig = field(default_factory=CascadeConfig)
+    ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
 
 
 @dataclass
@@ -167,6 +178,8 @@ class ObjectiveConfig:
     tune_posthoc_tau: bool = False  # choose posthoc_tau on validation macro F1
     sampler: Literal["none", "class_balanced", "sqrt"] = "none"
     sampler_epoch_size: int | None = None  # examples drawn per epoch (default: training size)
+    label_name_examples: int = 0  # add each class's name (or description) as N training texts
+    label_descriptions: str | None = None  # YAML/JSON {label: description} for those texts
 
 
 @dataclass
@@ -343,6 +356,10 @@ def _check_ranges(obj: Any, where: str) -> None:
             raise ConfigError(f"{p}beta: got {obj.beta}, expected a value in (0, 1)")
         if obj.weight_cap is not None and obj.weight_cap <= 0:
             raise ConfigError(f"{p}weight_cap: got {obj.weight_cap}, expected a positive number")
+        if obj.label_name_examples < 0:
+            raise ConfigError(
+                f"{p}label_name_examples: got {obj.label_name_examples}, expected 0 or more"
+            )
     if isinstance(obj, TrainConfig):
         for name in ("batch_size", "eval_batch_size", "grad_accum", "keep_checkpoints"):
             if getattr(obj, name) < 1:
@@ -351,6 +368,11 @@ def _check_ranges(obj: Any, where: str) -> None:
             raise ConfigError(f"{p}lr: got {obj.lr}, expected a positive number")
         if not 0 <= obj.warmup_ratio < 1:
             raise ConfigError(f"{p}warmup_ratio: got {obj.warmup_ratio}, expected [0, 1)")
+    if isinstance(obj, EnsembleConfig):
+        if not 0 <= obj.carve < 1:
+            raise ConfigError(f"{p}carve: got {obj.carve}, expected a fraction in [0, 1)")
+        if obj.weights is not None and any(w < 0 for w in obj.weights):
+            raise ConfigError(f"{p}weights: got {obj.weights}, expected non-negative numbers")
     if isinstance(obj, EvalConfig) and obj.tail_max > obj.head_min:
         raise ConfigError(
             f"{p}tail_max ({obj.tail_max}) must not exceed {p}head_min ({obj.head_min})"
@@ -420,6 +442,9 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
 
 def _resolve_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
     """Data paths in a config file are relative to the file, unless they exist as given."""
+    objective = raw.get("objective")
+    if isinstance(objective, dict) and isinstance(objective.get("label_descriptions"), str):
+        objective["label_descriptions"] = _resolve_one(objective["label_descriptions"], base)
     data = raw.get("data")
     if not isinstance(data, dict):
         return raw

@@ -25,6 +25,29 @@ from tailtune.runs.writer import latest_interrupted
 __all__ = ["train", "evaluate", "predict", "score_split"]
 
 
+def training_inputs(cfg: Config, train_df: pd.DataFrame) -> tuple[list, list, dict]:
+    """The texts and labels a backend fits on: the training split, plus label-name examples
+    when ``objective.label_name_examples`` asks for them (and a report of what was added)."""
+    texts, labels = train_df["text"].tolist(), train_df["label"].tolist()
+    copies = cfg.objective.label_name_examples
+    if not copies:
+        return texts, labels, {}
+    from tailtune.objectives.label_names import label_name_examples, read_descriptions
+
+    descriptions = {}
+    if cfg.objective.label_descriptions:
+        descriptions = read_descriptions(cfg.objective.label_descriptions)
+    classes = sorted({str(c) for c in labels})
+    extra_texts, extra_labels = label_name_examples(classes, copies, descriptions)
+    report = {
+        "copies": copies,
+        "added": len(extra_texts),
+        "described": sum(c in descriptions for c in classes),
+        "unused_descriptions": sorted(set(descriptions) - set(classes)),
+    }
+    return texts + extra_texts, labels + extra_labels, report
+
+
 def train(
     cfg: Config,
     *,
@@ -50,6 +73,11 @@ def train(
         + f", {len(train_counts)} classes"
     )
 
+    fit_texts, fit_labels, added = training_inputs(cfg, train_df)
+    if added:
+        prepared.reports["label_name_examples"] = added
+        say(f"added {added['added']:,} label-name training texts")
+
     resume_from = None
     if cfg.train.resume:
         resume_from = latest_interrupted(runs_dir or cfg.runs_dir, run_name or cfg.name)
@@ -65,8 +93,8 @@ def train(
         say(f"fitting {cfg.model.backend}" + (f" ({cfg.model.name})" if cfg.model.name else ""))
         t_fit = time.perf_counter()
         backend.fit(
-            train_df["text"].tolist(),
-            train_df["label"].tolist(),
+            fit_texts,
+            fit_labels,
             eval_set=(val_df["text"].tolist(), val_df["label"].tolist()),
             work_dir=run.tmp,
         )

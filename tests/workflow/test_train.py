@@ -131,3 +131,22 @@ def test_interrupted_run_is_kept_and_resumed(tmp_path, monkeypatch):
     assert "checkpoint-last" in seen_dirs[0]  # the backend trained in the kept folder
     assert find_runs(runs) == [path]
     assert list(runs.glob(".interrupted-*")) == []
+
+
+def test_label_name_examples_reach_the_backend_and_the_run_record(tmp_path, monkeypatch):
+    from tailtune.backends.tfidf import TfidfBackend
+
+    seen = {}
+    fit = TfidfBackend.fit
+
+    def spy(self, texts, labels, **kw):
+        seen["n"], seen["labels"] = len(texts), list(labels)
+        return fit(self, texts, labels, **kw)
+
+    monkeypatch.setattr(TfidfBackend, "fit", spy)
+    run = read_run(train(_cfg(tmp_path, label_name_examples=2)))
+    data = json.loads((run.path / "data.json").read_text())
+    n_classes = len(run.labels["classes"])
+    assert data["label_name_examples"]["added"] == 2 * n_classes
+    # the run's own training counts stay those of the data, not of the added names
+    assert seen["n"] == sum(run.labels["train_counts"].values()) + 2 * n_classes

@@ -18,6 +18,9 @@ from tailtune.errors import ConfigError
 
 __all__ = ["BACKENDS", "backend_class", "make_backend", "build_backend", "load_backend"]
 
+# Objective fields the workflow applies to the training data before any backend sees it.
+WORKFLOW_OBJECTIVE = frozenset({"label_name_examples", "label_descriptions"})
+
 BACKENDS: dict[str, str] = {
     "majority": "tailtune.backends.majority:MajorityBackend",
     "tfidf": "tailtune.backends.tfidf:TfidfBackend",
@@ -25,6 +28,7 @@ BACKENDS: dict[str, str] = {
     "encoder": "tailtune.backends.encoder:EncoderBackend",
     "decoder_lora": "tailtune.backends.decoder_lora:DecoderLoraBackend",
     "cascade": "tailtune.backends.cascade:CascadeBackend",
+    "ensemble": "tailtune.backends.ensemble:EnsembleBackend",
 }
 
 
@@ -74,12 +78,24 @@ def backend_kwargs(cfg: Config) -> dict[str, Any]:
             "specialist": cfg.model.cascade.specialist,
             "seed": cfg.seed,
         }
+    if name == "ensemble":
+        from tailtune.config import config_to_dict
+
+        e = cfg.model.ensemble
+        return {
+            "members": e.members,
+            "weights": e.weights,
+            "carve": e.carve,
+            "tune_tau": e.tune_tau,
+            "base_config": config_to_dict(cfg),
+            "seed": cfg.seed,
+        }
     # neural backends: model, objective and training fields, flattened
     kwargs: dict[str, Any] = {
         "model_name": cfg.model.name,
         "max_length": cfg.model.max_length,
         "seed": cfg.seed,
-        **{f"{k}": v for k, v in dataclasses.asdict(obj).items()},
+        **{k: v for k, v in dataclasses.asdict(obj).items() if k not in WORKFLOW_OBJECTIVE},
         **dataclasses.asdict(cfg.train),
     }
     if name == "embedding_head":

@@ -14,7 +14,6 @@ in ``info_``). Each stage is any backend with its own config.
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from tailtune.backends._common import read_backend_json, write_backend_json
+from tailtune.backends._stages import build_stage, sub_dir, trainable_params
 from tailtune.errors import ConfigError
 
 __all__ = ["CascadeBackend", "OTHER", "split_head", "routing_losses"]
@@ -127,13 +127,16 @@ class CascadeBackend:
             spec_eval = _subset(val_texts, val_labels.astype(str), self.tail_)
         in_tail = np.isin(labels, self.tail_)
         self.router_.fit(
-            texts, self._router_labels(labels), eval_set=router_eval, work_dir=_sub(work, "router")
+            texts,
+            self._router_labels(labels),
+            eval_set=router_eval,
+            work_dir=sub_dir(work, "router"),
         )
         self.specialist_.fit(
             [t for t, k in zip(texts, in_tail, strict=True) if k],
             labels[in_tail],
             eval_set=spec_eval if spec_eval and spec_eval[0] else None,
-            work_dir=_sub(work, "specialist"),
+            work_dir=sub_dir(work, "specialist"),
         )
         self.history_ = [{**h, "stage": "router"} for h in self.router_.history_] + [
             {**h, "stage": "specialist"} for h in self.specialist_.history_
@@ -146,7 +149,7 @@ class CascadeBackend:
             "specialist_backend": self.specialist_name_,
             "router_train_size": len(texts),
             "specialist_train_size": int(in_tail.sum()),
-            "trainable_params": _params(self.router_) + _params(self.specialist_),
+            "trainable_params": trainable_params(self.router_) + trainable_params(self.specialist_),
         }
         if eval_set is not None:
             self.info_.update(self.evaluate(*eval_set))
@@ -154,24 +157,8 @@ class CascadeBackend:
         return self
 
     def _stage(self, spec: dict) -> tuple[Any, str]:
-        """Build one stage: ``{"backend": name, **kwargs}`` directly, or a partial config merged
-        over ``base_config`` and mapped by ``build_backend``."""
-        from tailtune.backends import build_backend, make_backend
-
-        spec = copy.deepcopy(spec)
-        if "backend" in spec:
-            name = spec.pop("backend")
-            if name == "cascade":
-                raise ConfigError("model.cascade: a stage cannot itself be a cascade")
-            return make_backend(name, **{"seed": self.seed, **spec}), name
-        from tailtune.config import Config, config_from_dict, config_to_dict
-
-        base = copy.deepcopy(self.base_config) if self.base_config else config_to_dict(Config())
-        merged = _merge(base, spec)
-        if merged.get("model", {}).get("backend") in (None, "cascade"):
-            merged.setdefault("model", {})["backend"] = "tfidf"  # a stage is never a cascade
-        cfg = config_from_dict(merged)
-        return build_backend(cfg), cfg.model.backend
+        """Build one stage (see :func:`tailtune.backends._stages.build_stage`)."""
+        return build_stage(spec, self.base_config, self.seed, "model.cascade")
 
     def _router_labels(self, labels: np.ndarray) -> np.ndarray:
         return np.where(np.isin(labels, self.head_), labels, OTHER).astype(object)
@@ -271,21 +258,3 @@ class CascadeBackend:
 def _subset(texts: list[str], labels: np.ndarray, keep: list[str]) -> tuple[list[str], np.ndarray]:
     mask = np.isin(labels, keep)
     return [t for t, k in zip(texts, mask, strict=True) if k], labels[mask]
-
-
-def _merge(base: dict, override: dict) -> dict:
-    """Deep-merge ``override`` into ``base`` (a stage's partial config over the run's)."""
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
-    return base
-
-
-def _sub(work: Path | None, name: str) -> Path | None:
-    return work / name if work is not None else None
-
-
-def _params(backend) -> int:
-    return int(getattr(backend, "info_", {}).get("trainable_params", 0) or 0)

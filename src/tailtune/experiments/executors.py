@@ -26,7 +26,7 @@ from typing import Any
 __all__ = ["DEFAULT_TRAINER", "execute_job", "run_jobs", "ray_resources"]
 
 DEFAULT_TRAINER = "tailtune.workflow:train"
-NEURAL = ("embedding_head", "encoder", "decoder_lora", "cascade")
+NEURAL = ("embedding_head", "encoder", "decoder_lora", "cascade", "ensemble")
 Result = dict[str, Any]
 
 
