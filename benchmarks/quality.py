@@ -206,61 +206,68 @@ def run_dataset(name: str, args) -> list[dict]:
         )
         tfc.fit(Xf, yf, eval_set=(Xv, yv))
         pred = tfc.predict(Xt)
-    tfc_seconds = mem.seconds
     score("tt: tfidf word+char w=sqrt + τ (val)", pred, mem, counts_fit, f"τ={tfc.posthoc_tau:g}")
+
+    with PeakRss() as mem:
+        tfn = make_backend("tfidf", char_ngrams=(2, 5), class_weights="sqrt_inverse")
+        texts, labels = with_label_names(X, y)
+        pred = tfn.fit(texts, labels).predict(Xt)
+    score("tt: tfidf word+char w=sqrt + label names", pred, mem, counts_full)
 
     if args.no_embeddings:
         return rows
     if args.encoder_epochs:
         rows_enc = encoder_row(name, args, (Xf, yf), (Xv, yv), Xt)
         score("tt: MiniLM fine-tune w=sqrt + τ (val)", *rows_enc, counts_fit)
-    from tailtune.backends.embedding_head import EmbeddingHeadBackend
 
+    # The shipped recipe, exactly as `tailtune train --recipe cpu-longtail` builds it: it carves
+    # its own tuning split from the full training data. Its members are scored alone as well.
+    from tailtune.backends import build_backend
+    from tailtune.config import load_config, recipe_path
+
+    cfg = load_config(
+        recipe_path("cpu-longtail"),
+        [f"train.num_threads={args.threads}"],
+    )
     with PeakRss() as mem:
-        head = EmbeddingHeadBackend(
-            model_name="minilm",
-            max_length=MAX_LENGTH[name],
-            class_weights="sqrt_inverse",
-            tune_posthoc_tau=True,
-            epochs=args.head_epochs,
-            batch_size=64,
-            lr=3e-3,
-            patience=5,
-            num_threads=args.threads,
-            progress=False,
+        ens = build_backend(cfg)
+        texts, labels = with_label_names(X, y, cfg.objective.label_name_examples)
+        ens.fit(texts, labels)
+        pred = ens.predict(Xt)
+    info = ens.info_
+    for i, member in enumerate(ens.members_):
+        member_mem = _Fixed(seconds=float("nan"), mb=float("nan"))
+        score(
+            f"tt: cpu-longtail member {i} ({info['members'][i]}) alone",
+            member.predict(Xt),
+            member_mem,
+            counts_full,
+            "trained on the 90% fit part",
         )
-        head.fit(Xf, yf, eval_set=(Xv, yv))
-        tau = head.posthoc_tau
-        head.params["posthoc_tau"] = 0.0
-        p_head_t = head.predict_proba(Xt)
-    hit = "cache hit" if head.info_.get("embedding_cache_hit") else "embedded"
-    labels = head.classes_
-    score("tt: MiniLM head w=sqrt", labels[p_head_t.argmax(1)], mem, counts_fit, hit)
-    from tailtune.objectives.adjust import adjust_probabilities, tune_tau
-
-    adj = adjust_probabilities(p_head_t, head.prior_, tau)
-    score("tt: MiniLM head w=sqrt + τ (val)", labels[adj.argmax(1)], mem, counts_fit, f"τ={tau:g}")
-
-    # Combination: average the temperature-scaled TF-IDF probabilities and the head's, then
-    # logit-adjust with τ tuned on the carved validation split (Menon et al. 2021).
-    with PeakRss() as mem:
-        tfc.posthoc_tau = 0.0
-        assert list(tfc.classes_) == list(labels)
-        p_val = (tfc.predict_proba(Xv) + head.predict_proba(Xv)) / 2
-        known = np.isin(yv, labels)
-        gold = np.searchsorted(labels.astype(str), yv[known])
-        tau_c, _ = tune_tau(p_val[known], gold, head.prior_)
-        p_test = (tfc.predict_proba(Xt) + p_head_t) / 2
-        pred = labels[adjust_probabilities(p_test, head.prior_, tau_c).argmax(1)]
-    mem.seconds += tfc_seconds  # the TF-IDF component was trained above
+    weights = "/".join(f"{w:g}" for w in info["weights"])
     score(
-        "tt: avg(tfidf word+char, MiniLM head) + τ",
+        "tt: recipe cpu-longtail (ensemble + names)",
         pred,
         mem,
-        counts_fit,
-        f"τ={tau_c:g}; time excl. head",
+        counts_full,
+        f"w={weights}, τ={info['posthoc_tau']:g}",
     )
     return rows
+
+
+class _Fixed:
+    """A stand-in for PeakRss where a row has no time or memory of its own."""
+
+    def __init__(self, seconds: float, mb: float):
+        self.seconds, self.mb = seconds, mb
+
+
+def with_label_names(X, y, copies: int = 1):
+    """The training texts plus each class name ``copies`` times (objective.label_name_examples)."""
+    from tailtune.objectives.label_names import label_name_examples
+
+    extra_x, extra_y = label_name_examples(sorted(set(y)), copies)
+    return list(X) + extra_x, np.concatenate([y, np.asarray(extra_y, dtype=object)])
 
 
 def encoder_row(name, args, fit, val, Xt):
@@ -295,8 +302,12 @@ def format_row(r: dict) -> str:
     return (
         f"{r['model']:<46} acc {f(r['accuracy'])}  mF1 {f(r['macro_f1'])}  zero {r['zero_f1']:>3}  "
         f"head {f(r['head_f1'])} mid {f(r['mid_f1'])} tail {f(r['tail_f1'])}  "
-        f"{r['seconds']:7.1f}s {r['mem_mb']:7.0f}MB  {r['note']}"
+        f"{_num(r['seconds'], '7.1f')}s {_num(r['mem_mb'], '7.0f')}MB  {r['note']}"
     )
+
+
+def _num(v: float, fmt: str) -> str:
+    return "–" if v != v else format(v, fmt)  # NaN: a row with no time of its own
 
 
 def markdown_table(rows: list[dict]) -> str:
@@ -309,8 +320,8 @@ def markdown_table(rows: list[dict]) -> str:
     for r in rows:
         out.append(
             f"| {r['model']} | {f(r['accuracy'])} | {f(r['macro_f1'])} | {r['zero_f1']} | "
-            f"{f(r['head_f1'])} | {f(r['mid_f1'])} | {f(r['tail_f1'])} | {r['seconds']:.1f} | "
-            f"{r['mem_mb']:.0f} | {r['note']} |"
+            f"{f(r['head_f1'])} | {f(r['mid_f1'])} | {f(r['tail_f1'])} | {_num(r['seconds'], '.1f')} | "
+            f"{_num(r['mem_mb'], '.0f')} | {r['note']} |"
         )
     return "\n".join(out)
 

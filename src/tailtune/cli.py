@@ -210,13 +210,24 @@ def train_cmd(
         Path | None, typer.Argument(help="YAML config (defaults if omitted).")
     ] = None,
     set_: SetOpt = None,
+    recipe: Annotated[
+        str | None,
+        typer.Option(
+            help="A shipped recipe instead of CONFIG: cpu-longtail (see docs/training.md)."
+        ),
+    ] = None,
     name: Annotated[str | None, typer.Option(help="Run name (default: config name).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
 ) -> None:
     """Train a config and write a run directory (config, metrics, predictions, model)."""
-    from tailtune.config import load_config
+    from tailtune.config import load_config, recipe_path
+    from tailtune.errors import ConfigError
     from tailtune.workflow import train
 
+    if recipe is not None:
+        if config is not None:
+            raise ConfigError("train: give a CONFIG file or --recipe, not both")
+        config = recipe_path(recipe)
     cfg = load_config(config, set_)
     path = train(cfg, quiet=quiet, run_name=name, log=None if quiet else console.print)
     _print_run_summary(path)

@@ -29,12 +29,15 @@ __all__ = [
     "EmbeddingHeadConfig",
     "LoraConfig",
     "CascadeConfig",
+    "EnsembleConfig",
     "ModelConfig",
     "ObjectiveConfig",
     "TrainConfig",
     "EvalConfig",
     "Config",
     "load_config",
+    "recipe_names",
+    "recipe_path",
     "config_from_dict",
     "config_to_dict",
     "apply_overrides",
@@ -42,6 +45,7 @@ __all__ = [
     "dump_config",
 ]
 
+RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
 WeightScheme = Literal["none", "sqrt_inverse", "inverse", "effective_number"]
 
 
@@ -397,6 +401,24 @@ def config_hash(cfg: Config) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # files and overrides
+
+
+def recipe_names() -> list[str]:
+    """The recipes tailtune ships (``tailtune/recipes/*.yaml``)."""
+    return sorted(p.stem for p in RECIPES_DIR.glob("*.yaml"))
+
+
+def recipe_path(name: str) -> Path:
+    """The YAML file of a shipped recipe; an unknown name fails with the names that exist."""
+    path = RECIPES_DIR / f"{name}.yaml"
+    if not path.is_file():
+        names = recipe_names()
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ConfigError(
+            f"recipe '{name}': not a shipped recipe{hint}; expected one of: {', '.join(names)}"
+        )
+    return path
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
