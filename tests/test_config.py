@@ -74,3 +74,14 @@ def test_missing_and_invalid_yaml_files(tmp_path):
     bad.write_text("model: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML at line"):
         load_config(bad)
+
+
+def test_shipped_recipes_load_and_build():
+    from tailtune.backends import build_backend
+    from tailtune.config import load_config, recipe_names, recipe_path
+
+    assert "cpu-longtail" in recipe_names()
+    cfg = load_config(recipe_path("cpu-longtail"), ["data.synthetic=tiny"])
+    backend = build_backend(cfg)
+    assert backend.name == "ensemble" and len(backend.members) == 2
+    assert cfg.objective.label_name_examples == 1

