@@ -120,8 +120,22 @@ def test_line_aligned_files_and_lines_format(tmp_path):
     assert r.frame["id"].tolist() == ["train:1", "train:2"]
     assert r.report["removed"]["multi_label"]["first"] == ["train:3"]
     r2 = load_line_aligned(d / "seq.in", d / "label", name="atis")
-    assert r2.frame["label"].tolist()[2] == "atis_flight#atis_airfare"
+    assert r2.frame["label"].tolist()[2] == "atis_flight#atis_airfare"  # no separator: as written
     assert r2.frame["id"].tolist()[0] == "atis:1"
+
+
+def test_a_multi_label_set_is_one_class_whatever_its_order(tmp_path):
+    d = tmp_path / "test"
+    d.mkdir()
+    write(d / "seq.in", "a\nb\nc\nd\n")
+    write(d / "label", "atis_flight#atis_airfare\natis_airfare#atis_flight\nx#x\natis_flight\n")
+    r = load_table(d, multi_label_separator="#")
+    assert r.frame["label"].tolist() == [
+        "atis_airfare#atis_flight",
+        "atis_airfare#atis_flight",
+        "x",
+        "atis_flight",
+    ]
 
 
 def test_id_column_keeps_ids_of_split_files(tmp_path):

@@ -40,7 +40,9 @@ def to_frame(
         if reason:
             gone.append((rid, line, str(path), reason))
             continue
-        label = label_sep.join((ml_sep or ",").join(parts) for parts in per_col)
+        # A multi-label cell is a set: sorted and de-duplicated, so that "flight#airfare" and
+        # "airfare#flight" (both in ATIS) are one class, not two that never meet.
+        label = label_sep.join((ml_sep or ",").join(sorted(set(parts))) for parts in per_col)
         rows.append((rid, text, label, line))
     if table.lines and len(gone) == len(table.lines):
         reasons = {r for *_, r in gone}
