@@ -61,6 +61,16 @@ def test_overrides_parse_yaml_values_and_scientific_lr(tmp_path):
     assert cfg.data.text_columns == ["a", "b"]
 
 
+def test_override_values_yaml_reads_as_comments_or_null():
+    raw = apply_overrides(
+        {}, ["data.multi_label_separator=#", "model.name=null", "data.val_path=", "eval.top_k=~"]
+    )
+    assert raw["data"]["multi_label_separator"] == "#"  # not a YAML comment, not None
+    assert raw["model"]["name"] is None
+    assert raw["data"]["val_path"] is None
+    assert raw["eval"]["top_k"] is None
+
+
 def test_hash_changes_with_any_field():
     a = Config()
     b = config_from_dict({"seed": 43})
@@ -85,3 +95,5 @@ def test_shipped_recipes_load_and_build():
     backend = build_backend(cfg)
     assert backend.name == "ensemble" and len(backend.members) == 2
     assert cfg.objective.label_name_examples == 1
+    finetune = load_config(recipe_path("cpu-finetune"), ["data.synthetic=tiny"])
+    assert build_backend(finetune).name == "encoder"

@@ -213,7 +213,7 @@ def train_cmd(
     recipe: Annotated[
         str | None,
         typer.Option(
-            help="A shipped recipe instead of CONFIG: cpu-longtail (see docs/training.md)."
+            help="A shipped recipe instead of CONFIG: cpu-longtail, cpu-finetune (docs/training.md)."
         ),
     ] = None,
     name: Annotated[str | None, typer.Option(help="Run name (default: config name).")] = None,

@@ -452,6 +452,8 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             value = yaml.safe_load(text)
         except yaml.YAMLError:
             value = text
+        if value is None and text.strip() not in ("", "null", "Null", "NULL", "~"):
+            value = text  # e.g. '#' (ATIS's label separator), which YAML reads as a comment
         node = out
         parts = key.strip().split(".")
         for part in parts[:-1]:
