@@ -112,16 +112,27 @@ def report_cmd(
 def _print_frame(frame, title: str | None = None) -> None:
     table = Table(title=title)
     for col in frame.columns:
-        table.add_column(str(col))
+        # a path is copied, not read: fold it onto several lines rather than cut it with "…"
+        table.add_column(str(col), overflow="fold" if col in ("run_dir", "data_path") else None)
     for row in frame.itertuples(index=False):
-        table.add_row(*(_cell(v) for v in row))
+        table.add_row(*(_cell(v, str(c)) for v, c in zip(row, frame.columns, strict=True)))
     console.print(table)
 
 
-def _cell(v) -> str:
+def _cell(v, col: str = "") -> str:
+    if v is None or (isinstance(v, float) and v != v):  # None or NaN: an empty cell
+        return ""
     if isinstance(v, float):
+        if col in _INT_COLUMNS and v.is_integer():
+            return str(int(v))
         return f"{v:.4f}" if abs(v) < 10 else f"{v:,.1f}"
-    return "" if v is None else str(v)
+    return str(v)
+
+
+# Columns that hold counts (stored as floats where a run lacks them) and the ones a narrow
+# terminal keeps, so that `runs list` stays readable at 80 columns (`--json` has everything).
+_INT_COLUMNS = {"seed", "zero_f1", "train_size"}
+_NARROW_COLUMNS = ["name", "backend", "status", "macro_f1", "zero_f1", "run_dir"]
 
 
 @runs_app.command("list")
@@ -147,7 +158,12 @@ def runs_list(
     if as_json:
         console.print_json(frame.to_json(orient="records"))
     else:
-        _print_frame(frame, title=f"runs in {runs_dir}")
+        title = f"runs in {runs_dir}"
+        if console.width < 160 and not column:
+            keep = [c for c in _NARROW_COLUMNS if c in frame.columns]
+            frame = frame[keep]
+            title += " (a wider terminal or --json shows every column)"
+        _print_frame(frame, title=title)
 
 
 @runs_app.command("show")

@@ -1,5 +1,6 @@
 """The command line: bad input is one `error:` line and exit code 1, never a traceback."""
 
+import os
 import subprocess
 import sys
 
@@ -8,13 +9,14 @@ import pytest
 pytestmark = pytest.mark.integration
 
 
-def _run(*args, cwd=None):
+def _run(*args, cwd=None, env=None):
     return subprocess.run(
         [sys.executable, "-m", "tailtune", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
         timeout=300,
+        env={**os.environ, **env} if env else None,
     )
 
 
@@ -64,6 +66,11 @@ def test_train_and_list_and_predict(tmp_path):
     (run,) = [p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".")]
     res = _run("runs", "list", str(runs), "--json")
     assert res.returncode == 0 and run.name in res.stdout
+    # at 80 columns the table keeps the columns that matter, whole numbers as integers
+    res = _run("runs", "list", str(runs), env={"COLUMNS": "80"})
+    assert res.returncode == 0, res.stderr
+    assert "macro_f1" in res.stdout and "config_hash" not in res.stdout
+    assert "nan" not in res.stdout and "…" not in res.stdout
     res = _run("predict", str(run), "--text", "my card was charged twice")
     assert res.returncode == 0, res.stderr
 
