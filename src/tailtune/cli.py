@@ -365,7 +365,8 @@ def _print_run_summary(path: Path) -> None:
 
 def _comparison_table(results: list[dict], title: str) -> Table:
     table = Table(title=title)
-    for col in ("run", "accuracy", "macro F1", "zero-F1", "head F1", "mid F1", "tail F1", "fit s"):
+    # short headers that break at spaces, so that 80 columns show every word (no "accur…")
+    for col in ("run", "acc.", "macro F1", "zero F1", "head F1", "mid F1", "tail F1", "fit s"):
         table.add_column(col, justify="left" if col == "run" else "right", no_wrap=col == "run")
     for r in results:
         m = r["metrics"]["val"]
