@@ -76,6 +76,13 @@ def test_save_load_round_trip_gives_identical_probabilities(fitted, tmp_path):
     np.testing.assert_array_equal(again.predict_proba(texts), ens.predict_proba(texts))
 
 
+def test_a_member_without_posthoc_adjustment_is_built_without_it():
+    texts, labels = toy_task(120, 0)
+    ens = EnsembleBackend(members=[WORD, {"backend": "majority"}], carve=0.2).fit(texts, labels)
+    assert [m.name for m in ens.members_] == ["tfidf", "majority"]
+    assert ens.members_[0].posthoc_tau == 0.0
+
+
 def test_fixed_weights_and_no_carve_use_the_callers_eval_set():
     texts, labels = toy_task(160, 0)
     val = toy_task(40, 2)

@@ -8,6 +8,7 @@ the run's objective and training settings unless it overrides them.
 from __future__ import annotations
 
 import copy
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +31,16 @@ def build_stage(
     ``overrides`` is a partial config applied last (what the composite needs of every stage,
     e.g. no post-hoc adjustment of its own).
     """
-    from tailtune.backends import build_backend, make_backend
+    from tailtune.backends import backend_class, build_backend
 
     spec = copy.deepcopy(spec)
     if "backend" in spec:
         name = spec.pop("backend")
         if name in COMPOSITES:
             raise ConfigError(f"{where}: a stage cannot itself be a {name}")
-        flat = {k: v for k, v in (overrides or {}).get("objective", {}).items()}
-        return make_backend(name, **{"seed": seed, **spec, **flat}), name
+        cls = backend_class(name)
+        flat = _accepted(cls, (overrides or {}).get("objective", {}))
+        return cls(**{"seed": seed, **spec, **flat}), name
     from tailtune.config import Config, config_from_dict, config_to_dict
 
     base = copy.deepcopy(base_config) if base_config else config_to_dict(Config())
@@ -51,6 +53,15 @@ def build_stage(
     merge(merged, copy.deepcopy(overrides or {}))
     cfg = config_from_dict(merged)
     return build_backend(cfg), cfg.model.backend
+
+
+def _accepted(cls: type, kwargs: dict) -> dict:
+    """The keyword arguments ``cls`` takes (all of them if it takes ``**kwargs``): an override
+    such as ``posthoc_tau=0`` means nothing to a backend without post-hoc adjustment."""
+    params = inspect.signature(cls.__init__).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return dict(kwargs)
+    return {k: v for k, v in kwargs.items() if k in params}
 
 
 def merge(base: dict, override: dict) -> dict:
