@@ -45,9 +45,9 @@ def test_split_is_the_documented_one(cfpb_runs):
 
 def test_class_weights_raise_macro_f1_and_rescue_zero_f1_classes(cfpb_runs):
     plain, weighted = cfpb_runs["none"], cfpb_runs["inverse"]
-    # Measured 0.279 (weighted) vs 0.201 (plain) on this split; the target is 0.28.
+    # Measured 0.281 (weighted) vs 0.189 (plain) on this split; the target is 0.28.
     assert weighted["macro_f1"] >= 0.27
     assert weighted["macro_f1"] - plain["macro_f1"] >= 0.06
     # The trade-off's other face: the unweighted run leaves a larger share of classes at F1 = 0.
     assert plain["zero_f1"] / plain["n_classes"] > weighted["zero_f1"] / weighted["n_classes"]
-    assert plain["zero_f1"] >= weighted["zero_f1"] + 6  # measured 32 vs 24 of 59
+    assert plain["zero_f1"] >= weighted["zero_f1"] + 6  # measured 33 vs 23 of 59
