@@ -6,9 +6,9 @@ Models are built from their configs with random weights (nothing is downloaded),
 are speed and memory only, not quality:
 
 1. encoder: a ModernBERT-base-sized model (22 layers, hidden 768), full fine-tune, bf16 autocast,
-   gradient checkpointing, max length 256, batch 32 (issue 3).
+   gradient checkpointing, max length 256, batch 32.
 2. decoder: a Qwen2-architecture model of about 0.5B parameters (24 layers, hidden 896, GQA 14/2)
-   with LoRA r=16 on attention in bf16, and the same with 4-bit NF4 QLoRA (issue 4).
+   with LoRA r=16 on attention in bf16, and the same with 4-bit NF4 QLoRA.
 
 Prints examples/s, tokens/s and peak GPU memory (torch.cuda.max_memory_allocated) per case.
 Status: written for the GPU check of issues 3 and 4; not yet run, since no GPU was lent to the

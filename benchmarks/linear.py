@@ -4,7 +4,7 @@
 
 Seed 000's shape: 57,846 train / 6,430 val over 113 classes (synthetic data; see
 tailtune.data.synth). Prints fit time, prediction throughput, fit + evaluation time, peak
-resident memory and the validation metrics. Targets (issue 2): fit + evaluation < 2 minutes and
+resident memory and the validation metrics. Targets: fit + evaluation < 2 minutes and
 peak memory < 4 GiB on 2 cores.
 """
 

@@ -12,7 +12,7 @@ AdamW at batch 32 and report real (non-pad) training tokens per second:
   (length-grouped, dynamically padded), with no Accelerate, no guards, no bookkeeping;
 - ``tailtune``: :func:`tailtune.training.fit_classifier` with ``max_steps`` and no evaluation.
 
-Targets (issue 3): tailtune ≥ 3× the padded reference on short text; ≤ 10% overhead over bare.
+Targets: tailtune ≥ 3× the padded reference on short text; ≤ 10% overhead over bare.
 One untimed step runs first so that lazy initialization favours none of them; the tailtune
 figure comes from the loop's own step timer (``info_["tokens_per_s"]``), which excludes setup.
 """

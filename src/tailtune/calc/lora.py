@@ -2,7 +2,7 @@
 
 LoRA (Hu et al. 2021) adds ``B @ A`` beside a frozen ``d_in x d_out`` weight, with
 ``A: r x d_in`` and ``B: d_out x r``: ``r * (d_in + d_out)`` trainable parameters per wrapped
-module. Seed 001 shortcuts this to ``2 * d_model * r`` per attention module and
+module. A common hand estimate shortcuts this to ``2 * d_model * r`` per attention module and
 ``2 * d_ff * r`` per MLP module; that overcounts whenever a projection is not square. On
 Qwen3-8B, k/v project 4096 -> 1024 (8 KV heads x 128 under grouped-query attention) and the MLP
 maps 4096 <-> 12288, so the exact count at r=16 over q/k/v/o/gate/up/down is 43,646,976, not
@@ -45,7 +45,7 @@ class LoraParamReport:
     head: int  # classification head parameters (0 when num_labels is None)
     trainable_total: int  # lora_total + head
     base_params: int  # parameters of the frozen model (head included)
-    shortcut_total: int  # seed 001: 2 * d_model * r (attention) / 2 * d_ff * r (MLP) per module
+    shortcut_total: int  # the hand shortcut: 2 * d_model * r (attention) / 2 * d_ff * r (MLP) per module
     why_differ: str = field(default="")
 
 
@@ -136,7 +136,7 @@ def lora_params(
 
 
 def _shortcut(cfg: Any, rows: list[dict], rank: int) -> int:
-    """Seed 001's estimate: 2·d_model·r per attention module, 2·d_ff·r per MLP module."""
+    """The hand estimate: 2·d_model·r per attention module, 2·d_ff·r per MLP module."""
     d_model = _hidden(cfg)
     d_ff = _ffn(cfg)
     return sum(
@@ -213,6 +213,6 @@ def format_lora(report: LoraParamReport) -> list[tuple[str, ...]]:
             "",
             f"{100 * report.trainable_total / max(report.base_params, 1):.3f}%",
         ),
-        ("seed 001 shortcut", "", "", "", f"{report.shortcut_total:,}"),
+        ("2·d·r shortcut", "", "", "", f"{report.shortcut_total:,}"),
     ]
     return rows

@@ -1,6 +1,6 @@
 """How many optimizer steps a run takes: effective batch, steps per epoch, total.
 
-Seed 001 computes ``steps/epoch = samples / (batch x grad_accum x gpus)`` and rounds it
+A common hand count is ``steps/epoch = samples / (batch x grad_accum x gpus)`` and rounds it
 (958 / 32 = 29.9 -> 30; 162 / 32 = 5.06 -> 6, so the rounding is a ceiling). Two honest
 counts exist and :func:`training_steps` returns both:
 
@@ -10,9 +10,9 @@ counts exist and :func:`training_steps` returns both:
   ``ceil(ceil(N / (B x P)) / G)``.
 - ``planned_steps_per_epoch``: the transformers 4.x Trainer's count,
   ``max(1, floor(ceil(N / (B x P)) / G))``, which drops a partial window (162 samples at 4x8
-  gives 5, not the 6 the seed reports).
+  gives 5, not the 6 the ceiling gives).
 
-Both give seed 001's 30 per epoch and 90 in total for 958 samples at 4x8 on one GPU.
+Both give 30 per epoch and 90 in total for 958 samples at 4x8 on one GPU.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class StepPlan:
 def training_steps(
     samples: int, batch: int, grad_accum: int = 1, gpus: int = 1, epochs: float = 1.0
 ) -> StepPlan:
-    """Effective batch, steps per epoch and total steps of a data-parallel run (seed 001).
+    """Effective batch, steps per epoch and total steps of a data-parallel run.
 
     ``effective_batch = batch x grad_accum x gpus``; each device sees
     ``ceil(samples / (batch x gpus))`` batches per epoch (no batch dropped); totals for a

@@ -1,7 +1,7 @@
-"""Token-count statistics of a dataset under a tokenizer, and seed 001's parameter:token ratio.
+"""Token-count statistics of a dataset under a tokenizer, and the trainable-parameter : token ratio.
 
-Seed 001 compares trainable LoRA parameters with training tokens ("61.3:1 — data insufficient")
-and takes 1 token per trainable parameter as a minimum and 1.5 as the optimum; we report the
+A common LoRA sizing heuristic compares trainable parameters with training tokens (61.3
+parameters per token reads as "data insufficient") and takes 1 token per trainable parameter as a minimum and 1.5 as the optimum; we report the
 same ratio, with the caveat that it is a rule of thumb from generative fine-tuning, not a law.
 The truncated share at ``max_length`` tells how much text a classifier never reads.
 """
@@ -33,9 +33,9 @@ class TokenStats:
     truncated_share: float  # share of texts longer than max_length (0 when None)
     tokens_kept: int  # total after truncation at max_length (what training reads)
     trainable_params: int | None
-    params_per_token: float | None  # seed 001's "61.3:1" (trainable params / tokens kept)
-    tokens_min: int | None  # seed 001: 1 token per trainable parameter
-    tokens_optimal: int | None  # seed 001: 1.5 tokens per trainable parameter
+    params_per_token: float | None  # trainable params / tokens kept (e.g. 61.3 : 1)
+    tokens_min: int | None  # rule of thumb: 1 token per trainable parameter
+    tokens_optimal: int | None  # rule of thumb: 1.5 tokens per trainable parameter
 
     def as_dict(self) -> dict:
         """A plain dict (for JSON output)."""
@@ -50,7 +50,7 @@ def token_stats(
     batch_size: int = 1000,
 ) -> TokenStats:
     """Mean, p50/p95/max token counts, truncated share at ``max_length``, total tokens and the
-    trainable-parameter : token ratio of seed 001.
+    trainable-parameter : token ratio.
 
     ``tokenizer`` is a 🤗 tokenizer, a model name or directory (local files only), or any
     callable mapping one text to its list of tokens.
@@ -129,7 +129,7 @@ def format_tokens(stats: TokenStats) -> list[tuple[str, str]]:
         rows += [
             ("trainable params : tokens", f"{stats.params_per_token:.1f} : 1"),
             (
-                "seed 001 token budget",
+                "token budget (rule of thumb)",
                 f"min {stats.tokens_min:,} (1:1), optimal {stats.tokens_optimal:,} (1.5:1)",
             ),
         ]

@@ -1,6 +1,6 @@
 """Class statistics: imbalance, frequency tiers, and how thin a validation split is per class.
 
-Tiers follow seed 000/002: head = classes with at least ``head_min`` training examples
+Tiers by training count: head = classes with at least ``head_min`` training examples
 (default 2,000), tail = fewer than ``tail_max`` (default 100), mid = in between.
 """
 

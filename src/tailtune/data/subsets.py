@@ -1,7 +1,7 @@
 """Subsets for controlled experiments: balanced top-K label subsets and stratified subsamples.
 
-``subset_labels`` builds the GoEmotions grid of seed 003 (2/4/8/16 labels × 800/1600/2400
-examples, balanced); ``stratified_subsample`` builds the data-scaling runs of seed 001.
+``subset_labels`` builds a labels × samples grid (e.g. GoEmotions at 2/4/8/16 labels × 800/1600/2400
+examples, balanced); ``stratified_subsample`` builds the points of a data-scaling curve.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def subset_labels(
     """Keep the top-K labels by count (``labels`` an int) or the named labels, balanced.
 
     ``per_class`` takes exactly N examples of every kept label (seeded draw); ``total`` is the
-    alternative spelling "N examples in all" (``total // K`` per class, seed 003's sizes).
+    alternative spelling "N examples in all" (``total // K`` per class).
     With neither, all rows of the kept labels are returned. A label with fewer than N
     examples raises DataError naming it. Rows keep their input order.
     """

@@ -5,7 +5,7 @@ families (product areas); a class is an (object, problem) pair within its family
 share vocabulary and errors land on neighbours. Cues are noisy on purpose: some texts name a
 sibling's problem or object, some name no problem at all, and a few mix two families' cues
 (``ambiguous=True``). Class sizes follow a Zipf-like curve, so a TF-IDF baseline shows the
-accuracy/macro-F1 trade-off of seed 002: class weighting rescues tail classes from zero F1 at
+accuracy–macro-F1 trade-off: class weighting rescues tail classes from zero F1 at
 the cost of some accuracy. Deterministic by ``seed`` (numpy Generator).
 """
 
@@ -24,7 +24,7 @@ __all__ = ["PRESETS", "synthesize", "preset_sizes"]
 # the tier thresholds (training counts) under which all three tiers exist after that split.
 PRESETS: dict[str, dict] = {
     "cfpb113": {
-        "description": "mirrors seed 000: 113 classes, largest ~13,000 train, smallest 5; "
+        "description": "a 113-class complaint-like long tail: 113 classes, largest ~13,000 train, smallest 5; "
         "split with val=6430 gives 57,846 train / 6,430 val, 6 head (>=2000) and 67 tail (<100) classes",
         "classes": 113,
         "families": 12,
@@ -75,7 +75,7 @@ PRESETS: dict[str, dict] = {
 # the cues of a random sibling (uniform over the family) instead of its own with probability
 # the preset's "sibling_noise", so a big class leaks a steady trickle of texts that look
 # exactly like each small sibling: unweighted, predicting the big class there is right more often; weighted, the
-# small sibling wins, which rescues it and costs some accuracy (seed 002's trade-off).
+# small sibling wins, which rescues it and costs some accuracy (the accuracy–macro-F1 trade-off).
 _P_VAGUE = 0.08  # no problem named: only the object (shared with siblings) identifies the class
 _P_CONTEXT = 0.6  # a family context sentence (family cue, not class cue)
 _P_AMBIGUOUS = 0.04  # a second family's object+problem sentence is mixed in

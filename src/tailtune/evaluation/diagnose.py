@@ -1,4 +1,4 @@
-"""Read a training curve the way seed 002 teaches: one verdict, the numbers behind it, a next step.
+"""Read a training curve the way a practitioner would: one verdict, the numbers behind it, a next step.
 
 Verdicts, checked in this order (the first that fits wins):
 
@@ -87,12 +87,12 @@ def diagnose_history(
     """Classify a history (one row per evaluation) into a verdict; see the module docstring.
 
     ``rise_tol``: validation loss counts as rising when its last value exceeds its minimum by
-    this fraction (seed 002's worked example: 1.6 over a minimum of 1.5 is +6.7% → overtrained)
+    this fraction (for example 1.6 over a minimum of 1.5 is +6.7% → overtrained)
     and by at least ``rise_abs`` nats: near zero loss a relative rise is noise (ATIS: 0.018 →
     0.019 is +10% but 0.002 nats).
     ``fall_tol``: still falling when the last step lowered it by more than this fraction.
     Data-starved needs evidence of a small training set: fewer than ``starved_batches`` batches
-    per epoch (the lab's Bravo: 157 vs 1,808) or fewer than ``starved_per_class`` examples per
+    per epoch (e.g. 157 against 1,808 for a full-size run) or fewer than ``starved_per_class`` examples per
     class on average; without it, a curve-only reading says overtrained and the next step says so.
     """
     h = _frame(history)
@@ -186,7 +186,7 @@ def softmax_ce_floor(n_classes: int) -> float:
 
     ``F.cross_entropy(softmax(x), y)`` sees inputs in [0, 1]; its best case is a one-hot input
     on the right class, -1 + ln(e + K - 1). For K = 113 that is 3.74 (ln K = 4.73): a curve stuck
-    between the two never learned (seed 002's softmax-before-CrossEntropyLoss bug).
+    between the two never learned (the classic bug of applying softmax before CrossEntropyLoss).
     """
     return math.log(n_classes - 1 + math.e) - 1.0
 
@@ -242,7 +242,7 @@ def diagnose_path(path: str | Path, **kwargs) -> Diagnosis:
 
 
 def compare_runs(runs, *, min_delta: float = 0.005) -> list[dict[str, Any]]:
-    """Pairs of runs showing the re-weighting signature (seed 002, the accuracy-F1 paradox).
+    """Pairs of runs showing the re-weighting signature (the accuracy–macro-F1 trade-off).
 
     ``runs``: Run objects, run paths, or ``(name, metrics)`` pairs where metrics has
     ``accuracy``, ``macro_f1`` and optionally ``zero_f1`` (a lab log's last row). For every

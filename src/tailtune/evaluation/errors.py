@@ -101,7 +101,7 @@ def tail_error_destinations(
 
     ``families`` maps label -> family; without it, ``label_family`` prefixes are used. The tier
     shares sum to 1; ``same_family`` is a separate share (a same-family error also has a tier),
-    or None when fewer than two labels share a family. ``story`` names seed 002's matching story.
+    or None when fewer than two labels share a family. ``story`` names the matching pattern in words.
     """
     gold, pred = np.asarray(gold, dtype=str), np.asarray(pred, dtype=str)
     wrong = (gold != pred) & np.array([tiers.get(g) == source for g in gold], dtype=bool)

@@ -144,7 +144,7 @@ def per_class_table(
 
 
 def f1_histogram(per_class: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
-    """Count classes per F1 bin, with exact zeros in a bin of their own (seed 002's chart).
+    """Count classes per F1 bin, with exact zeros in a bin of their own (the zero-F1 spike of a long tail).
 
     Rows: ``bin`` ("0" then "(0, 0.1]", ..., "(0.9, 1]" for ``bins=10``), ``low``, ``high``,
     ``n_classes``. The separate zero bin is the "spike at F1 = 0" that weighting shrinks.

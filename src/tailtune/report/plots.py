@@ -139,7 +139,7 @@ def support_histogram(histogram: list[dict], few: int = 5) -> str:
 
 
 def f1_histogram(hist: pd.DataFrame) -> str:
-    """Classes per F1 bin, exact zeros as their own red bar (seed 002's zero spike)."""
+    """Classes per F1 bin, exact zeros as their own red bar (the zero-F1 spike of a long tail)."""
     plt = _plt()
     fig, ax = plt.subplots(layout="constrained", figsize=(7, 3))
     labels = ["0"] + [f"{hi:.1f}" for hi in hist["high"].iloc[1:]]
