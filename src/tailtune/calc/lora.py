@@ -45,7 +45,7 @@ class LoraParamReport:
     head: int  # classification head parameters (0 when num_labels is None)
     trainable_total: int  # lora_total + head
     base_params: int  # parameters of the frozen model (head included)
-    shortcut_total: int  # the hand shortcut: 2 * d_model * r (attention) / 2 * d_ff * r (MLP) per module
+    shortcut_total: int  # hand estimate: 2*d_model*r (attention), 2*d_ff*r (MLP) per module
     why_differ: str = field(default="")
 
 
