@@ -94,7 +94,7 @@ def test_killed_experiment_resumes_with_only_missing_runs(write_exp, tmp_path):
     assert proc.returncode == 9  # killed while training the 4th run
     assert len(log.read_text().splitlines()) == 4
     idx = list_runs(tmp_path / "runs")
-    assert sorted(idx["status"]) == ["finished"] * 3 + ["running"]  # the killed one stays 'running'
+    assert sorted(idx["status"]) == ["finished"] * 3 + ["interrupted"]  # its process is gone
     os.environ["FAKE_TRAINER_LOG"] = str(log)
     try:
         res = run_experiment(path, trainer=TRAINER)

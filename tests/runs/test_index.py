@@ -160,3 +160,117 @@ def test_concurrent_writers_from_several_processes(tmp_path):
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert con.execute("SELECT COUNT(*), SUM(status='finished') FROM runs").fetchone() == (60, 60)
+
+
+# -- reconciliation with the folders -------------------------------------------------------------
+
+
+def test_run_deleted_by_hand_drops_out_and_copied_in_run_is_added(runs):
+    import shutil
+
+    assert sorted(list_runs(runs)["name"]) == ["a", "b", "c"]
+    gone = next(runs.glob("b-*"))
+    shutil.rmtree(gone)
+    assert sorted(list_runs(runs)["name"]) == ["a", "c"]
+    make_run(runs / "exp2", "d", macro_f1=0.4)  # written without touching the index
+    (runs / "exp2" / "unrelated").mkdir()  # an empty folder is not a run
+    frame = list_runs(runs)
+    assert sorted(frame["name"]) == ["a", "c", "d"]
+    assert frame.loc[frame["name"] == "d", "experiment"].item() == "exp2"
+    assert show_run(runs, "d")["macro_f1"] == 0.4
+
+
+def test_changed_metrics_are_reread(runs):
+    import json
+    import os
+
+    run = next(runs.glob("a-*"))
+    assert show_run(runs, "a")["macro_f1"] == 0.31
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["val"]["macro_f1"] = 0.42
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    st = (run / "metrics.json").stat()
+    os.utime(run / "metrics.json", (st.st_atime, st.st_mtime + 5))
+    assert show_run(runs, "a")["macro_f1"] == 0.42
+
+
+def test_empty_index_file_is_rebuilt(runs):
+    db = rebuild_index(runs)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    db.write_bytes(b"")  # a 0-byte index.db
+    assert sorted(list_runs(runs)["name"]) == ["a", "b", "c"]
+
+
+def test_old_schema_index_is_rebuilt_and_versioned(runs):
+    db = index_path(runs)
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE runs (key TEXT PRIMARY KEY, name TEXT, status TEXT)")
+    con.execute("INSERT INTO runs VALUES ('stale', 'zzz', 'finished')")
+    con.commit()
+    con.close()
+    assert sorted(list_runs(runs)["name"]) == ["a", "b", "c"]  # 'zzz' of the old table is gone
+    con = sqlite3.connect(db)
+    from tailtune.runs.index import SCHEMA_VERSION
+
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+
+
+def test_missing_runs_folder_is_an_error_and_is_not_created(tmp_path):
+    from tailtune.errors import DataError
+
+    missing = tmp_path / "runz"
+    for call in (
+        lambda: list_runs(missing),
+        lambda: show_run(missing, "x"),
+        lambda: compare_runs(missing, ["x", "y"]),
+        lambda: rebuild_index(missing),
+        lambda: ensure_index(missing),
+    ):
+        with pytest.raises(DataError, match=r"^runs folder '.*runz' does not exist"):
+            call()
+    assert not missing.exists()
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(DataError, match="is not a folder"):
+        list_runs(tmp_path / "afile")
+
+
+def test_running_row_of_a_dead_process_becomes_interrupted(tmp_path):
+    import subprocess
+    import sys
+
+    db = index_path(tmp_path)
+    cfg = config_to_dict(Config(name="x", seed=3))
+    code = (
+        "import sys; from tailtune.runs.index import mark_status; "
+        "mark_status(sys.argv[1], 'exp/dead', 'running', config={'name': 'x'})"
+    )
+    subprocess.run([sys.executable, "-c", code, str(db)], check=True)  # that process has ended
+    mark_status(db, "exp/alive", "running", config=cfg)  # this process is alive
+    assert sorted(list_runs(tmp_path)["status"]) == ["interrupted", "running"]
+    row = show_run(tmp_path, "exp/dead")
+    assert row["status"] == "interrupted" and "ended before the run finished" in row["error"]
+    assert show_run(tmp_path, "exp/alive")["status"] == "running"
+
+
+def _reader(runs_dir: str, n: int) -> None:
+    for _ in range(n):
+        list_runs(runs_dir)
+
+
+def test_concurrent_readers_reconcile_while_runs_appear(tmp_path):
+    (tmp_path / "seed").mkdir()
+    db = index_path(tmp_path)
+    db.write_bytes(b"garbage, not sqlite" * 50)  # both readers find it unreadable at once
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_reader, args=(str(tmp_path), 8)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for i in range(6):
+        make_run(tmp_path / "exp", f"r{i}", seed=i)
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0]
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert sorted(list_runs(tmp_path)["name"]) == [f"r{i}" for i in range(6)]

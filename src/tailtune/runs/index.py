@@ -2,18 +2,27 @@
 
 The run directories are the truth; the index is a cache of them for fast listing, filtering and
 sorting, plus the status of runs that have no finished directory yet (running / failed with its
-error). It is rebuilt from the directories when missing or corrupt. Several processes may
-write at once (parallel executors): WAL journal, a busy timeout and one short ``BEGIN
-IMMEDIATE`` transaction per write keep it consistent (https://sqlite.org/wal.html).
+error / interrupted when the process that marked it running is gone). Every read reconciles it
+with the folders first (:func:`reconcile_index`): a run folder deleted by hand drops out, one
+copied in (or written while the index could not be updated) is added, one whose metrics.json
+changed is re-read. An index that is empty, unreadable or of an older schema
+(``PRAGMA user_version``) is rebuilt from the folders. Several processes may write at once
+(parallel executors): WAL journal, a busy timeout and one short ``BEGIN IMMEDIATE`` transaction
+per write keep it consistent (https://sqlite.org/wal.html); replacing an unreadable file is
+serialized by an exclusive ``flock`` on ``<runs_dir>/.index.lock``.
+
+A read never creates a runs folder: a folder that does not exist is a one-line DataError.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import re
+import socket
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -23,11 +32,15 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from tailtune.errors import TailtuneError
+from tailtune.errors import DataError, TailtuneError
 
 __all__ = [
     "INDEX_NAME",
+    "SCHEMA_VERSION",
     "index_path",
+    "require_runs_dir",
+    "reconcile_index",
+    "pid_alive",
     "run_config_hash",
     "run_key",
     "connect",
@@ -43,32 +56,39 @@ __all__ = [
 ]
 
 INDEX_NAME = "index.db"
+# Bump when the table changes: an index of another version is dropped and refilled from the
+# run folders (it is a cache; only status rows of runs without a folder are lost).
+SCHEMA_VERSION = 2
 _METRICS = ("accuracy", "macro_f1", "weighted_f1", "balanced_accuracy", "zero_f1", "n_classes")
 _COLUMNS = (
     "key", "run_dir", "name", "experiment", "backend", "model", "data_path", "seed",
     "config_hash", "status", "error", *_METRICS, "train_size", "fit_s", "predict_s", "total_s",
-    "created", "updated", "config", "metrics",
+    "created", "updated", "config", "metrics", "mtime", "pid", "host",
 )  # fmt: skip
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS runs (
+STATUSES = ("running", "finished", "failed", "interrupted")
+_SCHEMA = [
+    f"""CREATE TABLE IF NOT EXISTS runs (
   key TEXT PRIMARY KEY, run_dir TEXT, name TEXT, experiment TEXT, backend TEXT, model TEXT,
   data_path TEXT, seed INTEGER, config_hash TEXT, status TEXT NOT NULL, error TEXT,
   {", ".join(f"{m} REAL" for m in _METRICS)}, train_size INTEGER,
-  fit_s REAL, predict_s REAL, total_s REAL, created TEXT, updated TEXT, config TEXT, metrics TEXT
-);
-""" + "".join(
-    f"CREATE INDEX IF NOT EXISTS runs_{c} ON runs({c});\n"
-    for c in (
-        "name",
-        "experiment",
-        "backend",
-        "model",
-        "data_path",
-        "seed",
-        "config_hash",
-        "status",
-    )
-)
+  fit_s REAL, predict_s REAL, total_s REAL, created TEXT, updated TEXT, config TEXT, metrics TEXT,
+  mtime REAL, pid INTEGER, host TEXT
+)""",
+    *(
+        f"CREATE INDEX IF NOT EXISTS runs_{c} ON runs({c})"
+        for c in (
+            "name",
+            "experiment",
+            "backend",
+            "model",
+            "data_path",
+            "seed",
+            "config_hash",
+            "status",
+            "run_dir",
+        )  # fmt: skip
+    ),
+]
 # what `list_runs` shows, in order
 LIST_COLUMNS = [
     "name", "experiment", "backend", "model", "data_path", "seed", "status", "accuracy",
@@ -103,19 +123,65 @@ def run_key(experiment: str | None, config_hash: str, run_dir: str | None = None
     return run_dir or config_hash
 
 
+def require_runs_dir(runs_dir: str | Path) -> Path:
+    """``runs_dir`` as a Path, or a one-line DataError when it is not an existing folder.
+
+    Reads call this first so that a mistyped folder is reported, never created.
+    """
+    root = Path(runs_dir)
+    if not root.exists():
+        raise DataError(
+            f"runs folder '{root}' does not exist (train a run first, or check the path)"
+        )
+    if not root.is_dir():
+        raise DataError(f"runs folder '{root}' is not a folder")
+    return root
+
+
 @contextlib.contextmanager
-def connect(db: str | Path) -> Iterator[sqlite3.Connection]:
-    """A short-lived connection in WAL mode with a busy timeout; commits on success."""
+def connect(db: str | Path, *, create: bool = True) -> Iterator[sqlite3.Connection]:
+    """A short-lived connection in WAL mode with a busy timeout, on the current schema.
+
+    ``create`` makes the index's folder when missing (writers); readers pass False and get a
+    DataError for a missing folder instead.
+    """
     db = Path(db)
-    db.parent.mkdir(parents=True, exist_ok=True)
+    if create:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        require_runs_dir(db.parent)
     con = sqlite3.connect(db, timeout=60, isolation_level=None)
     try:
         con.execute("PRAGMA busy_timeout = 60000")
         _retry(lambda: con.execute("PRAGMA journal_mode = WAL"))
-        _retry(lambda: con.executescript(_SCHEMA))
+        _retry(lambda: _migrate(con, db))
         yield con
     finally:
         con.close()
+
+
+def _migrate(con: sqlite3.Connection, db: Path) -> None:
+    """Bring the file to SCHEMA_VERSION: a new or 0-byte file gets the table, an older layout is
+    dropped (the folders refill it on the next reconcile), a newer one is refused."""
+    version = con.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        return
+    if version > SCHEMA_VERSION:
+        raise TailtuneError(
+            f"{db}: index schema {version} is newer than this tailtune's ({SCHEMA_VERSION}); "
+            "upgrade tailtune or run `tailtune runs reindex`"
+        )
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        if con.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:  # re-check: locked
+            con.execute("DROP TABLE IF EXISTS runs")
+            for stmt in _SCHEMA:
+                con.execute(stmt)
+            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def _retry(fn, tries: int = 50):
@@ -131,17 +197,30 @@ def _retry(fn, tries: int = 50):
 
 def _write(db: str | Path, sql: str, params: dict[str, Any]) -> None:
     with connect(db) as con:
+        _transaction(con, [(sql, params)])
 
-        def tx():
-            con.execute("BEGIN IMMEDIATE")
-            try:
+
+def _transaction(con: sqlite3.Connection, statements: list[tuple[str, Any]]) -> None:
+    """Run statements in one ``BEGIN IMMEDIATE`` transaction (all or nothing), retried on lock."""
+
+    def tx():
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, params in statements:
                 con.execute(sql, params)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
-        _retry(tx)
+    _retry(tx)
+
+
+_UPSERT = (
+    f"INSERT INTO runs ({', '.join(_COLUMNS)}) VALUES ({', '.join(f':{c}' for c in _COLUMNS)}) "
+    "ON CONFLICT(key) DO UPDATE SET "
+    + ", ".join(f"{c}=excluded.{c}" for c in _COLUMNS if c not in ("key", "created"))
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -162,10 +241,7 @@ def index_run(
     """
     row = _row_from_dir(Path(db).parent, Path(run_dir), experiment)
     row["key"] = key or row["key"]
-    cols = ", ".join(_COLUMNS)
-    vals = ", ".join(f":{c}" for c in _COLUMNS)
-    update = ", ".join(f"{c}=excluded.{c}" for c in _COLUMNS if c not in ("key", "created"))
-    _write(db, f"INSERT INTO runs ({cols}) VALUES ({vals}) ON CONFLICT(key) DO UPDATE SET {update}", row)  # fmt: skip
+    _write(db, _UPSERT, row)
     return row["key"]
 
 
@@ -179,17 +255,22 @@ def mark_status(
     experiment: str | None = None,
     run_dir: str | None = None,
 ) -> None:
-    """Set a run's status (``running`` / ``failed`` / ``finished``) and error, creating its row."""
-    if status not in ("running", "finished", "failed"):
+    """Set a run's status (``running`` / ``failed`` / ``finished`` / ``interrupted``) and error,
+    creating its row. ``running`` records this process's PID and host: a later read that finds
+    that process gone marks the row ``interrupted``."""
+    if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
     row = {c: None for c in _COLUMNS}
     row.update(key=key, status=status, error=error, experiment=experiment, run_dir=run_dir)
     row.update(created=_now(), updated=_now())
+    if status == "running":
+        row.update(pid=os.getpid(), host=socket.gethostname())
     if config is not None:
         row.update(_config_columns(config))
     keep = ("name", "backend", "model", "data_path", "seed", "config_hash", "config", "run_dir")
     update = ", ".join(
         ["status=excluded.status", "error=excluded.error", "updated=excluded.updated"]
+        + ["pid=excluded.pid", "host=excluded.host"]
         + [f"{c}=COALESCE(excluded.{c}, {c})" for c in keep]
     )
     cols = ", ".join(_COLUMNS)
@@ -199,14 +280,13 @@ def mark_status(
 
 def rebuild_index(runs_dir: str | Path) -> Path:
     """Recreate ``<runs_dir>/index.db`` from the run directories (nested folders included)."""
-    db = index_path(runs_dir)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    for run_dir in walk_runs(runs_dir):
-        with contextlib.suppress(TailtuneError, OSError, ValueError):
-            index_run(db, run_dir)
-    with connect(db):
-        pass  # an empty folder still gets an (empty) index
+    root = require_runs_dir(runs_dir)
+    db = index_path(root)
+    with _rebuild_lock(root):
+        _remove_db(db)
+        with connect(db):
+            pass  # an empty folder still gets an (empty) index
+    reconcile_index(root)
     return db
 
 
@@ -229,16 +309,128 @@ def walk_runs(runs_dir: str | Path) -> list[Path]:
 
 
 def ensure_index(runs_dir: str | Path) -> Path:
-    """The index of ``runs_dir``, rebuilt first when it is missing or corrupt."""
-    db = index_path(runs_dir)
-    if not db.is_file():
-        return rebuild_index(runs_dir)
+    """The index of an existing ``runs_dir``, reconciled with its folders.
+
+    A missing, empty (0 bytes), unreadable or old-schema index is rebuilt from the folders; a
+    ``runs_dir`` that does not exist is a DataError (nothing is created).
+    """
+    root = require_runs_dir(runs_dir)
+    db = index_path(root)
+    if not _healthy(db):
+        with _rebuild_lock(root):
+            if not _healthy(db):  # another process may have replaced it while we waited
+                _remove_db(db)
+    reconcile_index(root)
+    return db
+
+
+def reconcile_index(runs_dir: str | Path) -> dict[str, int]:
+    """Make the index agree with the folders; returns the counts of what changed.
+
+    ``added``: finished run folders the index lacked (or whose metrics.json changed);
+    ``removed``: rows of finished runs whose folder is gone; ``interrupted``: ``running`` rows
+    whose process (on this host) has ended without finishing. All changes are one transaction.
+    """
+    root = require_runs_dir(runs_dir)
+    db = index_path(root)
+    on_disk = {_rel(root, d): d for d in walk_runs(root)}
+    with connect(db, create=False) as con:
+        con.row_factory = sqlite3.Row
+        rows = con.execute("SELECT key, run_dir, status, mtime, pid, host FROM runs").fetchall()
+        finished = {r["run_dir"]: r for r in rows if r["status"] == "finished" and r["run_dir"]}
+        owner = {r["key"]: r["run_dir"] for r in rows}
+        statements: list[tuple[str, Any]] = []
+        counts = {"added": 0, "removed": 0, "interrupted": 0}
+        for rel, r in finished.items():
+            if rel not in on_disk and not (Path(rel).is_absolute() and Path(rel).is_dir()):
+                statements.append(
+                    ("DELETE FROM runs WHERE key=? AND run_dir=? AND status='finished'",
+                     (r["key"], rel))
+                )  # fmt: skip
+                counts["removed"] += 1
+        for rel, path in on_disk.items():
+            mtime = _mtime(path)
+            known = finished.get(rel)
+            if known is not None and known["mtime"] == mtime:
+                continue
+            try:
+                row = _row_from_dir(root, path, None)
+            except (TailtuneError, OSError, ValueError):
+                continue  # unreadable: `tailtune runs show` / read_run say why
+            if known is not None:
+                row["key"] = known["key"]
+            elif owner.get(row["key"]) not in (None, rel) and owner[row["key"]] in on_disk:
+                # a second finished folder of the same experiment config: list both
+                row["key"] = rel
+            statements.append((_UPSERT, row))
+            counts["added"] += 1
+        host = socket.gethostname()
+        for r in rows:
+            stale = r["status"] == "running" and r["pid"] and r["host"] == host
+            if stale and not pid_alive(r["pid"]):
+                error = f"process {r['pid']} ended before the run finished"
+                statements.append((
+                    "UPDATE runs SET status='interrupted', updated=?, error=? "
+                    "WHERE key=? AND status='running' AND pid=?",
+                    (_now(), error, r["key"], r["pid"]),
+                ))  # fmt: skip
+                counts["interrupted"] += 1
+        if statements:
+            _transaction(con, statements)
+    return counts
+
+
+def pid_alive(pid: int) -> bool:
+    """Is process ``pid`` running on this machine (a zombie counts as ended)?"""
     try:
-        with connect(db) as con:
-            ok = con.execute("PRAGMA quick_check").fetchone()[0]
-    except sqlite3.DatabaseError:
-        ok = "corrupt"
-    return db if ok == "ok" else rebuild_index(runs_dir)
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    try:
+        stat = Path(f"/proc/{int(pid)}/stat").read_text()
+    except OSError:
+        return True  # no /proc (macOS): kill(0) is all we know
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def _healthy(db: Path) -> bool:
+    """The file opens as an SQLite database of this schema and passes ``quick_check``."""
+    if not db.is_file():
+        return True  # connect() creates it
+    try:
+        with connect(db, create=False) as con:
+            return con.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise
+        return False
+    except sqlite3.DatabaseError:  # "file is not a database", "malformed"
+        return False
+
+
+@contextlib.contextmanager
+def _rebuild_lock(root: Path) -> Iterator[None]:
+    """An exclusive lock for replacing the index file, so two processes never both delete it."""
+    with open(root / ".index.lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _remove_db(db: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+
+def _mtime(run_dir: Path) -> float | None:
+    try:
+        return (run_dir / "metrics.json").stat().st_mtime
+    except OSError:
+        return None
 
 
 def _row_from_dir(root: Path, run_dir: Path, experiment: str | None) -> dict[str, Any]:
@@ -256,6 +448,7 @@ def _row_from_dir(root: Path, run_dir: Path, experiment: str | None) -> dict[str
     row.update({t: timing.get(t) for t in ("fit_s", "predict_s", "total_s")})
     mtime = (run_dir / "metrics.json").stat().st_mtime
     row.update(
+        mtime=mtime,
         key=run_key(experiment, row["config_hash"], rel),
         run_dir=rel,
         experiment=experiment,
@@ -333,7 +526,7 @@ def list_runs(
         sql += " ORDER BY created DESC" if descending is not False else " ORDER BY created"
     if limit:
         sql += f" LIMIT {int(limit)}"
-    with connect(db) as con:
+    with connect(db, create=False) as con:
         frame = pd.read_sql_query(sql, con, params=params)
     for col in columns or []:
         frame[col] = [_lookup(json.loads(c or "{}"), col) for c in frame["config"]]
@@ -344,7 +537,7 @@ def show_run(runs_dir: str | Path, ref: str) -> dict[str, Any]:
     """One run's row with ``config`` and ``metrics`` parsed; ``ref`` is a key, run dir, name or
     config-hash prefix (an ambiguous or unknown ref is a TailtuneError)."""
     db = ensure_index(runs_dir)
-    with connect(db) as con:
+    with connect(db, create=False) as con:
         con.row_factory = sqlite3.Row
         rows = con.execute(
             "SELECT * FROM runs WHERE key=? OR run_dir=? OR name=? OR config_hash LIKE ? "
