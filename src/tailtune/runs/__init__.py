@@ -1,5 +1,12 @@
-"""Run directories: the atomic writer, the reader every analysis uses, and the environment record."""
+"""Run directories: the atomic writer, the reader every analysis uses, the environment record,
+the SQLite index and the unfinished folders runs leave behind."""
 
+from tailtune.runs.clean import (
+    find_abandoned,
+    find_unfinished,
+    remove_abandoned,
+    unfinished_table,
+)
 from tailtune.runs.env import environment
 from tailtune.runs.index import (
     compare_runs,
@@ -9,6 +16,7 @@ from tailtune.runs.index import (
     list_runs,
     mark_status,
     rebuild_index,
+    reconcile_index,
     show_run,
 )
 from tailtune.runs.reader import Run, find_runs, is_run_dir, read_run
@@ -20,12 +28,17 @@ __all__ = [
     "compare_runs",
     "ensure_index",
     "environment",
+    "find_abandoned",
+    "find_unfinished",
     "index_path",
     "index_run",
     "list_runs",
     "mark_status",
     "rebuild_index",
+    "reconcile_index",
+    "remove_abandoned",
     "show_run",
+    "unfinished_table",
     "find_runs",
     "is_run_dir",
     "read_run",
