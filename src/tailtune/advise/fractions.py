@@ -1,0 +1,162 @@
+"""Learning-curve runs: a config trained on nested stratified fractions of its training split.
+
+The split is made once, with the config's own split settings, and the validation split is
+written to one file that every fraction run reads through ``data.val_path``: only the training
+split is subsampled, after the split, so every point of every curve is scored on the same
+validation examples. Fractions are nested (for one seed, the 25 % rows are among the 50 % rows)
+and stratified (every class keeps max(1, round(f · n_class)) of its rows), so a class's points
+differ only in how many of its own examples the model saw.
+
+The runs go through the experiment executors (``sequential``, ``processes``, ``ray``) and are
+resumable: a run counts as done when a finished run directory with its config hash exists.
+On a Ray cluster the advise folder must be on storage every node can read.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tailtune.config import Config, config_from_dict, config_to_dict
+
+__all__ = ["FRACTIONS", "FractionRun", "nested_fractions", "plan_fractions", "run_fractions"]
+
+FRACTIONS = (0.25, 0.5, 0.75, 1.0)
+EXECUTOR_NAMES = {"local": "sequential", "sequential": "sequential", "processes": "processes",
+                  "ray": "ray"}  # fmt: skip
+# Reading options that applied to the source files; the fraction files are already clean frames.
+_DATA_RESET = {
+    "format": "parquet", "text_columns": ["text"], "label_columns": ["label"],
+    "label_separator": " | ", "text_separator": "\n", "column_names": None, "skip_rows": 0,
+    "encoding": "utf-8", "label_names": None, "multi_label_separator": None, "multi_label": "keep",
+    "drop_duplicates": False, "min_class_size": 1, "synthetic": None, "test_path": None,
+    "subset_labels": None, "subset_per_class": None, "subset_total": None, "subsample": None,
+}  # fmt: skip
+
+
+@dataclass
+class FractionRun:
+    """One (fraction, seed) learning-curve run."""
+
+    fraction: float
+    seed: int
+    config: dict[str, Any]  # the resolved config as a plain dict
+    run_id: str  # config hash: how a re-run finds it finished
+    run_name: str
+    train_file: Path
+
+
+def nested_fractions(labels, fractions, seed: int) -> dict[float, np.ndarray]:
+    """Row indices of each fraction: nested, stratified, every class kept at least once.
+
+    Per class one seeded permutation of its rows; fraction f takes its first
+    ``max(1, round(f · n))`` rows, so a smaller fraction is always a subset of a larger one.
+    Indices come back sorted (rows keep their input order).
+    """
+    labels = np.asarray(labels, dtype=str)
+    rng = np.random.default_rng(seed)
+    classes, codes = np.unique(labels, return_inverse=True)
+    perms = [np.flatnonzero(codes == k) for k in range(len(classes))]
+    perms = [rows[rng.permutation(len(rows))] for rows in perms]
+    out = {}
+    for f in sorted(fractions):
+        take = [rows[: max(1, int(round(f * len(rows))))] for rows in perms]
+        out[f] = np.sort(np.concatenate(take))
+    return out
+
+
+def plan_fractions(
+    cfg: Config,
+    out_dir: Path,
+    fractions=FRACTIONS,
+    seeds=(1, 2, 3),
+) -> tuple[pd.DataFrame, pd.DataFrame, list[FractionRun]]:
+    """Split ``cfg``'s data once, write the fraction files, return (train, val, runs).
+
+    Files go to ``out_dir/data``: ``val.parquet`` and ``train-f<percent>-s<seed>.parquet``.
+    Each run's config is ``cfg`` with those files as its data (reading options reset, since the
+    rows are already loaded, cleaned and subset) and the seed as both the subsample's seed and
+    the training seed, so the seed spread covers both sources of run-to-run variation.
+    """
+    from tailtune.prepare import prepare_data
+    from tailtune.runs.index import run_config_hash
+
+    prepared = prepare_data(cfg)
+    train, val = prepared.train.reset_index(drop=True), prepared.val.reset_index(drop=True)
+    data_dir = Path(out_dir) / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    val_file = data_dir / "val.parquet"
+    _write(val[["text", "label"]], val_file)
+    base = config_to_dict(cfg)
+    runs = []
+    for seed in seeds:
+        for f, idx in nested_fractions(train["label"], fractions, seed).items():
+            pct = int(round(100 * f))
+            train_file = data_dir / f"train-f{pct}-s{seed}.parquet"
+            _write(train.iloc[idx][["text", "label"]], train_file)
+            raw = copy.deepcopy(base)
+            raw["data"] = {**raw["data"], **_DATA_RESET, "path": str(train_file.resolve()),
+                           "val_path": str(val_file.resolve())}  # fmt: skip
+            raw["split"] = {**raw["split"], "test": 0.0}
+            raw.update(seed=int(seed), name=f"{cfg.name}-advise", runs_dir=str(out_dir / "runs"))
+            resolved = config_from_dict(raw)
+            rid = run_config_hash(resolved)
+            runs.append(FractionRun(f, int(seed), config_to_dict(resolved), rid,
+                                    f"f{pct}-s{seed}-{rid[:6]}", train_file))  # fmt: skip
+    return train, val, runs
+
+
+def run_fractions(
+    runs: list[FractionRun],
+    runs_dir: Path,
+    *,
+    executor: str = "local",
+    workers: int = 2,
+    ray_address: str | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict[tuple[float, int], Path]:
+    """Train every run not finished yet; returns {(fraction, seed): run directory}.
+
+    Failed runs are reported through ``log`` and left out; a re-run retries them.
+    """
+    from tailtune.experiments import finished_runs, run_jobs
+    from tailtune.experiments.executors import DEFAULT_TRAINER
+    from tailtune.runs.index import ensure_index, index_run, run_key
+
+    say = log or (lambda msg: None)
+    runs_dir = Path(runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    db = ensure_index(runs_dir)
+    done = finished_runs(runs_dir)
+    todo = [r for r in runs if r.run_id not in done]
+    say(f"learning curves: {len(runs)} runs, {len(runs) - len(todo)} already finished, "
+        f"{len(todo)} to train ({EXECUTOR_NAMES[executor]})")  # fmt: skip
+    jobs = [{"key": run_key("advise", r.run_id), "config": r.config, "run_name": r.run_name,
+             "runs_dir": str(runs_dir), "trainer": DEFAULT_TRAINER} for r in todo]  # fmt: skip
+    by_key = {j["key"]: r for j, r in zip(jobs, todo, strict=True)}
+
+    def on_result(res: dict[str, Any]) -> None:
+        r = by_key[res["key"]]
+        if res["status"] == "finished":
+            index_run(db, res["run_dir"], experiment="advise", key=res["key"])
+            say(f"  {int(round(100 * r.fraction))}% seed {r.seed}: {res['seconds']:.1f}s")
+        else:
+            say(f"  {int(round(100 * r.fraction))}% seed {r.seed}: failed ({res['error']})")
+
+    run_jobs(jobs, EXECUTOR_NAMES[executor], workers=workers, ray_address=ray_address,
+             on_result=on_result)  # fmt: skip
+    done = finished_runs(runs_dir)
+    return {(r.fraction, r.seed): done[r.run_id] for r in runs if r.run_id in done}
+
+
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    """Write atomically, so an interrupted advise never leaves a half file a re-run would read."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.reset_index(drop=True).to_parquet(tmp, index=False)
+    tmp.replace(path)
