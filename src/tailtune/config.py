@@ -1,13 +1,18 @@
-"""Configuration: one dataclass per concern; YAML is only their serialization.
+"""Configuration: the components' own settings dataclasses, composed into one run config.
 
-A config is validated when it is built: an unknown key or a bad value raises
-:class:`~tailtune.errors.ConfigError` naming the dotted field, the bad value and what is
-allowed (with a "did you mean" suggestion for typos). Components never see these objects:
-builders turn them into plain keyword arguments (DESIGN.md, style rule 4).
+Each concern's settings live with the component that uses it — ``training.TrainSettings``
+(``train:``), ``objectives.Objective`` (``objective:``), ``backends.tfidf.TfidfSettings``,
+``backends.embedding_head.HeadSettings``, ``backends.lora.LoraSettings`` and the composites'
+settings (``model.*``) — each documenting its fields and validating itself. This module only
+composes them (plus the run's own data, split and evaluation settings) and maps YAML onto them:
+an unknown key or a bad value raises :class:`~tailtune.errors.ConfigError` naming the dotted
+field, the bad value and what is allowed (with a "did you mean" suggestion for typos).
+Components never see a ``Config``: ``tailtune.backends.build_backend`` hands them their settings.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import hashlib
@@ -20,19 +25,19 @@ from typing import Any, Literal, Union
 
 import yaml
 
+from tailtune._settings import check_choices, unknown_key, yaml_fields
+from tailtune.backends.build import CascadeSettings, EnsembleSettings
+from tailtune.backends.embedding_head import HeadSettings
+from tailtune.backends.lora import LoraSettings
+from tailtune.backends.tfidf import TfidfSettings
 from tailtune.errors import ConfigError
+from tailtune.objectives.settings import Objective
+from tailtune.training.settings import TrainSettings
 
 __all__ = [
     "DataConfig",
     "SplitConfig",
-    "TfidfConfig",
-    "EmbeddingHeadConfig",
-    "LoraConfig",
-    "CascadeConfig",
-    "EnsembleConfig",
     "ModelConfig",
-    "ObjectiveConfig",
-    "TrainConfig",
     "EvalConfig",
     "Config",
     "load_config",
@@ -43,38 +48,88 @@ __all__ = [
     "apply_overrides",
     "config_hash",
     "dump_config",
+    # the components' settings, under the names this module used to define
+    "TfidfConfig",
+    "EmbeddingHeadConfig",
+    "LoraConfig",
+    "CascadeConfig",
+    "EnsembleConfig",
+    "ObjectiveConfig",
+    "TrainConfig",
 ]
 
 RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
-WeightScheme = Literal["none", "sqrt_inverse", "inverse", "effective_number"]
+
+# Old names of the component settings (kept so that existing imports keep working).
+TfidfConfig = TfidfSettings
+EmbeddingHeadConfig = HeadSettings
+LoraConfig = LoraSettings
+CascadeConfig = CascadeSettings
+EnsembleConfig = EnsembleSettings
+ObjectiveConfig = Objective
+TrainConfig = TrainSettings
 
 
 @dataclass
 class DataConfig:
     """Where the labelled texts come from and how to read and clean them."""
 
-    path: str | list[str] | None = None  # file(s) or a `datasets` directory; None = synthetic
+    path: str | list[str] | None = None
+    """File(s) or a `datasets` directory; null = synthetic data."""
     format: Literal["auto", "csv", "tsv", "jsonl", "parquet", "hf", "lines"] = "auto"
+    """File format; auto = from the extension."""
     text_columns: list[str] = field(default_factory=lambda: ["text"])
+    """Column(s) holding the text; several are joined by text_separator."""
     label_columns: list[str] = field(default_factory=lambda: ["label"])
-    label_separator: str = " | "  # joins several label columns into one composite label
-    text_separator: str = "\n"  # joins several text columns
-    column_names: list[str] | None = None  # names for a file without a header row
-    skip_rows: int | list[int] = 0  # leading lines to skip (per file when a list)
+    """Column(s) holding the label; several are joined into one composite label."""
+    label_separator: str = " | "
+    """Joins several label columns into one composite label."""
+    text_separator: str = "\n"
+    """Joins several text columns."""
+    column_names: list[str] | None = None
+    """Names for a file without a header row."""
+    skip_rows: int | list[int] = 0
+    """Leading lines to skip (per file when a list)."""
     encoding: str = "utf-8"
-    label_names: str | None = None  # file with one name per line; labels are indices into it
-    multi_label_separator: str | None = None  # e.g. "," for GoEmotions ids, "#" for ATIS
-    multi_label: Literal["keep", "single"] = "keep"  # single: keep rows with exactly one label
+    """Text encoding of the files."""
+    label_names: str | None = None
+    """File with one class name per line; the labels are indices into it."""
+    multi_label_separator: str | None = None
+    """Separator of several labels in one cell, e.g. "," for GoEmotions ids, "#" for ATIS."""
+    multi_label: Literal["keep", "single"] = "keep"
+    """keep: a set of labels is one class; single: keep rows with exactly one label."""
     drop_duplicates: bool = False
+    """Drop repeated (text, label) rows."""
     min_class_size: int = 1
+    """Drop classes with fewer examples than this."""
     synthetic: Literal["small", "cfpb113", "tiny"] | None = None
+    """A synthetic long-tailed data set instead of files."""
     synthetic_scale: float = 1.0
-    val_path: str | list[str] | None = None  # an explicit validation file: no split is made
-    test_path: str | list[str] | None = None  # an explicit test file
-    subset_labels: int | list[str] | None = None  # top-K labels, or named labels
-    subset_per_class: int | None = None  # N examples per class (balanced subset)
-    subset_total: int | None = None  # N examples in all, balanced: N // K per class (seed 003)
-    subsample: int | None = None  # stratified subsample of N training rows
+    """Scale the synthetic data set's class sizes."""
+    val_path: str | list[str] | None = None
+    """An explicit validation file: no split is made."""
+    test_path: str | list[str] | None = None
+    """An explicit test file."""
+    subset_labels: int | list[str] | None = None
+    """Keep the top-K labels, or the named labels."""
+    subset_per_class: int | None = None
+    """N examples per class (a balanced subset)."""
+    subset_total: int | None = None
+    """N examples in all, balanced: N // K per class (a budget-matched subset)."""
+    subsample: int | None = None
+    """A stratified subsample of N training rows."""
+
+    def validate(self, where: str = "data") -> None:
+        """Raise ConfigError naming the first bad field, its value and what is allowed."""
+        check_choices(self, where)
+        if self.min_class_size < 1:
+            raise ConfigError(
+                f"{where}.min_class_size: got {self.min_class_size}, expected at least 1"
+            )
+        if self.synthetic_scale <= 0:
+            raise ConfigError(
+                f"{where}.synthetic_scale: got {self.synthetic_scale}, expected a positive number"
+            )
 
 
 @dataclass
@@ -82,73 +137,22 @@ class SplitConfig:
     """A seeded, stratified, rare-class-safe split (fractions in (0, 1) or counts)."""
 
     val: float = 0.1
+    """Validation share (a fraction in [0, 1)) or a whole count of rows."""
     test: float = 0.0
-    seed: int | None = None  # defaults to the top-level seed
+    """Test share (a fraction in [0, 1)) or a whole count of rows."""
+    seed: int | None = None
+    """Seed of the split; null = the run's seed."""
     stratify: bool = True
+    """Keep class proportions in every part (rare classes stay in training)."""
 
-
-@dataclass
-class TfidfConfig:
-    """TF-IDF features and a linear classifier (scikit-learn)."""
-
-    word_ngrams: list[int] = field(default_factory=lambda: [1, 2])
-    char_ngrams: list[int] | None = None  # e.g. [2, 5] adds char_wb n-grams
-    min_df: int = 1
-    max_features: int | None = 200_000
-    sublinear_tf: bool = True
-    # LinearSVC is the default: on 100+ classes it fits in seconds where lbfgs logistic
-    # regression takes minutes, and scores as well on macro F1 (benchmarks/linear.py).
-    classifier: Literal["logreg", "linear_svc"] = "linear_svc"
-    C: float = 0.5
-    max_iter: int = 2000
-    probability: Literal["softmax", "calibrated"] = "softmax"
-
-
-@dataclass
-class EmbeddingHeadConfig:
-    """A frozen encoder's pooled embeddings, cached, with a small trained head (Kang et al. 2020)."""
-
-    pooling: Literal["mean", "cls"] = "mean"
-    normalize: bool = True
-    head: Literal["linear", "mlp"] = "linear"
-    hidden_size: int = 512
-    dropout: float = 0.1
-    embed_batch_size: int = 64
-    cache_dir: str | None = None  # default: ~/.cache/tailtune/embeddings
-
-
-@dataclass
-class LoraConfig:
-    """PEFT LoRA settings; targets are a preset mapped per architecture or explicit names."""
-
-    r: int = 16
-    alpha: int = 32
-    dropout: float = 0.05
-    bias: Literal["none", "all", "lora_only"] = "none"
-    targets: str | list[str] = "attention"  # attention | all-linear | [module names]
-    quantization: Literal["none", "4bit", "8bit"] = "none"
-    merge_on_save: bool = False
-    gguf_file: str | None = None
-
-
-@dataclass
-class CascadeConfig:
-    """Router over head classes + OTHER, specialist over the rest (seed 000)."""
-
-    head_threshold: int = 2000  # head = classes with at least this many training examples
-    head_top_k: int | None = None  # or: the K most frequent classes
-    router: dict[str, Any] = field(default_factory=dict)  # partial config for the router
-    specialist: dict[str, Any] = field(default_factory=dict)  # partial config for the specialist
-
-
-@dataclass
-class EnsembleConfig:
-    """Average several backends' probabilities; blend weights and τ tuned on carved data."""
-
-    members: list[dict[str, Any]] = field(default_factory=list)  # partial configs, >= 2
-    weights: list[float] | None = None  # fixed blend weights (default: tuned)
-    carve: float = 0.1  # share of training data held out to tune weights and τ (0: use val)
-    tune_tau: bool = True  # post-hoc logit adjustment of the blend (Menon et al. 2021)
+    def validate(self, where: str = "split") -> None:
+        """Raise ConfigError naming the first bad field, its value and what is allowed."""
+        for name in ("val", "test"):
+            v = getattr(self, name)
+            if v < 0 or (v >= 1 and not float(v).is_integer()):
+                raise ConfigError(
+                    f"{where}.{name}: got {v}, expected a fraction in [0, 1) or a whole count"
+                )
 
 
 @dataclass
@@ -158,72 +162,57 @@ class ModelConfig:
     backend: Literal[
         "majority", "tfidf", "embedding_head", "encoder", "decoder_lora", "cascade", "ensemble"
     ] = "tfidf"
+    """The backend (tailtune.backends.BACKENDS)."""
     name: str | None = None
+    """A transformers model: hub id or local path (neural backends)."""
     max_length: int = 128
-    tfidf: TfidfConfig = field(default_factory=TfidfConfig)
-    embedding: EmbeddingHeadConfig = field(default_factory=EmbeddingHeadConfig)
-    lora: LoraConfig = field(default_factory=LoraConfig)
-    cascade: CascadeConfig = field(default_factory=CascadeConfig)
-    ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
+    """Tokens kept per text (longer texts are truncated)."""
+    tfidf: TfidfSettings = field(default_factory=TfidfSettings)
+    """TF-IDF backend settings."""
+    embedding: HeadSettings = field(default_factory=HeadSettings)
+    """Embedding-head backend settings."""
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    """LoRA settings of the decoder_lora backend."""
+    cascade: CascadeSettings = field(default_factory=CascadeSettings)
+    """Router + specialist cascade settings."""
+    ensemble: EnsembleSettings = field(default_factory=EnsembleSettings)
+    """Probability-averaging ensemble settings."""
 
-
-@dataclass
-class ObjectiveConfig:
-    """Long-tail levers shared by every backend."""
-
-    loss: Literal["ce", "focal", "logit_adjusted"] = "ce"
-    class_weights: WeightScheme = "none"
-    beta: float = 0.999  # effective-number beta (Cui et al. 2019)
-    weight_cap: float | None = None  # clip weights (after normalization) at this value
-    label_smoothing: float = 0.0
-    focal_gamma: float = 2.0  # focal loss gamma (Lin et al. 2017); class weights serve as alpha
-    logit_adjust_tau: float = 1.0  # tau of the logit-adjusted loss (Menon et al. 2021)
-    posthoc_tau: float = 0.0  # post-hoc logit adjustment at prediction time
-    tune_posthoc_tau: bool = False  # choose posthoc_tau on validation macro F1
-    sampler: Literal["none", "class_balanced", "sqrt"] = "none"
-    sampler_epoch_size: int | None = None  # examples drawn per epoch (default: training size)
-    label_name_examples: int = 0  # add each class's name (or description) as N training texts
-    label_descriptions: str | None = None  # YAML/JSON {label: description} for those texts
-
-
-@dataclass
-class TrainConfig:
-    """The neural training loop (ignored by the linear backends)."""
-
-    epochs: float = 3.0
-    max_steps: int | None = None
-    batch_size: int = 32
-    eval_batch_size: int = 64
-    lr: float = 2e-5
-    head_lr: float | None = None
-    weight_decay: float = 0.01
-    scheduler: Literal["linear", "cosine", "constant"] = "linear"
-    warmup_ratio: float = 0.0
-    grad_clip: float | None = 1.0
-    grad_accum: int = 1
-    eval_every: int | None = None  # steps; None = every epoch
-    early_stopping_metric: str = "macro_f1"
-    patience: int | None = 3  # evaluations without improvement; None = no early stopping
-    min_delta: float = 0.0
-    keep_checkpoints: int = 1
-    precision: Literal["no", "bf16", "fp16"] = "no"
-    gradient_checkpointing: bool = False
-    group_by_length: bool = True
-    optimizer: Literal["adamw", "adamw_8bit"] = "adamw"
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    not_learning_steps: int = 100  # warn if loss stays within 2% of ln K after this many steps
-    tracker: Literal["none", "tensorboard", "mlflow", "wandb"] = "none"
-    num_threads: int | None = None  # torch CPU threads; None = torch default
-    resume: bool = False  # continue the latest interrupted run of this name (runs/.interrupted-*)
+    def validate(self, where: str = "model") -> None:
+        """Raise ConfigError naming the first bad field, its value and what is allowed."""
+        check_choices(self, where)
+        if self.max_length < 1:
+            raise ConfigError(f"{where}.max_length: got {self.max_length}, expected at least 1")
+        members = self.ensemble.members
+        if self.backend == "ensemble" and len(members) < 2:
+            raise ConfigError(
+                f"{where}.ensemble.members: got {len(members)}, expected at least 2 members"
+            )
+        weights = self.ensemble.weights
+        if self.backend == "ensemble" and weights is not None and len(weights) != len(members):
+            raise ConfigError(
+                f"{where}.ensemble.weights: got {len(weights)} weights for {len(members)} members"
+            )
 
 
 @dataclass
 class EvalConfig:
     """Metrics and frequency tiers (by training count)."""
 
-    head_min: int = 2000  # head: at least this many training examples
-    tail_max: int = 100  # tail: fewer than this many; mid: in between
-    top_k: int = 5  # top-k probabilities written per prediction
+    head_min: int = 2000
+    """Head tier: classes with at least this many training examples."""
+    tail_max: int = 100
+    """Tail tier: fewer than this many; mid: in between."""
+    top_k: int = 5
+    """Top-k probabilities written per prediction."""
+
+    def validate(self, where: str = "eval") -> None:
+        """Raise ConfigError naming the first bad field, its value and what is allowed."""
+        if self.tail_max > self.head_min:
+            raise ConfigError(
+                f"{where}.tail_max ({self.tail_max}) must not exceed {where}.head_min "
+                f"({self.head_min})"
+            )
 
 
 @dataclass
@@ -231,14 +220,30 @@ class Config:
     """A whole run: data, split, model, objective, training and evaluation."""
 
     name: str = "run"
+    """Run name (the run directory is <runs_dir>/<name>-<timestamp>)."""
     seed: int = 42
+    """Seed of the split, the model's initialization and data order."""
     runs_dir: str = "runs"
+    """Where run directories and the run index go."""
     data: DataConfig = field(default_factory=DataConfig)
+    """Input data."""
     split: SplitConfig = field(default_factory=SplitConfig)
+    """Train / validation / test split."""
     model: ModelConfig = field(default_factory=ModelConfig)
-    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
+    """Backend and model."""
+    objective: Objective = field(default_factory=Objective)
+    """Long-tail objective."""
+    train: TrainSettings = field(default_factory=TrainSettings)
+    """The neural training loop (ignored by the linear backends)."""
     eval: EvalConfig = field(default_factory=EvalConfig)
+    """Metrics and tiers."""
+
+    def validate(self, where: str = "") -> None:
+        """Every section validates itself when it is built; nothing spans sections yet."""
+
+    def merged(self, partial: dict[str, Any]) -> Config:
+        """A new config: ``partial`` (a nested dict of fields) deep-merged over this one."""
+        return config_from_dict(_merge(config_to_dict(self), copy.deepcopy(partial)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,17 +256,15 @@ def config_from_dict(raw: dict[str, Any] | None, cls: type = Config, where: str 
     if not isinstance(raw, dict):
         raise ConfigError(f"{where or 'config'}: expected a mapping, got {_show(raw)}")
     hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
+    names = [f.name for f in yaml_fields(cls)]
     kwargs: dict[str, Any] = {}
     for key, value in raw.items():
         dotted = f"{where}.{key}" if where else str(key)
         if key not in names:
-            close = difflib.get_close_matches(str(key), names, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(names)}"
-            raise ConfigError(f"unknown config field '{dotted}'{hint}")
+            raise unknown_key(key, names, where)
         kwargs[key] = _coerce(value, hints[key], dotted)
     obj = cls(**kwargs)
-    _check_ranges(obj, where)
+    obj.validate(where)
     return obj
 
 
@@ -341,51 +344,30 @@ def _show(value: Any) -> str:
     return repr(value) if not isinstance(value, str) else f"'{value}'"
 
 
-def _check_ranges(obj: Any, where: str) -> None:
-    """Value checks that types cannot express."""
-    p = f"{where}." if where else ""
-    if isinstance(obj, SplitConfig):
-        for name in ("val", "test"):
-            v = getattr(obj, name)
-            if v < 0 or (v >= 1 and not float(v).is_integer()):
-                raise ConfigError(
-                    f"{p}{name}: got {v}, expected a fraction in [0, 1) or a whole count"
-                )
-    if isinstance(obj, ObjectiveConfig):
-        if not 0 <= obj.label_smoothing < 1:
-            raise ConfigError(
-                f"{p}label_smoothing: got {obj.label_smoothing}, expected a value in [0, 1)"
-            )
-        if not 0 < obj.beta < 1:
-            raise ConfigError(f"{p}beta: got {obj.beta}, expected a value in (0, 1)")
-        if obj.weight_cap is not None and obj.weight_cap <= 0:
-            raise ConfigError(f"{p}weight_cap: got {obj.weight_cap}, expected a positive number")
-        if obj.label_name_examples < 0:
-            raise ConfigError(
-                f"{p}label_name_examples: got {obj.label_name_examples}, expected 0 or more"
-            )
-    if isinstance(obj, TrainConfig):
-        for name in ("batch_size", "eval_batch_size", "grad_accum", "keep_checkpoints"):
-            if getattr(obj, name) < 1:
-                raise ConfigError(f"{p}{name}: got {getattr(obj, name)}, expected at least 1")
-        if obj.lr <= 0:
-            raise ConfigError(f"{p}lr: got {obj.lr}, expected a positive number")
-        if not 0 <= obj.warmup_ratio < 1:
-            raise ConfigError(f"{p}warmup_ratio: got {obj.warmup_ratio}, expected [0, 1)")
-    if isinstance(obj, EnsembleConfig):
-        if not 0 <= obj.carve < 1:
-            raise ConfigError(f"{p}carve: got {obj.carve}, expected a fraction in [0, 1)")
-        if obj.weights is not None and any(w < 0 for w in obj.weights):
-            raise ConfigError(f"{p}weights: got {obj.weights}, expected non-negative numbers")
-    if isinstance(obj, EvalConfig) and obj.tail_max > obj.head_min:
-        raise ConfigError(
-            f"{p}tail_max ({obj.tail_max}) must not exceed {p}head_min ({obj.head_min})"
-        )
-
-
 def config_to_dict(cfg: Any) -> dict[str, Any]:
-    """The plain-dict form of a config dataclass (what YAML and JSON store)."""
-    return dataclasses.asdict(cfg)
+    """The plain-dict form of a config dataclass (what YAML and JSON store): its config-file
+    fields in declaration order, nested sections as dicts."""
+    return {f.name: _plain(getattr(cfg, f.name)) for f in yaml_fields(cfg)}
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return config_to_dict(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _merge(base: dict, override: dict) -> dict:
+    """Deep-merge ``override`` into ``base`` (a partial config over a whole one)."""
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
 
 
 def dump_config(cfg: Any) -> str:

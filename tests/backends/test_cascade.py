@@ -133,21 +133,3 @@ def test_tfidf_cascade_on_synthetic_long_tail(tmp_path):
     loaded = load_backend(tmp_path / "c")
     np.testing.assert_allclose(loaded.predict_proba(val_df.text.tolist()), proba)
     assert list(loaded.predict(val_df.text.tolist())) == list(cascade.predict(val_df.text.tolist()))
-
-
-@pytest.mark.integration
-def test_stage_from_partial_config_over_base_config():
-    from tailtune.config import Config, config_to_dict
-
-    base = config_to_dict(Config())
-    base["model"]["backend"] = "cascade"
-    cascade = CascadeBackend(
-        head_top_k=2,
-        base_config=base,
-        router={"model": {"tfidf": {"C": 3.0}}},  # no backend given: tfidf
-        specialist={"model": {"backend": "majority"}},
-    )
-    router, name = cascade._stage(cascade.router)
-    assert name == "tfidf" and router.C == 3.0
-    specialist, name = cascade._stage(cascade.specialist)
-    assert name == "majority"

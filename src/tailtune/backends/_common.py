@@ -17,6 +17,8 @@ __all__ = [
     "write_backend_json",
     "read_backend_json",
     "training_priors",
+    "sub_dir",
+    "trainable_params",
 ]
 
 
@@ -52,7 +54,18 @@ def write_backend_json(path: str | Path, name: str, params: dict[str, Any], **ex
 
 
 def read_backend_json(path: str | Path) -> dict[str, Any]:
+    """The parsed ``backend.json`` of a saved backend directory (DataError when there is none)."""
     p = Path(path) / "backend.json"
     if not p.is_file():
         raise DataError(f"{Path(path)}: no backend.json (not a saved tailtune model)")
     return json.loads(p.read_text())
+
+
+def sub_dir(work: Path | None, name: str) -> Path | None:
+    """A stage's own work directory inside a composite's (None stays None)."""
+    return work / name if work is not None else None
+
+
+def trainable_params(backend) -> int:
+    """The trainable-parameter count a backend reports in ``info_`` (0 when it reports none)."""
+    return int(getattr(backend, "info_", {}).get("trainable_params", 0) or 0)

@@ -1,15 +1,18 @@
-"""Router + specialist cascade (seed 000): decompose a long-tail task into head and rest.
+"""Router + specialist cascade: decompose a long-tail task into head classes and the rest.
 
 The router learns the head classes (training count >= ``head_threshold``, or the ``head_top_k``
 most frequent) plus one OTHER class; the specialist learns only the remaining classes, so the
 dominant classes exert no pressure on its updates. Prediction routes, then specializes: a text
 the router sends to a head class never reaches the specialist, which is why routing errors are
-counted (seed 000: router 0.695 on 7 classes, specialist 0.266 on 107, cascade 0.262 on 113).
+counted (on 113 complaint issues, for example: router 0.695 macro F1 on 7 head classes + OTHER,
+specialist 0.266 on 106, cascade 0.262 on all 113 — routing loses what the specialist gains).
 
 Probabilities combine as ``p(head c) = p_router(c)`` and ``p(tail c) = p_router(OTHER) *
 p_spec(c)`` (rows sum to 1). ``predict`` follows the hard routing; the argmax of
 ``predict_proba`` can differ when the router picks OTHER by a small margin (both figures are
-in ``info_``). Each stage is any backend with its own config.
+in ``info_``). Each stage is any non-composite backend, passed built (as scikit-learn's
+``VotingClassifier`` takes estimators); ``fit`` trains clones of them (``router_``,
+``specialist_``).
 """
 
 from __future__ import annotations
@@ -21,9 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from tailtune.backends._common import read_backend_json, write_backend_json
-from tailtune.backends._stages import build_stage, sub_dir, trainable_params
-from tailtune.errors import ConfigError
+from tailtune.backends._common import (
+    read_backend_json,
+    sub_dir,
+    trainable_params,
+    write_backend_json,
+)
+from tailtune.backends._registry import as_stage
+from tailtune.backends.base import BackendBase, check_fit_input, clone
+from tailtune.errors import ConfigError, DataError
 
 __all__ = ["CascadeBackend", "OTHER", "split_head", "routing_losses"]
 
@@ -71,44 +80,32 @@ def routing_losses(gold, routed, head: list[str]) -> dict[str, int]:
     }
 
 
-class CascadeBackend:
+class CascadeBackend(BackendBase):
     """A router over head classes + OTHER and a specialist over the rest (any two backends)."""
 
     name = "cascade"
 
     def __init__(
         self,
+        router: Any = None,
+        specialist: Any = None,
         head_threshold: int = 2000,
         head_top_k: int | None = None,
-        router: dict | None = None,
-        specialist: dict | None = None,
-        base_config: dict | None = None,
         seed: int = 42,
     ):
+        self.router = router
+        self.specialist = specialist
         self.head_threshold = head_threshold
         self.head_top_k = head_top_k
-        self.router = dict(router or {})
-        self.specialist = dict(specialist or {})
-        self.base_config = base_config
         self.seed = seed
         self.history_: list[dict] = []
         self.info_: dict = {}
-
-    def get_params(self) -> dict:
-        """The constructor's keyword arguments (what ``backend.json`` stores)."""
-        return {
-            "head_threshold": self.head_threshold,
-            "head_top_k": self.head_top_k,
-            "router": self.router,
-            "specialist": self.specialist,
-            "base_config": self.base_config,
-            "seed": self.seed,
-        }
 
     # -- training ----------------------------------------------------------------------------
 
     def fit(self, texts, labels, eval_set=None, work_dir=None) -> CascadeBackend:
         """Fit the router on head + OTHER and the specialist on the tail classes only."""
+        check_fit_input(texts, labels, eval_set)
         start = time.perf_counter()
         texts = list(texts)
         labels = np.asarray(labels, dtype=object).astype(str)
@@ -117,8 +114,9 @@ class CascadeBackend:
         self.classes_ = np.unique(labels).astype(object)
         self.head_, self.tail_ = split_head(labels, self.head_threshold, self.head_top_k)
         work = Path(work_dir) if work_dir is not None else None
-        self.router_, self.router_name_ = self._stage(self.router)
-        self.specialist_, self.specialist_name_ = self._stage(self.specialist)
+        self.router_ = clone(self._stage(self.router, "router"))
+        self.specialist_ = clone(self._stage(self.specialist, "specialist"))
+        self.router_name_, self.specialist_name_ = self.router_.name, self.specialist_.name
 
         router_eval = spec_eval = None
         if eval_set is not None:
@@ -156,9 +154,11 @@ class CascadeBackend:
         self.info_["fit_s"] = round(time.perf_counter() - start, 3)
         return self
 
-    def _stage(self, spec: dict) -> tuple[Any, str]:
-        """Build one stage (see :func:`tailtune.backends._stages.build_stage`)."""
-        return build_stage(spec, self.base_config, self.seed, "model.cascade")
+    def _stage(self, stage: Any, role: str):
+        """The given stage (a backend, or ``{"backend": name, **kwargs}``)."""
+        if stage is None:
+            raise ConfigError(f"model.cascade.{role}: no {role} backend given")
+        return as_stage(stage, f"model.cascade.{role}", self.seed)
 
     def _router_labels(self, labels: np.ndarray) -> np.ndarray:
         return np.where(np.isin(labels, self.head_), labels, OTHER).astype(object)
@@ -166,7 +166,7 @@ class CascadeBackend:
     # -- evaluation --------------------------------------------------------------------------
 
     def evaluate(self, texts, labels) -> dict:
-        """The four figures of seed 000 on labelled texts: router macro F1 (K+1 classes),
+        """The four figures of a cascade on labelled texts: router macro F1 (K+1 classes),
         specialist macro F1 (gold-tail rows), cascade macro F1 (all classes, hard routing), and
         the examples routing lost; plus the macro F1 of the argmax of ``predict_proba``."""
         from tailtune.evaluation import compute_metrics
@@ -226,7 +226,8 @@ class CascadeBackend:
     def save(self, path) -> None:
         """``backend.json``, ``state.json`` and each stage saved in ``router/``, ``specialist/``."""
         path = Path(path)
-        write_backend_json(path, self.name, self.get_params())
+        params = {**self.get_params(deep=False), "router": "router", "specialist": "specialist"}
+        write_backend_json(path, self.name, params)
         self.router_.save(path / "router")
         self.specialist_.save(path / "specialist")
         state = {
@@ -244,13 +245,17 @@ class CascadeBackend:
         from tailtune.backends import load_backend
 
         path = Path(path)
-        obj = cls(**read_backend_json(path)["params"])
+        params = read_backend_json(path)["params"]
+        if not isinstance(params.get("router"), str):
+            raise DataError(f"{path}: a cascade saved by an older tailtune; retrain it")
+        router = load_backend(path / params.pop("router"))
+        specialist = load_backend(path / params.pop("specialist"))
+        obj = cls(router=clone(router), specialist=clone(specialist), **params)
         state = json.loads((path / "state.json").read_text(encoding="utf-8"))
         obj.classes_ = np.asarray(state["classes"], dtype=object)
         obj.head_, obj.tail_ = state["head"], state["tail"]
         obj.info_, obj.history_ = state["info"], state["history"]
-        obj.router_ = load_backend(path / "router")
-        obj.specialist_ = load_backend(path / "specialist")
+        obj.router_, obj.specialist_ = router, specialist
         obj.router_name_, obj.specialist_name_ = obj.router_.name, obj.specialist_.name
         return obj
 

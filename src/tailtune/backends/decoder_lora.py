@@ -1,18 +1,19 @@
 """Decoder LLMs (Qwen, Llama, Gemma, GPT-2, SmolLM) — or encoders — with LoRA and a trained head.
 
-Seeds 000/001/003: ``AutoModelForSequenceClassification`` on a causal LM, PEFT LoRA
-(Hu et al. 2021; rank 16, alpha 32, attention or all-linear targets) with the head trained in
+``AutoModelForSequenceClassification`` on a causal LM, PEFT LoRA
+(Hu et al. 2021; rank 16, alpha 32, attention or all-linear targets; :class:`LoraSettings`) with the head trained in
 full via ``modules_to_save``; on CUDA optionally QLoRA (Dettmers et al. 2023: NF4 4-bit base,
 bf16 compute, 8-bit AdamW, gradient checkpointing). Training runs through the shared loop
 :func:`tailtune.training.fit_classifier`; model building lives in ``_lora_model``.
 
 Saved as ``adapter/`` (LoRA weights *and* the head, PEFT format) plus ``tokenizer/``; the base
-weights are re-read from ``model_name`` at load. ``lora_merge_on_save`` instead writes the merged
+weights are re-read from ``model_name`` at load. ``lora.merge_on_save`` instead writes the merged
 model to ``model/`` for export (no PEFT needed to serve it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 from pathlib import Path
@@ -28,68 +29,53 @@ from tailtune.backends._common import (
     write_backend_json,
 )
 from tailtune.backends._hf import pick_device, quiet_transformers, seed_everything
+from tailtune.backends._neural import NeuralBackend, known_rows
+from tailtune.backends.base import check_fit_input, decode_params, encode_params
+from tailtune.backends.lora import LoraSettings
 from tailtune.errors import ConfigError
+from tailtune.objectives.settings import Objective
+from tailtune.training.settings import TrainSettings
 
-__all__ = ["DecoderLoraBackend"]
-
-LORA_DEFAULTS = {
-    "lora_r": 16,
-    "lora_alpha": 32,
-    "lora_dropout": 0.05,
-    "lora_bias": "none",
-    "lora_targets": "attention",
-    "lora_quantization": "none",
-    "lora_merge_on_save": False,
-    "lora_gguf_file": None,
-    "padding_side": "right",
-}
+__all__ = ["DecoderLoraBackend", "LoraSettings"]
 
 
-class DecoderLoraBackend:
+class DecoderLoraBackend(NeuralBackend):
     """LoRA adapters plus a fully trained classification head on a pretrained transformer."""
 
     name = "decoder_lora"
+    settings = {"objective": Objective, "train": TrainSettings, "lora": LoraSettings}
+    prefixes = {"lora": "lora_"}  # flat keywords: lora_r=8 is lora=LoraSettings(r=8)
 
     def __init__(
-        self, model_name: str | None = None, max_length: int = 128, seed: int = 42, **params
+        self,
+        model_name: str | None = None,
+        max_length: int = 128,
+        objective: Objective | None = None,
+        train: TrainSettings | None = None,
+        lora: LoraSettings | None = None,
+        padding_side: str = "right",
+        seed: int = 42,
+        **flat,
     ):
-        from tailtune.training.objective import neural_params
-
         self.model_name = model_name
         self.max_length = max_length
+        self.padding_side = padding_side
         self.seed = seed
-        self.params = neural_params(self.name, params, extra=LORA_DEFAULTS)
-        p = self.params
-        if p["lora_quantization"] not in ("none", "4bit", "8bit"):
-            raise ConfigError(
-                f"model.lora.quantization: got {p['lora_quantization']!r}, expected none, 4bit or 8bit"
-            )
-        if p["optimizer"] not in ("adamw", "adamw_8bit"):
-            raise ConfigError(
-                f"train.optimizer: got {p['optimizer']!r}, expected adamw or adamw_8bit"
-            )
-        if p["padding_side"] not in ("left", "right"):
-            raise ConfigError(f"padding_side: got {p['padding_side']!r}, expected left or right")
-        lm.check_cuda_options(p["lora_quantization"], p["optimizer"])
+        self._init_settings(flat, objective=objective, train=train, lora=lora)
+        if padding_side not in ("left", "right"):
+            raise ConfigError(f"padding_side: got {padding_side!r}, expected left or right")
+        lm.check_cuda_options(self.lora.quantization, self.train.optimizer)
         self.history_: list[dict] = []
         self.info_: dict = {}
-
-    def get_params(self) -> dict:
-        """The constructor's keyword arguments (what ``backend.json`` stores)."""
-        return {
-            "model_name": self.model_name,
-            "max_length": self.max_length,
-            "seed": self.seed,
-            **self.params,
-        }
 
     # -- training ----------------------------------------------------------------------------
 
     def fit(self, texts, labels, eval_set=None, work_dir=None) -> DecoderLoraBackend:
         """Train LoRA + head on ``texts``/``labels``; early-stop on ``eval_set`` macro F1."""
-        from tailtune.training import TrainSettings, fit_classifier
-        from tailtune.training.objective import make_loss, softmax, tuned_tau
+        from tailtune.training import fit_classifier
+        from tailtune.training.objective import make_loss, softmax
 
+        check_fit_input(texts, labels, eval_set)
         labels = np.asarray(labels, dtype=object).astype(str)
         self.classes_, counts = np.unique(labels, return_counts=True)
         self.classes_ = self.classes_.astype(object)
@@ -99,17 +85,18 @@ class DecoderLoraBackend:
         items = self._items(texts, encode_labels(self.classes_, labels))
         val_items, dropped = None, 0
         if eval_set is not None:
-            val_texts, val_labels = _known(eval_set, self.classes_)
+            val_texts, val_labels = known_rows(eval_set, self.classes_)
             dropped = len(eval_set[0]) - len(val_texts)
             val_items = self._items(val_texts, encode_labels(self.classes_, val_labels))
         # gradient checkpointing was set up in _build (it must precede the PEFT wrap)
-        p = {**self.params, "gradient_checkpointing": False, "optimizer": "adamw"}
-        settings = TrainSettings.from_kwargs(**p, seed=self.seed)
+        settings = dataclasses.replace(
+            self.loop_settings(), gradient_checkpointing=False, optimizer="adamw"
+        )
         result = fit_classifier(
             self.model_,
             items,
             collate=self._collate,
-            loss_fn=make_loss(counts, self.params),
+            loss_fn=make_loss(counts, self.objective),
             num_classes=len(self.classes_),
             settings=settings,
             eval_items=val_items,
@@ -119,55 +106,55 @@ class DecoderLoraBackend:
         )
         self.history_ = result.history
         self.info_ = {**result.info, **self._lora_info(), "val_rows_unseen": dropped}
-        if self.params["tune_posthoc_tau"] and val_items:
+        if self.objective.tune_posthoc_tau and val_items:
             probs = softmax(self._logits([it["input_ids"] for it in val_items]))
-            gold = np.asarray([it["labels"] for it in val_items])
-            self.params["posthoc_tau"] = tuned_tau(probs, gold, self.prior_)
-        self.info_["posthoc_tau"] = float(self.params["posthoc_tau"])
+            self._record_tau(probs, np.asarray([it["labels"] for it in val_items]))
+        self.info_["posthoc_tau"] = self.posthoc_tau
         return self
 
     def _build(self, train: bool, adapter_dir: Path | None = None) -> None:
         """Tokenizer, base model (quantized if asked), LoRA wrap (new, or loaded from disk)."""
         peft = require("peft")
         quiet_transformers()
-        p = self.params
-        source, gguf = lm.resolve_source(self.model_name, p["lora_gguf_file"])
+        lora, train_settings = self.lora, self.train
+        source, gguf = lm.resolve_source(self.model_name, lora.gguf_file)
         self.tokenizer_ = lm.load_tokenizer(source, gguf)
-        quantized = p["lora_quantization"] != "none"
-        dtype = "bfloat16" if quantized or p["precision"] == "bf16" and _cuda() else "float32"
+        quantized = lora.quantization != "none"
+        bf16 = train_settings.precision == "bf16" and _cuda()
+        dtype = "bfloat16" if quantized or bf16 else "float32"
         base = lm.load_base_model(
             source,
             gguf,
             len(self.classes_),
             self.tokenizer_.pad_token_id,
-            p["lora_quantization"],
+            lora.quantization,
             dtype,
         )
         base.config.id2label = {i: str(c) for i, c in enumerate(self.classes_)}
         base.config.label2id = {str(c): i for i, c in enumerate(self.classes_)}
         self.heads_ = lm.head_modules(base)
         # decoders pool the last token (padding side matters); encoders pool [CLS]: pad right
-        self.side_ = p["padding_side"] if "score" in self.heads_ else "right"
+        self.side_ = self.padding_side if "score" in self.heads_ else "right"
         if adapter_dir is not None:
             self.model_ = peft.PeftModel.from_pretrained(base, str(adapter_dir))
             self.targets_ = list(self.model_.peft_config["default"].target_modules)
         else:
             self.model_, self.targets_ = lm.wrap_lora(
                 base,
-                r=p["lora_r"],
-                alpha=p["lora_alpha"],
-                dropout=p["lora_dropout"],
-                bias=p["lora_bias"],
-                targets=p["lora_targets"],
+                r=lora.r,
+                alpha=lora.alpha,
+                dropout=lora.dropout,
+                bias=lora.bias,
+                targets=lora.targets,
                 quantized=quantized,
-                gradient_checkpointing=bool(p["gradient_checkpointing"]) and train,
+                gradient_checkpointing=bool(train_settings.gradient_checkpointing) and train,
             )
         if not quantized:  # bitsandbytes placed a quantized model on the GPU already
-            self.model_.to(pick_device(p["device"]))
+            self.model_.to(pick_device(train_settings.device))
 
     def _optimizer_kwargs(self, fit_fn) -> dict:
         """8-bit AdamW (bitsandbytes) when asked, through the loop's optimizer hook."""
-        if self.params["optimizer"] != "adamw_8bit":
+        if self.train.optimizer != "adamw_8bit":
             return {}
         bnb = require("bitsandbytes", "train.optimizer=adamw_8bit")
         if "optimizer_cls" not in inspect.signature(fit_fn).parameters:
@@ -186,7 +173,7 @@ class DecoderLoraBackend:
             "lora_targets": sorted({t.rsplit(".", 1)[-1] for t in self.targets_}),
             "trainable_share": round(trainable / max(total, 1), 6),
             "total_params": int(total),
-            "quantization": self.params["lora_quantization"],
+            "quantization": self.lora.quantization,
             "padding_side": self.side_,
         }
 
@@ -210,7 +197,7 @@ class DecoderLoraBackend:
             self.model_,
             items,
             collate=self._collate,
-            batch_size=self.params["eval_batch_size"],
+            batch_size=self.train.eval_batch_size,
             device=next(self.model_.parameters()).device,
             lengths=[len(ids) for ids in token_ids],
         )
@@ -230,10 +217,10 @@ class DecoderLoraBackend:
         if not texts:
             return np.zeros((0, len(self.classes_)))
         probs = softmax(self.decision_function(texts))
-        if self.params["posthoc_tau"]:
+        if self.posthoc_tau:
             from tailtune.objectives.adjust import adjust_probabilities
 
-            probs = adjust_probabilities(probs, self.prior_, self.params["posthoc_tau"])
+            probs = adjust_probabilities(probs, self.prior_, self.posthoc_tau)
         return probs
 
     def predict(self, texts) -> np.ndarray:
@@ -246,9 +233,9 @@ class DecoderLoraBackend:
         """``backend.json``, ``state.json`` (labels, priors, info), the tokenizer, and either the
         adapter with the head (``adapter/``) or the merged model (``model/``)."""
         path = Path(path)
-        write_backend_json(path, self.name, self.get_params())
+        write_backend_json(path, self.name, encode_params(self.get_params(deep=False)))
         self.tokenizer_.save_pretrained(path / "tokenizer")
-        if self.params["lora_merge_on_save"] and self.params["lora_quantization"] == "none":
+        if self.lora.merge_on_save and self.lora.quantization == "none":
             merged = self.model_.merge_and_unload()  # adapter folded into the base weights
             merged.save_pretrained(path / "model")
             self.model_ = merged
@@ -269,7 +256,7 @@ class DecoderLoraBackend:
         """Rebuild the model: base from ``model_name`` + saved adapter and head, or the merged
         model; the logits equal those before saving."""
         path = Path(path)
-        obj = cls(**read_backend_json(path)["params"])
+        obj = cls(**decode_params(cls, read_backend_json(path)["params"]))
         state = json.loads((path / "state.json").read_text(encoding="utf-8"))
         obj.classes_ = np.asarray(state["classes"], dtype=object)
         obj.prior_ = np.asarray(state["prior"])
@@ -291,18 +278,10 @@ class DecoderLoraBackend:
         self.tokenizer_ = transformers.AutoTokenizer.from_pretrained(path / "tokenizer")
         self.model_ = transformers.AutoModelForSequenceClassification.from_pretrained(
             path / "model", dtype=torch.float32, local_files_only=True
-        ).to(pick_device(self.params["device"]))
+        ).to(pick_device(self.train.device))
         self.heads_, self.targets_ = state["heads"], state["targets"]
-        self.side_ = self.params["padding_side"] if "score" in self.heads_ else "right"
+        self.side_ = self.padding_side if "score" in self.heads_ else "right"
 
 
 def _cuda() -> bool:
     return bool(require("torch").cuda.is_available())
-
-
-def _known(eval_set, classes: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """Validation rows whose label occurs in training (others cannot be scored by index)."""
-    texts, labels = eval_set
-    labels = np.asarray(labels, dtype=object).astype(str)
-    keep = np.isin(labels, classes)
-    return [t for t, k in zip(texts, keep, strict=True) if k], labels[keep]

@@ -19,11 +19,14 @@ import json
 import os
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from tailtune._extras import require
+from tailtune._settings import check_choices
 from tailtune.backends._common import (
     argmax_labels,
     encode_labels,
@@ -37,63 +40,76 @@ from tailtune.backends._hf import (
     resolve_model_name,
     seed_everything,
 )
+from tailtune.backends._neural import NeuralBackend
+from tailtune.backends.base import check_fit_input, decode_params, encode_params
+from tailtune.errors import ConfigError, DataError
+from tailtune.objectives.settings import Objective
+from tailtune.training.settings import TrainSettings
 
-__all__ = ["EmbeddingHeadBackend", "embed_texts", "embedding_cache_key"]
-
-HEAD_DEFAULTS = {
-    "pooling": "mean",
-    "normalize": True,
-    "head": "linear",
-    "hidden_size": 512,
-    "dropout": 0.1,
-    "embed_batch_size": 64,
-    "cache_dir": None,
-}
+__all__ = ["EmbeddingHeadBackend", "HeadSettings", "embed_texts", "embedding_cache_key"]
 
 
-class EmbeddingHeadBackend:
+@dataclass
+class HeadSettings:
+    """Frozen-encoder embeddings and the head trained on them (config ``model.embedding``)."""
+
+    pooling: Literal["mean", "cls"] = "mean"
+    """Mean of the last hidden states over real tokens, or the first token's state."""
+    normalize: bool = True
+    """Scale each embedding to unit length before the head."""
+    head: Literal["linear", "mlp"] = "linear"
+    """A linear classifier, or one hidden GELU layer before it."""
+    hidden_size: int = 512
+    """Width of the MLP head's hidden layer."""
+    dropout: float = 0.1
+    """Dropout on the embedding (and the hidden layer), in [0, 1)."""
+    embed_batch_size: int = 64
+    """Texts per batch while embedding."""
+    cache_dir: str | None = None
+    """Embedding cache; null = $TAILTUNE_CACHE/embeddings or ~/.cache/tailtune/embeddings."""
+
+    def validate(self, where: str = "model.embedding") -> None:
+        """Raise ConfigError naming the first bad field, its value and what is allowed."""
+        check_choices(self, where)
+        for name in ("hidden_size", "embed_batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{where}.{name}: got {getattr(self, name)}, expected at least 1")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"{where}.dropout: got {self.dropout}, expected a value in [0, 1)")
+
+
+class EmbeddingHeadBackend(NeuralBackend):
     """Frozen-encoder embeddings (cached) with a trained linear or MLP head."""
 
     name = "embedding_head"
+    settings = {"objective": Objective, "train": TrainSettings, "embedding": HeadSettings}
 
     def __init__(
         self,
         model_name: str = "sentence-transformers/all-MiniLM-L6-v2",
         max_length: int = 128,
+        objective: Objective | None = None,
+        train: TrainSettings | None = None,
+        embedding: HeadSettings | None = None,
         seed: int = 42,
-        **params,
+        **flat,
     ):
-        from tailtune.training.objective import neural_params
-
         self.model_name = model_name
         self.max_length = max_length
         self.seed = seed
-        self.params = neural_params(self.name, params, HEAD_DEFAULTS)
+        self._init_settings(flat, objective=objective, train=train, embedding=embedding)
         self.history_: list[dict] = []
         self.info_: dict = {}
         self._encoder = None
-
-    def get_params(self) -> dict:
-        """The constructor's keyword arguments (what ``backend.json`` stores)."""
-        return {
-            "model_name": self.model_name,
-            "max_length": self.max_length,
-            "seed": self.seed,
-            **self.params,
-        }
-
-    @property
-    def posthoc_tau(self) -> float:
-        """τ of post-hoc logit adjustment applied in ``predict_proba`` (0 = none)."""
-        return float(self.params["posthoc_tau"])
 
     # -- training ----------------------------------------------------------------------------
 
     def fit(self, texts, labels, eval_set=None, work_dir=None) -> EmbeddingHeadBackend:
         """Embed (or read the cache), then train the head with early stopping on ``eval_set``."""
-        from tailtune.training import TrainSettings, fit_classifier
-        from tailtune.training.objective import make_loss, softmax, tuned_tau
+        from tailtune.training import fit_classifier
+        from tailtune.training.objective import make_loss, softmax
 
+        check_fit_input(texts, labels, eval_set)
         labels = np.asarray(labels, dtype=object).astype(str)
         self.classes_, counts = np.unique(labels, return_counts=True)
         self.classes_ = self.classes_.astype(object)
@@ -108,7 +124,7 @@ class EmbeddingHeadBackend:
             x_val, hit_val = self._embed([t for t, k in zip(vt, keep, strict=True) if k])
             val_items = _items(x_val, encode_labels(self.classes_, vl[keep]))
         embed_s = time.perf_counter() - t0
-        s = TrainSettings.from_kwargs(**self.params, seed=self.seed)
+        s = self.loop_settings()
         if s.head_lr is not None:
             s.lr = s.head_lr  # the whole model is the head
         if s.lr < 1e-4:
@@ -118,12 +134,12 @@ class EmbeddingHeadBackend:
                 stacklevel=2,
             )
         seed_everything(self.seed)  # head initialization
-        self.head_ = _head_model(x_train.shape[1], len(self.classes_), self.params)
+        self.head_ = _head_model(x_train.shape[1], len(self.classes_), self.embedding)
         result = fit_classifier(
             self.head_,
             _items(x_train, encode_labels(self.classes_, labels)),
             collate=_collate,
-            loss_fn=make_loss(counts, self.params),
+            loss_fn=make_loss(counts, self.objective),
             num_classes=len(self.classes_),
             settings=s,
             eval_items=val_items,
@@ -136,18 +152,17 @@ class EmbeddingHeadBackend:
             "embedding_cache_hit": bool(hit_train and hit_val is not False),
             "embedding_dim": int(x_train.shape[1]),
         }
-        if self.params["tune_posthoc_tau"] and val_items:
+        if self.objective.tune_posthoc_tau and val_items:
             probs = softmax(self._head_logits(np.stack([it["features"] for it in val_items])))
-            gold = np.asarray([it["labels"] for it in val_items])
-            self.params["posthoc_tau"] = tuned_tau(probs, gold, self.prior_)
+            self._record_tau(probs, np.asarray([it["labels"] for it in val_items]))
         self.info_["posthoc_tau"] = self.posthoc_tau
         return self
 
     def _embed(self, texts: list[str]) -> tuple[np.ndarray, bool]:
         """Pooled embeddings of ``texts`` (from the cache when present); also whether it hit."""
-        p = self.params
-        cache = Path(p["cache_dir"] or _default_cache())
-        key = embedding_cache_key(self.model_name, p["pooling"], self.max_length, texts)
+        p = self.embedding
+        cache = Path(p.cache_dir or _default_cache())
+        key = embedding_cache_key(self.model_name, p.pooling, self.max_length, texts)
         path = cache / f"{key}.npy"
         if path.is_file():
             x = np.load(path)
@@ -158,16 +173,16 @@ class EmbeddingHeadBackend:
                 model,
                 tok,
                 texts,
-                pooling=p["pooling"],
+                pooling=p.pooling,
                 max_length=self.max_length,
-                batch_size=p["embed_batch_size"],
+                batch_size=p.embed_batch_size,
             )
             cache.mkdir(parents=True, exist_ok=True)
             tmp = cache / f".{key}.{os.getpid()}.npy"
             np.save(tmp, x)
             tmp.replace(path)  # atomic: parallel runs may share the cache
             hit = False
-        if p["normalize"]:
+        if p.normalize:
             x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
         return x.astype(np.float32), hit
 
@@ -175,15 +190,15 @@ class EmbeddingHeadBackend:
         """The frozen encoder and its tokenizer (loaded once per backend object)."""
         if self._encoder is None:
             torch = require("torch")
-            if self.params["num_threads"]:
-                torch.set_num_threads(self.params["num_threads"])
+            if self.train.num_threads:
+                torch.set_num_threads(self.train.num_threads)
             transformers = require("transformers")
             quiet_transformers()
             name = resolve_model_name(self.model_name)
             model = transformers.AutoModel.from_pretrained(
                 name, dtype=torch.float32, local_files_only=Path(name).is_dir()
             )
-            model.to(pick_device(self.params["device"])).eval()
+            model.to(pick_device(self.train.device)).eval()
             self._encoder = (load_tokenizer(self.model_name), model)
         return self._encoder
 
@@ -223,17 +238,19 @@ class EmbeddingHeadBackend:
     # -- persistence -------------------------------------------------------------------------
 
     def save(self, path) -> None:
-        """``backend.json``, ``head.pt`` (the head's weights) and ``state.json``."""
-        torch = require("torch")
+        """``backend.json``, ``head.safetensors`` (the head's weights) and ``state.json``."""
+        from safetensors.torch import save_file
+
         path = Path(path)
-        write_backend_json(path, self.name, self.get_params())
-        torch.save({k: v.cpu() for k, v in self.head_.state_dict().items()}, path / "head.pt")
+        write_backend_json(path, self.name, encode_params(self.get_params(deep=False)))
+        weights = {k: v.detach().cpu().contiguous() for k, v in self.head_.state_dict().items()}
+        save_file(weights, str(path / "head.safetensors"))
         state = {
             "classes": list(self.classes_),
             "prior": self.prior_.tolist(),
             "dim": int(
                 self.head_.classifier.in_features
-                if self.params["head"] == "linear"
+                if self.embedding.head == "linear"
                 else self.head_.hidden[0].in_features
             ),
             "info": self.info_,
@@ -243,18 +260,18 @@ class EmbeddingHeadBackend:
 
     @classmethod
     def load(cls, path) -> EmbeddingHeadBackend:
-        """Load the head; the frozen encoder is read from ``model_name`` when first needed."""
-        torch = require("torch")
+        """Load the head; the frozen encoder is read from ``model_name`` when first needed.
+
+        Weights come from safetensors (or, for models saved before, ``head.pt`` read with
+        ``weights_only=True``): loading never unpickles arbitrary objects."""
         path = Path(path)
-        obj = cls(**read_backend_json(path)["params"])
+        obj = cls(**decode_params(cls, read_backend_json(path)["params"]))
         state = json.loads((path / "state.json").read_text(encoding="utf-8"))
         obj.classes_ = np.asarray(state["classes"], dtype=object)
         obj.prior_ = np.asarray(state["prior"])
         obj.info_, obj.history_ = state["info"], state["history"]
-        obj.head_ = _head_model(state["dim"], len(obj.classes_), obj.params)
-        obj.head_.load_state_dict(
-            torch.load(path / "head.pt", map_location="cpu", weights_only=True)
-        )
+        obj.head_ = _head_model(state["dim"], len(obj.classes_), obj.embedding)
+        obj.head_.load_state_dict(_read_weights(path))
         obj.head_.eval()
         return obj
 
@@ -348,10 +365,24 @@ def _head_class():
     return Head
 
 
-def _head_model(dim: int, k: int, p: dict):
+def _head_model(dim: int, k: int, p: HeadSettings):
     """A fresh head for ``dim``-wide embeddings and ``k`` classes."""
-    if p["head"] not in ("linear", "mlp"):
-        from tailtune.errors import ConfigError
+    p.validate()
+    return _head_class()(dim, k, p.head, p.hidden_size, p.dropout)
 
-        raise ConfigError(f"model.embedding.head: got {p['head']!r}, expected linear or mlp")
-    return _head_class()(dim, k, p["head"], p["hidden_size"], p["dropout"])
+
+def _read_weights(path: Path) -> dict:
+    """The head's state dict from ``head.safetensors`` (or an older ``head.pt``, weights only)."""
+    torch = require("torch")
+    if (path / "head.safetensors").is_file():
+        from safetensors.torch import load_file
+
+        return load_file(str(path / "head.safetensors"), device="cpu")
+    if (path / "head.pt").is_file():
+        try:
+            return torch.load(path / "head.pt", map_location="cpu", weights_only=True)
+        except Exception as exc:  # a planted pickle fails here, before any of it runs
+            raise DataError(
+                f"{path / 'head.pt'}: not a plain tensor file, refused ({exc})"
+            ) from None
+    raise DataError(f"{path}: no head.safetensors (not a saved embedding-head model)")

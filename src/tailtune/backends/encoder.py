@@ -1,8 +1,9 @@
 """Full fine-tuning of a transformers encoder (BERT, ModernBERT, MiniLM, DeBERTa, ...).
 
 ``AutoModelForSequenceClassification`` with a fresh head, trained by
-:func:`tailtune.training.fit_classifier` with the objective and training settings given as flat
-keyword arguments (the field names of ``ObjectiveConfig`` and ``TrainConfig``). The label names
+:func:`tailtune.training.fit_classifier` under an :class:`~tailtune.objectives.Objective` and
+:class:`~tailtune.training.TrainSettings` (``EncoderBackend(model_name=..., objective=...,
+train=...)``; their fields may also be given flat, ``EncoderBackend(lr=1e-4)``). The label names
 travel inside the saved model (``id2label`` / ``label2id``), and ``load`` reproduces the logits
 exactly.
 """
@@ -29,13 +30,17 @@ from tailtune.backends._hf import (
     resolve_model_name,
     seed_everything,
 )
+from tailtune.backends._neural import NeuralBackend, known_rows
+from tailtune.backends.base import check_fit_input, decode_params, encode_params
+from tailtune.objectives.settings import Objective
+from tailtune.training.settings import TrainSettings
 
 __all__ = ["EncoderBackend"]
 
 HEAD_PREFIXES = ("classifier", "score", "head", "pre_classifier")
 
 
-class EncoderBackend:
+class EncoderBackend(NeuralBackend):
     """Fine-tune every weight of an encoder with a classification head."""
 
     name = "encoder"
@@ -44,40 +49,27 @@ class EncoderBackend:
         self,
         model_name: str = "sentence-transformers/all-MiniLM-L6-v2",
         max_length: int = 128,
+        objective: Objective | None = None,
+        train: TrainSettings | None = None,
         seed: int = 42,
-        **params,
+        **flat,
     ):
-        from tailtune.training.objective import neural_params
-
         self.model_name = model_name
         self.max_length = max_length
         self.seed = seed
-        self.params = neural_params(self.name, params)
+        self._init_settings(flat, objective=objective, train=train)
         self.history_: list[dict] = []
         self.info_: dict = {}
-
-    def get_params(self) -> dict:
-        """The constructor's keyword arguments (what ``backend.json`` stores)."""
-        return {
-            "model_name": self.model_name,
-            "max_length": self.max_length,
-            "seed": self.seed,
-            **self.params,
-        }
-
-    @property
-    def posthoc_tau(self) -> float:
-        """τ of post-hoc logit adjustment applied in ``predict_proba`` (0 = none)."""
-        return float(self.params["posthoc_tau"])
 
     # -- training ----------------------------------------------------------------------------
 
     def fit(self, texts, labels, eval_set=None, work_dir=None) -> EncoderBackend:
         """Fine-tune on ``texts``/``labels``; evaluate and early-stop on ``eval_set``."""
-        from tailtune.training import TrainSettings, fit_classifier, pad_collate
-        from tailtune.training.objective import make_loss, softmax, tuned_tau
+        from tailtune.training import fit_classifier, pad_collate
+        from tailtune.training.objective import make_loss, softmax
         from tailtune.training.preflight import check_pad_token
 
+        check_fit_input(texts, labels, eval_set)
         labels = np.asarray(labels, dtype=object).astype(str)
         self.classes_, counts = np.unique(labels, return_counts=True)
         self.classes_ = self.classes_.astype(object)
@@ -89,26 +81,24 @@ class EncoderBackend:
         items = self._items(texts, encode_labels(self.classes_, labels))
         val_items, dropped = None, 0
         if eval_set is not None:
-            val_texts, val_labels = _known(eval_set, self.classes_)
+            val_texts, val_labels = known_rows(eval_set, self.classes_)
             dropped = len(eval_set[0]) - len(val_texts)
             val_items = self._items(val_texts, encode_labels(self.classes_, val_labels))
-        settings = TrainSettings.from_kwargs(**self.params, seed=self.seed)
         result = fit_classifier(
             self.model_,
             items,
             collate=functools.partial(pad_collate, pad_id=self.tokenizer_.pad_token_id),
-            loss_fn=make_loss(counts, self.params),
+            loss_fn=make_loss(counts, self.objective),
             num_classes=len(self.classes_),
-            settings=settings,
+            settings=self.loop_settings(),
             eval_items=val_items,
             work_dir=work_dir,
             head_prefixes=HEAD_PREFIXES,
         )
         self.history_, self.info_ = result.history, {**result.info, "val_rows_unseen": dropped}
-        if self.params["tune_posthoc_tau"] and val_items:
+        if self.objective.tune_posthoc_tau and val_items:
             probs = softmax(self._logits([it["input_ids"] for it in val_items]))
-            gold = np.asarray([it["labels"] for it in val_items])
-            self.params["posthoc_tau"] = tuned_tau(probs, gold, self.prior_)
+            self._record_tau(probs, np.asarray([it["labels"] for it in val_items]))
         self.info_["posthoc_tau"] = self.posthoc_tau
         return self
 
@@ -148,7 +138,7 @@ class EncoderBackend:
             self.model_,
             items,
             collate=functools.partial(pad_collate, pad_id=self.tokenizer_.pad_token_id),
-            batch_size=self.params["eval_batch_size"],
+            batch_size=self.train.eval_batch_size,
             device=next(self.model_.parameters()).device,
             lengths=[len(ids) for ids in token_ids],
         )
@@ -178,7 +168,7 @@ class EncoderBackend:
     def save(self, path) -> None:
         """``backend.json``, the transformers model and tokenizer in ``model/``, ``state.json``."""
         path = Path(path)
-        write_backend_json(path, self.name, self.get_params())
+        write_backend_json(path, self.name, encode_params(self.get_params(deep=False)))
         self.model_.save_pretrained(path / "model")
         self.tokenizer_.save_pretrained(path / "model")
         state = {
@@ -196,7 +186,7 @@ class EncoderBackend:
         transformers = require("transformers")
         quiet_transformers()
         path = Path(path)
-        obj = cls(**read_backend_json(path)["params"])
+        obj = cls(**decode_params(cls, read_backend_json(path)["params"]))
         state = json.loads((path / "state.json").read_text(encoding="utf-8"))
         obj.classes_ = np.asarray(state["classes"], dtype=object)
         obj.prior_ = np.asarray(state["prior"])
@@ -207,11 +197,3 @@ class EncoderBackend:
         ).to(pick_device(device))
         obj.model_.eval()
         return obj
-
-
-def _known(eval_set, classes: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """Validation rows whose label occurs in training (others cannot be scored by index)."""
-    texts, labels = eval_set
-    labels = np.asarray(labels, dtype=object).astype(str)
-    keep = np.isin(labels, classes)
-    return [t for t, k in zip(texts, keep, strict=True) if k], labels[keep]

@@ -8,8 +8,9 @@ are chosen together by macro F1 on a validation split **carved from the training
 the run's own validation and test figures stay unbiased. Members then train on the remaining
 ``1 - carve`` of the data: the price of an honest choice, stated in ``info_``.
 
-Members are any non-composite backends; each is a partial config over the run's (or
-``{"backend": name, **kwargs}``) and trains with no post-hoc adjustment of its own.
+Members are any non-composite backends, passed built (as scikit-learn's ``VotingClassifier``
+takes estimators; ``{"backend": name, **kwargs}`` also works); ``fit`` trains clones of them
+(``members_``), each with no post-hoc adjustment of its own.
 """
 
 from __future__ import annotations
@@ -21,21 +22,30 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from tailtune.backends._common import (
     argmax_labels,
     encode_labels,
     read_backend_json,
+    sub_dir,
+    trainable_params,
     write_backend_json,
 )
-from tailtune.backends._stages import build_stage, sub_dir, trainable_params
-from tailtune.errors import ConfigError
+from tailtune.backends._registry import as_stage
+from tailtune.backends.base import BackendBase, check_fit_input, clone
+from tailtune.errors import ConfigError, DataError
 
 __all__ = ["EnsembleBackend", "blend", "weight_grid"]
 
-# Members never adjust on their own: the ensemble adjusts the blend once.
-_MEMBER_OVERRIDES = {"objective": {"posthoc_tau": 0.0, "tune_posthoc_tau": False}}
+
+def without_posthoc(member):
+    """``member`` with no post-hoc adjustment of its own: the ensemble adjusts the blend once."""
+    params = member.get_params(deep=False)
+    if "objective" in params:
+        member.set_params(objective__posthoc_tau=0.0, objective__tune_posthoc_tau=False)
+    elif "posthoc_tau" in params:
+        member.set_params(posthoc_tau=0.0, tune_posthoc_tau=False)
+    return member
 
 
 def blend(probas: list[np.ndarray], weights: list[float] | np.ndarray) -> np.ndarray:
@@ -62,55 +72,39 @@ def weight_grid(n_members: int, step: float = 0.1) -> list[tuple[float, ...]]:
     return out
 
 
-class EnsembleBackend:
+class EnsembleBackend(BackendBase):
     """Average the probabilities of several backends; blend weights and τ from carved data."""
 
     name = "ensemble"
 
     def __init__(
         self,
-        members: list[dict] | None = None,
+        members: list | None = None,
         weights: list[float] | None = None,
         carve: float = 0.1,
         tune_tau: bool = True,
-        base_config: dict | None = None,
         seed: int = 42,
     ):
-        self.members = [dict(m) for m in (members or [])]
-        self.weights = list(weights) if weights is not None else None
+        self.members = members
+        self.weights = weights
         self.carve = carve
         self.tune_tau = tune_tau
-        self.base_config = base_config
         self.seed = seed
         self.history_: list[dict] = []
         self.info_: dict = {}
-        if len(self.members) < 2:
-            raise ConfigError(
-                f"model.ensemble.members: got {len(self.members)}, expected at least 2 members"
-            )
-        if self.weights is not None and len(self.weights) != len(self.members):
-            raise ConfigError(
-                f"model.ensemble.weights: got {len(self.weights)} weights for "
-                f"{len(self.members)} members"
-            )
+        n = len(members or [])
+        if n < 2:
+            raise ConfigError(f"model.ensemble.members: got {n}, expected at least 2 members")
+        if weights is not None and len(weights) != n:
+            raise ConfigError(f"model.ensemble.weights: got {len(weights)} weights for {n} members")
         if not 0 <= carve < 1:
             raise ConfigError(f"model.ensemble.carve: got {carve}, expected a fraction in [0, 1)")
-
-    def get_params(self) -> dict:
-        """The constructor's keyword arguments (what ``backend.json`` stores)."""
-        return {
-            "members": self.members,
-            "weights": self.weights,
-            "carve": self.carve,
-            "tune_tau": self.tune_tau,
-            "base_config": self.base_config,
-            "seed": self.seed,
-        }
 
     # -- training ----------------------------------------------------------------------------
 
     def fit(self, texts, labels, eval_set=None, work_dir=None) -> EnsembleBackend:
         """Carve a tuning split, fit every member on the rest, choose blend weights and τ."""
+        check_fit_input(texts, labels, eval_set)
         start = time.perf_counter()
         texts = list(texts)
         labels = np.asarray(labels, dtype=object).astype(str)
@@ -122,9 +116,10 @@ class EnsembleBackend:
 
         self.members_, names = [], []
         for i, spec in enumerate(self.members):
-            member, name = build_stage(
-                spec, self.base_config, self.seed, f"model.ensemble.members[{i}]", _MEMBER_OVERRIDES
+            member = without_posthoc(
+                clone(as_stage(spec, f"model.ensemble.members[{i}]", self.seed))
             )
+            name = member.name
             member.fit(fit_texts, fit_labels, eval_set=tune, work_dir=sub_dir(work, f"member{i}"))
             missing = set(self.classes_) - {str(c) for c in member.classes_}
             if missing:  # cannot happen with the carve below, which keeps every class in fit
@@ -158,6 +153,8 @@ class EnsembleBackend:
         (every class keeps an example in fit), or the caller's eval_set when ``carve`` is 0."""
         if self.carve == 0:
             return texts, labels, eval_set
+        import pandas as pd
+
         from tailtune.data.split import split_frame
 
         frame = pd.DataFrame({"text": texts, "label": labels})
@@ -219,7 +216,8 @@ class EnsembleBackend:
     def save(self, path) -> None:
         """``backend.json``, ``state.json`` and each member in ``member0/``, ``member1/``, ..."""
         path = Path(path)
-        write_backend_json(path, self.name, self.get_params())
+        folders = [f"member{i}" for i in range(len(self.members_))]
+        write_backend_json(path, self.name, {**self.get_params(deep=False), "members": folders})
         for i, member in enumerate(self.members_):
             member.save(path / f"member{i}")
         state = {
@@ -237,12 +235,17 @@ class EnsembleBackend:
         from tailtune.backends import load_backend
 
         path = Path(path)
-        obj = cls(**read_backend_json(path)["params"])
+        params = read_backend_json(path)["params"]
+        folders = params.pop("members")
+        if not all(isinstance(f, str) for f in folders):
+            raise DataError(f"{path}: an ensemble saved by an older tailtune; retrain it")
+        members = [load_backend(path / f) for f in folders]
+        obj = cls(members=[clone(m) for m in members], **params)
         state = json.loads((path / "state.json").read_text(encoding="utf-8"))
         obj.classes_ = np.asarray(state["classes"], dtype=object)
         obj.prior_ = np.asarray(state["prior"], dtype=np.float64)
         obj.weights_ = np.asarray(state["weights"], dtype=np.float64)
         obj.tau_ = float(state["tau"])
         obj.info_, obj.history_ = state["info"], state["history"]
-        obj.members_ = [load_backend(path / f"member{i}") for i in range(len(obj.members))]
+        obj.members_ = members
         return obj

@@ -1,4 +1,9 @@
-"""The majority-class baseline: the floor every other number is read against (seed 002: 23%, ~0.003)."""
+"""The majority-class baseline: the floor every other number is read against.
+
+On a long tail it scores the head class's share in accuracy and about 1/K of a class in macro F1
+(e.g. 23% accuracy but 0.003 macro F1 on 113 complaint issues), which is why macro F1 is the
+headline metric.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from tailtune.backends._common import argmax_labels, read_backend_json, write_backend_json
+from tailtune.backends.base import BackendBase, check_fit_input
 
 __all__ = ["MajorityBackend"]
 
 
-class MajorityBackend:
+class MajorityBackend(BackendBase):
     """Predicts the training prior: every example gets the most frequent training class."""
 
     name = "majority"
@@ -23,6 +29,7 @@ class MajorityBackend:
         self.info_: dict = {}
 
     def fit(self, texts, labels, eval_set=None, work_dir=None) -> MajorityBackend:
+        check_fit_input(texts, labels, eval_set)
         classes, counts = np.unique(
             np.asarray(labels, dtype=object).astype(str), return_counts=True
         )
@@ -38,7 +45,7 @@ class MajorityBackend:
         return argmax_labels(self.classes_, self.predict_proba(texts))
 
     def save(self, path) -> None:
-        write_backend_json(path, self.name, {"seed": self.seed})
+        write_backend_json(path, self.name, self.get_params(deep=False))
         state = {"classes": self.classes_.tolist(), "prior": self.prior_.tolist()}
         (Path(path) / "state.json").write_text(json.dumps(state))
 

@@ -8,27 +8,70 @@ adjustment (Menon et al. 2021) shifts the log-probabilities by ``-tau * log prio
 
 from __future__ import annotations
 
-import pickle
+import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.svm import LinearSVC
 
+from tailtune._settings import check_choices
 from tailtune.backends._common import (
     argmax_labels,
     encode_labels,
     read_backend_json,
     write_backend_json,
 )
+from tailtune.backends.base import BackendBase, check_fit_input
+from tailtune.errors import ConfigError, DataError
 
-__all__ = ["TfidfBackend"]
+__all__ = ["TfidfBackend", "TfidfSettings"]
 
 
-class TfidfBackend:
+@dataclass
+class TfidfSettings:
+    """TF-IDF features and a linear classifier (scikit-learn), config ``model.tfidf``."""
+
+    word_ngrams: list[int] = field(default_factory=lambda: [1, 2])
+    """Word n-gram range [min, max]."""
+    char_ngrams: list[int] | None = None
+    """Character n-gram range within word boundaries (char_wb), e.g. [2, 5]; null = none."""
+    min_df: int = 1
+    """Ignore n-grams in fewer training texts than this (char n-grams: at least 2)."""
+    max_features: int | None = 200_000
+    """Keep the most frequent n-grams per analyzer; null = all."""
+    sublinear_tf: bool = True
+    """Use 1 + log(tf) instead of raw term counts."""
+    classifier: Literal["logreg", "linear_svc"] = "linear_svc"
+    """LinearSVC fits 100+ classes in seconds where lbfgs logistic regression takes minutes,
+    and scores as well on macro F1 (benchmarks/linear.py)."""
+    C: float = 0.5
+    """Inverse L2 regularization strength."""
+    max_iter: int = 2000
+    """Solver iterations."""
+    probability: Literal["softmax", "calibrated"] = "softmax"
+    """How probabilities are formed (softmax of temperature-scaled margins for LinearSVC)."""
+
+    def validate(self, where: str = "model.tfidf") -> None:
+        """Raise ConfigError naming the first bad field, its value and what is allowed."""
+        check_choices(self, where)
+        for name in ("word_ngrams", "char_ngrams"):
+            rng = getattr(self, name)
+            if rng is not None and (len(rng) != 2 or not 1 <= rng[0] <= rng[1]):
+                raise ConfigError(
+                    f"{where}.{name}: got {rng}, expected [min, max] with 1 <= min <= max"
+                )
+        if self.C <= 0:
+            raise ConfigError(f"{where}.C: got {self.C}, expected a positive number")
+        for name in ("min_df", "max_iter"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{where}.{name}: got {getattr(self, name)}, expected at least 1")
+        if self.max_features is not None and self.max_features < 1:
+            raise ConfigError(f"{where}.max_features: got {self.max_features}, expected at least 1")
+
+
+class TfidfBackend(BackendBase):
     """TF-IDF + LogisticRegression / LinearSVC, with class weights and post-hoc logit adjustment."""
 
     name = "tfidf"
@@ -69,30 +112,14 @@ class TfidfBackend:
         self.history_: list[dict] = []
         self.info_: dict = {}
 
-    def get_params(self) -> dict:
-        return {
-            "word_ngrams": list(self.word_ngrams),
-            "char_ngrams": list(self.char_ngrams) if self.char_ngrams else None,
-            "min_df": self.min_df,
-            "max_features": self.max_features,
-            "sublinear_tf": self.sublinear_tf,
-            "classifier": self.classifier,
-            "C": self.C,
-            "max_iter": self.max_iter,
-            "probability": self.probability,
-            "class_weights": self.class_weights,
-            "beta": self.beta,
-            "weight_cap": self.weight_cap,
-            "posthoc_tau": self.posthoc_tau,
-            "tune_posthoc_tau": self.tune_posthoc_tau,
-            "seed": self.seed,
-        }
-
     # -- training ----------------------------------------------------------------------------
 
     def fit(self, texts, labels, eval_set=None, work_dir=None) -> TfidfBackend:
         from tailtune.objectives.weights import class_weights
 
+        check_fit_input(texts, labels, eval_set)
+        settings = {k: getattr(self, k) for k in TfidfSettings.__dataclass_fields__}
+        TfidfSettings(**settings).validate("tfidf")
         start = time.perf_counter()
         labels = np.asarray(labels, dtype=object).astype(str)
         self.classes_, counts = np.unique(labels, return_counts=True)
@@ -126,7 +153,9 @@ class TfidfBackend:
         }
         return self
 
-    def _make_vectorizers(self) -> list[TfidfVectorizer]:
+    def _make_vectorizers(self) -> list:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         vecs = [
             TfidfVectorizer(
                 ngram_range=self.word_ngrams,
@@ -150,11 +179,16 @@ class TfidfBackend:
         return vecs
 
     def _featurize(self, texts, fit: bool = False):
+        import scipy.sparse as sp
+
         texts = list(texts)
         mats = [v.fit_transform(texts) if fit else v.transform(texts) for v in self.vectorizers_]
         return mats[0] if len(mats) == 1 else sp.hstack(mats, format="csr")
 
     def _make_classifier(self):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.svm import LinearSVC
+
         if self.classifier == "linear_svc":
             # The dual solver: scikit-learn's "auto" picks the primal one when rows outnumber
             # features, which measured 2x slower on the 113-class preset (benchmarks/linear.py).
@@ -174,6 +208,8 @@ class TfidfBackend:
         from tailtune.objectives.adjust import tune_tau
 
         texts, y = self._known(eval_set)
+        if len(y) == 0:  # no validation row of a training class: nothing to choose τ on
+            return float(self.posthoc_tau)
         tau, _ = tune_tau(self._raw_proba(texts), y, self.prior_)
         return float(tau)
 
@@ -225,32 +261,64 @@ class TfidfBackend:
         return argmax_labels(self.classes_, self.predict_proba(texts))
 
     # -- persistence -------------------------------------------------------------------------
+    # Plain arrays and JSON only, never pickle: a run directory is untrusted input, and unpickling
+    # runs arbitrary code. The vectorizers are rebuilt from their vocabulary and idf, the linear
+    # model from coef_ and intercept_; predictions after load equal those before save exactly.
 
     def save(self, path) -> None:
-        write_backend_json(path, self.name, self.get_params())
-        state = {
-            "classes": self.classes_,
+        """``backend.json``, ``state.json`` (labels, vocabularies, info) and ``arrays.npz``."""
+        path = Path(path)
+        write_backend_json(path, self.name, self.get_params(deep=False))
+        arrays = {
             "prior": self.prior_,
-            "vectorizers": self.vectorizers_,
-            "clf": self.clf_,
-            "info": self.info_,
-            "temperature": self.temperature_,
+            "coef": self.clf_.coef_,
+            "intercept": np.asarray(self.clf_.intercept_),
         }
-        with open(Path(path) / "model.pkl", "wb") as fh:
-            pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        vocabularies = []
+        for i, vec in enumerate(self.vectorizers_):
+            terms = sorted(vec.vocabulary_, key=vec.vocabulary_.__getitem__)
+            vocabularies.append({"analyzer": vec.analyzer, "terms": terms})
+            arrays[f"idf{i}"] = vec.idf_
+        state = {
+            "format": 1,
+            "classes": [str(c) for c in self.classes_],
+            "vectorizers": vocabularies,
+            "temperature": self.temperature_,
+            "info": self.info_,
+        }
+        (path / "state.json").write_text(json.dumps(state), encoding="utf-8")
+        np.savez(path / "arrays.npz", **arrays)
 
     @classmethod
     def load(cls, path) -> TfidfBackend:
-        meta = read_backend_json(path)
-        obj = cls(**meta["params"])
-        with open(Path(path) / "model.pkl", "rb") as fh:
-            state = pickle.load(fh)  # noqa: S301 - our own model file
-        obj.classes_ = state["classes"]
-        obj.prior_ = state["prior"]
-        obj.vectorizers_ = state["vectorizers"]
-        obj.clf_ = state["clf"]
+        """Rebuild a saved TF-IDF backend from ``state.json`` and ``arrays.npz`` (no pickle)."""
+        path = Path(path)
+        if not (path / "state.json").is_file():
+            old = (
+                " (a pickle from an older tailtune, refused: retrain)"
+                if any(path.glob("*.pkl"))
+                else ""
+            )
+            raise DataError(f"{path}: no state.json of a TF-IDF model{old}")
+        obj = cls(**read_backend_json(path)["params"])
+        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+        with np.load(path / "arrays.npz", allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        obj.classes_ = np.asarray(state["classes"], dtype=object)
+        obj.prior_ = arrays["prior"]
+        obj.vectorizers_ = []
+        templates = obj._make_vectorizers()
+        for i, (vec, saved) in enumerate(zip(templates, state["vectorizers"], strict=True)):
+            vec.set_params(vocabulary={t: j for j, t in enumerate(saved["terms"])})
+            vec.idf_ = arrays[f"idf{i}"]
+            obj.vectorizers_.append(vec)
+        obj.clf_ = obj._make_classifier()
+        obj.clf_.coef_ = arrays["coef"]
+        obj.clf_.intercept_ = arrays["intercept"]
+        obj.clf_.classes_ = np.arange(len(obj.classes_)) if len(obj.classes_) > 2 else np.arange(2)
+        obj.clf_.n_features_in_ = arrays["coef"].shape[1]
+        obj.temperature_ = float(state["temperature"])
         obj.info_ = state["info"]
-        obj.temperature_ = state.get("temperature", 1.0)
         return obj
 
 

@@ -1,21 +1,20 @@
-"""Long-tail objectives: class weights and post-hoc logit adjustment (numpy, no torch here).
+"""Long-tail objectives: class weights, post-hoc logit adjustment, and the ``Objective`` settings.
 
-Losses and samplers (torch) live in ``tailtune.objectives.losses`` / ``.samplers`` and are
-imported from there, so that ``import tailtune.objectives`` stays light.
+Names are imported on first use (PEP 562), so ``from tailtune.objectives import Objective`` (what
+the config needs) costs no pandas import. Losses and samplers (torch) live in
+``tailtune.objectives.losses`` / ``.samplers``.
 """
 
-from tailtune.objectives.adjust import (
-    DEFAULT_TAU_GRID,
-    adjust_logits,
-    adjust_probabilities,
-    priors_from_counts,
-    tune_tau,
-)
-from tailtune.objectives.weights import SCHEMES, class_weights, sample_weights, weight_table
+from __future__ import annotations
+
+import importlib
+
+from tailtune.objectives.settings import Objective
 
 __all__ = [
     "DEFAULT_TAU_GRID",
     "SCHEMES",
+    "Objective",
     "adjust_logits",
     "adjust_probabilities",
     "class_weights",
@@ -24,3 +23,21 @@ __all__ = [
     "tune_tau",
     "weight_table",
 ]
+
+_LAZY = {
+    "DEFAULT_TAU_GRID": "adjust",
+    "adjust_logits": "adjust",
+    "adjust_probabilities": "adjust",
+    "priors_from_counts": "adjust",
+    "tune_tau": "adjust",
+    "SCHEMES": "weights",
+    "class_weights": "weights",
+    "sample_weights": "weights",
+    "weight_table": "weights",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"tailtune.objectives.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'tailtune.objectives' has no attribute {name!r}")

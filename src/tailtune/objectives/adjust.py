@@ -12,8 +12,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tailtune.evaluation.metrics import compute_metrics
-
 __all__ = [
     "adjust_logits",
     "adjust_probabilities",
@@ -100,6 +98,8 @@ def tune_tau(
     gold = np.asarray(y_true_idx)
     if gold.shape != (probs.shape[0],):
         raise ValueError(f"{probs.shape[0]} rows of probabilities but {gold.size} gold labels")
+    from tailtune.evaluation.metrics import compute_metrics  # pandas: only when tuning
+
     scores: dict[float, float] = {}
     for tau in sorted(float(t) for t in grid):
         pred = adjust_probabilities(probs, priors, tau).argmax(axis=1)

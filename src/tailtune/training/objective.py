@@ -1,63 +1,36 @@
-"""From objective keyword arguments and training counts to a loss; post-hoc τ for neural backends.
+"""From an :class:`~tailtune.objectives.Objective` and training counts to a loss; post-hoc τ.
 
-The neural backends take the objective and training fields as flat keyword arguments (the names
-of ``ObjectiveConfig`` and ``TrainConfig``); this module holds their defaults and the glue.
+The glue the neural backends share between the objective's settings and the pure functions of
+:mod:`tailtune.objectives` (class weights, losses, logit adjustment).
 """
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 
-from tailtune.errors import ConfigError
-from tailtune.training.settings import TrainSettings
-
-__all__ = ["OBJECTIVE_DEFAULTS", "make_loss", "neural_params", "softmax", "tuned_tau"]
-
-OBJECTIVE_DEFAULTS = {
-    "loss": "ce",
-    "class_weights": "none",
-    "beta": 0.999,
-    "weight_cap": None,
-    "label_smoothing": 0.0,
-    "focal_gamma": 2.0,
-    "logit_adjust_tau": 1.0,
-    "posthoc_tau": 0.0,
-    "tune_posthoc_tau": False,
-    "sampler": "none",
-    "sampler_epoch_size": None,
-}
+__all__ = ["make_loss", "softmax", "tuned_tau"]
 
 
-def neural_params(backend: str, params: dict, extra: dict | None = None) -> dict:
-    """Defaults of every objective/training field, overridden by ``params``; unknown names raise."""
-    train = {f.name: f.default for f in dataclasses.fields(TrainSettings) if f.name != "seed"}
-    defaults = {**OBJECTIVE_DEFAULTS, **train, **(extra or {})}
-    unknown = sorted(set(params) - set(defaults))
-    if unknown:
-        raise ConfigError(f"{backend} backend: unknown parameter(s) {', '.join(unknown)}")
-    return {**defaults, **params}
-
-
-def make_loss(counts: np.ndarray, params: dict):
-    """The training loss for class ``counts`` (in class order) and the objective ``params``."""
+def make_loss(counts: np.ndarray, objective):
+    """The training loss for class ``counts`` (in class order) and an ``Objective``."""
     from tailtune.objectives.losses import build_loss
     from tailtune.objectives.weights import class_weights
 
     weights = None
-    if params["class_weights"] != "none":
+    if objective.class_weights != "none":
         weights = class_weights(
-            counts, params["class_weights"], beta=params["beta"], cap=params["weight_cap"]
+            counts, objective.class_weights, beta=objective.beta, cap=objective.weight_cap
         )
     priors = np.asarray(counts, dtype=np.float64) / np.sum(counts)
     return build_loss(
-        params["loss"],
+        objective.loss,
         class_weights=weights,
-        label_smoothing=params["label_smoothing"],
-        focal_gamma=params["focal_gamma"],
+        label_smoothing=objective.label_smoothing,
+        focal_gamma=objective.focal_gamma,
         log_priors=np.log(priors),
-        tau=params["logit_adjust_tau"],
+        tau=objective.logit_adjust_tau,
     )
 
 
@@ -69,9 +42,11 @@ def softmax(logits) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def tuned_tau(probs: np.ndarray, gold: np.ndarray, priors: np.ndarray) -> float:
+def tuned_tau(
+    probs: np.ndarray, gold: np.ndarray, priors: np.ndarray, grid: Sequence[float] | None = None
+) -> float:
     """τ of post-hoc logit adjustment chosen on validation macro F1 (Menon et al. 2021)."""
-    from tailtune.objectives.adjust import tune_tau
+    from tailtune.objectives.adjust import DEFAULT_TAU_GRID, tune_tau
 
-    tau, _ = tune_tau(probs, gold, priors)
+    tau, _ = tune_tau(probs, gold, priors, grid=DEFAULT_TAU_GRID if grid is None else grid)
     return float(tau)

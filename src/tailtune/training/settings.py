@@ -1,10 +1,17 @@
-"""Plain settings of the training loop (the builder maps ``TrainConfig`` onto these kwargs)."""
+"""``TrainSettings``: the one schema of the neural training loop (the config's ``train:`` section).
+
+Every field the loop reads is here, documented and validated. The last four fields are filled in
+by the backend at fit time (the run's seed, the objective's sampler, whether to draw a progress
+bar) and never appear in a config file (``metadata=RUNTIME``).
+"""
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
+from tailtune._settings import RUNTIME, check_choices
+from tailtune._settings import from_kwargs as _from_kwargs
 from tailtune.errors import ConfigError
 
 __all__ = ["TrainSettings"]
@@ -12,64 +19,89 @@ __all__ = ["TrainSettings"]
 
 @dataclass
 class TrainSettings:
-    """Everything the loop needs besides the model, the data, the loss and the metrics."""
+    """The neural training loop: epochs, batches, optimizer, schedule, early stopping, devices."""
 
     epochs: float = 3.0
+    """Passes over the training data (fractions allowed); ignored when max_steps is set."""
     max_steps: int | None = None
+    """Stop after this many optimizer steps; null = run the epochs."""
     batch_size: int = 32
+    """Training examples per micro-batch (per process)."""
     eval_batch_size: int = 64
+    """Examples per batch at evaluation and prediction."""
     lr: float = 2e-5
+    """Peak learning rate of AdamW."""
     head_lr: float | None = None
+    """Learning rate of the classification head; null = lr."""
     weight_decay: float = 0.01
-    scheduler: str = "linear"
+    """AdamW weight decay (never on biases and norms)."""
+    scheduler: Literal["linear", "cosine", "constant"] = "linear"
+    """Learning-rate schedule after warmup."""
     warmup_ratio: float = 0.0
+    """Share of the steps spent warming the learning rate up from 0, in [0, 1)."""
     grad_clip: float | None = 1.0
+    """Clip the gradient norm at this value; null = no clipping."""
     grad_accum: int = 1
-    eval_every: int | None = None  # optimizer steps; None = at the end of every epoch
+    """Micro-batches accumulated per optimizer step."""
+    eval_every: int | None = None
+    """Evaluate every this many optimizer steps; null = at the end of every epoch."""
     early_stopping_metric: str = "macro_f1"
+    """Validation metric that early stopping and the best checkpoint follow."""
     patience: int | None = 3
+    """Evaluations without improvement before stopping; null = no early stopping."""
     min_delta: float = 0.0
+    """Smallest change of the metric that counts as an improvement."""
     keep_checkpoints: int = 1
-    precision: str = "no"
+    """Checkpoints kept on disk while training (the best is always restored)."""
+    precision: Literal["no", "bf16", "fp16"] = "no"
+    """Mixed precision of the forward and backward passes."""
     gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass: less memory, about 30% slower."""
     group_by_length: bool = True
-    optimizer: str = "adamw"
-    device: str = "auto"
+    """Batch texts of similar length together (less padding)."""
+    optimizer: Literal["adamw", "adamw_8bit"] = "adamw"
+    """AdamW, or bitsandbytes' 8-bit AdamW (Dettmers et al. 2022; CUDA only)."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """Where to train: auto = CUDA when available."""
     not_learning_steps: int = 100
-    tracker: str = "none"
+    """Warn when the loss stays within 2% of ln K after this many steps."""
+    tracker: Literal["none", "tensorboard", "mlflow", "wandb"] = "none"
+    """Experiment tracker that Accelerate logs the history to."""
     num_threads: int | None = None
-    seed: int = 42
-    sampler: str = "none"
-    sampler_epoch_size: int | None = None
-    progress: bool = True
+    """Torch CPU threads; null = torch's default."""
     resume: bool = False
+    """Continue the latest interrupted run of this name (runs/.interrupted-*)."""
+    seed: int = field(default=42, metadata=RUNTIME)
+    """Seed of data order and dropout (the backend passes the run's seed)."""
+    sampler: Literal["none", "class_balanced", "sqrt"] = field(default="none", metadata=RUNTIME)
+    """Class-aware batch sampling (the backend passes objective.sampler)."""
+    sampler_epoch_size: int | None = field(default=None, metadata=RUNTIME)
+    """Examples drawn per epoch by the sampler (the backend passes objective's)."""
+    progress: bool = field(default=True, metadata=RUNTIME)
+    """Draw a progress bar on the main process."""
 
     @classmethod
     def from_kwargs(cls, **kwargs) -> TrainSettings:
-        """Build from keyword arguments, ignoring keys that are not loop settings."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        settings = cls(**{k: v for k, v in kwargs.items() if k in names})
-        settings.validate()
-        return settings
+        """Build from keyword arguments and validate; an unknown keyword is a ConfigError."""
+        return _from_kwargs(cls, kwargs, "train")
 
-    def validate(self) -> None:
-        """Raise ConfigError naming the first bad field."""
-        if self.scheduler not in ("linear", "cosine", "constant"):
-            raise ConfigError(
-                f"train.scheduler: got {self.scheduler!r}, expected linear, cosine or constant"
-            )
-        if self.precision not in ("no", "bf16", "fp16"):
-            raise ConfigError(f"train.precision: got {self.precision!r}, expected no, bf16 or fp16")
+    def validate(self, where: str = "train") -> None:
+        """Raise ConfigError naming the first bad field, its value and what is allowed."""
+        check_choices(self, where)
         if self.max_steps is None and self.epochs <= 0:
-            raise ConfigError(f"train.epochs: got {self.epochs}, expected a positive number")
+            raise ConfigError(f"{where}.epochs: got {self.epochs}, expected a positive number")
         for name in ("batch_size", "eval_batch_size", "grad_accum", "keep_checkpoints"):
             if getattr(self, name) < 1:
-                raise ConfigError(f"train.{name}: got {getattr(self, name)}, expected at least 1")
-        if self.eval_every is not None and self.eval_every < 1:
-            raise ConfigError(f"train.eval_every: got {self.eval_every}, expected at least 1")
-        if self.optimizer not in ("adamw", "adamw_8bit"):
-            raise ConfigError(
-                f"train.optimizer: got {self.optimizer!r}, expected adamw or adamw_8bit"
-            )
+                raise ConfigError(f"{where}.{name}: got {getattr(self, name)}, expected at least 1")
+        for name in ("max_steps", "eval_every", "num_threads", "sampler_epoch_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"{where}.{name}: got {value}, expected at least 1 (or null)")
+        if self.lr <= 0:
+            raise ConfigError(f"{where}.lr: got {self.lr}, expected a positive number")
+        if self.head_lr is not None and self.head_lr <= 0:
+            raise ConfigError(f"{where}.head_lr: got {self.head_lr}, expected a positive number")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ConfigError(f"{where}.warmup_ratio: got {self.warmup_ratio}, expected [0, 1)")
         if self.optimizer == "adamw_8bit" and self.device == "cpu":
-            raise ConfigError("train.optimizer=adamw_8bit needs CUDA (bitsandbytes); use adamw")
+            raise ConfigError(f"{where}.optimizer=adamw_8bit needs CUDA (bitsandbytes); use adamw")
