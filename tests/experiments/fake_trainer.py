@@ -5,7 +5,10 @@ u drawn from the seed (so two configs with one seed share u: a paired comparison
 p = 0.55, or 0.85 when train.batch_size == 4. ``train.weight_decay`` changes nothing.
 Failures on demand: lr 0.5 raises, lr 0.25 or batch size 7 kills the process; FAKE_DIE_AT=k makes the k-th call
 in this process tree (counted in FAKE_TRAINER_LOG) exit hard, as a killed experiment would;
-FAKE_SLEEP_BATCH=b makes runs with that batch size sleep (their pid goes to FAKE_PID_DIR).
+FAKE_SLEEP_BATCH=b makes runs with that batch size sleep (their pid goes to FAKE_PID_DIR);
+FAKE_SLEEP_S=s makes every run take s seconds inside its run writer (pid to FAKE_PID_DIR when set),
+so a kill lands mid-run and leaves a temporary folder, as a real training would;
+FAKE_DONE_LOG gets one line per run that finished.
 """
 
 from __future__ import annotations
@@ -50,6 +53,11 @@ def train(cfg, *, quiet=True, run_name=None, runs_dir=None, log=None) -> Path:
     metrics = compute_metrics(GOLD, pred, train_counts=TRAIN_COUNTS, head_min=2000, tail_max=100)
     train_size = cfg.data.subsample or 3550
     with RunWriter(runs_dir or cfg.runs_dir, run_name or cfg.name) as w:
+        if os.environ.get("FAKE_SLEEP_S"):
+            if os.environ.get("FAKE_PID_DIR"):
+                Path(os.environ["FAKE_PID_DIR"], str(os.getpid())).write_text(run_name or "")
+            w.write_text("log.txt", "training\n")
+            time.sleep(float(os.environ["FAKE_SLEEP_S"]))
         w.write_text("config.yaml", dump_config(cfg))
         w.write_json("metrics.json", {
             "val": metrics, "train_size": train_size, "backend": "fake",
@@ -61,4 +69,7 @@ def train(cfg, *, quiet=True, run_name=None, runs_dir=None, log=None) -> Path:
             "split": "val", "id": ids, "text": ids, "gold": GOLD, "pred": pred, "prob": 0.9,
             "top_k": json.dumps([]),
         }))  # fmt: skip
+    if os.environ.get("FAKE_DONE_LOG"):  # one line per run that reached its finished folder
+        with open(os.environ["FAKE_DONE_LOG"], "a") as fh:
+            fh.write(f"{run_name}\n")
     return w.final_path

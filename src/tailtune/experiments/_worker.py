@@ -2,6 +2,7 @@
 
 Reads a job JSON, trains it with :func:`tailtune.experiments.executors.execute_job`, and writes the
 result JSON atomically; a crash leaves no result file and the driver records the exit code.
+The first thing it does is tie its life to the driver's (``die_with_parent``).
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import os
 import sys
 from pathlib import Path
 
-from tailtune.experiments.executors import execute_job
+from tailtune.experiments.executors import die_with_parent, execute_job
 
 
 def main(job_file: str, result_file: str) -> None:
     """Run the job in ``job_file`` and write its result to ``result_file``."""
+    die_with_parent()
     job = json.loads(Path(job_file).read_text(encoding="utf-8"))
     result = execute_job(job)
     tmp = Path(f"{result_file}.tmp")

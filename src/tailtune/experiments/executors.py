@@ -1,16 +1,29 @@
 """Executors: run a list of training jobs sequentially, in local worker processes, or on Ray.
 
 A job is a plain dict ``{key, config, run_name, runs_dir, trainer}``; a result is
-``{key, status: finished|failed, run_dir, error, seconds}``. A failing run becomes a failed
+``{key, status: finished|failed|busy, run_dir, error, seconds}``. A failing run becomes a failed
 result (never an exception), so one bad run does not lose the others. ``on_result`` is called in
 the driver as each job ends, in completion order: that is where the experiment updates the index.
+
+Guarantees (all executors): with ``lock_dir`` a job runs only while its driver holds the job's
+lock (:class:`~tailtune.experiments.locks.ConfigLock`); a job whose lock another live process
+holds comes back ``busy`` without running, and ``prepare(job)``, called once the lock is held,
+may answer for the job (e.g. "already finished by the driver that held the lock before").
+The processes executor also starts each worker in its own session (process group) with a
+parent-death signal (Linux ``PR_SET_PDEATHSIG``), so a worker never outlives its driver: on
+Ctrl-C or SIGTERM the driver ends each worker's group (SIGTERM, then SIGKILL after a grace
+period); on ``kill -9`` of the driver the kernel kills the workers. Its job files live in
+``<work_dir>/.jobs-<driver pid>``, removed at the end, and left-overs of a dead driver are
+removed by the next one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,10 +36,15 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+from tailtune.experiments.locks import ConfigLock
+from tailtune.runs.index import pid_alive
+
 __all__ = ["DEFAULT_TRAINER", "execute_job", "run_jobs", "ray_resources"]
 
 DEFAULT_TRAINER = "tailtune.workflow:train"
 NEURAL = ("embedding_head", "encoder", "decoder_lora", "cascade", "ensemble")
+PARENT_ENV = "TAILTUNE_EXECUTOR_PARENT"  # the driver's pid, checked by the worker at start
+GRACE_S = 5.0  # how long a worker may take to stop on SIGTERM before SIGKILL
 Result = dict[str, Any]
 
 
@@ -38,28 +56,77 @@ def run_jobs(
     ray_address: str | None = None,
     on_result: Callable[[Result], None] | None = None,
     on_start: Callable[[dict[str, Any]], None] | None = None,
+    lock_dir: str | Path | None = None,
+    prepare: Callable[[dict[str, Any]], Result | None] | None = None,
+    work_dir: str | Path | None = None,
 ) -> list[Result]:
     """Run every job with the named executor; results come back in job order.
 
     ``on_start(job)`` is called as a job starts (on Ray: as it is submitted) and
-    ``on_result(result)`` as it ends, both in the driver process.
+    ``on_result(result)`` as it ends, both in the driver process. ``lock_dir`` turns on the
+    per-job locks, ``prepare`` runs under a job's lock before it trains (a result it returns
+    replaces training), ``work_dir`` holds the processes executor's job files (default: a
+    temporary folder).
     """
     on_result = on_result or (lambda r: None)
     on_start = on_start or (lambda j: None)
+    claim = _Claims(lock_dir, prepare)
     if executor == "sequential":
         results = []
         for job in jobs:
-            on_start(job)
-            results.append(execute_job(job))
+            lock, early = claim(job)
+            if early is None:
+                on_start(job)
+                try:
+                    early = execute_job(job)
+                finally:
+                    _release(lock)
+            results.append(early)
             on_result(results[-1])
     elif executor == "processes":
-        results = _run_processes(jobs, workers, on_result, on_start)
+        results = _run_processes(jobs, workers, on_result, on_start, claim, work_dir)
     elif executor == "ray":
-        results = _run_ray(jobs, workers, ray_address, on_result, on_start)
+        results = _run_ray(jobs, workers, ray_address, on_result, on_start, claim)
     else:
         raise ValueError(f"unknown executor {executor!r}")
     by_key = {r["key"]: r for r in results}
     return [by_key[j["key"]] for j in jobs]
+
+
+class _Claims:
+    """Take a job's lock and ask ``prepare``; returns ``(lock or None, early result or None)``."""
+
+    def __init__(self, lock_dir, prepare):
+        self.lock_dir = Path(lock_dir) if lock_dir is not None else None
+        self.prepare = prepare
+
+    def __call__(self, job: dict[str, Any]) -> tuple[ConfigLock | None, Result | None]:
+        lock = None
+        if self.lock_dir is not None:
+            lock = ConfigLock(self.lock_dir / f"{job['key'].replace('/', '_')}.lock")
+            if not lock.acquire():
+                who = lock.holder() or {}
+                where = f"process {who.get('pid', '?')} on {who.get('host', '?')}"
+                return None, _result(job, "busy", f"in progress in {where} ({lock.path})", 0.0)
+        try:
+            early = self.prepare(job) if self.prepare is not None else None
+        except BaseException:
+            _release(lock)
+            raise
+        if early is not None:
+            _release(lock)
+            return None, early
+        return lock, None
+
+
+def _release(lock: ConfigLock | None) -> None:
+    if lock is not None:
+        lock.release()
+
+
+def _result(job, status: str, error: str | None, seconds: float, run_dir=None) -> Result:
+    return {"key": job["key"], "status": status, "run_dir": run_dir, "error": error,
+            "seconds": round(seconds, 3)}  # fmt: skip
 
 
 def execute_job(job: dict[str, Any]) -> Result:
@@ -88,60 +155,127 @@ def execute_job(job: dict[str, Any]) -> Result:
 # (segfault, out-of-memory kill, os._exit) fails that run only
 
 
-def _run_processes(jobs, workers: int, on_result, on_start) -> list[Result]:
+def _run_processes(jobs, workers: int, on_result, on_start, claim, work_dir) -> list[Result]:
     results: list[Result] = []
     live: set[subprocess.Popen] = set()
     stop = threading.Event()
     restore = _sigterm_as_exit()
+    base = Path(work_dir) if work_dir is not None else Path(tempfile.gettempdir())
+    _remove_dead_job_folders(base)
+    tmp = base / f".jobs-{os.getpid()}"
+    tmp.mkdir(parents=True, exist_ok=True)
     try:
-        with tempfile.TemporaryDirectory(prefix="tailtune-jobs-") as tmp:
-            pool = ThreadPoolExecutor(max_workers=workers)
-            try:
-                run = lambda job: _run_in_subprocess(job, Path(tmp), on_start, live, stop)  # noqa: E731
-                for fut in as_completed([pool.submit(run, job) for job in jobs]):
-                    results.append(fut.result())
-                    on_result(results[-1])
-            except BaseException:
-                # interrupted (Ctrl-C, SIGTERM): stop queued runs and end the running workers, so
-                # no orphan keeps training; a re-run resumes from the finished run directories
-                stop.set()
-                for proc in list(live):
-                    proc.kill()
-                raise
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
+        pool = ThreadPoolExecutor(max_workers=workers)
+        try:
+            run = lambda job: _run_in_subprocess(job, tmp, on_start, live, stop, claim)  # noqa: E731
+            for fut in as_completed([pool.submit(run, job) for job in jobs]):
+                results.append(fut.result())
+                on_result(results[-1])
+        except BaseException:
+            # interrupted (Ctrl-C, SIGTERM): stop queued runs and end the running workers'
+            # process groups, so no orphan keeps training; a re-run redoes what they left
+            stop.set()
+            _stop_all(list(live))
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     finally:
         restore()
+        shutil.rmtree(tmp, ignore_errors=True)
     return results
 
 
-def _run_in_subprocess(job, tmp: Path, on_start, live: set, stop: threading.Event) -> Result:
+def _run_in_subprocess(job, tmp: Path, on_start, live: set, stop, claim) -> Result:
     started = time.perf_counter()
     if stop.is_set():
         return _failed(job, "cancelled", started)
-    on_start(job)
-    stem = tmp / job["key"].replace("/", "_")
-    job_file, result_file = stem.with_suffix(".job.json"), stem.with_suffix(".result.json")
-    job_file.write_text(json.dumps(job, default=str), encoding="utf-8")
-    cmd = [sys.executable, "-m", "tailtune.experiments._worker", str(job_file), str(result_file)]
-    with open(stem.with_suffix(".log"), "w+", encoding="utf-8") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=_child_env())
-        live.add(proc)
-        try:
-            proc.wait()
-        finally:
-            live.discard(proc)
-        log.seek(0)
-        lines = [ln for ln in log.read().strip().splitlines() if ln.strip()]
-    if result_file.is_file():
-        return json.loads(result_file.read_text(encoding="utf-8"))
-    tail = lines[-1][:300] if lines else "no output"
-    return _failed(job, f"worker process exited with code {proc.returncode}: {tail}", started)
+    lock, early = claim(job)
+    if early is not None:
+        return early
+    try:
+        if stop.is_set():
+            return _failed(job, "cancelled", started)
+        on_start(job)
+        stem = tmp / job["key"].replace("/", "_")
+        job_file, result_file = stem.with_suffix(".job.json"), stem.with_suffix(".result.json")
+        job_file.write_text(json.dumps(job, default=str), encoding="utf-8")
+        cmd = [
+            sys.executable,
+            "-m",
+            "tailtune.experiments._worker",
+            str(job_file),
+            str(result_file),
+        ]
+        fds = (lock.fd,) if lock is not None else ()
+        with open(stem.with_suffix(".log"), "w+", encoding="utf-8") as log:
+            # own session: Ctrl-C in the terminal reaches the driver only, which then ends the
+            # whole group; the lock's descriptor goes along so the lock lives as long as the worker
+            proc = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, env=_child_env(),
+                start_new_session=True, pass_fds=fds,
+            )  # fmt: skip
+            live.add(proc)
+            try:
+                proc.wait()
+            finally:
+                live.discard(proc)
+                _kill_group(proc.pid, signal.SIGKILL)  # anything the worker left in its group
+            log.seek(0)
+            lines = [ln for ln in log.read().strip().splitlines() if ln.strip()]
+        if result_file.is_file():
+            return json.loads(result_file.read_text(encoding="utf-8"))
+        tail = lines[-1][:300] if lines else "no output"
+        return _failed(job, f"worker process exited with code {proc.returncode}: {tail}", started)
+    finally:
+        _release(lock)
 
 
 def _failed(job, error: str, started: float) -> Result:
-    return {"key": job["key"], "status": "failed", "run_dir": None, "error": error,
-            "seconds": round(time.perf_counter() - started, 3)}  # fmt: skip
+    return _result(job, "failed", error, time.perf_counter() - started)
+
+
+def _stop_all(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM each worker's group (a training loop saves and exits), SIGKILL what remains."""
+    for proc in procs:
+        _kill_group(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + GRACE_S
+    for proc in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(max(0.0, deadline - time.monotonic()))
+    for proc in procs:
+        _kill_group(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(5)
+
+
+def _kill_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _remove_dead_job_folders(base: Path) -> None:
+    """Job folders of drivers that died without cleaning up (``kill -9``)."""
+    for folder in base.glob(".jobs-*"):
+        pid = folder.name.removeprefix(".jobs-")
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def die_with_parent() -> None:
+    """In a worker: ask Linux to SIGKILL us when the driver dies, and exit if it already has.
+
+    ``PR_SET_PDEATHSIG`` (prctl(2)) fires when the thread that forked us ends; the driver's
+    thread waits on this worker for its whole life, so that is the driver's death. The check of
+    ``getppid`` after the call closes the race of a driver that died before it.
+    """
+    parent = os.environ.get(PARENT_ENV)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    if parent and os.getppid() != int(parent):
+        os._exit(1)
 
 
 def _sigterm_as_exit():
@@ -159,6 +293,7 @@ def _sigterm_as_exit():
 def _child_env() -> dict[str, str]:
     """The child sees the driver's import path, so a trainer importable here is importable there."""
     env = dict(os.environ)
+    env[PARENT_ENV] = str(os.getpid())
     paths = [p for p in sys.path if p and Path(p).is_dir()]
     env["PYTHONPATH"] = os.pathsep.join(
         dict.fromkeys(paths + env.get("PYTHONPATH", "").split(os.pathsep))
@@ -181,7 +316,7 @@ def ray_resources(config: dict[str, Any], cluster_gpus: float = 0.0) -> dict[str
     return {"num_cpus": float(train.get("num_threads") or 1), "num_gpus": 1.0 if gpu else 0.0}
 
 
-def _run_ray(jobs, workers: int, address: str | None, on_result, on_start) -> list[Result]:
+def _run_ray(jobs, workers: int, address: str | None, on_result, on_start, claim) -> list[Result]:
     from tailtune._extras import require
 
     ray = require("ray", "the ray executor")
@@ -194,17 +329,24 @@ def _run_ray(jobs, workers: int, address: str | None, on_result, on_start) -> li
             num_cpus=workers, include_dashboard=False, log_to_driver=False,
             runtime_env={"env_vars": env},
         )  # fmt: skip
+    pending, locks = {}, {}
     try:
         gpus = float(ray.cluster_resources().get("GPU", 0))
         task = ray.remote(max_retries=0)(execute_job)
-        pending = {}
-        for job in jobs:
-            on_start(job)
-            pending[task.options(**ray_resources(job["config"], gpus)).remote(job)] = job
         results = []
+        for job in jobs:
+            lock, early = claim(job)  # the driver holds each lock while its task is out
+            if early is not None:
+                results.append(early)
+                on_result(early)
+                continue
+            on_start(job)
+            ref = task.options(**ray_resources(job["config"], gpus)).remote(job)
+            pending[ref], locks[ref] = job, lock
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             job = pending.pop(done[0])
+            _release(locks.pop(done[0]))
             try:
                 results.append(ray.get(done[0]))
             except Exception as exc:  # the worker died: that run fails, the rest go on
@@ -214,5 +356,7 @@ def _run_ray(jobs, workers: int, address: str | None, on_result, on_start) -> li
             on_result(results[-1])
         return results
     finally:
+        for lock in locks.values():
+            _release(lock)
         if started_here:
             ray.shutdown()

@@ -32,9 +32,12 @@ def build_record(
     run_dirs: dict[str, Path],
     failures: dict[str, str] | None = None,
     prediction_written: str | None = None,
+    in_progress: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The record as a JSON-ready dict; ``run_dirs`` maps run ids to finished run directories."""
+    """The record as a JSON-ready dict; ``run_dirs`` maps run ids to finished run directories,
+    ``in_progress`` the runs another driver was training (by run id, who holds the lock)."""
     failures = failures or {}
+    in_progress = in_progress or {}
     cells = _cells(exp, planned, run_dirs)
     record = {
         "experiment": exp.name,
@@ -48,6 +51,16 @@ def build_record(
             {"values": p.values, "seed": p.seed, "run_id": p.run_id, "error": failures[p.run_id]}
             for p in planned
             if p.run_id in failures and p.run_id not in run_dirs
+        ],
+        "in_progress": [
+            {
+                "values": p.values,
+                "seed": p.seed,
+                "run_id": p.run_id,
+                "held_by": in_progress[p.run_id],
+            }
+            for p in planned
+            if p.run_id in in_progress and p.run_id not in run_dirs
         ],
     }
     record["meaningful"] = _meaningful(exp, planned, run_dirs, cells)
@@ -215,6 +228,8 @@ def render_markdown(record: dict[str, Any]) -> str:
         )  # fmt: skip
     for f in record.get("failed", []):
         lines.append(f"\nFailed: {f['values']} seed {f['seed']}: {f['error']}")
+    for f in record.get("in_progress", []):
+        lines.append(f"\nIn progress elsewhere: {f['values']} seed {f['seed']}: {f['held_by']}")
     lines += ["", f"**Meaningful?** {record['meaningful']['summary']}", ""]
     for comp in record["meaningful"]["comparisons"]:
         for p in comp["paired_bootstrap"]:

@@ -2,7 +2,12 @@
 
 Resumable by construction: a run counts as done when a finished run directory with its config
 hash exists under the experiment folder (the index is updated to match), so an interrupted
-experiment re-run trains only the missing or failed runs.
+experiment re-run trains only the missing or failed runs. Each run trains under its config's
+lock (``<experiment>/.locks``): a second driver started on the same experiment (or a re-run
+while a killed driver's worker is still dying) skips a config in progress elsewhere, and a
+driver that takes a lock looks for a finished folder again before training, so no config is
+trained twice. What a killed attempt of a config left (``.tmp-*`` / ``.interrupted-*``) is
+removed before that config is trained again.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from tailtune.experiments.plan import (
 )
 from tailtune.experiments.record import build_record, write_record
 from tailtune.experiments.spec import Experiment, load_experiment
-from tailtune.runs.index import ensure_index, index_run, mark_status, run_key
+from tailtune.runs.clean import find_unfinished
+from tailtune.runs.index import ensure_index, index_run, mark_status, run_config_hash, run_key
+from tailtune.runs.reader import is_run_dir, read_run
 
 __all__ = ["ExperimentResult", "run_experiment", "show_experiment"]
 
@@ -42,6 +49,7 @@ class ExperimentResult:
     record: dict[str, Any]
     files: list[Path] = field(default_factory=list)
     wall_s: float = 0.0
+    busy: dict[str, str] = field(default_factory=dict)  # run id -> who holds its lock
 
 
 def run_experiment(
@@ -79,16 +87,35 @@ def run_experiment(
                      "runs_dir": str(edir), "trainer": trainer})  # fmt: skip
     by_key = {run_key(rel, p.run_id): p for p in todo}
     failed: dict[str, str] = {}
+    busy: dict[str, str] = {}
+    trained: list[str] = []
 
     def on_result(res: dict[str, Any]) -> None:
         p = by_key[res["key"]]
+        if res["status"] == "busy":  # another live driver trains it; its own index row stays
+            busy[p.run_id] = res["error"]
+            say(f"  {' / '.join(p.cell)} seed {p.seed}: skipped, {res['error']}")
+            return
         if res["status"] == "finished":
             index_run(db, res["run_dir"], experiment=rel, key=res["key"])
+            if not res.get("already"):
+                trained.append(p.run_id)
         else:
             failed[p.run_id] = res["error"]
             mark_status(db, res["key"], "failed", error=res["error"])
-        say(f"  {' / '.join(p.cell)} seed {p.seed}: {res['status']}"
+        how = " (finished by another driver)" if res.get("already") else ""
+        say(f"  {' / '.join(p.cell)} seed {p.seed}: {res['status']}{how}"
             + (f" ({res['error']})" if res["error"] else f" in {res['seconds']:.1f}s"))  # fmt: skip
+
+    def prepare(job: dict[str, Any]) -> dict[str, Any] | None:
+        # under the config's lock: whoever held it before may have finished it meanwhile
+        p = by_key[job["key"]]
+        found = _finished_dir(edir, p)
+        if found is not None:
+            return {"key": job["key"], "status": "finished", "run_dir": str(found),
+                    "error": None, "seconds": 0.0, "already": True}  # fmt: skip
+        _remove_leftovers(edir, p)
+        return None
 
     def on_start(job: dict[str, Any]) -> None:
         mark_status(db, job["key"], "running", config=job["config"], experiment=rel)
@@ -96,16 +123,50 @@ def run_experiment(
     run_jobs(
         jobs, executor or exp.executor, workers=workers or exp.workers,
         ray_address=ray_address or exp.ray_address, on_result=on_result, on_start=on_start,
+        lock_dir=edir / ".locks", prepare=prepare, work_dir=edir,
     )  # fmt: skip
+    _sweep_locks(edir / ".locks")
     finished = finished_runs(edir)
-    record = build_record(exp, planned, finished, failed, prediction_written=written)
+    record = build_record(
+        exp, planned, finished, failed, prediction_written=written, in_progress=busy
+    )
     files = list(write_record(edir, record))
     files += _plots(exp, record, edir, say)
     files += _report(planned, finished, edir, say)
     return ExperimentResult(
-        exp, edir, planned, skipped, [p.run_id for p in todo if p.run_id in finished],
-        failed, record, files, round(time.perf_counter() - started, 2),
+        exp, edir, planned, skipped, [r for r in trained if r in finished],
+        failed, record, files, round(time.perf_counter() - started, 2), busy,
     )  # fmt: skip
+
+
+def _finished_dir(edir: Path, p: PlannedRun) -> Path | None:
+    """A finished folder of this planned run (names end in its id's first 6 characters)."""
+    for d in sorted(edir.glob(f"*{p.run_id[:6]}*")):
+        try:
+            if is_run_dir(d) and run_config_hash(read_run(d).config) == p.run_id:
+                return d
+        except Exception:  # unreadable: not finished
+            continue
+    return None
+
+
+def _sweep_locks(lock_dir: Path) -> None:
+    """Remove lock files nobody holds (left by a killed driver); held ones stay."""
+    from tailtune.experiments.locks import ConfigLock
+
+    for path in lock_dir.glob("*.lock"):
+        lock = ConfigLock(path)
+        if lock.acquire():
+            lock.release()
+
+
+def _remove_leftovers(edir: Path, p: PlannedRun) -> None:
+    """Temp folders of earlier, killed attempts of this run: it is about to be trained anew."""
+    import shutil
+
+    for u in find_unfinished(edir):
+        if u.kind != "jobs" and not u.in_progress and u.name.endswith(p.run_id[:6]):
+            shutil.rmtree(u.path, ignore_errors=True)
 
 
 def show_experiment(exp_dir: str | Path) -> dict[str, Any]:
