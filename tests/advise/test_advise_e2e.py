@@ -89,3 +89,22 @@ def test_bad_arguments_are_one_line_errors(advised):
         advise(path, executor="cluster")
     with pytest.raises(DataError, match="no such config file or run directory"):
         advise(path.parent / "missing.yaml")
+
+
+def test_cli_command_resumes_and_prints_the_plan(advised):
+    import typer
+    from typer.testing import CliRunner
+
+    from tailtune.cli.advise import app as advise_app
+
+    adv, path, _ = advised
+    root = typer.Typer()
+    root.callback()(lambda: None)  # a group, so the command keeps its name
+    root.add_typer(advise_app)
+    args = ["advise", str(path), "--budget", "200", "--fractions", "0.25", "--fractions", "0.5",
+            "--fractions", "1", "--seeds", "1", "--seeds", "2", "-o", str(adv.out_dir)]  # fmt: skip
+    res = CliRunner().invoke(root, args)
+    assert res.exit_code == 0, res.output
+    assert "6 runs, 6 already finished, 0 to train" in res.output
+    assert "Plan for 200 new examples" in res.output
+    assert f"advice written to {adv.out_dir}" in res.output

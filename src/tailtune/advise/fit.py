@@ -21,7 +21,7 @@ import numpy as np
 from tailtune.advise.curves import CurveFit, best_grid_fits, fit_power_law, fit_shared_c, fit_with_c
 from tailtune.advise.points import Points
 
-__all__ = ["ClassCurve", "fit_curves"]
+__all__ = ["ClassCurve", "fit_curves", "seed_spread"]
 
 
 @dataclass
@@ -37,6 +37,7 @@ class ClassCurve:
     seeds: np.ndarray  # (R,) the run's seed
     fit: CurveFit | None = None  # None: unmeasurable
     boot: np.ndarray | None = None  # (B, 3): a, b, c per replicate
+    seed_sd: float = 0.0  # F1 spread over seeds at the largest fraction below 1 (see seed_spread)
 
     @property
     def measurable(self) -> bool:
@@ -64,7 +65,7 @@ def fit_curves(
         curves.append(ClassCurve(
             label=label, tier=tiers.get(label, "tail"), support=int(support[k]),
             n_train=int(points.counts[:, k].max()), counts=points.counts[:, k], f1=f1[:, k],
-            seeds=run_seeds,
+            seeds=run_seeds, seed_sd=float(seed_spread(points, f1[:, k])),
         ))  # fmt: skip
     measurable = [cv for cv in curves if cv.support > few]
     own = [cv for cv in measurable if len(np.unique(cv.counts)) >= min_distinct]
@@ -91,6 +92,21 @@ def fit_curves(
             b = c = np.zeros_like(a)
         cv.boot = np.stack([a, b, c], axis=1)
     return curves
+
+
+def seed_spread(points: Points, values: np.ndarray) -> float:
+    """Standard deviation over seeds of ``values`` (one per run) at the largest fraction below 1.
+
+    Two seeds' runs there were trained on different draws of the same number of examples, so
+    their spread is the run-to-run noise of "which examples were labelled": what a plan's new
+    examples add on top of the curve's expected gain. 0 with one seed or no fraction below 1.
+    """
+    fracs = np.array([f for f, _ in points.runs])
+    below = fracs[fracs < 1.0]
+    if not len(below):
+        return 0.0
+    sel = np.asarray(values, dtype=float)[fracs == below.max()]
+    return float(sel.std(ddof=1)) if len(sel) > 1 else 0.0
 
 
 def _seed_weights(run_seeds: np.ndarray, n_boot: int, seed: int) -> np.ndarray:

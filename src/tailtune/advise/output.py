@@ -116,13 +116,13 @@ def print_advice(d: dict[str, Any], console=None) -> None:
     p = d["plan"]
     t = Table(title=Text(f"Plan for {d['budget']:,} new examples: predicted macro F1 "
                          f"{_signed(p['predicted_gain'])} {_interval(p)}"))  # fmt: skip
-    t.add_column("class", max_width=34, no_wrap=True, overflow="ellipsis")
-    for col in ("train", "add", "F1 now→after", "gain [95%]"):
-        t.add_column(col, justify="right")
+    t.add_column("class", max_width=28, no_wrap=True, overflow="ellipsis")
+    for col in ("add", "F1 now→after", "gain", "95% interval"):
+        t.add_column(col, justify="right", no_wrap=True)
     for r in p["allocations"][:SHOWN]:
-        t.add_row(Text(r["label"]), Text(f"{r['n_train']:,}"), Text(f"{r['add']:,}"),
-                  Text(f"{r['f1_now']:.2f}→{r['f1_after']:.2f}"),
-                  Text(f"{r['gain']:+.3f} {_interval(r, 2)}"))  # fmt: skip
+        t.add_row(Text(r["label"]), Text(f"{r['add']:,}"),
+                  Text(f"{r['f1_now']:.2f}→{r['f1_after']:.2f}"), Text(f"{r['gain']:+.3f}"),
+                  Text(_interval(r, 2)))  # fmt: skip
     console.print(t)
     alt = Table(title=Text("Same budget, naive allocations (predicted)"))
     for col in ("allocation", "macro F1 gain", "95% interval"):
@@ -132,10 +132,10 @@ def print_advice(d: dict[str, Any], console=None) -> None:
     console.print(alt)
     if d["confusable"]:
         c = Table(title=Text("Confusable pairs (merge what-if on the run's own predictions)"))
-        c.add_column("class", max_width=28, no_wrap=True, overflow="ellipsis")
-        c.add_column("errors go to", max_width=28, no_wrap=True, overflow="ellipsis")
-        c.add_column("share", justify="right")
-        c.add_column("macro F1 merged", justify="right")
+        c.add_column("class", max_width=22, no_wrap=True, overflow="ellipsis")
+        c.add_column("errors go to", max_width=22, no_wrap=True, overflow="ellipsis")
+        c.add_column("share", justify="right", no_wrap=True, min_width=5)
+        c.add_column("merged macro F1", justify="right", no_wrap=True, min_width=15)
         for r in d["confusable"][:SHOWN]:
             c.add_row(Text(r["label"]), Text(r["other"]), Text(f"{r['share']:.0%}"),
                       Text(f"{r['before']:.3f}→{r['after']:.3f}"))  # fmt: skip

@@ -1,8 +1,12 @@
 """Turn fitted curves into a labelling plan with intervals, and price the naive alternatives.
 
-The plan's interval: the same allocation's predicted gain under every bootstrap replicate of the
-curves (validation rows and seeds resampled, :mod:`tailtune.advise.fit`), as a percentile
-interval (Efron & Tibshirani 1993, §13.3, via ``tailtune.evaluation._bootstrap``).
+The plan's interval is a prediction interval for the gain a retrained run will show, from two
+sources: (1) the curves' uncertainty, the same allocation's gain under every bootstrap replicate
+of the curves (validation rows and seeds resampled, :mod:`tailtune.advise.fit`), re-centred on
+the point estimate (the replicates are grid fits, only their spread is used); (2) the seed
+spread, the run-to-run noise of which examples get labelled (:func:`.fit.seed_spread`), added
+to each replicate as a normal draw. The interval is the percentile interval of the sum
+(Efron & Tibshirani 1993, §13.3, via ``tailtune.evaluation._bootstrap``).
 """
 
 from __future__ import annotations
@@ -28,8 +32,17 @@ def _arrays(curves: list[ClassCurve]):
     return n, ok, abc, boot
 
 
-def price_allocation(curves: list[ClassCurve], x, level: float = 0.95) -> dict:
-    """Predicted macro F1 gain of allocation ``x`` (one count per curve) with its interval."""
+def _interval(point: float, samples: np.ndarray, noise_sd: float, level: float, seed: int):
+    rng = np.random.default_rng(seed)
+    spread = samples - np.median(samples) + point
+    return percentile_ci(spread + rng.normal(0.0, noise_sd, size=len(samples)), level)
+
+
+def price_allocation(
+    curves: list[ClassCurve], x, level: float = 0.95, noise_sd: float = 0.0, seed: int = 0
+) -> dict:
+    """Predicted macro F1 gain of allocation ``x`` (one count per curve) with its interval;
+    ``noise_sd`` is the seed spread of macro F1 (:func:`.fit.seed_spread`)."""
     n, ok, abc, boot = _arrays(curves)
     x = np.where(ok, np.asarray(x, dtype=float), 0.0)  # unmeasurable classes are not predicted
     k = len(curves)
@@ -37,24 +50,27 @@ def price_allocation(curves: list[ClassCurve], x, level: float = 0.95) -> dict:
     out = {"predicted_gain": round(gain, 5), "low": None, "high": None}
     if len(boot):
         samples = allocation_gain(boot[..., 0], boot[..., 1], boot[..., 2], n, x, k)
-        lo, hi = percentile_ci(samples, level)
+        lo, hi = _interval(gain, samples, noise_sd, level, seed)
         out.update(low=round(lo, 5), high=round(hi, 5))
     return out
 
 
-def build_plan(curves: list[ClassCurve], budget: int, *, caps=None, level: float = 0.95) -> dict:
+def build_plan(
+    curves: list[ClassCurve], budget: int, *, caps=None, level: float = 0.95, noise_sd: float = 0.0
+) -> dict:
     """The greedy plan for ``budget`` new examples: totals, then one row per class that gets any.
 
     ``caps`` (label -> int) bounds what each class can get (an unlabelled pool's contents).
     Each row: ``label, tier, n_train, add, f1_now, f1_after, gain, low, high`` where ``gain`` is
     the class's own predicted F1 change (its share of the macro gain is gain / K).
+    ``noise_sd`` is the seed spread of macro F1, each class's own is on its curve.
     """
     n, ok, abc, boot = _arrays(curves)
     cap_arr = None
     if caps is not None:
         cap_arr = np.array([caps.get(cv.label, 0) for cv in curves], dtype=float)
     x = greedy_allocation(abc[:, 0], abc[:, 1], abc[:, 2], n, budget, caps=cap_arr, eligible=ok)
-    total = price_allocation(curves, x, level)
+    total = price_allocation(curves, x, level, noise_sd)
     rows = []
     for k in np.argsort(-x, kind="stable"):
         if x[k] == 0:
@@ -67,8 +83,8 @@ def build_plan(curves: list[ClassCurve], budget: int, *, caps=None, level: float
                "low": None, "high": None,
                "extrapolation": round(float((n[k] + x[k]) / max(n[k], 1)), 2)}  # fmt: skip
         if len(boot):
-            lo, hi = percentile_ci(curve_gain(boot[:, k, 0], boot[:, k, 1], boot[:, k, 2],
-                                              n[k], x[k]), level)  # fmt: skip
+            samples = curve_gain(boot[:, k, 0], boot[:, k, 1], boot[:, k, 2], n[k], x[k])
+            lo, hi = _interval(g, samples, cv.seed_sd, level, seed=k + 1)
             row.update(low=round(lo, 4), high=round(hi, 4))
         rows.append(row)
     return {"budget": int(budget), "spent": int(x.sum()), "level": level, **total,

@@ -41,10 +41,13 @@ def plot_curves(curves, data: dict[str, Any], path: str | Path, panels: int = PA
         ax.axis("off")
     for ax, row in zip(axes.ravel(), rows, strict=False):
         _panel(ax, by_label[row["label"]], int(row["add"]))
-    if rows:
-        axes.ravel()[0].legend(fontsize=7, loc="lower right")
     fig.suptitle("Per-class learning curves: F1(n) = a − b·n^(−c), 95% band", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    if rows:  # one legend for all panels, below them, so it hides no points
+        handles, labels = axes.ravel()[0].get_legend_handles_labels()
+        labels = [lab if not lab.startswith("+") else "after the plan" for lab in labels]
+        fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=7,
+                   frameon=False)  # fmt: skip
     path = Path(path)
     fig.savefig(path, dpi=110)
     plt.close(fig)

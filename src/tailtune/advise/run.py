@@ -111,20 +111,23 @@ def advise(
         for cv in curves
     ]  # fmt: skip
 
-    plan = build_plan(curves, budget, caps=caps)
+    from tailtune.advise.fit import seed_spread
+
+    macro_sd = seed_spread(points, points.f1().mean(axis=1))
+    plan = build_plan(curves, budget, caps=caps, noise_sd=macro_sd)
     x = plan.pop("_x")
     n_train = np.array([cv.n_train for cv in curves])
     cap_arr = None if caps is None else np.array([caps.get(cv.label, 0) for cv in curves])
     alternatives = {"plan": {k: plan[k] for k in ("predicted_gain", "low", "high")}}
     for name, alt in naive_allocations(n_train, budget, cap_arr).items():
-        alternatives[name] = price_allocation(curves, alt)
+        alternatives[name] = price_allocation(curves, alt, noise_sd=macro_sd)
     data = {
         "source": str(source), "base_run": str(base.path), "backend": cfg.model.backend,
         "model": cfg.model.name, "budget": int(budget), "target_f1": target_f1,
         "fractions": sorted(set(fractions)), "seeds": list(seeds),
         "n_classes": len(curves), "n_val": int(len(gold)), "n_train": int(len(train)),
         "macro_f1_now": float(base.metrics.get("val", {}).get("macro_f1", float("nan"))),
-        "plan": plan, "allocation": {cv.label: int(v) for cv, v in zip(curves, x, strict=True)},
+        "seed_sd_macro_f1": round(macro_sd, 5), "plan": plan, "allocation": {cv.label: int(v) for cv, v in zip(curves, x, strict=True)},
         "alternatives": alternatives, "classes": classes, "confusable": pairs,
         "similar_names": names,
         "merge_all": merge_all if pairs else None,
@@ -231,7 +234,8 @@ def _rules(few: int, half_width: float, target: float) -> dict[str, str]:
         "saturated low": f"adds < 0.02 from doubling and fitted F1 < {target:g}",
         "confusable": ">= 50% (and >= 2) of its errors go to one class whose name similarity "
         ">= 0.75 or TF-IDF centroid cosine >= 0.9",
-        "interval": "95% percentile interval over bootstrap replicates that resample the "
-        "validation rows (stratified) and the seeds",
+        "interval": "95% prediction interval: bootstrap replicates of the curves (validation "
+        "rows stratified and seeds resampled), re-centred on the estimate, plus a normal draw "
+        "with the seed spread of F1 at the largest fraction below 1",
         "plan": "greedy on marginal predicted macro F1 gain (optimal for concave curves)",
     }

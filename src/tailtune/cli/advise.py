@@ -1,0 +1,70 @@
+"""``tailtune advise``: where more labels help, and what a labelling budget buys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tailtune.cli._common import SetOpt, examples
+from tailtune.cli._print import console
+
+app = typer.Typer()
+
+
+@app.command(
+    "advise",
+    epilog=examples(
+        "tailtune advise configs/cfpb-tfidf.yaml --budget 500",
+        "tailtune advise runs/cfpb-tfidf-20260101-120000 --budget 2000 --target-f1 0.6",
+        "tailtune advise configs/cfpb-tfidf.yaml --fractions 0.25 0.5 1 --seeds 1 2 "
+        "--executor processes -o advice/",
+    ),
+)
+def advise_cmd(
+    source: Annotated[Path, typer.Argument(help="A config YAML or a finished run directory.")],
+    budget: Annotated[
+        int, typer.Option(help="New examples to label, shared across classes.")
+    ] = 1000,
+    target_f1: Annotated[
+        float, typer.Option(help="Per-class F1 the diagnosis and 'examples to target' aim at.")
+    ] = 0.5,
+    fractions: Annotated[
+        list[float] | None,
+        typer.Option(
+            help="Training fractions of the learning curves (repeat or list).",
+            show_default="0.25 0.5 0.75 1",
+        ),
+    ] = None,  # fmt: skip
+    seeds: Annotated[
+        list[int] | None, typer.Option(help="Seeds per fraction.", show_default="1 2 3")
+    ] = None,
+    executor: Annotated[str, typer.Option(help="local, processes or ray.")] = "local",
+    workers: Annotated[int, typer.Option(help="Parallel runs (processes, ray).")] = 2,
+    ray_address: Annotated[str | None, typer.Option(help="Existing Ray cluster address.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Output folder (default: RUN/advice or runs/advise-NAME)."
+        ),
+    ] = None,
+    overrides: SetOpt = None,
+) -> None:
+    """Train on nested fractions, fit per-class learning curves, diagnose, plan a budget.
+
+    Writes advice.json, advice.md and curves.png; re-running resumes the finished runs.
+    """
+    from tailtune.advise import FRACTIONS, advise, print_advice
+
+    adv = advise(
+        source, budget=budget, target_f1=target_f1, fractions=tuple(fractions or FRACTIONS),
+        seeds=tuple(seeds or (1, 2, 3)), executor=executor, workers=workers,
+        ray_address=ray_address, out_dir=out, overrides=overrides,
+        log=lambda msg: console.print(msg, markup=False, highlight=False),
+    )  # fmt: skip
+    print_advice(adv.data, console)
+    console.print(
+        f"advice written to {adv.out_dir} ({adv.data['seconds']:.0f} s)", markup=False,
+        highlight=False,
+    )  # fmt: skip
