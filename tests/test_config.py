@@ -97,3 +97,93 @@ def test_shipped_recipes_load_and_build():
     assert cfg.objective.label_name_examples == 1
     finetune = load_config(recipe_path("cpu-finetune"), ["data.synthetic=tiny"])
     assert build_backend(finetune).name == "encoder"
+
+
+SETTINGS_SECTIONS = [
+    "data",
+    "split",
+    "model",
+    "model.tfidf",
+    "model.embedding",
+    "model.lora",
+    "model.cascade",
+    "model.ensemble",
+    "objective",
+    "train",
+    "eval",
+]
+
+
+def _section(cfg, dotted):
+    obj = cfg
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+@pytest.mark.parametrize("section", ["", *SETTINGS_SECTIONS])
+def test_every_config_field_has_a_one_line_attribute_docstring(section):
+    from tailtune._settings import field_docs, yaml_fields
+
+    obj = _section(Config(), section) if section else Config()
+    docs = field_docs(type(obj))
+    for f in yaml_fields(obj):
+        assert docs.get(f.name), f"{section or 'config'}.{f.name} has no docstring"
+
+
+@pytest.mark.parametrize("section", ["", *SETTINGS_SECTIONS])
+def test_an_unknown_key_is_an_error_in_every_section(section):
+    raw: dict = {}
+    node = raw
+    for part in section.split(".") if section else []:
+        node = node.setdefault(part, {})
+    node["no_such_field"] = 1
+    dotted = f"{section}.no_such_field" if section else "no_such_field"
+    with pytest.raises(ConfigError, match=f"unknown config field '{dotted}'"):
+        config_from_dict(raw)
+
+
+def test_the_train_section_is_the_loops_own_settings_and_runtime_fields_stay_out():
+    from tailtune.training.settings import TrainSettings
+
+    cfg = config_from_dict({"train": {"lr": 1e-3}})
+    assert type(cfg.train) is TrainSettings and cfg.train.lr == 1e-3
+    dumped = dump_config(cfg)
+    for runtime in ("progress", "sampler_epoch_size"):
+        assert f"  {runtime}:" not in dumped.split("train:")[1].split("eval:")[0]
+    with pytest.raises(ConfigError, match="unknown config field 'train.progress'"):
+        config_from_dict({"train": {"progress": False}})
+    with pytest.raises(ConfigError, match="unknown config field 'train.learning_rate'"):
+        TrainSettings.from_kwargs(lr=1e-3, learning_rate=1)  # never silently dropped
+
+
+def test_component_settings_validate_themselves_with_their_dotted_name():
+    cases = [
+        ({"train": {"warmup_ratio": 1.0}}, r"train.warmup_ratio: got 1.0"),
+        ({"train": {"scheduler": "cosin"}}, r"train.scheduler: got 'cosin'.*did you mean 'cosine'"),
+        ({"model": {"lora": {"r": 0}}}, r"model.lora.r: got 0, expected at least 1"),
+        ({"model": {"embedding": {"dropout": 1.0}}}, r"model.embedding.dropout: got 1.0"),
+        ({"model": {"tfidf": {"char_ngrams": [5, 2]}}}, r"model.tfidf.char_ngrams: got \[5, 2\]"),
+        ({"model": {"cascade": {"head_top_k": 0}}}, r"model.cascade.head_top_k: got 0"),
+        ({"model": {"ensemble": {"carve": 1.0}}}, r"model.ensemble.carve: got 1.0"),
+        ({"model": {"backend": "ensemble"}}, r"model.ensemble.members: got 0, expected at least 2"),
+    ]
+    for raw, message in cases:
+        with pytest.raises(ConfigError, match=message):
+            config_from_dict(raw)
+
+
+def test_merged_applies_a_partial_config_over_a_whole_one():
+    cfg = config_from_dict({"seed": 3, "objective": {"class_weights": "inverse"}})
+    sub = cfg.merged({"model": {"backend": "majority"}, "train": {"lr": 0.5}})
+    assert sub.model.backend == "majority" and sub.train.lr == 0.5
+    assert sub.seed == 3 and sub.objective.class_weights == "inverse"
+    assert cfg.model.backend == "tfidf" and cfg.train.lr == 2e-5  # the original is untouched
+
+
+def test_old_names_of_the_settings_classes_still_import():
+    from tailtune.config import ObjectiveConfig, TrainConfig
+    from tailtune.objectives import Objective
+    from tailtune.training.settings import TrainSettings
+
+    assert TrainConfig is TrainSettings and ObjectiveConfig is Objective

@@ -250,6 +250,10 @@ class TfidfBackend(BackendBase):
         return scores
 
     def predict_proba(self, texts) -> np.ndarray:
+        """Class probabilities (n, K) in ``classes_`` order, post-hoc adjusted when τ > 0."""
+        texts = list(texts)
+        if not texts:  # scikit-learn's transformers refuse zero rows
+            return np.zeros((0, len(self.classes_)))
         proba = self._raw_proba(texts)
         if self.posthoc_tau:
             from tailtune.objectives.adjust import adjust_probabilities
