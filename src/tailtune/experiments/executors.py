@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import json
 import os
 import shutil
@@ -138,7 +139,13 @@ def execute_job(job: dict[str, Any]) -> Result:
         module, _, attr = job.get("trainer", DEFAULT_TRAINER).partition(":")
         trainer = getattr(importlib.import_module(module), attr)
         cfg = config_from_dict(job["config"])
-        path = trainer(cfg, quiet=True, run_name=job["run_name"], runs_dir=job["runs_dir"])
+        # the job's run name is the folder stem only: the config (and so the run's identity,
+        # its config hash) keeps the experiment's name; trainers that name runs everywhere by
+        # run_name take the stem as dir_name
+        kwargs = {"quiet": True, "runs_dir": job["runs_dir"]}
+        takes = inspect.signature(trainer).parameters
+        kwargs["dir_name" if "dir_name" in takes else "run_name"] = job["run_name"]
+        path = trainer(cfg, **kwargs)
         status, run_dir, error = "finished", str(path), None
     except Exception as exc:  # the experiment records it and goes on with the other runs
         status, run_dir = "failed", None

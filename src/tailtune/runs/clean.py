@@ -174,18 +174,32 @@ def _classify(path: Path) -> Unfinished | None:
         m = pattern.match(path.name)
         if m and path.is_dir():
             pid = int(m.group("pid")) if m.group("pid") else None
-            # an .interrupted folder was handed over on purpose: its writer has stopped
-            alive = kind != "interrupted" and pid is not None and pid_alive(pid)
+            alive = _in_progress(path, kind, pid)
             size, modified = _du(path)
             name = m.groupdict().get("name") or ""
             return Unfinished(path, kind, name, pid, alive, _newest_step(path), size, modified)
     return None
 
 
+def _in_progress(path: Path, kind: str, pid: int | None) -> bool:
+    """A live process trains in the folder: the run writer's lock, when it keeps one (``.lock``,
+    held by ``flock`` while the writer lives), else the PID in the folder's name."""
+    if kind != "jobs" and (path / ".lock").is_file():
+        try:
+            from tailtune.runs.writer import in_progress
+        except ImportError:  # a writer without folder locks
+            in_progress = None
+        if in_progress is not None:
+            return in_progress(path)
+    # an .interrupted folder was handed over on purpose: its writer has stopped
+    return kind != "interrupted" and pid is not None and pid_alive(pid)
+
+
 def _newest_step(path: Path) -> int | None:
-    """The step of the newest complete resumable checkpoint (``state.json`` is written last)."""
+    """The step of the newest complete resumable checkpoint (``state.json`` is written last);
+    a composite's stages keep theirs in sub-folders."""
     steps = []
-    for ck in (path / "checkpoints").glob("step-*"):
+    for ck in [*path.glob("checkpoints/step-*"), *path.glob("*/checkpoints/step-*")]:
         m = re.fullmatch(r"step-(\d+)", ck.name)
         if m and (ck / "state.json").is_file():
             steps.append(int(m.group(1)))
