@@ -103,7 +103,7 @@ def test_uniform_loss_is_ln_k_for_cross_entropy_and_for_softmax_bug():
     loss = build_loss("ce")
     assert uniform_loss(loss, LOGITS, TARGETS).item() == pytest.approx(math.log(3), abs=1e-6)
 
-    def broken(lg, y):  # seed 002's bug: probabilities passed to cross-entropy
+    def broken(lg, y):  # a classic bug: probabilities passed to cross-entropy
         return torch.nn.functional.cross_entropy(torch.softmax(lg, -1), y)
 
     assert uniform_loss(broken, LOGITS, TARGETS).item() == pytest.approx(math.log(3), abs=1e-6)

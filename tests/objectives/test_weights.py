@@ -1,4 +1,4 @@
-"""Class weights against hand-computed values and the seeds' numbers (seed 002)."""
+"""Class weights against hand-computed values and the 113-class complaint data's numbers."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from tailtune.objectives.weights import class_weights, sample_weights, weight_ta
 
 pytestmark = pytest.mark.unit
 
-# The seed's four named classes plus 109 filler classes so that the totals match seed 000:
+# Four named classes of the complaint data plus 109 filler classes so that the totals match:
 # 113 classes, 57,846 training examples.
-SEED_HEAD = [13333, 3905, 5, 4]
-SEED_COUNTS = SEED_HEAD + [372] * 108 + [57846 - sum(SEED_HEAD) - 372 * 108]
+CFPB_HEAD = [13333, 3905, 5, 4]
+CFPB_COUNTS = CFPB_HEAD + [372] * 108 + [57846 - sum(CFPB_HEAD) - 372 * 108]
 
 
 def test_none_is_ones():
@@ -29,7 +29,7 @@ def test_sqrt_inverse_hand_computed():
 
 
 def test_sqrt_inverse_seed_ratio_is_about_60_not_2000():
-    w = class_weights(SEED_COUNTS, "sqrt_inverse")
+    w = class_weights(CFPB_COUNTS, "sqrt_inverse")
     assert w.mean() == pytest.approx(1.0)
     ratio = w[3] / w[0]
     assert ratio == pytest.approx(np.sqrt(13333 / 4), rel=1e-12)
@@ -40,7 +40,7 @@ def test_sqrt_inverse_seed_ratio_is_about_60_not_2000():
 def test_sqrt_inverse_reproduces_seed_table_shape():
     # The slide's absolute values depend on all 113 counts; their ratios do not. Scaled so the
     # 4-example class sits at 3.61, the other three rows round to the slide's numbers.
-    w = class_weights(SEED_HEAD, "sqrt_inverse")
+    w = class_weights(CFPB_HEAD, "sqrt_inverse")
     scaled = w * 3.61 / w[3]
     np.testing.assert_array_equal(np.round(scaled, 2), [0.06, 0.12, 3.23, 3.61])
 
@@ -55,7 +55,7 @@ def test_inverse_matches_sklearn_balanced_and_hand_values():
 
 
 def test_inverse_seed_max_is_128_and_raw_ratio_2666():
-    w = class_weights(SEED_COUNTS, "inverse")
+    w = class_weights(CFPB_COUNTS, "inverse")
     assert w.max() == pytest.approx(57846 / (113 * 4), rel=1e-12)
     assert round(w.max()) == 128
     assert int(13333 / 5) == 2666  # the slide's "raw inverse" spread, for the record
@@ -84,7 +84,7 @@ def test_effective_number_limits():
 def test_cap_clips_after_normalization():
     w = class_weights([1, 4, 16, 64], "sqrt_inverse", cap=1.5)
     np.testing.assert_allclose(w, [1.5, 16 / 15, 8 / 15, 4 / 15], rtol=1e-12)
-    assert class_weights(SEED_COUNTS, "inverse", cap=10.0).max() == 10.0
+    assert class_weights(CFPB_COUNTS, "inverse", cap=10.0).max() == 10.0
 
 
 def test_bad_inputs():

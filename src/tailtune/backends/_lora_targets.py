@@ -38,7 +38,7 @@ _ATTENTION = [
     ("attn.Wqkv", "attn.Wo"),  # ModernBERT
     ("qkv_proj", "o_proj"),  # Phi-3
 ]
-# Query/value only: the original LoRA paper's choice (Hu et al. 2021) and seed 003's for BERT.
+# Query/value only: the original LoRA paper's choice (Hu et al. 2021), also common for BERT.
 _QV = [
     ("q_proj", "v_proj"),
     ("attn.c_attn",),

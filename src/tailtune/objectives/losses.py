@@ -8,7 +8,7 @@ so a batch made only of one rare class gets no extra weight at all, and the effe
 of an example depends on which other examples share its batch (and on the number of processes
 and accumulation steps). Here each example's loss is multiplied by its class weight and the
 batch is averaged over N examples — exactly "multiply each example's loss by a weight based on
-its class" (seed 002). The gradient then decomposes over examples, so gradient accumulation
+its class". The gradient then decomposes over examples, so gradient accumulation
 and data-parallel training give the same update as one big batch.
 
 Label smoothing follows Szegedy et al. 2016 (the target is (1 − ε)·onehot + ε/K), and the
@@ -105,7 +105,7 @@ def build_loss(
     """Return ``loss(logits, targets) -> scalar`` for ``kind`` in ``ce | focal | logit_adjusted``.
 
     ``class_weights`` (one per class) weight every kind (the α of focal loss). Label smoothing
-    combines with ``ce`` and ``logit_adjusted`` (seed 000: sqrt-inverse weights + ε = 0.1);
+    combines with ``ce`` and ``logit_adjusted`` (e.g. sqrt-inverse weights + ε = 0.1);
     focal loss has no smoothed form here and raises ConfigError if ε > 0. ``logit_adjusted``
     needs ``log_priors`` (log of training class frequencies).
     """

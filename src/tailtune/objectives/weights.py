@@ -1,6 +1,6 @@
 """Per-class loss weights from training counts: pure numpy, shared by every backend.
 
-How much weight matters more than whether to weight (seed 002): on the 113-class complaints
+How much weight matters more than whether to weight: on the 113-class complaints (CFPB issue)
 data, sqrt-inverse weights span about 60x (0.06 for 13,333 examples, 3.61 for 4), while
 scikit-learn's "balanced" weights reach 128 and raw inverse frequency 2,666x; the large
 spreads destabilise fine-tuning. Every scheme here returns one weight per class, in the order
@@ -33,8 +33,8 @@ def class_weights(
     Schemes:
 
     - ``none``: all ones.
-    - ``sqrt_inverse``: w_c ∝ n_c^(-1/2), normalized to mean 1 over classes (seed 000's
-      recipe; the rarest/most-common ratio is sqrt(n_max / n_min), ≈ 58 for 13,333 vs 4).
+    - ``sqrt_inverse``: w_c ∝ n_c^(-1/2), normalized to mean 1 over classes (the
+      long-tail fine-tuning default; the rarest/most-common ratio is sqrt(n_max / n_min), ≈ 58 for 13,333 vs 4).
     - ``inverse``: w_c = N / (K · n_c), scikit-learn's ``class_weight="balanced"``
       (sklearn.utils.class_weight.compute_class_weight; King & Zeng 2001, "Logistic
       Regression in Rare Events Data"). Mean over *examples* is 1, mean over classes is not.
@@ -114,7 +114,8 @@ def weight_table(
 ) -> pd.DataFrame:
     """A ``label, count, weight`` frame, most frequent class first (ties by label).
 
-    This is the table of seed 002's "What the weights look like" slide, for any data.
+    The "what do the weights look like" table, for any data: check a scheme's spread before
+    training with it.
     """
     labels = list(counts_by_label)
     counts = [counts_by_label[k] for k in labels]
