@@ -76,7 +76,7 @@ def test_train_and_list_and_predict(tmp_path):
 
 
 def test_quickstart_shows_the_tradeoff(tmp_path):
-    """The main job: sqrt-inverse weights raise macro F1 and rescue zero-F1 classes (seed 002)."""
+    """The main job: sqrt-inverse weights raise macro F1 and rescue zero-F1 classes."""
     from tailtune.quickstart import run_quickstart
 
     results = run_quickstart(runs_dir=tmp_path / "qs", log=lambda *_: None)

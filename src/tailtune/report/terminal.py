@@ -1,4 +1,9 @@
-"""Terminal summaries (rich) of a diagnosis, a noise floor, an error analysis, a comparison."""
+"""Terminal summaries (rich) of a diagnosis, a noise floor, an error analysis, a comparison.
+
+Run names, labels and texts print literally, whatever console is passed: they are wrapped in
+``rich.text.Text`` (a label such as ``[bold]`` or ``[neural]`` would otherwise be read as
+markup), and styles are applied explicitly rather than through inline tags.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 __all__ = ["print_diagnosis", "print_noise", "print_errors", "print_comparison"]
 
@@ -15,73 +21,89 @@ _STYLE = {
 }  # fmt: skip
 
 
+def _console(console: Console | None) -> Console:
+    return console or Console(markup=False, highlight=False)
+
+
+def _line(*parts: str | tuple[str, str]) -> Text:
+    return Text.assemble(*parts)
+
+
 def print_diagnosis(diagnosis, name: str = "", console: Console | None = None) -> None:
     """Verdict, reasons, next step, and the evidence table of one ``Diagnosis``."""
-    c = console or Console()
+    c = _console(console)
     style = _STYLE.get(diagnosis.verdict, "bold")
     best = f"  (best: {diagnosis.best_epoch})" if diagnosis.best_epoch is not None else ""
-    c.print(
-        f"[bold]{name}[/bold] " if name else "", f"[{style}]{diagnosis.verdict}[/]{best}", sep=""
-    )
+    c.print(_line(*([(str(name), "bold"), " "] if name else []), (diagnosis.verdict, style), best))
     for reason in diagnosis.reasons:
-        c.print(f"  because {reason}")
-    c.print(f"  next: {diagnosis.next_step}")
+        c.print(Text(f"  because {reason}"))
+    c.print(Text(f"  next: {diagnosis.next_step}"))
     t = Table("evidence", "value", box=None, pad_edge=False, show_header=False)
     for k, v in diagnosis.evidence.items():
-        t.add_row(f"  {k}", str(v))
+        t.add_row(Text(f"  {k}"), Text(str(v)))
     c.print(t)
 
 
 def print_noise(report, console: Console | None = None) -> None:
     """Support counts, bootstrap intervals, detectable difference, and the paired test if any."""
-    c = console or Console()
+    c = _console(console)
     s, ci, mdd = report.support, report.ci, report.mdd
     c.print(
-        f"[bold]{report.run}[/bold]  {report.split}: {s['n_examples']:,} examples, {s['n_classes']} classes"
+        _line(
+            (str(report.run), "bold"),
+            f"  {report.split}: {s['n_examples']:,} examples, {s['n_classes']} classes",
+        )
     )
     c.print(
-        f"  classes with ≤ {s['few']} examples: [bold]{s['n_few']}[/bold] ({s['share_few']:.1%} of the "
-        f"macro average); exactly 1: [bold]{s['n_one']}[/bold]"
+        _line(
+            f"  classes with ≤ {s['few']} examples: ",
+            (str(s["n_few"]), "bold"),
+            f" ({s['share_few']:.1%} of the macro average); exactly 1: ",
+            (str(s["n_one"]), "bold"),
+        )
     )
     t = Table("metric", "value", "95% CI", "± half-width", "min. detectable Δ", title=None)
     for key, label in (("accuracy", "accuracy"), ("macro_f1", "macro F1")):
         m = ci[key]
-        t.add_row(label, f"{m['value']:.4f}", f"[{m['low']:.4f}, {m['high']:.4f}]",
+        t.add_row(label, f"{m['value']:.4f}", Text(f"[{m['low']:.4f}, {m['high']:.4f}]"),
                   f"{m['half_width']:.4f}", f"{mdd[key]:.4f}")  # fmt: skip
     c.print(t)
     hist = "  ".join(f"{h['bin']}:{h['n_classes']}" for h in s["histogram"])
-    c.print(f"  support histogram (examples:classes)  {hist}")
+    c.print(Text(f"  support histogram (examples:classes)  {hist}"))
     if report.paired:
         _print_paired(report.paired, c)
 
 
 def print_errors(report, console: Console | None = None, max_text: int = 160) -> None:
     """Per-tier F1, tail-error destinations, top confused pairs and the hardest mistakes."""
-    c = console or Console()
-    c.print(f"[bold]{report.run}[/bold]  error analysis ({report.split})")
+    c = _console(console)
+    c.print(_line((str(report.run), "bold"), f"  error analysis ({report.split})"))
     t = Table("tier", "classes", "val ex.", "mean F1", "median F1", "zero-F1")
     for r in report.tiers.to_dict("records"):
-        t.add_row(r["tier"], str(r["n_classes"]), str(r["support"]), _f(r["mean_f1"]),
+        t.add_row(Text(str(r["tier"])), str(r["n_classes"]), str(r["support"]), _f(r["mean_f1"]),
                   _f(r["median_f1"]), str(r["zero_f1"]))  # fmt: skip
     c.print(t)
     d = report.destinations
     fam = f", same family {d['same_family']:.0%}" if d["same_family"] is not None else ""
     c.print(
-        f"  {d['n_errors']} misclassified tail examples land in: head {d['shares']['head']:.0%}, "
-        f"mid {d['shares']['mid']:.0%}, tail {d['shares']['tail']:.0%}{fam} → {d['story']}"
+        Text(
+            f"  {d['n_errors']} misclassified tail examples land in: head "
+            f"{d['shares']['head']:.0%}, mid {d['shares']['mid']:.0%}, "
+            f"tail {d['shares']['tail']:.0%}{fam} → {d['story']}"
+        )
     )
     p = Table("gold", "predicted", "count", "share of gold", title="top confused pairs")
     for r in report.pairs.to_dict("records"):
-        p.add_row(r["gold"], r["pred"], str(r["count"]), f"{r['share']:.0%}")
+        p.add_row(Text(str(r["gold"])), Text(str(r["pred"])), str(r["count"]), f"{r['share']:.0%}")
     c.print(p)
     h = Table("p(pred)", "gold", "predicted", "text", title="hardest mistakes")
     for r in report.hardest.to_dict("records"):
         text = str(r["text"]).replace("\n", " ")
         h.add_row(
             f"{r['prob']:.3f}",
-            r["gold"],
-            r["pred"],
-            text[:max_text] + ("…" if len(text) > max_text else ""),
+            Text(str(r["gold"])),
+            Text(str(r["pred"])),
+            Text(text[:max_text] + ("…" if len(text) > max_text else "")),
         )
     c.print(h)
     if report.issues is not None and len(report.issues):
@@ -89,29 +111,35 @@ def print_errors(report, console: Console | None = None, max_text: int = 160) ->
             f"  cleanlab flags {len(report.issues)} likely label issues (out-of-sample probabilities)"
         )
     for note in report.notes:
-        c.print(f"  [yellow]note:[/] {note}")
+        c.print(_line("  ", ("note:", "yellow"), f" {note}"))
 
 
 def print_comparison(flags: list[dict[str, Any]], console: Console | None = None) -> None:
     """The re-weighting-signature flags of ``compare_runs``."""
-    c = console or Console()
+    c = _console(console)
     if not flags:
         c.print(
             "no pair shows the re-weighting signature (accuracy down, macro F1 up, fewer zero-F1)"
         )
     for f in flags:
-        c.print(f"[yellow]re-weighting signature[/]: {f['message']}")
+        c.print(_line(("re-weighting signature", "yellow"), f": {f['message']}"))
 
 
 def _print_paired(p: dict[str, Any], c: Console) -> None:
     c.print(
-        f"  paired bootstrap {p.get('b_name', 'b')} − {p.get('a_name', 'a')} on {p['n_examples']:,} shared examples:"
+        Text(
+            f"  paired bootstrap {p.get('b_name', 'b')} − {p.get('a_name', 'a')} "
+            f"on {p['n_examples']:,} shared examples:"
+        )
     )
     for key, label in (("accuracy", "accuracy"), ("macro_f1", "macro F1")):
         m = p[key]
-        verdict = "[green]meaningful[/]" if m["meaningful"] else "[dim]within noise[/]"
+        verdict = ("meaningful", "green") if m["meaningful"] else ("within noise", "dim")
         c.print(
-            f"    {label}: {m['diff']:+.4f}  95% CI [{m['low']:+.4f}, {m['high']:+.4f}]  {verdict}"
+            _line(
+                f"    {label}: {m['diff']:+.4f}  95% CI [{m['low']:+.4f}, {m['high']:+.4f}]  ",
+                verdict,
+            )
         )
 
 

@@ -1,0 +1,49 @@
+"""The ``tailtune`` command line: thin commands that parse, call one library function, print.
+
+Each concern is a module of this package with its own ``app`` (a Typer app); this module only
+assembles them, in the order ``tailtune --help`` lists them. A new command module registers with
+one ``app.add_typer`` line below: without a name its commands join the top level, with one they
+form a command group (``tailtune data …``). Command modules import from ``_common`` and
+``_print``, never from this module, so imports run one way.
+
+Every command that can fail on user input raises TailtuneError, which :func:`main` prints as one
+literal ``error:`` line on stderr with exit code 1 (no traceback).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from tailtune.cli import analyze, calc, config, data, experiment, runs, train
+from tailtune.cli._print import err_console, print_error
+from tailtune.errors import TailtuneError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="Fine-tune and evaluate text classifiers on long-tailed label sets.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(train.app)  # quickstart, train, evaluate, predict
+app.add_typer(analyze.app)  # diagnose, noise, errors, report
+app.add_typer(data.app, name="data")
+app.add_typer(config.app, name="config")
+app.add_typer(runs.app, name="runs")
+app.add_typer(experiment.app, name="experiment")
+app.add_typer(calc.app, name="calc")
+
+
+def main() -> None:
+    """Console entry point: user errors become one literal line and exit code 1."""
+    try:
+        app()
+    except TailtuneError as exc:
+        print_error(exc)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,123 @@
+"""``tailtune diagnose``, ``noise``, ``errors`` and ``report``: read run directories, never train."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tailtune.cli._common import JsonOpt, examples
+from tailtune.cli._print import console, styled
+from tailtune.errors import TailtuneError
+
+app = typer.Typer()
+
+_RUN = "runs/tfidf-20261201-101500"
+_OTHER = "runs/sqrt-20261201-102200"
+
+
+@app.command(
+    "diagnose",
+    epilog=examples(
+        f"tailtune diagnose {_RUN}",
+        f"tailtune diagnose {_RUN} {_OTHER}",
+        "tailtune diagnose trainer_log.csv --classes 113",
+    ),
+)
+def diagnose_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Run directories or CSV/JSON training logs.")],
+    classes: Annotated[
+        int | None, typer.Option("--classes", help="K, for logs without it.")
+    ] = None,
+) -> None:
+    """Read training curves: undertrained, well-trained, overtrained, data-starved, not learning."""
+    from tailtune.evaluation.diagnose import diagnose_many
+    from tailtune.report import print_comparison, print_diagnosis
+
+    kwargs = {"n_classes": classes} if classes else {}
+    results, flags = diagnose_many(paths, **kwargs)
+    for name, diagnosis, error in results:
+        if diagnosis is not None:
+            print_diagnosis(diagnosis, name=name, console=console)
+        else:
+            console.print(styled((str(name), "yellow"), f": {error}"))
+    if len(paths) > 1:
+        print_comparison(flags, console)
+    if all(d is None for _, d, _ in results) and not flags:
+        raise TailtuneError("diagnose: nothing could be diagnosed (see the lines above)")
+
+
+@app.command(
+    "noise",
+    epilog=examples(
+        f"tailtune noise {_RUN}",
+        f"tailtune noise {_RUN} --against {_OTHER}",
+    ),
+)
+def noise_cmd(
+    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    against: Annotated[Path | None, typer.Option(help="Second run for a paired bootstrap.")] = None,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validation noise floor: support per class, bootstrap CIs, minimum detectable difference."""
+    from tailtune.evaluation.noise import noise_report
+    from tailtune.report import print_noise
+
+    rep = noise_report(run, against=against, n_boot=n_boot, seed=seed)
+    if as_json:
+        console.print_json(json.dumps(rep.to_dict(), default=str))
+    else:
+        print_noise(rep, console)
+
+
+@app.command(
+    "errors",
+    epilog=examples(
+        f"tailtune errors {_RUN}",
+        f"tailtune errors {_RUN} --top 20 --confusion-csv c.csv",
+    ),
+)
+def errors_cmd(
+    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    top: Annotated[int, typer.Option(help="Confused pairs to show.")] = 10,
+    hard: Annotated[int, typer.Option(help="Most confident mistakes to show.")] = 5,
+    issues: Annotated[bool, typer.Option(help="Rank likely label issues with cleanlab.")] = False,
+    confusion_csv: Annotated[
+        Path | None, typer.Option("--confusion-csv", help="Write the full confusion matrix here.")
+    ] = None,
+) -> None:
+    """Error analysis: confused pairs, where tail errors land, hardest mistakes, per-tier F1."""
+    from tailtune.evaluation.errors import error_report
+    from tailtune.report import print_errors
+
+    rep = error_report(run, top=top, n_hard=hard, issues=issues)
+    print_errors(rep, console)
+    if confusion_csv is not None:
+        rep.write_confusion_csv(confusion_csv)
+        console.print(f"wrote {confusion_csv}")
+
+
+@app.command(
+    "report",
+    epilog=examples(
+        f'tailtune report {_RUN} -o cfpb.html --title "CFPB TF-IDF"',
+        f"tailtune report {_RUN} {_OTHER}",
+    ),
+)
+def report_cmd(
+    runs: Annotated[list[Path], typer.Argument(help="Run directories; the first is the baseline.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path(
+        "report.html"
+    ),
+    title: Annotated[str | None, typer.Option(help="Report title.")] = None,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
+) -> None:
+    """One self-contained HTML report (works offline) for one run or a comparison of several."""
+    from tailtune.report import build_report
+
+    path = build_report(runs, out, title=title, n_boot=n_boot)
+    console.print(f"wrote {path}")

@@ -1,0 +1,179 @@
+"""``tailtune data``: inspect, split, subset and synthesize labelled data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tailtune.cli._common import (
+    ConfigOpt,
+    Encoding,
+    Fmt,
+    JsonOpt,
+    LabelCol,
+    SetOpt,
+    SkipRows,
+    TextCol,
+    data_config,
+    examples,
+    load_data,
+    write_frame_atomic,
+)
+from tailtune.cli._print import console, print_load_report, print_report
+
+app = typer.Typer(help="Inspect, split and subset labelled data.", no_args_is_help=True)
+
+
+@app.command(
+    "stats",
+    epilog=examples(
+        "tailtune data stats complaints.csv --text-col narrative --label-col product",
+        "tailtune data stats train.jsonl --head-min 500 --tail-max 20 --json",
+    ),
+)
+def data_stats(
+    path: Annotated[list[Path], typer.Argument(help="Data file(s): csv, tsv, jsonl, parquet.")],
+    text_col: TextCol = None,
+    label_col: LabelCol = None,
+    skip_rows: SkipRows = 0,
+    fmt: Fmt = "auto",
+    encoding: Encoding = "utf-8",
+    head_min: Annotated[int, typer.Option(help="Head tier: at least this many examples.")] = 2000,
+    tail_max: Annotated[int, typer.Option(help="Tail tier: fewer than this many examples.")] = 100,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Class statistics: sizes, imbalance, classes under 20/100, frequency tiers."""
+    from tailtune.data import class_stats
+
+    cfg = data_config(config, text_col, label_col, skip_rows, fmt, encoding, set_)
+    frame, report = load_data(cfg, path)
+    stats = class_stats(frame["label"], head_min=head_min, tail_max=tail_max)
+    if as_json:
+        console.print_json(json.dumps({"load": report, "stats": stats}, default=str))
+        return
+    print_load_report(report)
+    _print_stats(stats)
+
+
+@app.command(
+    "split",
+    epilog=examples(
+        "tailtune data split complaints.csv -o data/split --val 0.1 --test 0.1",
+        "tailtune data split a.csv b.csv -o split --min-class-size 2 --drop-duplicates",
+    ),
+)
+def data_split(
+    path: Annotated[list[Path], typer.Argument(help="Data file(s) to split.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for train/val/test.csv.")],
+    val: Annotated[float, typer.Option(help="Validation share (0-1) or count.")] = 0.1,
+    test: Annotated[float, typer.Option(help="Test share (0-1) or count; 0 = none.")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Split seed.")] = 42,
+    min_class_size: Annotated[int, typer.Option(help="Drop (and list) smaller classes.")] = 1,
+    drop_duplicates: Annotated[bool, typer.Option(help="Remove exact duplicates.")] = False,
+    text_col: TextCol = None,
+    label_col: LabelCol = None,
+    skip_rows: SkipRows = 0,
+    fmt: Fmt = "auto",
+    encoding: Encoding = "utf-8",
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Seeded stratified split that survives rare classes; same seed, byte-identical files."""
+    from tailtune.data import clean, split_frame, write_split
+
+    cfg = data_config(config, text_col, label_col, skip_rows, fmt, encoding, set_)
+    frame, report = load_data(cfg, path)
+    print_load_report(report)
+    frame, clean_report = clean(
+        frame, drop_duplicates=drop_duplicates, min_class_size=min_class_size
+    )
+    print_report("clean", clean_report)
+    result = split_frame(frame, val=val, test=test, seed=seed)
+    written = write_split(result, out)
+    print_report("split", result.report)
+    for p in written:
+        console.print(f"wrote {p}")
+
+
+@app.command(
+    "subset",
+    epilog=examples(
+        "tailtune data subset train.csv -o top8x200.csv --labels 8 --per-class 200",
+        "tailtune data subset train.csv -o small.csv --rows 2000 --seed 1",
+    ),
+)
+def data_subset(
+    path: Annotated[list[Path], typer.Argument(help="Data file(s).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output CSV.")],
+    labels: Annotated[
+        str | None, typer.Option(help="Top-K labels (a number) or names separated by commas.")
+    ] = None,
+    per_class: Annotated[int | None, typer.Option(help="Examples per class (balanced).")] = None,
+    rows: Annotated[int | None, typer.Option(help="Stratified subsample of N rows.")] = None,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 42,
+    text_col: TextCol = None,
+    label_col: LabelCol = None,
+    skip_rows: SkipRows = 0,
+    fmt: Fmt = "auto",
+    encoding: Encoding = "utf-8",
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Top-K labels x N per class (a label-count x data-size grid), or a stratified subsample."""
+    from tailtune.data import stratified_subsample, subset_labels
+
+    cfg = data_config(config, text_col, label_col, skip_rows, fmt, encoding, set_)
+    frame, _ = load_data(cfg, path)
+    if labels is not None or per_class is not None:
+        chosen = None
+        if labels is not None:
+            chosen = int(labels) if labels.isdigit() else [s.strip() for s in labels.split(",")]
+        frame = subset_labels(
+            frame,
+            labels=chosen if chosen is not None else frame["label"].nunique(),
+            per_class=per_class,
+            seed=seed,
+        )
+    if rows is not None:
+        frame = stratified_subsample(frame, rows, seed=seed)
+    write_frame_atomic(frame, out)
+    console.print(f"wrote {out}: {len(frame):,} rows, {frame['label'].nunique()} classes")
+
+
+@app.command(
+    "synth",
+    epilog=examples(
+        "tailtune data synth -o demo.csv",
+        "tailtune data synth -o big.csv --preset cfpb113 --scale 0.5 --seed 1",
+    ),
+)
+def data_synth(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output CSV.")],
+    preset: Annotated[str, typer.Option(help="small, cfpb113 or tiny.")] = "small",
+    seed: Annotated[int, typer.Option(help="Generator seed.")] = 0,
+    scale: Annotated[float, typer.Option(help="Multiply every class size.")] = 1.0,
+) -> None:
+    """Write the built-in SYNTHETIC long-tail complaint data set (for demos and tests)."""
+    from tailtune.data import synthesize
+
+    frame = synthesize(preset, seed=seed, scale=scale)
+    write_frame_atomic(frame, out)
+    console.print(
+        f"wrote {out}: {len(frame):,} synthetic rows, {frame['label'].nunique()} classes "
+        f"(preset {preset}, seed {seed})"
+    )
+
+
+def _print_stats(stats: dict) -> None:
+    table = Table("statistic", "value", title="Class statistics")
+    for key, value in stats.items():
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value, default=str)
+        table.add_row(str(key), str(value))
+    console.print(table)

@@ -1,0 +1,54 @@
+"""``tailtune experiment``: controlled one-variable experiments, seeds and grids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tailtune.cli._common import examples
+from tailtune.cli._print import console
+from tailtune.errors import TailtuneError
+
+app = typer.Typer(help="Controlled experiments, seeds and grids.", no_args_is_help=True)
+
+
+@app.command(
+    "run",
+    epilog=examples(
+        "tailtune experiment run configs/experiments/tiny-tfidf-c.yaml",
+        "tailtune experiment run my-grid.yaml --executor processes --workers 2",
+    ),
+)
+def experiment_run(
+    file: Annotated[Path, typer.Argument(help="Experiment YAML (one varied field, or a grid).")],
+    executor: Annotated[str | None, typer.Option(help="sequential, processes or ray.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Parallel runs (processes executor).")] = None,
+    ray_address: Annotated[str | None, typer.Option(help="Existing Ray cluster address.")] = None,
+    runs_dir: Annotated[Path | None, typer.Option(help="Override the runs folder.")] = None,
+) -> None:
+    """Run or resume an experiment; finished runs are skipped, failed ones retried."""
+    from tailtune.experiments import run_experiment
+
+    result = run_experiment(
+        file, executor=executor, workers=workers, ray_address=ray_address, runs_dir=runs_dir,
+        log=console.print,
+    )  # fmt: skip
+    record = result.dir / "record.md"
+    if record.is_file():
+        console.print(record.read_text(encoding="utf-8"))
+    console.print(
+        f"{len(result.executed)} run(s) trained, {len(result.skipped)} already finished, "
+        f"{len(result.failed)} failed, {result.wall_s:.0f} s; results in {result.dir}"
+    )
+    if result.failed:
+        raise TailtuneError(f"{len(result.failed)} run(s) failed; re-run the command to retry them")
+
+
+@app.command("show", epilog=examples("tailtune experiment show runs/tiny-tfidf-c"))
+def experiment_show(exp_dir: Annotated[Path, typer.Argument(help="Experiment folder.")]) -> None:
+    """Print an experiment's record (variable, held constant, prediction, result, meaningful)."""
+    from tailtune.experiments import show_experiment
+
+    console.print(show_experiment(exp_dir)["markdown"])
