@@ -71,6 +71,19 @@ def test_a_class_without_source_has_no_docs():
     assert [f.path for f in config_field_docs(Dynamic())] == ["x"]
 
 
+@dataclass
+class WithRuntime:
+    kept: int = 1
+    """Set in the config file."""
+    filled: list[str] = field(default_factory=list, metadata={"yaml": False})
+    """Filled in at run time by the component."""
+
+
+def test_run_time_fields_are_not_shown():
+    assert [f.path for f in config_field_docs(WithRuntime())] == ["kept"]
+    assert yaml.safe_load(commented_yaml(WithRuntime(filled=["x"]))) == {"kept": 1}
+
+
 def test_walk_lists_sections_then_their_fields_with_defaults():
     cfg = Docstrings(lr=1e-3)
     rows = {f.path: f for f in config_field_docs(cfg)}

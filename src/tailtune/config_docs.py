@@ -73,10 +73,13 @@ def config_field_docs(cfg: Any, prefix: str = "") -> list[FieldDoc]:
 
     A field whose value is a dataclass is a section: it is listed, then its own fields under
     the dotted path. The default is the field's declared default (or its factory's result).
+    A field with ``metadata={"yaml": False}`` (filled in at run time) is left out.
     """
     out: list[FieldDoc] = []
     docs = field_docs(type(cfg))
     for f in dataclasses.fields(cfg):
+        if not f.metadata.get("yaml", True):  # set at run time by its component, not in YAML
+            continue
         path = f"{prefix}{f.name}"
         value = getattr(cfg, f.name)
         doc = docs.get(f.name, "")
