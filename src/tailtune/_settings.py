@@ -97,8 +97,13 @@ def unknown_key(key: str, names: list[str], where: str) -> ConfigError:
     return ConfigError(f"unknown config field '{dotted}'{hint}")
 
 
-def from_kwargs(cls: type, kwargs: dict[str, Any], where: str) -> Any:
-    """``cls(**kwargs)`` validated; an unknown keyword is a ConfigError, never dropped."""
+def from_kwargs(cls: type, kwargs: dict[str, Any], where: str | None = None) -> Any:
+    """``cls(**kwargs)`` validated; an unknown keyword is a ConfigError, never dropped.
+
+    ``where`` is the dotted config section named in errors (default: the class's own, the
+    default of its ``validate``)."""
+    if where is None:
+        where = inspect.signature(cls.validate).parameters["where"].default
     names = [f.name for f in dataclasses.fields(cls)]
     for key in kwargs:
         if key not in names:

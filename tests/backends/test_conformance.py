@@ -248,3 +248,28 @@ def test_params_round_trip_and_unknown_params_fail(name, tmp_path):
     assert repr(again) == repr(backend)
     with pytest.raises(ConfigError, match="unknown parameter"):
         backend.set_params(no_such_param=1)
+
+
+@ALL
+def test_freeze_pins_the_choices_fit_made_and_refits_without_validation(fitted):
+    from tailtune.backends import freeze
+
+    backend, ((tx, ty), (vx, vy), texts) = fitted
+    frozen = freeze(backend)
+    assert not hasattr(frozen, "classes_")
+    params = frozen.get_params(deep=True)
+    assert not any(v is True for k, v in params.items() if k.endswith("tune_posthoc_tau"))
+    if "objective" in params:
+        assert frozen.posthoc_tau == backend.posthoc_tau
+        assert frozen.train.max_steps == backend.info_["best_step"]
+    if backend.name == "tfidf":
+        assert frozen.posthoc_tau == backend.posthoc_tau
+        assert frozen.temperature == backend.info_["temperature"]
+    if backend.name == "ensemble":
+        assert frozen.weights == list(backend.weights_) and frozen.carve == 0.0
+        assert frozen.posthoc_tau == backend.tau_ and frozen.tune_tau is False
+    # refit on train + validation (the rows of training classes), nothing left to choose
+    known = [i for i, label in enumerate(vy) if label in set(ty)]
+    frozen.fit(tx + [vx[i] for i in known], ty + [vy[i] for i in known])
+    proba = frozen.predict_proba(texts)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)

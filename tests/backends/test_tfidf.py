@@ -85,3 +85,15 @@ def test_settings_validate_with_the_field_name():
         TfidfSettings(C=0).validate()
     with pytest.raises(ConfigError, match="tfidf.classifier: got 'svm'"):
         TfidfBackend(classifier="svm").fit(["a b", "c d"], ["x", "y"])
+
+
+def test_a_frozen_clone_refit_without_validation_is_the_same_model(data):
+    from tailtune.backends import freeze
+
+    (tx, ty), (vx, vy) = data
+    b = TfidfBackend(C=0.5, tune_posthoc_tau=True).fit(tx, ty, eval_set=(vx, vy))
+    assert b.info_["temperature"] != 1.0 and b.posthoc_tau > 0  # both chosen on validation
+    again = freeze(b).fit(tx, ty)  # no eval_set: τ and the temperature stay as chosen
+    np.testing.assert_array_equal(again.predict_proba(vx), b.predict_proba(vx))
+    # a plain clone refit without validation loses the temperature (and so the probabilities)
+    assert not np.allclose(clone(b).fit(tx, ty).predict_proba(vx), b.predict_proba(vx))

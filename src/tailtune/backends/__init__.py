@@ -15,7 +15,7 @@ from tailtune.backends._registry import (
     load_backend,
     make_backend,
 )
-from tailtune.backends.base import Backend, clone
+from tailtune.backends.base import Backend, clone, freeze
 from tailtune.backends.build import (
     WORKFLOW_OBJECTIVE,
     backend_kwargs,
@@ -33,6 +33,7 @@ __all__ = [
     "build_backend",
     "build_stage",
     "clone",
+    "freeze",
     "load_backend",
     "make_backend",
 ]

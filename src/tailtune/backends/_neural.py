@@ -57,6 +57,15 @@ class NeuralBackend(BackendBase):
             self.objective = dataclasses.replace(self.objective, posthoc_tau=tau)
         self.info_["posthoc_tau"] = self.posthoc_tau
 
+    def frozen_params(self) -> dict:
+        """Params that pin what ``fit`` chose on validation data: τ (already recorded in
+        ``objective.posthoc_tau``) and the length of training early stopping picked."""
+        out: dict = {"objective__tune_posthoc_tau": False}
+        best = self.info_.get("best_step")
+        if best:
+            out.update({"train__max_steps": int(best), "train__patience": None})
+        return out
+
     @property
     def params(self) -> MutableMapping[str, Any]:
         """Every settings field under its flat name (``params["lr"]``), read and write."""

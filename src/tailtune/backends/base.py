@@ -27,6 +27,7 @@ __all__ = [
     "BackendBase",
     "check_fit_input",
     "clone",
+    "freeze",
     "decode_params",
     "encode_params",
     "is_backend",
@@ -118,7 +119,7 @@ class BackendBase:
             elif dataclasses.is_dataclass(current):
                 fields = {**{f.name: getattr(current, f.name) for f in dataclasses.fields(current)}}
                 fields.update(sub)
-                setattr(self, head, from_kwargs(type(current), fields, head))
+                setattr(self, head, from_kwargs(type(current), fields))
             else:
                 raise ConfigError(f"{self.name} backend: '{head}' has no fields to set")
         return self
@@ -136,6 +137,16 @@ def clone(backend: Any) -> Any:
     """
     params = backend.get_params(deep=False)
     return type(backend)(**{k: _clone_value(v) for k, v in params.items()})
+
+
+def freeze(backend: Any) -> Any:
+    """An unfitted clone of a *fitted* backend whose params pin every choice ``fit`` made on
+    validation data — post-hoc τ, the SVM temperature, the number of steps early stopping
+    picked, an ensemble's blend weights — so that refitting it on train + validation (with no
+    eval_set) repeats the same recipe on more data. A backend without such choices
+    (``frozen_params`` absent) is simply cloned."""
+    overrides = backend.frozen_params() if hasattr(backend, "frozen_params") else {}
+    return clone(backend).set_params(**overrides)
 
 
 def _clone_value(value: Any) -> Any:
@@ -171,7 +182,7 @@ def split_flat(
     for arg, (cls, current, _) in settings.items():
         base = current if current is not None else cls()
         values = {f.name: getattr(base, f.name) for f in dataclasses.fields(cls)}
-        out[arg] = from_kwargs(cls, {**values, **buckets[arg]}, arg)
+        out[arg] = from_kwargs(cls, {**values, **buckets[arg]})
     return out
 
 
@@ -188,7 +199,7 @@ def decode_params(cls: type, params: dict[str, Any]) -> dict[str, Any]:
     out = dict(params)
     for arg, settings_cls in getattr(cls, "settings", {}).items():
         if isinstance(out.get(arg), dict):
-            out[arg] = from_kwargs(settings_cls, out[arg], arg)
+            out[arg] = from_kwargs(settings_cls, out[arg])
     return out
 
 

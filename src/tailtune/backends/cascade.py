@@ -160,6 +160,12 @@ class CascadeBackend(BackendBase):
             raise ConfigError(f"model.cascade.{role}: no {role} backend given")
         return as_stage(stage, f"model.cascade.{role}", self.seed)
 
+    def frozen_params(self) -> dict:
+        """Both stages frozen (see :func:`tailtune.backends.base.freeze`)."""
+        from tailtune.backends.base import freeze
+
+        return {"router": freeze(self.router_), "specialist": freeze(self.specialist_)}
+
     def _router_labels(self, labels: np.ndarray) -> np.ndarray:
         return np.where(np.isin(labels, self.head_), labels, OTHER).astype(object)
 

@@ -83,12 +83,14 @@ class EnsembleBackend(BackendBase):
         weights: list[float] | None = None,
         carve: float = 0.1,
         tune_tau: bool = True,
+        posthoc_tau: float = 0.0,
         seed: int = 42,
     ):
         self.members = members
         self.weights = weights
         self.carve = carve
         self.tune_tau = tune_tau
+        self.posthoc_tau = posthoc_tau
         self.seed = seed
         self.history_: list[dict] = []
         self.info_: dict = {}
@@ -131,7 +133,7 @@ class EnsembleBackend(BackendBase):
         self.weights_ = np.asarray(
             self.weights or [1.0 / len(self.members)] * len(self.members), dtype=np.float64
         )
-        self.tau_ = 0.0
+        self.tau_ = float(self.posthoc_tau)
         tuning: dict[str, Any] = {}
         if tune is not None and len(tune[0]):
             tuning = self._tune(*tune)
@@ -165,7 +167,7 @@ class EnsembleBackend(BackendBase):
     def _tune(self, texts, labels) -> dict[str, Any]:
         """Choose blend weights (unless fixed) and τ by macro F1 on the tuning split."""
         from tailtune.evaluation import compute_metrics
-        from tailtune.objectives.adjust import tune_tau
+        from tailtune.objectives.adjust import adjust_probabilities, tune_tau
 
         labels = np.asarray(labels, dtype=object).astype(str)
         known = np.isin(labels, self.classes_)
@@ -181,7 +183,9 @@ class EnsembleBackend(BackendBase):
                 tau, scores = tune_tau(p, gold, self.prior_)
                 score = scores[tau]
             else:
-                tau, score = 0.0, compute_metrics(gold, p.argmax(axis=1))["macro_f1"]
+                tau = self.posthoc_tau
+                adjusted = adjust_probabilities(p, self.prior_, tau) if tau else p
+                score = compute_metrics(gold, adjusted.argmax(axis=1))["macro_f1"]
             # ties: prefer less adjustment, then the more even blend (the smaller max weight)
             key = (score, -tau, -max(w))
             if best_key is None or key > best_key:
@@ -190,6 +194,19 @@ class EnsembleBackend(BackendBase):
         self.weights_ = np.asarray(w, dtype=np.float64)
         self.tau_ = float(tau)
         return {"member_tune_macro_f1": member_f1, "tune_macro_f1": round(score, 4)}
+
+    def frozen_params(self) -> dict:
+        """Params that pin every choice ``fit`` made: frozen members, the blend weights and τ
+        (no carve: with nothing left to choose, the members train on all the data)."""
+        from tailtune.backends.base import freeze
+
+        return {
+            "members": [freeze(m) for m in self.members_],
+            "weights": [float(w) for w in self.weights_],
+            "tune_tau": False,
+            "posthoc_tau": self.tau_,
+            "carve": 0.0,
+        }
 
     # -- prediction --------------------------------------------------------------------------
 

@@ -92,6 +92,7 @@ class TfidfBackend(BackendBase):
         weight_cap: float | None = None,
         posthoc_tau: float = 0.0,
         tune_posthoc_tau: bool = False,
+        temperature: float | None = None,
         seed: int = 0,
     ):
         self.word_ngrams = tuple(word_ngrams)
@@ -108,6 +109,7 @@ class TfidfBackend(BackendBase):
         self.weight_cap = weight_cap
         self.posthoc_tau = posthoc_tau
         self.tune_posthoc_tau = tune_posthoc_tau
+        self.temperature = temperature
         self.seed = seed
         self.history_: list[dict] = []
         self.info_: dict = {}
@@ -137,8 +139,8 @@ class TfidfBackend(BackendBase):
         self.clf_ = self._make_classifier()
         self.clf_.fit(X, y, sample_weight=sample_weight)
 
-        self.temperature_ = 1.0
-        if self.classifier == "linear_svc" and eval_set is not None:
+        self.temperature_ = 1.0 if self.temperature is None else float(self.temperature)
+        if self.temperature is None and self.classifier == "linear_svc" and eval_set is not None:
             self.temperature_ = self._fit_temperature(eval_set)
         if self.tune_posthoc_tau and eval_set is not None:
             self.posthoc_tau = self._tune_tau(eval_set)
@@ -152,6 +154,10 @@ class TfidfBackend(BackendBase):
             "class_weight_max": float(weights.max()),
         }
         return self
+
+    def frozen_params(self) -> dict:
+        """Params that pin what ``fit`` chose on validation data (τ, the SVM temperature)."""
+        return {"tune_posthoc_tau": False, "temperature": self.temperature_}
 
     def _make_vectorizers(self) -> list:
         from sklearn.feature_extraction.text import TfidfVectorizer
