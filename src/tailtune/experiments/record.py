@@ -1,4 +1,5 @@
-"""The experiment record: seed 002's five fields, filled from the finished run directories.
+"""The experiment record: the five fields of a controlled experiment, filled from the finished
+run directories, and the verdict on the prediction.
 
 Variable changed, held constant (computed: every resolved field that did not vary), prediction
 (written before running), result (mean ± std over seeds per value, per-tier deltas, zero-F1
@@ -6,6 +7,8 @@ counts) and meaningful. "Meaningful" asks two questions of each value against th
 is the difference of means larger than twice the larger seed standard deviation, and does the
 paired bootstrap on the same validation examples (same seed, so the same split; Koehn 2004)
 give an interval for the difference that excludes zero? The verdict sentence follows from them.
+A structured prediction is checked against the same two sources of noise
+(:mod:`tailtune.experiments.prediction`): held / did not hold / inconclusive.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tailtune.experiments.plan import PlannedRun, value_label
+from tailtune.experiments.prediction import BOOTSTRAPPED, check_prediction
 from tailtune.experiments.spec import Experiment
 from tailtune.runs.index import flatten_config
 from tailtune.runs.reader import read_run
@@ -63,7 +67,11 @@ def build_record(
             if p.run_id in in_progress and p.run_id not in run_dirs
         ],
     }
-    record["meaningful"] = _meaningful(exp, planned, run_dirs, cells)
+    paired = _paired_bootstraps(exp, cells)
+    record["meaningful"] = _meaningful(exp, cells, paired)
+    record["prediction_check"] = check_prediction(
+        exp.expected, _prediction_inputs(exp, cells, paired)
+    )
     return record
 
 
@@ -152,20 +160,18 @@ def _cells(exp, planned, run_dirs) -> list[dict[str, Any]]:
     return out
 
 
-def _meaningful(exp, planned, run_dirs, cells) -> dict[str, Any]:
-    if exp.is_grid:
-        return {"comparisons": [], "summary": "a declared grid maps a surface (see the heatmap); "
-                "make one-variable experiments of the cells you want to compare"}  # fmt: skip
+def _paired_bootstraps(exp, cells) -> dict[str, list[dict[str, Any]]]:
+    """Per compared cell (by label): one paired bootstrap per seed both cells ran, against the
+    first cell (same seed, so the same validation split), or the reason it does not apply."""
+    if exp.is_grid or not cells:
+        return {}
     from tailtune.evaluation.noise import paired_bootstrap_runs
 
     first = cells[0]
-    comparisons = []
+    base_runs = {r["seed"]: r for r in first["runs"]}
+    out: dict[str, list[dict[str, Any]]] = {}
     for cell in cells[1:]:
-        if first[exp.metric]["mean"] is None or cell[exp.metric]["mean"] is None:
-            continue
-        spread = seed_spread_test(first[exp.metric], cell[exp.metric])
-        paired = []
-        base_runs = {r["seed"]: r for r in first["runs"]}
+        out[cell["label"]] = []
         for r in cell["runs"]:
             if r["seed"] not in base_runs:
                 continue
@@ -174,17 +180,64 @@ def _meaningful(exp, planned, run_dirs, cells) -> dict[str, Any]:
                     read_run(base_runs[r["seed"]]["run_dir"]), read_run(r["run_dir"])
                 )
             except Exception as exc:  # different validation sets: say so instead of comparing
-                paired.append(
-                    {"seed": r["seed"], "error": str(exc), "meaningful": False, "diff": 0.0}
-                )
+                out[cell["label"]].append({"seed": r["seed"], "error": str(exc)})
                 continue
-            key = exp.metric if exp.metric in res else "macro_f1"
-            paired.append({"seed": r["seed"], **{k: res[key][k] for k in ("diff", "low", "high", "meaningful")}})  # fmt: skip
+            out[cell["label"]].append({"seed": r["seed"], **{m: res[m] for m in BOOTSTRAPPED}})
+    return out
+
+
+def _meaningful(exp, cells, boots) -> dict[str, Any]:
+    if exp.is_grid:
+        return {"comparisons": [], "summary": "a declared grid maps a surface (see the heatmap); "
+                "make one-variable experiments of the cells you want to compare"}  # fmt: skip
+    first = cells[0]
+    # the paired bootstrap resamples accuracy and macro F1; other metrics lean on macro F1's
+    key = exp.metric if exp.metric in BOOTSTRAPPED else "macro_f1"
+    comparisons = []
+    for cell in cells[1:]:
+        if first[exp.metric]["mean"] is None or cell[exp.metric]["mean"] is None:
+            continue
+        spread = seed_spread_test(first[exp.metric], cell[exp.metric])
+        paired = []
+        for b in boots.get(cell["label"], []):
+            if "error" in b:
+                paired.append({"seed": b["seed"], "error": b["error"], "meaningful": False, "diff": 0.0})  # fmt: skip
+            else:
+                paired.append({"seed": b["seed"], **{k: b[key][k] for k in ("diff", "low", "high", "meaningful")}})  # fmt: skip
         label, sentence = verdict(exp.metric, spread, paired)
         comparisons.append({"a": first["label"], "b": cell["label"], "seed_spread": spread,
                             "paired_bootstrap": paired, "verdict": label, "sentence": sentence})  # fmt: skip
     summary = "; ".join(f"{c['b']} vs {c['a']}: {c['sentence']}" for c in comparisons)
     return {"comparisons": comparisons, "summary": summary or "no comparison (missing runs)"}
+
+
+def _prediction_inputs(exp, cells, boots) -> list[dict[str, Any]]:
+    """What :func:`check_prediction` needs for each value against the first, on its metric."""
+    if exp.expected is None or exp.is_grid or not cells:
+        return []
+    metric = exp.expected.metric
+    (values,) = exp.fields.values()
+    first = cells[0]
+    out = []
+    for value, cell in zip(values[1:], cells[1:], strict=True):
+        paired = []
+        if metric in BOOTSTRAPPED:
+            for b in boots.get(cell["label"], []):
+                if "error" not in b:
+                    paired.append({"seed": b["seed"], "low": b[metric]["low"], "high": b[metric]["high"]})  # fmt: skip
+        out.append({
+            "a": first["label"], "b": cell["label"], "value": value,
+            "a_stats": _stats(first, metric), "b_stats": _stats(cell, metric), "paired": paired,
+        })  # fmt: skip
+    return out
+
+
+def _stats(cell: dict[str, Any], metric: str) -> dict[str, Any]:
+    """Mean and std over seeds of a record metric or a tier's mean F1 (``tail_f1``)."""
+    tier = metric.removesuffix("_f1")
+    if tier in TIERS:
+        return mean_std([r["tiers"][tier] for r in cell["runs"]])
+    return mean_std([r.get(metric) for r in cell["runs"]])
 
 
 def _sub(a, b):
@@ -205,7 +258,8 @@ def write_record(exp_dir: str | Path, record: dict[str, Any]) -> tuple[Path, Pat
 
 
 def render_markdown(record: dict[str, Any]) -> str:
-    """The record as Markdown: the five fields of seed 002, in order."""
+    """The record as Markdown: the five fields of a controlled experiment, in order, and the
+    verdict on the prediction."""
     var = record["variable_changed"]
     res = record["result"]
     fields = "; ".join(
@@ -215,6 +269,7 @@ def render_markdown(record: dict[str, Any]) -> str:
         f"# Experiment: {record['experiment']}", "",
         f"**Variable changed** ({'grid' if var['grid'] else 'one variable'}): {fields}; seeds {var['seeds']}", "",
         f"**Prediction** (written {record.get('prediction_written') or 'before running'}): {record['prediction']}", "",
+        f"**Prediction held?** {_prediction_line(record)}", "",
         f"**Result** (validation, mean ± std over seeds; Δ vs `{res['cells'][0]['label']}`):", "",
         "| value | seeds | accuracy | macro F1 | zero-F1 classes | Δ " + res["metric"] + " | Δ head F1 | Δ mid F1 | Δ tail F1 |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -242,6 +297,18 @@ def render_markdown(record: dict[str, Any]) -> str:
     lines += ["", f"**Held constant** ({len(held)} resolved fields):", "", "<details><summary>show</summary>", ""]  # fmt: skip
     lines += [f"- `{k}`: {json.dumps(v, default=str)}" for k, v in held.items()]
     lines += ["", "</details>", ""]
+    return "\n".join(lines)
+
+
+def _prediction_line(record: dict[str, Any]) -> str:
+    check = record.get("prediction_check") or {}
+    if not check.get("checkable"):
+        return check.get("sentence") or "not machine-checkable"
+    lines = [f"**{check['verdict']}**: {check['prediction']['metric']} "
+             f"{check['prediction']['direction']} by at least {check['prediction']['at_least']:g}"]  # fmt: skip
+    for c in check["comparisons"]:
+        lines.append(f"- {c['b']} vs {c['a']}: {c['sentence']}")
+    lines.append(f"\n_Rule_: {check['rule']}.")
     return "\n".join(lines)
 
 

@@ -186,11 +186,13 @@ def _write_plan(exp: Experiment, planned: list[PlannedRun], edir: Path) -> str:
     """Write experiment.json (the prediction with the time it was first written) before running."""
     path = edir / "experiment.json"
     old = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    written = old.get("prediction_written") if old.get("prediction") == exp.prediction else None
+    expected = exp.expected.to_dict() if exp.expected is not None else None
+    same = old.get("prediction") == exp.prediction and old.get("expected") == expected
+    written = old.get("prediction_written") if same else None
     written = written or time.strftime("%Y-%m-%dT%H:%M:%S")
     plan = {
         "name": exp.name, "source": exp.source, "prediction": exp.prediction,
-        "prediction_written": written, "fields": exp.fields, "grid": exp.is_grid,
+        "expected": expected, "prediction_written": written, "fields": exp.fields, "grid": exp.is_grid,
         "seeds": exp.seeds, "metric": exp.metric,
         "runs": [{"run_id": p.run_id, "values": p.values, "seed": p.seed} for p in planned],
     }  # fmt: skip

@@ -1,12 +1,13 @@
 """The experiment file: a base config, ONE varied field (or a declared grid), seeds, a prediction.
 
-Seed 002's template: change one variable, hold everything else constant, write the prediction
-before running, confirm with three seeds. The file enforces it::
+The controlled-experiment template: change one variable, hold everything else constant, write
+the prediction before running, confirm with three seeds. The file enforces it::
 
     base: ../tiny.yaml              # a config file (relative to this file) or an inline mapping
     vary: {train.batch_size: [32, 4]}
     seeds: [1, 2, 3]
     prediction: "batch 4 rescues a few tail classes; macro F1 +0.01, accuracy flat"
+    # or checkable: {metric: macro_f1, direction: up, at_least: 0.01, text: "..."}
     executor: sequential            # sequential | processes | ray
 """
 
@@ -21,6 +22,7 @@ import yaml
 
 from tailtune.config import _resolve_paths, config_from_dict
 from tailtune.errors import ConfigError
+from tailtune.experiments.prediction import Prediction, parse_prediction
 
 __all__ = ["EXECUTORS", "Experiment", "load_experiment", "experiment_from_dict", "set_field"]
 
@@ -50,6 +52,7 @@ class Experiment:
     description: str = ""
     source: str = "<dict>"
     base_dir: str = "."  # the experiment file's folder: relative data paths in values resolve here
+    expected: Prediction | None = None  # the structured prediction, when it is one
 
     @property
     def variable(self) -> str:
@@ -91,11 +94,6 @@ def experiment_from_dict(
     for name, values in fields.items():
         for value in values:  # every value must make a valid config, before anything runs
             config_from_dict(set_field(base, name, value, base_dir))
-    prediction = raw.get("prediction")
-    if not isinstance(prediction, str) or not prediction.strip():
-        raise ConfigError(
-            f"{where}: prediction is required: write what you expect BEFORE running (seed 002)"
-        )
     seeds = raw.get("seeds", [1, 2, 3])
     if isinstance(seeds, int) and not isinstance(seeds, bool):
         seeds = [seeds]
@@ -116,6 +114,9 @@ def experiment_from_dict(
         raise ConfigError(
             f"{where}: metric: got {metric!r}, expected one of: {', '.join(_METRICS)}"
         )
+    prediction, expected = parse_prediction(
+        raw.get("prediction"), where, fields, is_grid, default_metric=metric
+    )
     name = str(raw.get("name") or base.get("name") or "experiment")
     runs_dir = raw.get("runs_dir")
     return Experiment(
@@ -123,6 +124,7 @@ def experiment_from_dict(
         is_grid=is_grid, executor=executor, workers=workers, ray_address=raw.get("ray_address"),
         runs_dir=str(runs_dir) if runs_dir is not None else None, metric=metric,
         description=str(raw.get("description") or ""), source=source, base_dir=str(base_dir),
+        expected=expected,
     )  # fmt: skip
 
 
