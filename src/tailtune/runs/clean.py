@@ -31,6 +31,7 @@ __all__ = [
     "find_unfinished",
     "parse_age",
     "remove_abandoned",
+    "unfinished_rows",
     "unfinished_table",
 ]
 
@@ -89,15 +90,20 @@ def find_unfinished(runs_dir: str | Path) -> list[Unfinished]:
 
 def unfinished_table(runs_dir: str | Path) -> pd.DataFrame:
     """:func:`find_unfinished` as the table ``tailtune runs list`` shows under the finished runs."""
+    items = [u for u in find_unfinished(runs_dir) if u.kind != "jobs"]
+    return unfinished_rows(items, runs_dir)
+
+
+def unfinished_rows(items: list[Unfinished], runs_dir: str | Path) -> pd.DataFrame:
+    """One display row per folder: name, state, step, resumable, size, age, pid, folder."""
     rows = [
         {
-            "name": u.name, "state": u.state, "step": u.step,
+            "name": u.name or "(experiment jobs)", "state": u.state, "step": u.step,
             "resumable": "yes" if u.resumable else "no", "size": human_size(u.size),
             "age": human_age(time.time() - u.modified), "pid": u.pid,
             "folder": _rel(Path(runs_dir), u.path),
         }
-        for u in find_unfinished(runs_dir)
-        if u.kind != "jobs"
+        for u in items
     ]  # fmt: skip
     cols = ["name", "state", "step", "resumable", "size", "age", "pid", "folder"]
     return pd.DataFrame(rows, columns=cols)
