@@ -38,9 +38,10 @@ def experiment_run(
     record = result.dir / "record.md"
     if record.is_file():
         console.print(record.read_text(encoding="utf-8"))
+    busy = f", {len(result.busy)} in progress elsewhere" if result.busy else ""
     console.print(
         f"{len(result.executed)} run(s) trained, {len(result.skipped)} already finished, "
-        f"{len(result.failed)} failed, {result.wall_s:.0f} s; results in {result.dir}"
+        f"{len(result.failed)} failed{busy}, {result.wall_s:.0f} s; results in {result.dir}"
     )
     if result.failed:
         raise TailtuneError(f"{len(result.failed)} run(s) failed; re-run the command to retry them")

@@ -1,8 +1,10 @@
-"""``tailtune runs``: the SQLite index of run directories (list, show, compare, reindex)."""
+"""``tailtune runs``: the SQLite index of run directories (list, show, compare, reindex) and the
+unfinished folders interrupted runs leave (listed by ``list``, removed by ``clean``)."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -41,8 +43,9 @@ def runs_list(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Runs in the SQLite index (rebuilt from the run directories when missing or corrupt)."""
-    from tailtune.runs import list_runs
+    """Runs in the SQLite index (reconciled with the run directories first), then the
+    interrupted runs: step reached, resumable or still in progress, size."""
+    from tailtune.runs import list_runs, unfinished_table
 
     frame = list_runs(runs_dir, where=where, sort=sort, limit=limit, columns=column)
     if as_json:
@@ -54,6 +57,9 @@ def runs_list(
             frame = frame[keep]
             title += " (a wider terminal or --json shows every column)"
         print_frame(frame, title=title)
+        unfinished = unfinished_table(runs_dir)
+        if len(unfinished):
+            print_frame(unfinished.drop(columns=["pid"]), title=f"unfinished runs in {runs_dir}")
 
 
 @app.command(
@@ -99,3 +105,46 @@ def runs_reindex(
     from tailtune.runs import rebuild_index
 
     console.print(f"rebuilt {rebuild_index(runs_dir)}")
+
+
+@app.command(
+    "clean",
+    short_help="Remove abandoned temporary run folders.",
+    epilog=examples(
+        "tailtune runs clean runs",
+        "tailtune runs clean runs --older-than 1d --yes",
+    ),
+)
+def runs_clean(
+    runs_dir: Annotated[Path, typer.Argument(help="Runs folder.")] = Path("runs"),
+    older_than: Annotated[
+        str | None,
+        typer.Option("--older-than", help="Only folders untouched this long: 30m, 12h, 1d, 2w."),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Remove without asking.")] = False,
+) -> None:
+    """List unfinished run folders whose process is gone (killed or interrupted runs, dead
+    experiment job folders) with their sizes, and remove them on confirmation. A folder whose
+    process still runs is never listed; a resumable one is marked, as removing it loses the
+    checkpoint a resume would continue from."""
+    from tailtune.runs import find_abandoned, remove_abandoned
+    from tailtune.runs.clean import human_size, parse_age, unfinished_rows
+
+    limit = parse_age(older_than) if older_than else None  # a bad duration fails before the scan
+    items = find_abandoned(runs_dir, older_than=limit)
+    if not items:
+        console.print(f"no abandoned folders in {runs_dir}")
+        return
+    total = sum(u.size for u in items)
+    print_frame(unfinished_rows(items, runs_dir), title=f"abandoned folders in {runs_dir}")
+    console.print(f"{len(items)} folder(s), {human_size(total)}")
+    if not yes:
+        if not sys.stdin.isatty():
+            console.print("nothing removed: re-run with --yes to remove them")
+            return
+        if not typer.confirm("remove them?", default=False):
+            console.print("nothing removed")
+            return
+    removed = remove_abandoned(items)
+    freed = sum(u.size for u in removed)
+    console.print(f"removed {len(removed)} folder(s), {human_size(freed)} freed")
