@@ -1,0 +1,24 @@
+"""How closely an exported model reproduces ``tailtune predict``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["agreement"]
+
+
+def agreement(reference: np.ndarray, got: np.ndarray, against: str, atol: float) -> dict:
+    """Top-1 agreement and the largest probability difference between two (n, K) arrays."""
+    n = len(reference)
+    if n == 0:
+        return {"against": against, "n": 0, "top1_agreement": None, "max_abs_diff": None}
+    same = float((reference.argmax(1) == got.argmax(1)).mean())
+    diff = float(np.abs(reference - got).max())
+    return {
+        "against": against,
+        "n": n,
+        "top1_agreement": round(same, 6),
+        "max_abs_diff": diff,
+        "tolerance": atol,
+        "within_tolerance": bool(diff <= atol and same == 1.0),
+    }

@@ -1,0 +1,140 @@
+"""``tailtune export`` and ``tailtune serve``: thin commands over export_run and serve_run."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+__all__ = ["app", "export_cmd", "serve_cmd", "main"]
+
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+console = Console(markup=False, highlight=False)
+err_console = Console(stderr=True, markup=False, highlight=False)
+
+RUN = "runs/atis-minilm-encoder-20261201-101500"
+
+
+def _examples(*lines: str) -> str:
+    return "Examples:\n" + "\n".join(lines)
+
+
+@app.command(
+    "export",
+    epilog=_examples(
+        f"tailtune export {RUN} --format hf -o exports/atis-hf",
+        f"tailtune export {RUN} --format onnx --quantize int8 -o exports/atis-onnx-int8",
+        "tailtune export runs/atis-tfidf-20261201-101500 --format sklearn -o exports/atis-sk",
+    ),
+)
+def export_cmd(
+    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="hf, onnx or sklearn.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="New (or empty) output folder.")],
+    quantize: Annotated[
+        str | None, typer.Option("--quantize", help="int8: dynamic int8 quantization (onnx).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Export a run's model as a transformers folder, ONNX, or a scikit-learn pipeline, and
+    report how closely it reproduces tailtune predict on the run's validation texts."""
+    from tailtune.export import export_run
+
+    report = export_run(run, fmt, out, quantize=quantize)
+    if as_json:
+        console.print_json(json.dumps(report, default=str))
+        return
+    console.print(
+        f"exported {report['backend']} run as {fmt} to {out}: {', '.join(report['files'])}"
+    )
+    console.print(agreement_line(report["agreement"]))
+
+
+def agreement_line(a: dict) -> str:
+    """One line: agreement with tailtune predict on the validation texts."""
+    if not a.get("n"):
+        return "agreement: the run has no validation texts to compare on"
+    line = (
+        f"agreement with {a['against']} on {a['n']} validation texts: top-1 "
+        f"{a['top1_agreement']:.2%}, largest probability difference {a['max_abs_diff']:.2g}"
+    )
+    if a.get("within_tolerance") is False:
+        line += " (outside the target: check this export before using it)"
+    return line
+
+
+@app.command(
+    "serve",
+    epilog=_examples(
+        f"tailtune serve {RUN}",
+        f"tailtune serve {RUN} --port 8080 --workers 2",
+        f"tailtune serve {RUN} --onnx exports/atis-onnx-int8 --max-batch 64",
+    ),
+)
+def serve_cmd(
+    run: Annotated[Path, typer.Argument(help="Run directory (or an ONNX export folder).")],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+    onnx: Annotated[
+        Path | None, typer.Option("--onnx", help="Serve this ONNX export of RUN instead.")
+    ] = None,
+    max_batch: Annotated[int, typer.Option(help="Most texts per model call.")] = 32,
+    max_wait_ms: Annotated[
+        float, typer.Option(help="How long a batch waits for more requests.")
+    ] = 5.0,
+    max_text_chars: Annotated[int, typer.Option(help="Longest text accepted.")] = 10_000,
+    max_texts: Annotated[int, typer.Option(help="Most texts per request.")] = 256,
+    threads: Annotated[
+        int | None, typer.Option(help="CPU threads per worker for the model.")
+    ] = None,
+) -> None:
+    """Serve a run's model over HTTP: POST /predict, GET /health, GET /labels, docs at /docs."""
+    from tailtune.serve import serve_run
+
+    source = onnx if onnx is not None else run
+    if onnx is not None:
+        _check_onnx_of(run, onnx)
+    console.print(f"serving {source} on http://{host}:{port} (docs at /docs)")
+    serve_run(
+        source,
+        host=host,
+        port=port,
+        workers=workers,
+        max_batch=max_batch,
+        max_wait_ms=max_wait_ms,
+        max_text_chars=max_text_chars,
+        max_texts=max_texts,
+        threads=threads,
+    )
+
+
+def _check_onnx_of(run: Path, onnx: Path) -> None:
+    """``--onnx`` must be an ONNX export of RUN (export.json names its run)."""
+    from tailtune.errors import TailtuneError
+    from tailtune.export._files import read_export_json
+
+    meta = read_export_json(onnx)
+    if meta.get("format") != "onnx":
+        raise TailtuneError(f"--onnx {onnx}: a {meta.get('format')} export, not an ONNX one")
+    if Path(meta["run"]).resolve() != run.resolve():
+        raise TailtuneError(f"--onnx {onnx}: exported from {meta['run']}, not from {run}")
+
+
+def main() -> None:
+    """Run these commands alone (``python -m tailtune.export._cli``), errors as one line."""
+    from tailtune.errors import TailtuneError
+
+    try:
+        app()
+    except TailtuneError as exc:
+        err_console.print("error: " + " ".join(str(exc).split("\n")), soft_wrap=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

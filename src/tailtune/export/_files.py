@@ -1,0 +1,79 @@
+"""Writing an export folder atomically, and the ``export.json`` that describes it."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import shutil
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from tailtune.errors import MissingExtraError, TailtuneError
+
+__all__ = ["EXPORT_JSON", "need", "staged_dir", "write_export_json", "read_export_json"]
+
+EXPORT_JSON = "export.json"
+
+# The pip extra each optional module comes with (tailtune._extras names the neural ones).
+_EXTRA = {
+    "onnx": "export",
+    "onnxruntime": "export",
+    "skops": "export",
+    "fastapi": "serve",
+    "uvicorn": "serve",
+    "httpx": "serve",
+}
+
+
+def need(module: str, purpose: str = "") -> ModuleType:
+    """Import ``module``, or raise one line naming the tailtune extra that installs it."""
+    root = module.split(".")[0]
+    if root not in _EXTRA:
+        from tailtune._extras import require
+
+        return require(module, purpose)
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        what = f" for {purpose}" if purpose else ""
+        raise MissingExtraError(
+            f"{root} is needed{what} but is not installed: pip install 'tailtune[{_EXTRA[root]}]'"
+        ) from exc
+
+
+@contextlib.contextmanager
+def staged_dir(out_dir: str | Path):
+    """Yield a hidden sibling folder; on success it becomes ``out_dir`` (never half-written).
+
+    ``out_dir`` may not exist yet or be empty: an export never mixes with older files.
+    """
+    out = Path(out_dir)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise TailtuneError(f"{out}: already exists and is not empty; choose a new output folder")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+        if out.exists():
+            out.rmdir()
+        tmp.rename(out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_export_json(folder: Path, report: dict[str, Any]) -> None:
+    """``export.json``: format, source run, labels, what was folded in, agreement figures."""
+    (Path(folder) / EXPORT_JSON).write_text(json.dumps(report, indent=2, default=str) + "\n")
+
+
+def read_export_json(folder: str | Path) -> dict[str, Any]:
+    """The ``export.json`` of an export folder, or a one-line error."""
+    p = Path(folder) / EXPORT_JSON
+    if not p.is_file():
+        raise TailtuneError(f"{Path(folder)}: no {EXPORT_JSON} (not a tailtune export folder)")
+    return json.loads(p.read_text(encoding="utf-8"))

@@ -1,0 +1,70 @@
+"""``export_run``: one run's model out of tailtune, checked against ``tailtune predict``.
+
+Top to bottom: open the run, pick the format's writer, write into a hidden folder, measure how
+closely the written model reproduces the run's own predictions on its validation texts, then
+write ``export.json`` and move the folder into place (an export that fails leaves nothing).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from tailtune.errors import TailtuneError
+from tailtune.export._files import staged_dir, write_export_json
+from tailtune.export._source import open_run
+
+__all__ = ["FORMATS", "QUANTIZE", "export_run"]
+
+FORMATS = ("hf", "onnx", "sklearn")
+QUANTIZE = (None, "int8")
+
+
+def export_run(
+    run_path: str | Path, fmt: str, out_dir: str | Path, quantize: str | None = None
+) -> dict[str, Any]:
+    """Export a finished run's model to ``out_dir`` as ``fmt`` (hf, onnx or sklearn).
+
+    Returns the report also written to ``out_dir/export.json``: format, source run, backend,
+    classes, the files written, what was folded in (post-hoc τ, temperature) and the agreement
+    with ``tailtune predict`` on the run's validation texts (top-1 share, largest probability
+    difference). Raises TailtuneError with one line when the run cannot take this format.
+    """
+    if fmt not in FORMATS:
+        raise TailtuneError(f"export: format {fmt!r} is not one of {', '.join(FORMATS)}")
+    if quantize not in QUANTIZE:
+        raise TailtuneError(f"export: --quantize {quantize!r}: only int8 is offered")
+    if quantize and fmt != "onnx":
+        raise TailtuneError(f"export: --quantize applies to --format onnx, not {fmt}")
+    started = time.perf_counter()
+    source = open_run(run_path)
+    report: dict[str, Any] = {
+        "format": fmt,
+        "run": str(source.run_path),
+        "backend": source.kind,
+        "classes": source.classes,
+        "val_texts": len(source.val_texts),
+    }
+    with staged_dir(out_dir) as folder:
+        if fmt == "hf":
+            from tailtune.export.hf import export_hf
+
+            report["hf"] = export_hf(source, folder)
+            report["agreement"] = report["hf"].pop("agreement")
+        elif fmt == "sklearn":
+            from tailtune.export.sklearn import export_sklearn
+
+            report["sklearn"] = export_sklearn(source, folder)
+            report["agreement"] = report["sklearn"].pop("agreement")
+        else:
+            from tailtune.export.onnx import check_agreement, export_onnx
+
+            report["onnx"], reference = export_onnx(source, folder, quantize)
+            write_export_json(folder, report)  # the runtime reads labels and lengths from it
+            report["agreement"] = check_agreement(folder, reference, source.val_texts, quantize)
+        report["files"] = sorted(p.name for p in folder.iterdir()) + ["export.json"]
+        report["export_s"] = round(time.perf_counter() - started, 2)
+        write_export_json(folder, report)
+    report["out_dir"] = str(Path(out_dir))
+    return report

@@ -1,0 +1,80 @@
+"""Running an ONNX export with ONNX Runtime: no torch, no transformers, no tailtune model code.
+
+An export folder holds ``model.onnx`` (inputs ``input_ids`` and ``attention_mask``, int64
+``(batch, sequence)``; outputs ``logits`` — already temperature-scaled and post-hoc adjusted — and
+``probabilities``), ``tokenizer.json`` (the 🤗 tokenizers file) and ``export.json`` (labels,
+``max_length``, the pad id). :class:`OnnxClassifier` is the whole inference path, and what
+``tailtune serve`` runs for an ONNX folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from tailtune.export._files import need, read_export_json
+
+__all__ = ["OnnxClassifier"]
+
+
+class OnnxClassifier:
+    """``predict_proba`` / ``predict`` over an ONNX export folder (CPU execution provider)."""
+
+    def __init__(self, folder: str | Path, threads: int | None = None, batch_size: int = 32):
+        ort = need("onnxruntime", "ONNX inference")
+        tokenizers = need("tokenizers", "ONNX inference")
+        self.folder = Path(folder)
+        meta = read_export_json(self.folder)
+        if meta.get("format") != "onnx":
+            raise ValueError(f"{self.folder}: export.json says format {meta.get('format')!r}")
+        self.meta = meta
+        self.classes_ = np.asarray(meta["classes"], dtype=object)
+        self.max_length = int(meta["onnx"]["max_length"])
+        self.pad_id = int(meta["onnx"]["pad_token_id"])
+        self.batch_size = batch_size
+        self.tokenizer = tokenizers.Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(self.max_length)
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = int(threads)
+            options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(
+            str(self.folder / meta["onnx"]["file"]), options, providers=["CPUExecutionProvider"]
+        )
+
+    def encode(self, texts: list[str]) -> list[list[int]]:
+        """Token ids per text, truncated to the run's ``max_length`` (special tokens added)."""
+        return [e.ids for e in self.tokenizer.encode_batch(list(texts))]
+
+    def logits(self, texts) -> np.ndarray:
+        """Adjusted logits (n, K): longest texts first, right-padded per batch, input order."""
+        ids = self.encode(list(texts))
+        out = np.zeros((len(ids), len(self.classes_)), dtype=np.float32)
+        order = np.argsort([-len(x) for x in ids], kind="stable")
+        for start in range(0, len(ids), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            width = max(1, max(len(ids[i]) for i in rows))
+            batch = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for j, i in enumerate(rows):
+                batch[j, : len(ids[i])] = ids[i]
+                mask[j, : len(ids[i])] = 1
+            feeds = {"input_ids": batch, "attention_mask": mask}
+            out[rows] = self.session.run(["logits"], feeds)[0]
+        return out
+
+    def predict_proba(self, texts) -> np.ndarray:
+        """Class probabilities (n, K) in ``classes_`` order (float64, rows sum to 1)."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, len(self.classes_)))
+        z = self.logits(texts).astype(np.float64)
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def predict(self, texts) -> np.ndarray:
+        """Most probable label of each text."""
+        return self.classes_[self.predict_proba(texts).argmax(axis=1)]
