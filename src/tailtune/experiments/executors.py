@@ -206,13 +206,7 @@ def _run_in_subprocess(job, tmp: Path, on_start, live: set, stop, claim) -> Resu
         stem = tmp / job["key"].replace("/", "_")
         job_file, result_file = stem.with_suffix(".job.json"), stem.with_suffix(".result.json")
         job_file.write_text(json.dumps(job, default=str), encoding="utf-8")
-        cmd = [
-            sys.executable,
-            "-m",
-            "tailtune.experiments._worker",
-            str(job_file),
-            str(result_file),
-        ]
+        cmd = [sys.executable, "-c", _BOOT, str(job_file), str(result_file)]
         fds = (lock.fd,) if lock is not None else ()
         with open(stem.with_suffix(".log"), "w+", encoding="utf-8") as log:
             # own session: Ctrl-C in the terminal reaches the driver only, which then ends the
@@ -266,6 +260,20 @@ def _remove_dead_job_folders(base: Path) -> None:
         pid = folder.name.removeprefix(".jobs-")
         if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+# The worker's first lines, before any import of tailtune (which can take seconds with torch):
+# tie its life to the driver's at once, so a driver killed during that import takes it along;
+# `die_with_parent` in the worker repeats the check once tailtune is imported.
+_BOOT = """
+import ctypes, os, signal, sys
+if sys.platform.startswith("linux"):
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+if os.getppid() != int(os.environ["TAILTUNE_EXECUTOR_PARENT"]):
+    os._exit(1)  # the driver died before the line above
+from tailtune.experiments._worker import main
+main(sys.argv[1], sys.argv[2])
+"""
 
 
 def die_with_parent() -> None:
