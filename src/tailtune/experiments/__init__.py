@@ -1,5 +1,6 @@
-"""Controlled experiments (seed 002): one varied field, seeds, a prediction, a five-field record;
-declared grids as heatmaps, scaling curves, and executors (sequential, local processes, Ray)."""
+"""Controlled experiments: one varied field, seeds, a prediction written before running, a
+five-field record with a verdict on the prediction; declared grids as heatmaps, scaling curves,
+and executors (sequential, local processes, Ray)."""
 
 from tailtune.experiments.curves import curve_table, plot_curves
 from tailtune.experiments.executors import DEFAULT_TRAINER, execute_job, ray_resources, run_jobs

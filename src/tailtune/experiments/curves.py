@@ -1,6 +1,6 @@
-"""Scaling curves with seed error bars: metric against training-set size (seed 001, with tokens
-and the trainable-parameter : token ratio when recorded) or against parameter count (seed 000's
-flat line), or simply against the varied value."""
+"""Scaling curves with seed error bars: metric against training-set size (with tokens seen and
+the tokens-per-trainable-parameter ratio when recorded) or against parameter count (where a
+long-tail task can stay flat as models grow), or simply against the varied value."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def _plot(table, x, xlabel, metric, path: Path, logx: bool, title: str) -> Path:
     ax.errorbar(xs, table["mean"], yerr=yerr, marker="o", capsize=4)
     for xi, row in zip(xs, table.itertuples(), strict=True):
         note = row.label
-        if row.tokens:  # seed 001: how many tokens each trainable parameter saw
+        if row.tokens:  # how many tokens each trainable parameter saw
             note += f"\n{row.tokens:,.0f} tok" + (f", {row.tokens_per_param:.2g} tok/param" if row.tokens_per_param else "")  # fmt: skip
         ax.annotate(note, (xi, row.mean), textcoords="offset points", xytext=(4, 6), fontsize=7)
     if x == "label":
