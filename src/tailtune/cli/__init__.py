@@ -16,7 +16,7 @@ import sys
 
 import typer
 
-from tailtune.cli import analyze, calc, config, data, experiment, runs, train
+from tailtune.cli import analyze, calc, config, data, experiment, export, runs, train
 from tailtune.cli._print import err_console, print_error
 from tailtune.errors import TailtuneError
 
@@ -35,6 +35,7 @@ app.add_typer(config.app, name="config")
 app.add_typer(runs.app, name="runs")
 app.add_typer(experiment.app, name="experiment")
 app.add_typer(calc.app, name="calc")
+app.add_typer(export.app)  # export, serve
 
 
 def main() -> None:

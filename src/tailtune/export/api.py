@@ -63,7 +63,7 @@ def export_run(
             report["onnx"], reference = export_onnx(source, folder, quantize)
             write_export_json(folder, report)  # the runtime reads labels and lengths from it
             report["agreement"] = check_agreement(folder, reference, source.val_texts, quantize)
-        report["files"] = sorted(p.name for p in folder.iterdir()) + ["export.json"]
+        report["files"] = sorted({p.name for p in folder.iterdir()} | {"export.json"})
         report["export_s"] = round(time.perf_counter() - started, 2)
         write_export_json(folder, report)
     report["out_dir"] = str(Path(out_dir))

@@ -1,31 +1,27 @@
-"""``tailtune export`` and ``tailtune serve``: thin commands over export_run and serve_run."""
+"""``tailtune export`` and ``tailtune serve``: thin commands over export_run and serve_run
+(tailtune.export, tailtune.serve; docs/deploy.md)."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-__all__ = ["app", "export_cmd", "serve_cmd", "main"]
+from tailtune.cli._common import JsonOpt, examples
+from tailtune.cli._print import console
 
-app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
-console = Console(markup=False, highlight=False)
-err_console = Console(stderr=True, markup=False, highlight=False)
+__all__ = ["app"]
+
+app = typer.Typer()
 
 RUN = "runs/atis-minilm-encoder-20261201-101500"
 
 
-def _examples(*lines: str) -> str:
-    return "Examples:\n" + "\n".join(lines)
-
-
 @app.command(
     "export",
-    epilog=_examples(
+    epilog=examples(
         f"tailtune export {RUN} --format hf -o exports/atis-hf",
         f"tailtune export {RUN} --format onnx --quantize int8 -o exports/atis-onnx-int8",
         "tailtune export runs/atis-tfidf-20261201-101500 --format sklearn -o exports/atis-sk",
@@ -38,7 +34,7 @@ def export_cmd(
     quantize: Annotated[
         str | None, typer.Option("--quantize", help="int8: dynamic int8 quantization (onnx).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Export a run's model as a transformers folder, ONNX, or a scikit-learn pipeline, and
     report how closely it reproduces tailtune predict on the run's validation texts."""
@@ -48,10 +44,9 @@ def export_cmd(
     if as_json:
         console.print_json(json.dumps(report, default=str))
         return
-    console.print(
-        f"exported {report['backend']} run as {fmt} to {out}: {', '.join(report['files'])}"
-    )
-    console.print(agreement_line(report["agreement"]))
+    files = ", ".join(report["files"])
+    console.print(f"exported {report['backend']} run as {fmt} to {out}: {files}", soft_wrap=True)
+    console.print(agreement_line(report["agreement"]), soft_wrap=True)
 
 
 def agreement_line(a: dict) -> str:
@@ -69,7 +64,7 @@ def agreement_line(a: dict) -> str:
 
 @app.command(
     "serve",
-    epilog=_examples(
+    epilog=examples(
         f"tailtune serve {RUN}",
         f"tailtune serve {RUN} --port 8080 --workers 2",
         f"tailtune serve {RUN} --onnx exports/atis-onnx-int8 --max-batch 64",
@@ -99,7 +94,7 @@ def serve_cmd(
     source = onnx if onnx is not None else run
     if onnx is not None:
         _check_onnx_of(run, onnx)
-    console.print(f"serving {source} on http://{host}:{port} (docs at /docs)")
+    console.print(f"serving {source} on http://{host}:{port} (docs at /docs)", soft_wrap=True)
     serve_run(
         source,
         host=host,
@@ -123,18 +118,3 @@ def _check_onnx_of(run: Path, onnx: Path) -> None:
         raise TailtuneError(f"--onnx {onnx}: a {meta.get('format')} export, not an ONNX one")
     if Path(meta["run"]).resolve() != run.resolve():
         raise TailtuneError(f"--onnx {onnx}: exported from {meta['run']}, not from {run}")
-
-
-def main() -> None:
-    """Run these commands alone (``python -m tailtune.export._cli``), errors as one line."""
-    from tailtune.errors import TailtuneError
-
-    try:
-        app()
-    except TailtuneError as exc:
-        err_console.print("error: " + " ".join(str(exc).split("\n")), soft_wrap=True)
-        sys.exit(1)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,61 @@
+"""What ``tailtune serve`` predicts with: a run's own backend, or an ONNX export of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tailtune.errors import TailtuneError
+
+__all__ = ["Predictor", "load_predictor"]
+
+
+@dataclass
+class Predictor:
+    """``predict_proba(texts) -> (n, K)`` over ``classes``, with a description for /health."""
+
+    model: Any = field(repr=False)
+    classes: list[str]
+    kind: str  # "run" (tailtune backend) or "onnx"
+    source: str
+    backend: str
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self.model.predict_proba(list(texts)), dtype=np.float64)
+
+
+def load_predictor(path: str | Path, threads: int | None = None) -> Predictor:
+    """A run directory (its ``model/`` through ``load_backend``) or an ONNX export folder."""
+    p = Path(path)
+    if (p / "export.json").is_file():
+        from tailtune.export._files import read_export_json
+
+        meta = read_export_json(p)
+        if meta.get("format") != "onnx":
+            raise TailtuneError(
+                f"{p}: a {meta.get('format')} export; serve its run, or an ONNX export"
+            )
+        from tailtune.export.runtime import OnnxClassifier
+
+        model = OnnxClassifier(p, threads=threads)
+        return Predictor(model, list(meta["classes"]), "onnx", str(p), str(meta["backend"]))
+    from tailtune.backends import load_backend
+    from tailtune.runs import read_run
+
+    run = read_run(p)
+    if threads:
+        _torch_threads(threads)
+    backend = load_backend(run.path / "model")
+    classes = [str(c) for c in backend.classes_]
+    return Predictor(backend, classes, "run", str(run.path), str(backend.name))
+
+
+def _torch_threads(n: int) -> None:
+    try:
+        import torch
+    except ImportError:  # a linear run serves without torch
+        return
+    torch.set_num_threads(int(n))
