@@ -376,8 +376,8 @@ def build_data(plan: Plan, work: Path, log: Log):
     train, val = parts.train, parts.val
     log(f"data: {len(train)} train / {len(val)} val, {train.label.nunique()} classes")
     texts = train.text.tolist()
-    enc_tok = train_tokenizer(texts, plan.tokenizer_vocab, "encoder")
-    dec_tok = train_tokenizer(texts, plan.tokenizer_vocab, "decoder")
+    enc_tok, dec_tok = train_tokenizers(texts, plan.tokenizer_vocab)
+    log(f"data: BPE tokenizer trained, vocab {len(enc_tok)}")
     enc_dir, dec_dir = work / "encoder_base", work / "decoder_base"
     enc_info = save_encoder(enc_dir, enc_tok, plan)
     log(f"data: encoder saved ({enc_info['params']:,} parameters)")
@@ -398,34 +398,35 @@ def build_data(plan: Plan, work: Path, log: Log):
     return figures, data
 
 
-def train_tokenizer(texts: list[str], vocab: int, kind: str):
-    """A BPE tokenizer (Sennrich et al. 2016) trained on ``texts``: encoder or decoder style."""
+def train_tokenizers(texts: list[str], vocab: int):
+    """One BPE vocabulary (Sennrich et al. 2016) trained on ``texts``, wrapped twice: encoder
+    style (``[CLS] text [SEP]``) and decoder style (no template; ``[SEP]`` as end of text)."""
     from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
-    if kind == "encoder":
-        specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    else:
-        specials = ["<|pad|>", "<|unk|>", "<|endoftext|>"]
-    tok = Tokenizer(models.BPE(unk_token=specials[1]))
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tok = Tokenizer(models.BPE(unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     trainer = trainers.BpeTrainer(vocab_size=vocab, special_tokens=specials, show_progress=False)
     tok.train_from_iterator(texts, trainer)
-    if kind == "encoder":
-        tok.post_processor = processors.TemplateProcessing(
-            single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
-        )
-        return PreTrainedTokenizerFast(
-            tokenizer_object=tok,
-            pad_token="[PAD]",
-            unk_token="[UNK]",
-            cls_token="[CLS]",
-            sep_token="[SEP]",
-            mask_token="[MASK]",
-        )
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok, pad_token="<|pad|>", unk_token="<|unk|>", eos_token="<|endoftext|>"
+    decoder = PreTrainedTokenizerFast(
+        tokenizer_object=Tokenizer.from_str(tok.to_str()),
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        eos_token="[SEP]",
     )
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
+    )
+    encoder = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+    )
+    return encoder, decoder
 
 
 def save_encoder(path: Path, tok, plan: Plan) -> dict:
@@ -436,17 +437,19 @@ def save_encoder(path: Path, tok, plan: Plan) -> dict:
     ids = {"pad_token_id": 0, "bos_token_id": 2, "eos_token_id": 3}
     cfg = ModernBertConfig(**plan.encoder_dims, **ids, cls_token_id=2, sep_token_id=3)
     torch.manual_seed(0)
-    model = AutoModel.from_config(cfg, attn_implementation="sdpa")
+    with torch.device(plan.device):  # random init of 149M parameters is slow on the CPU
+        model = AutoModel.from_config(cfg, attn_implementation="sdpa")
     model.save_pretrained(path)
     tok.save_pretrained(path)
     layers = getattr(cfg, "layer_types", None)
     if layers is None:  # transformers before layer_types: a global layer every n-th
         every = getattr(cfg, "global_attn_every_n_layers", 3)
-        n = cfg.num_hidden_layers
-        layers = ["full" if i % every == 0 else "sliding" for i in range(n)]
+        layers = ["full" if i % every == 0 else "sliding" for i in range(cfg.num_hidden_layers)]
+    n = sum(p.numel() for p in model.parameters())
+    del model
     return {
         **plan.encoder_dims,
-        "params": sum(p.numel() for p in model.parameters()),
+        "params": n,
         "layer_types": [str(t) for t in layers],
         "classifier_pooling": getattr(cfg, "classifier_pooling", None),
     }
