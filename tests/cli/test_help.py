@@ -34,6 +34,19 @@ def test_the_top_level_lists_every_command_in_order():
     assert [c for c in listed if c in expected] == expected
 
 
+GROUPS = [()] + sorted({path[:-1] for path, _ in COMMANDS if len(path) > 1})
+
+
+@pytest.mark.parametrize("path", GROUPS, ids=[" ".join(p) or "tailtune" for p in GROUPS])
+def test_each_command_is_one_line_at_80_columns(path):
+    """Command lists stay scannable: a long summary needs a ``short_help=``."""
+    res = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "80"})
+    assert res.exit_code == 0, res.output
+    panel = res.output.split("─ Commands ─")[1].split("╰")[0].splitlines()[1:]
+    names = [line[2:].split(" ", 1)[0] for line in panel]
+    assert all(names), "a command's description wraps:\n" + "\n".join(panel)
+
+
 @pytest.mark.parametrize("path, cmd", COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
 def test_help_shows_the_summary_and_examples(path, cmd):
     res = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})

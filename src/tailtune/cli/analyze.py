@@ -20,6 +20,7 @@ _OTHER = "runs/sqrt-20261201-102200"
 
 @app.command(
     "diagnose",
+    short_help="Read training curves: under-, well-, over-trained, data-starved.",
     epilog=examples(
         f"tailtune diagnose {_RUN}",
         f"tailtune diagnose {_RUN} {_OTHER}",
@@ -51,6 +52,7 @@ def diagnose_cmd(
 
 @app.command(
     "noise",
+    short_help="Validation noise floor: bootstrap CIs, detectable difference.",
     epilog=examples(
         f"tailtune noise {_RUN}",
         f"tailtune noise {_RUN} --against {_OTHER}",
@@ -76,6 +78,7 @@ def noise_cmd(
 
 @app.command(
     "errors",
+    short_help="Error analysis: confused pairs, tail errors, hardest mistakes.",
     epilog=examples(
         f"tailtune errors {_RUN}",
         f"tailtune errors {_RUN} --top 20 --confusion-csv c.csv",
@@ -103,6 +106,7 @@ def errors_cmd(
 
 @app.command(
     "report",
+    short_help="A self-contained HTML report of one run or several.",
     epilog=examples(
         f'tailtune report {_RUN} -o cfpb.html --title "CFPB TF-IDF"',
         f"tailtune report {_RUN} {_OTHER}",

@@ -15,6 +15,7 @@ app = typer.Typer(help="LoRA parameter, training-step and token calculators.", n
 
 @app.command(
     "lora",
+    short_help="Exact LoRA trainable parameters per module and in total.",
     epilog=examples(
         "tailtune calc lora --model smollm2 --rank 16",
         "tailtune calc lora --model Qwen/Qwen2.5-0.5B --targets all-linear --rank 8",
@@ -64,6 +65,7 @@ def calc_steps(
 
 @app.command(
     "tokens",
+    short_help="Token statistics under a tokenizer; the param:token ratio.",
     epilog=examples(
         "tailtune calc tokens train.csv --model minilm --max-length 128",
         "tailtune calc tokens train.csv --model smollm2 --rank 16",

@@ -15,6 +15,7 @@ app = typer.Typer(help="Show resolved configs and what every field means.", no_a
 
 @app.command(
     "show",
+    short_help="The resolved config as YAML with each field's doc and default.",
     epilog=examples(
         "tailtune config show",
         "tailtune config show configs/cfpb-tfidf.yaml --set train.lr=3e-5",

@@ -30,6 +30,7 @@ app = typer.Typer(help="Inspect, split and subset labelled data.", no_args_is_he
 
 @app.command(
     "stats",
+    short_help="Class sizes, imbalance, rare classes and frequency tiers.",
     epilog=examples(
         "tailtune data stats complaints.csv --text-col narrative --label-col product",
         "tailtune data stats train.jsonl --head-min 500 --tail-max 20 --json",
@@ -63,6 +64,7 @@ def data_stats(
 
 @app.command(
     "split",
+    short_help="Seeded stratified split that keeps rare classes.",
     epilog=examples(
         "tailtune data split complaints.csv -o data/split --val 0.1 --test 0.1",
         "tailtune data split a.csv b.csv -o split --min-class-size 2 --drop-duplicates",
@@ -103,6 +105,7 @@ def data_split(
 
 @app.command(
     "subset",
+    short_help="Top-K labels x N per class, or a stratified subsample.",
     epilog=examples(
         "tailtune data subset train.csv -o top8x200.csv --labels 8 --per-class 200",
         "tailtune data subset train.csv -o small.csv --rows 2000 --seed 1",
@@ -148,6 +151,7 @@ def data_subset(
 
 @app.command(
     "synth",
+    short_help="Write the built-in SYNTHETIC long-tail data set.",
     epilog=examples(
         "tailtune data synth -o demo.csv",
         "tailtune data synth -o big.csv --preset cfpb113 --scale 0.5 --seed 1",

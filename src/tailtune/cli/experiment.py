@@ -16,6 +16,7 @@ app = typer.Typer(help="Controlled experiments, seeds and grids.", no_args_is_he
 
 @app.command(
     "run",
+    short_help="Run or resume an experiment (finished runs are skipped).",
     epilog=examples(
         "tailtune experiment run configs/experiments/tiny-tfidf-c.yaml",
         "tailtune experiment run my-grid.yaml --executor processes --workers 2",
@@ -47,7 +48,11 @@ def experiment_run(
         raise TailtuneError(f"{len(result.failed)} run(s) failed; re-run the command to retry them")
 
 
-@app.command("show", epilog=examples("tailtune experiment show runs/tiny-tfidf-c"))
+@app.command(
+    "show",
+    short_help="Print an experiment's record.",
+    epilog=examples("tailtune experiment show runs/tiny-tfidf-c"),
+)
 def experiment_show(exp_dir: Annotated[Path, typer.Argument(help="Experiment folder.")]) -> None:
     """Print an experiment's record (variable, held constant, prediction, result, meaningful)."""
     from tailtune.experiments import show_experiment

@@ -22,6 +22,7 @@ _NARROW_COLUMNS = ["name", "backend", "status", "macro_f1", "zero_f1", "run_dir"
 
 @app.command(
     "list",
+    short_help="Runs in the index, filtered and sorted.",
     epilog=examples(
         "tailtune runs list runs",
         "tailtune runs list runs --where backend=tfidf --where 'macro_f1>0.3'",
@@ -81,6 +82,7 @@ def runs_show(
 
 @app.command(
     "compare",
+    short_help="Metrics, tier F1 and differing config fields, side by side.",
     epilog=examples(
         "tailtune runs compare tfidf tfidf-sqrt-inverse --runs-dir runs/quickstart",
         "tailtune runs compare tfidf-20261201-101500 sqrt-20261201-102200 --all",

@@ -26,6 +26,7 @@ app = typer.Typer()
 
 @app.command(
     "quickstart",
+    short_help="Three runs on synthetic data that show the long-tail trade-off.",
     epilog=examples(
         "tailtune quickstart",
         "tailtune quickstart --preset cfpb113 --runs-dir runs/qs-cfpb",
@@ -52,6 +53,7 @@ def quickstart_cmd(
 
 @app.command(
     "train",
+    short_help="Train a config and write a run directory.",
     epilog=examples(
         "tailtune train configs/cfpb-tfidf.yaml",
         "tailtune train --recipe cpu-longtail --set data.path=complaints.csv",
@@ -77,6 +79,7 @@ def train_cmd(
 
 @app.command(
     "evaluate",
+    short_help="Score a trained run on another labelled file.",
     epilog=examples(
         "tailtune evaluate runs/tfidf-20261201-101500 --data data/test.csv",
         "tailtune evaluate runs/tfidf-20261201-101500 --data data/test.csv --json",
@@ -99,6 +102,7 @@ def evaluate_cmd(
 
 @app.command(
     "predict",
+    short_help="Predict labels for texts given inline or in a file.",
     epilog=examples(
         'tailtune predict runs/tfidf-20261201-101500 --text "card charged twice"',
         "tailtune predict runs/tfidf-20261201-101500 --input new.csv --output p.csv",
