@@ -1,4 +1,4 @@
-"""What every settings dataclass shares: field docs, choice checks, strict keyword construction.
+"""What every settings dataclass shares: field docs, checks, construction from keywords or YAML.
 
 Each component owns one dataclass of its settings (``training.TrainSettings``,
 ``objectives.Objective``, ``backends.lora.LoraSettings`` ...). A field is documented by a string
@@ -24,8 +24,11 @@ from tailtune.errors import ConfigError
 __all__ = [
     "RUNTIME",
     "check_choices",
+    "deep_merge",
     "field_docs",
+    "from_dict",
     "from_kwargs",
+    "to_dict",
     "unknown_key",
     "yaml_fields",
 ]
@@ -111,3 +114,129 @@ def from_kwargs(cls: type, kwargs: dict[str, Any], where: str | None = None) -> 
     obj = cls(**kwargs)
     obj.validate(where)
     return obj
+
+
+# ---------------------------------------------------------------------------------------------
+# plain dicts (parsed YAML) <-> settings dataclasses
+
+
+def from_dict(raw: dict[str, Any] | None, cls: type, where: str = "") -> Any:
+    """Build a (nested) settings dataclass from a plain dict (parsed YAML): every key must be a
+    config-file field, every value is coerced to the field's type, and each dataclass built is
+    validated (``validate(where)``)."""
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where or 'config'}: expected a mapping, got {_show(raw)}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in yaml_fields(cls)]
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        dotted = f"{where}.{key}" if where else str(key)
+        if key not in names:
+            raise unknown_key(key, names, where)
+        kwargs[key] = _coerce(value, hints[key], dotted)
+    obj = cls(**kwargs)
+    obj.validate(where)
+    return obj
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if dataclasses.is_dataclass(tp):
+        return from_dict(value, tp, where)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(value, arg, where)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        allowed = " or ".join(_describe(a) for a in args)
+        raise ConfigError(f"{where}: got {_show(value)}, expected {allowed}")
+    if origin is Literal:
+        if value in args:
+            return value
+        close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        allowed = ", ".join(str(a) for a in args)
+        raise ConfigError(f"{where}: got {_show(value)}, expected one of: {allowed}{hint}")
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: got {_show(value)}, expected a list")
+        return [_coerce(v, args[0], f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: got {_show(value)}, expected a mapping")
+        return dict(value)
+    if tp is Any:
+        return value
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: got {_show(value)}, expected true or false")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError(f"{where}: got {_show(value)}, expected an integer")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:  # YAML reads 2e-5 as a string; accept it
+                return float(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"{where}: got {_show(value)}, expected a number")
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{where}: got {_show(value)}, expected a string")
+    return value
+
+
+def _describe(tp: Any) -> str:
+    if tp is type(None):
+        return "null"
+    origin = typing.get_origin(tp)
+    if origin is list:
+        return "a list"
+    if origin is Literal:
+        return "one of " + ", ".join(map(str, typing.get_args(tp)))
+    return {int: "an integer", float: "a number", str: "a string", bool: "true/false"}.get(
+        tp, getattr(tp, "__name__", str(tp))
+    )
+
+
+def _show(value: Any) -> str:
+    return repr(value) if not isinstance(value, str) else f"'{value}'"
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    """The plain-dict form of a settings dataclass: its config-file fields in declaration
+    order, nested dataclasses as dicts."""
+    return {f.name: _plain(getattr(obj, f.name)) for f in yaml_fields(obj)}
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_dict(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """Deep-merge ``override`` into ``base`` (a partial config over a whole one)."""
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            deep_merge(base[key], value)
+        else:
+            base[key] = value
+    return base
