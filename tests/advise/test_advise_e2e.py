@@ -40,8 +40,8 @@ def test_files_and_plan(advised):
     assert plan["predicted_gain"] > 0
     assert plan["low"] <= plan["predicted_gain"] <= plan["high"]
     by_label = {c["label"]: c for c in d["classes"]}
-    for row in plan["allocations"]:  # only measurable classes get examples, gains add up
-        assert by_label[row["label"]]["measurable"]
+    for row in plan["allocations"]:  # own curves, or the tier's pooled one; gains add up
+        assert by_label[row["label"]]["measurable"] == (row["curve"] != "tier prior")
         assert row["f1_after"] >= row["f1_now"]
     total = sum(r["gain"] for r in plan["allocations"]) / d["n_classes"]
     assert total == pytest.approx(plan["predicted_gain"], abs=1e-3)

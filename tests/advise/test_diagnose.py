@@ -61,6 +61,8 @@ def test_fit_curves_leaves_small_support_classes_unfitted_and_pools_few_counts()
     pts = Points(["a", "b", "c"], gold, runs, counts, np.array(preds), [])
     curves = fit_curves(pts, {"a": "mid", "b": "tail", "c": "tail"}, n_boot=30)
     assert curves[0].fit.kind == "class" and curves[0].boot.shape == (30, 3)
-    assert curves[1].fit is None and curves[1].boot is None  # 3 validation examples
+    assert curves[1].fit is None  # 3 validation examples: not fitted to its own points
+    assert curves[1].prior.kind == "tier prior" and curves[1].curve is curves[1].prior
+    assert curves[1].boot.shape == (30, 3)
     assert curves[2].fit.kind in ("tier", "flat")
     assert curves[0].fit.predict(40) > curves[0].fit.predict(10)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tailtune.advise.fractions import nested_fractions, plan_fractions
+from tailtune.advise.fractions import classwise_halves, nested_fractions, plan_fractions
 
 pytestmark = pytest.mark.unit
 
@@ -37,3 +37,12 @@ def test_plan_fractions_fixes_validation(tmp_path):
     assert all(len(pd.read_parquet(r.train_file)) == len(train) for r in full)
     half = pd.read_parquet(next(r.train_file for r in runs if r.fraction == 0.5))
     assert len(half) < len(train) and set(half["label"]) == set(train["label"])
+
+
+def test_classwise_design_reduces_complementary_halves():
+    halves = classwise_halves(6, [1, 2, 3])
+    assert halves[1].sum() == 3 and (halves[1] ^ halves[2]).all()  # every class reduced once
+    labels = np.array(["a"] * 20 + ["b"] * 20)
+    parts = nested_fractions(labels, (0.5, 1.0), seed=0, reduced=[True, False])
+    counts = pd.Series(labels[parts[0.5]]).value_counts().to_dict()
+    assert counts == {"a": 10, "b": 20}

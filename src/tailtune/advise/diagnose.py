@@ -3,8 +3,8 @@
 Checked in this order, the first that applies names the class:
 
 - **noise-limited** (unmeasurable): at most ``few`` validation examples. Its F1 moves in steps of
-  1/support, so no curve is fitted; it gets the validation examples it would need instead
-  (:func:`validation_needed`).
+  1/support, so no curve is fitted to its points; it gets the validation examples it would need
+  instead (:func:`validation_needed`), and the plan prices it with its tier's pooled curve.
 - **confusable**: its errors concentrate on a near-duplicate label (:mod:`.confusable`); a merge
   or a labelling guideline helps more than examples.
 - **data-starved**: its curve is still rising: doubling its training examples is predicted to

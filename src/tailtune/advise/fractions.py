@@ -52,22 +52,51 @@ class FractionRun:
     train_file: Path
 
 
-def nested_fractions(labels, fractions, seed: int) -> dict[float, np.ndarray]:
+def nested_fractions(labels, fractions, seed: int, reduced=None) -> dict[float, np.ndarray]:
     """Row indices of each fraction: nested, stratified, every class kept at least once.
 
     Per class one seeded permutation of its rows; fraction f takes its first
     ``max(1, round(f · n))`` rows, so a smaller fraction is always a subset of a larger one.
-    Indices come back sorted (rows keep their input order).
+    ``reduced`` (a boolean per class, in sorted label order) limits the subsampling to those
+    classes; the others keep all their rows. Indices come back sorted (input order).
     """
     labels = np.asarray(labels, dtype=str)
     rng = np.random.default_rng(seed)
     classes, codes = np.unique(labels, return_inverse=True)
+    reduced = np.ones(len(classes), dtype=bool) if reduced is None else np.asarray(reduced)
     perms = [np.flatnonzero(codes == k) for k in range(len(classes))]
     perms = [rows[rng.permutation(len(rows))] for rows in perms]
     out = {}
     for f in sorted(fractions):
-        take = [rows[: max(1, int(round(f * len(rows))))] for rows in perms]
+        take = [rows[: max(1, int(round(f * len(rows))))] if red else rows
+                for rows, red in zip(perms, reduced, strict=True)]  # fmt: skip
         out[f] = np.sort(np.concatenate(take))
+    return out
+
+
+def classwise_halves(n_classes: int, seeds) -> dict[int, np.ndarray]:
+    """Which classes each seed subsamples in the ``classwise`` design (a boolean per class).
+
+    The first seed reduces a random half, the second the other half, later seeds fresh random
+    halves: every class is subsampled under at least one seed (given two), while the classes
+    not subsampled keep all their rows. A class's curve then comes from runs where mostly the
+    OTHER classes kept their size, as they do when a plan adds examples to a few classes only;
+    with stratified fractions every class shrinks together, and a model's bias toward big
+    classes (its share of the data) moves with the count. One seed: every class is reduced.
+    """
+    seeds = list(seeds)
+    if len(seeds) < 2:
+        return {s: np.ones(n_classes, dtype=bool) for s in seeds}
+    out, prev = {}, None
+    for i, s in enumerate(seeds):
+        if i == 1:
+            half = ~prev
+        else:
+            half = np.zeros(n_classes, dtype=bool)
+            half[np.random.default_rng(1000 + int(s)).permutation(n_classes)[: n_classes // 2]] = (
+                True
+            )
+        out[s], prev = half, half
     return out
 
 
@@ -76,8 +105,12 @@ def plan_fractions(
     out_dir: Path,
     fractions=FRACTIONS,
     seeds=(1, 2, 3),
+    design: str = "stratified",
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[FractionRun]]:
     """Split ``cfg``'s data once, write the fraction files, return (train, val, runs).
+
+    ``design`` is ``stratified`` (every class subsampled to each fraction) or ``classwise``
+    (each seed subsamples half of the classes, :func:`classwise_halves`).
 
     Files go to ``out_dir/data``: ``val.parquet`` and ``train-f<percent>-s<seed>.parquet``.
     Each run's config is ``cfg`` with those files as its data (reading options reset, since the
@@ -95,10 +128,14 @@ def plan_fractions(
     _write(val[["text", "label"]], val_file)
     base = config_to_dict(cfg)
     runs = []
+    n_classes = train["label"].nunique()
+    halves = classwise_halves(n_classes, seeds) if design == "classwise" else {}
     for seed in seeds:
-        for f, idx in nested_fractions(train["label"], fractions, seed).items():
+        parts = nested_fractions(train["label"], fractions, seed, halves.get(seed))
+        for f, idx in parts.items():
             pct = int(round(100 * f))
-            train_file = data_dir / f"train-f{pct}-s{seed}.parquet"
+            tag = "-classwise" if design == "classwise" and f < 1.0 else ""  # 100 %: same rows
+            train_file = data_dir / f"train-f{pct}-s{seed}{tag}.parquet"
             _write(train.iloc[idx][["text", "label"]], train_file)
             raw = copy.deepcopy(base)
             raw["data"] = {**raw["data"], **_DATA_RESET, "path": str(train_file.resolve()),

@@ -4,8 +4,8 @@ The plan's interval is a prediction interval for the gain a retrained run will s
 sources: (1) the curves' uncertainty, the same allocation's gain under every bootstrap replicate
 of the curves (validation rows and seeds resampled, :mod:`tailtune.advise.fit`), re-centred on
 the point estimate (the replicates are grid fits, only their spread is used); (2) the seed
-spread, the run-to-run noise of which examples get labelled (:func:`.fit.seed_spread`), added
-to each replicate as a normal draw. The interval is the percentile interval of the sum
+spread, the run-to-run noise of which examples get labelled (:func:`.fit.seed_spread`, the
+spread of the runs around the curves), added to each replicate as a normal draw. The interval is the percentile interval of the sum
 (Efron & Tibshirani 1993, §13.3, via ``tailtune.evaluation._bootstrap``).
 """
 
@@ -22,8 +22,9 @@ __all__ = ["build_plan", "naive_allocations", "price_allocation"]
 
 def _arrays(curves: list[ClassCurve]):
     n = np.array([cv.n_train for cv in curves], dtype=float)
-    ok = np.array([cv.measurable for cv in curves])
-    abc = np.array([[cv.fit.a, cv.fit.b, cv.fit.c] if cv.fit else [0, 0, 0] for cv in curves])
+    ok = np.array([cv.curve is not None for cv in curves])
+    abc = np.array([[cv.curve.a, cv.curve.b, cv.curve.c] if cv.curve else [0, 0, 0]
+                    for cv in curves])  # fmt: skip
     n_boot = max((len(cv.boot) for cv in curves if cv.boot is not None), default=0)
     boot = np.zeros((n_boot, len(curves), 3))
     for k, cv in enumerate(curves):
@@ -44,7 +45,7 @@ def price_allocation(
     """Predicted macro F1 gain of allocation ``x`` (one count per curve) with its interval;
     ``noise_sd`` is the seed spread of macro F1 (:func:`.fit.seed_spread`)."""
     n, ok, abc, boot = _arrays(curves)
-    x = np.where(ok, np.asarray(x, dtype=float), 0.0)  # unmeasurable classes are not predicted
+    x = np.where(ok, np.asarray(x, dtype=float), 0.0)  # a class without any curve: no gain
     k = len(curves)
     gain = float(allocation_gain(abc[:, 0], abc[:, 1], abc[:, 2], n, x, k))
     out = {"predicted_gain": round(gain, 5), "low": None, "high": None}
@@ -78,8 +79,8 @@ def build_plan(
         cv = curves[k]
         g = float(curve_gain(*abc[k], n[k], x[k]))
         row = {"label": cv.label, "tier": cv.tier, "n_train": cv.n_train, "add": int(x[k]),
-               "f1_now": round(float(cv.fit.predict(n[k])), 4),
-               "f1_after": round(float(cv.fit.predict(n[k] + x[k])), 4), "gain": round(g, 4),
+               "curve": cv.curve.kind, "f1_now": round(float(cv.curve.predict(n[k])), 4),
+               "f1_after": round(float(cv.curve.predict(n[k] + x[k])), 4), "gain": round(g, 4),
                "low": None, "high": None,
                "extrapolation": round(float((n[k] + x[k]) / max(n[k], 1)), 2)}  # fmt: skip
         if len(boot):

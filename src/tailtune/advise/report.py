@@ -67,12 +67,12 @@ def _panel(ax, cv, add: int) -> None:
                           cv.boot[:, 2:3])  # fmt: skip
         lo, up = np.percentile(bands, [2.5, 97.5], axis=0)
         ax.fill_between(grid, lo, up, color="tab:blue", alpha=0.15, label="95% band")
-    ax.plot(grid, cv.fit.predict(grid), "-", color="tab:blue", label="fit")
+    ax.plot(grid, cv.curve.predict(grid), "-", color="tab:blue", label="fit")
     ax.axvline(cv.n_train, ls=":", color="grey", label="now")
     if add:
         ax.axvline(cv.n_train + add, ls="--", color="tab:green", label=f"+{add}")
     name = cv.label if len(cv.label) <= 38 else cv.label[:36] + "…"
-    f = cv.fit
+    f = cv.curve
     ax.set_title(f"{name}\na={f.a:.2f} b={f.b:.2f} c={f.c:.2f} ({f.kind}), val {cv.support}",
                  fontsize=8)  # fmt: skip
     ax.set_xlabel("training examples", fontsize=8)

@@ -49,6 +49,7 @@ def advise(
     overrides: list[str] | None = None,
     caps: dict[str, int] | None = None,
     n_boot: int = 200,
+    design: str = "stratified",
     few: int = 5,
     half_width: float = 0.2,
     issues: bool = True,
@@ -76,9 +77,11 @@ def advise(
     started = time.perf_counter()
     say = log or (lambda msg: None)
     _check_args(budget, target_f1, fractions, seeds, executor)
+    if design not in ("stratified", "classwise"):
+        raise DataError(f"advise: design: got {design!r}, expected stratified or classwise")
     cfg, given_run = _resolve(source, overrides)
     out = Path(out_dir) if out_dir else _default_out(cfg, given_run)
-    train, val, runs = plan_fractions(cfg, out, sorted(set(fractions)), list(seeds))
+    train, val, runs = plan_fractions(cfg, out, sorted(set(fractions)), list(seeds), design)
     reuse = {}
     if given_run is not None:
         _check_same_val(given_run, val)
@@ -113,7 +116,7 @@ def advise(
 
     from tailtune.advise.fit import seed_spread
 
-    macro_sd = seed_spread(points, points.f1().mean(axis=1))
+    macro_sd = seed_spread(curves)
     plan = build_plan(curves, budget, caps=caps, noise_sd=macro_sd)
     x = plan.pop("_x")
     n_train = np.array([cv.n_train for cv in curves])
@@ -124,7 +127,7 @@ def advise(
     data = {
         "source": str(source), "base_run": str(base.path), "backend": cfg.model.backend,
         "model": cfg.model.name, "budget": int(budget), "target_f1": target_f1,
-        "fractions": sorted(set(fractions)), "seeds": list(seeds),
+        "fractions": sorted(set(fractions)), "seeds": list(seeds), "design": design,
         "n_classes": len(curves), "n_val": int(len(gold)), "n_train": int(len(train)),
         "macro_f1_now": float(base.metrics.get("val", {}).get("macro_f1", float("nan"))),
         "seed_sd_macro_f1": round(macro_sd, 5), "plan": plan, "allocation": {cv.label: int(v) for cv, v in zip(curves, x, strict=True)},
@@ -228,14 +231,15 @@ def _rules(few: int, half_width: float, target: float) -> dict[str, str]:
     return {
         "curve": "F1(n) = a - b*n^(-c), 0 <= a <= 1, b, c >= 0 (Figueroa et al. 2012; "
         "Hestness et al. 2017); own fit with >= 4 distinct training counts, else the tier's c",
-        "unmeasurable": f"<= {few} validation examples: not fitted; validation examples needed "
-        f"for a 95% Wald half-width of {half_width:g} on recall at p = 1/2",
+        "unmeasurable": f"<= {few} validation examples: not fitted to its own points; "
+        f"validation examples needed for a 95% Wald half-width of {half_width:g} on recall at "
+        "p = 1/2; the plan prices it with its tier's pooled curve (support-weighted)",
         "data-starved": "doubling the class's training examples adds >= 0.02 predicted F1",
         "saturated low": f"adds < 0.02 from doubling and fitted F1 < {target:g}",
         "confusable": ">= 50% (and >= 2) of its errors go to one class whose name similarity "
         ">= 0.75 or TF-IDF centroid cosine >= 0.9",
         "interval": "95% prediction interval: bootstrap replicates of the curves (validation "
         "rows stratified and seeds resampled), re-centred on the estimate, plus a normal draw "
-        "with the seed spread of F1 at the largest fraction below 1",
+        "with the run-to-run spread of F1 around the curves (residuals over runs and seeds)",
         "plan": "greedy on marginal predicted macro F1 gain (optimal for concave curves)",
     }

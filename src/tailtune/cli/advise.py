@@ -49,6 +49,9 @@ def advise_cmd(
             "--out", "-o", help="Output folder (default: RUN/advice or runs/advise-NAME)."
         ),
     ] = None,
+    design: Annotated[
+        str, typer.Option(help="stratified (every class shrinks) or classwise (half per seed).")
+    ] = "stratified",
     overrides: SetOpt = None,
 ) -> None:
     """Train on nested fractions, fit per-class learning curves, diagnose, plan a budget.
@@ -60,7 +63,7 @@ def advise_cmd(
     adv = advise(
         source, budget=budget, target_f1=target_f1, fractions=tuple(fractions or FRACTIONS),
         seeds=tuple(seeds or (1, 2, 3)), executor=executor, workers=workers,
-        ray_address=ray_address, out_dir=out, overrides=overrides,
+        ray_address=ray_address, out_dir=out, overrides=overrides, design=design,
         log=lambda msg: console.print(msg, markup=False, highlight=False),
     )  # fmt: skip
     print_advice(adv.data, console)
