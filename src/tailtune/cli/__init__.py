@@ -16,7 +16,7 @@ import sys
 
 import typer
 
-from tailtune.cli import analyze, calc, config, data, experiment, export, runs, train
+from tailtune.cli import advise, analyze, calc, config, data, experiment, export, runs, train
 from tailtune.cli._print import err_console, print_error
 from tailtune.errors import TailtuneError
 
@@ -30,6 +30,7 @@ app = typer.Typer(
 )
 app.add_typer(train.app)  # quickstart, train, evaluate, predict
 app.add_typer(analyze.app)  # diagnose, noise, errors, report
+app.add_typer(advise.app)  # advise
 app.add_typer(data.app, name="data")
 app.add_typer(config.app, name="config")
 app.add_typer(runs.app, name="runs")

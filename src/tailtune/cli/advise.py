@@ -15,11 +15,12 @@ app = typer.Typer()
 
 @app.command(
     "advise",
+    short_help="Where more labels help: learning curves and a labelling plan.",
     epilog=examples(
         "tailtune advise configs/cfpb-tfidf.yaml --budget 500",
         "tailtune advise runs/cfpb-tfidf-20260101-120000 --budget 2000 --target-f1 0.6",
-        "tailtune advise configs/cfpb-tfidf.yaml --fractions 0.25 0.5 1 --seeds 1 2 "
-        "--executor processes -o advice/",
+        "tailtune advise configs/cfpb-tfidf.yaml --fractions 0.25 --fractions 0.5 "
+        "--fractions 1 --seeds 1 --seeds 2 --executor processes -o advice/",
     ),
 )
 def advise_cmd(
