@@ -57,20 +57,31 @@ def _finished(exp_dir: Path) -> list[Path]:
     return walk_runs(exp_dir) if exp_dir.is_dir() else []
 
 
-def _worker_pids(tmp_path: Path) -> list[int]:
+def _worker_pids(tmp_path: Path) -> dict[int, str]:
+    """pid -> run name of every worker that started training (the fake trainer's pid files)."""
     pids = tmp_path / "pids"
-    return [int(p.name) for p in pids.iterdir()] if pids.is_dir() else []
+    return {int(p.name): p.read_text() for p in pids.iterdir()} if pids.is_dir() else {}
+
+
+def _mid_run(tmp_path: Path, exp_dir: Path, seen: set[int]) -> list[int]:
+    """Workers started after ``seen`` that are alive and whose run has no finished folder yet."""
+    done = {d.name for d in _finished(exp_dir)}
+    return [
+        pid for pid, name in _worker_pids(tmp_path).items()
+        if pid not in seen and name and pid_alive(pid)
+        and not any(d.startswith(f"{name}-") for d in done)
+    ]  # fmt: skip
 
 
 def _kill_mid_run(path: Path, tmp_path: Path, exp_dir: Path, finished_before: int) -> list[int]:
     """Start a driver, SIGKILL it once a new run finished and workers are mid-run; return the
-    PIDs of the workers that were alive at the kill."""
+    PIDs of the workers that were mid-run at the kill."""
     seen = set(_worker_pids(tmp_path))
     driver = _driver(path, _env(tmp_path))
     try:
         _wait(lambda: len(_finished(exp_dir)) > finished_before
-              and any(pid_alive(p) for p in set(_worker_pids(tmp_path)) - seen))  # fmt: skip
-        live = [p for p in set(_worker_pids(tmp_path)) - seen if pid_alive(p)]
+              and _mid_run(tmp_path, exp_dir, seen))  # fmt: skip
+        live = _mid_run(tmp_path, exp_dir, seen)
         driver.send_signal(signal.SIGKILL)
         driver.wait(30)
     finally:
@@ -95,8 +106,12 @@ def test_sigkill_of_the_driver_twice_then_rerun_trains_each_config_once(write_ex
     exp_dir = tmp_path / "runs" / "faults"
     survivors = []
     for _ in range(2):  # killed twice in a row, each time with workers mid-run
-        live = _kill_mid_run(path, tmp_path, exp_dir, len(_finished(exp_dir)))
+        before = len(_finished(exp_dir))
+        live = _kill_mid_run(path, tmp_path, exp_dir, before)
         assert live, "the kill should land while a worker trains"
+        print(
+            f"kill {_ + 1}: {len(_finished(exp_dir))} of 6 finished, {len(live)} worker(s) mid-run"
+        )
         _wait(lambda live=live: not any(pid_alive(p) for p in live), timeout=10)
         survivors += [p for p in live if pid_alive(p)]
     assert survivors == []  # every worker died with its driver
