@@ -71,6 +71,9 @@ class TrainSettings:
     """Torch CPU threads; null = torch's default."""
     resume: bool = False
     """Continue the latest interrupted run of this name (runs/.interrupted-*)."""
+    refit: bool | None = None
+    """After model selection on validation, retrain on train + validation with every choice
+    frozen (docs/training.md); null = on when a test split is given, off otherwise."""
     seed: int = field(default=42, metadata=RUNTIME)
     """Seed of data order and dropout (the backend passes the run's seed)."""
     sampler: Literal["none", "class_balanced", "sqrt"] = field(default="none", metadata=RUNTIME)
