@@ -7,6 +7,7 @@ model. Everything downstream (reports, experiments, the index) reads only run di
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections import Counter
@@ -15,14 +16,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from tailtune.config import Config, config_from_dict, dump_config
 from tailtune.errors import DataError
-from tailtune.prepare import load_frame, prepare_data
-from tailtune.runs import RunWriter, environment, read_run
-from tailtune.runs.writer import latest_interrupted
+from tailtune.prepare import Prepared, load_frame, prepare_data
+from tailtune.runs import RunWriter, environment, layout, read_run
+from tailtune.runs.writer import in_progress, latest_interrupted, unfinished_runs
 
-__all__ = ["train", "evaluate", "predict", "score_split"]
+__all__ = ["train", "resume", "evaluate", "predict", "score_split", "score_splits", "write_run"]
 
 
 def training_inputs(cfg: Config, train_df: pd.DataFrame) -> tuple[list, list, dict]:
@@ -55,114 +57,183 @@ def train(
     run_name: str | None = None,
     runs_dir: str | Path | None = None,
     log=None,
+    dir_name: str | None = None,
+    resume_from: str | Path | None = None,
 ) -> Path:
-    """Train ``cfg`` and return the path of its finished run directory."""
-    from tailtune.backends import build_backend
-    from tailtune.data import class_stats, split_stats
-    from tailtune.evaluation import assign_tiers
+    """Train ``cfg`` and return the path of its finished run directory: fit, score, write.
 
+    ``run_name`` (the CLI's ``--name``) replaces ``cfg.name`` everywhere: folder, config.yaml,
+    metrics.json, index. ``dir_name`` names only the folder (experiments name folders by cell
+    and seed while their runs keep the experiment's name). ``runs_dir`` (default
+    ``cfg.runs_dir``) holds the run and its index. With ``train.resume=true`` the newest
+    unfinished run of that name continues from its newest complete checkpoint (or the folder
+    ``resume_from``, see :func:`resume`).
+    """
+    if run_name:
+        cfg = dataclasses.replace(cfg, name=run_name)
     say = _logger(quiet, log)
     started = time.perf_counter()
+    root = Path(runs_dir if runs_dir is not None else cfg.runs_dir)
+    stem = dir_name or cfg.name
     prepared = prepare_data(cfg)
-    train_df, val_df, test_df = prepared.train, prepared.val, prepared.test
-    train_counts = dict(Counter(train_df["label"]))
-    tiers = assign_tiers(train_counts, head_min=cfg.eval.head_min, tail_max=cfg.eval.tail_max)
-    say(
-        f"data: {len(train_df):,} train / {len(val_df):,} val"
-        + (f" / {len(test_df):,} test" if test_df is not None else "")
-        + f", {len(train_counts)} classes"
-    )
-
-    fit_texts, fit_labels, added = training_inputs(cfg, train_df)
+    _describe_data(prepared, say)
+    fit_texts, fit_labels, added = training_inputs(cfg, prepared.train)
     if added:
         prepared.reports["label_name_examples"] = added
         say(f"added {added['added']:,} label-name training texts")
+    if resume_from is not None or cfg.train.resume:
+        resume_from = _resume_folder(root, stem, resume_from, say)
+        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, resume=True))
 
-    resume_from = None
-    if cfg.train.resume:
-        resume_from = latest_interrupted(runs_dir or cfg.runs_dir, run_name or cfg.name)
-        if resume_from is None:
-            raise DataError(
-                f"train.resume: no interrupted run named '{run_name or cfg.name}' "
-                f"under {runs_dir or cfg.runs_dir}"
-            )
-        say(f"resuming from {resume_from}")
-    with RunWriter(runs_dir or cfg.runs_dir, run_name or cfg.name, resume_from=resume_from) as run:
-        run.write_text("config.yaml", dump_config(cfg))
-        backend = build_backend(cfg)
-        say(f"fitting {cfg.model.backend}" + (f" ({cfg.model.name})" if cfg.model.name else ""))
-        t_fit = time.perf_counter()
-        backend.fit(
-            fit_texts,
-            fit_labels,
-            eval_set=(val_df["text"].tolist(), val_df["label"].tolist()),
-            work_dir=run.tmp,
-        )
-        fit_s = time.perf_counter() - t_fit
-
+    with RunWriter(root, stem, resume_from=resume_from) as run:
+        # the run's record says how to train it again from scratch, not that it was resumed
+        record = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, resume=False))
+        run.write_text(layout.CONFIG, dump_config(record))
+        backend, fit_s = fit_backend(cfg, prepared, fit_texts, fit_labels, run.tmp, say)
         t_pred = time.perf_counter()
-        splits = {"val": val_df} if test_df is None else {"val": val_df, "test": test_df}
-        metrics: dict[str, Any] = {}
-        predictions, probabilities = [], {}
-        for split, frame in splits.items():
-            scored = score_split(backend, frame, train_counts, cfg, split)
-            metrics[split] = scored["metrics"]
-            per_class_name = "per_class.csv" if split == "val" else f"per_class_{split}.csv"
-            run.write_csv(per_class_name, scored["per_class"])
-            predictions.append(scored["predictions"])
-            probabilities[split] = scored["proba"].astype(np.float32)
-        predict_s = time.perf_counter() - t_pred
-
-        run.write_csv("predictions.csv", pd.concat(predictions, ignore_index=True))
-        run.write_arrays(
-            "probabilities.npz", classes=np.asarray(backend.classes_, dtype=str), **probabilities
-        )
-        backend.save(run.path("model"))
-        run.write_json(
-            "labels.json",
-            {
-                "classes": [str(c) for c in backend.classes_],
-                "train_counts": train_counts,
-                "tiers": tiers,
-                "head_min": cfg.eval.head_min,
-                "tail_max": cfg.eval.tail_max,
-            },
-        )
-        run.write_json(
-            "data.json",
-            {
-                **prepared.reports,
-                "train_stats": class_stats(
-                    train_df["label"], head_min=cfg.eval.head_min, tail_max=cfg.eval.tail_max
-                ),
-                "val_stats": split_stats(train_df["label"], val_df["label"]),
-            },
-        )
-        info = dict(getattr(backend, "info_", {}) or {})
-        run.write_json(
-            "env.json", environment(seed=cfg.seed, device=str(info.get("device", "cpu")))
-        )
-        metrics.update(
-            {
-                "name": cfg.name,
-                "backend": cfg.model.backend,
-                "model": cfg.model.name,
-                "train_size": len(train_df),
-                "n_classes": len(train_counts),
-                "macro_over": "classes present in the evaluation split's gold labels",
-                "timing": {
-                    "fit_s": round(fit_s, 3),
-                    "predict_s": round(predict_s, 3),
-                    "total_s": round(time.perf_counter() - started, 3),
-                },
-                "info": info,
-            }
-        )
-        run.write_json("metrics.json", metrics)
-        run.write_text("log.txt", "\n".join(say.lines) + "\n")
+        scored = score_splits(backend, prepared, cfg)
+        timing = {"fit_s": round(fit_s, 3), "predict_s": round(time.perf_counter() - t_pred, 3)}
+        write_run(run, cfg, backend, prepared, scored, timing, started)
+        run.write_text(layout.LOG, "\n".join(say.lines) + "\n")
     say(f"run written to {run.final_path}")
-    _index(Path(cfg.runs_dir), run.final_path)
+    _index(root, run.final_path)
     return run.final_path
+
+
+def resume(
+    run: str | Path, *, runs_dir: str | Path | None = None, quiet: bool = True, log=None
+) -> Path:
+    """Continue an unfinished run to the end; return its finished run directory.
+
+    ``run`` is an unfinished run's folder (``runs/.tmp-…`` left by kill -9 or a crash,
+    ``runs/.interrupted-…`` left by Ctrl-C or SIGTERM) or a run name, whose newest unfinished
+    folder under ``runs_dir`` (default ``runs``) is taken. The config is the one the run
+    recorded when it started; training continues from the newest complete checkpoint.
+    """
+    path = Path(run)
+    parsed = layout.parse_unfinished(path) if path.is_dir() else None
+    if parsed is None:
+        root = Path(runs_dir if runs_dir is not None else "runs")
+        folder = latest_interrupted(root, str(run))
+        if folder is None:
+            raise DataError(_nothing_to_resume(root, str(run)))
+        parsed = layout.parse_unfinished(folder)
+    config_file = parsed.path / layout.CONFIG
+    if not config_file.is_file():
+        raise DataError(f"{parsed.path}: no {layout.CONFIG}; this folder cannot be resumed")
+    cfg = config_from_dict(yaml.safe_load(config_file.read_text(encoding="utf-8")) or {})
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, resume=True))
+    return train(cfg, quiet=quiet, log=log, runs_dir=parsed.path.parent, dir_name=parsed.name,
+                 resume_from=parsed.path)  # fmt: skip
+
+
+def fit_backend(cfg: Config, prepared: Prepared, texts, labels, work_dir: Path, say):
+    """Build the configured backend and fit it (checkpoints go to ``work_dir``); seconds taken."""
+    from tailtune.backends import build_backend
+
+    backend = build_backend(cfg)
+    say(f"fitting {cfg.model.backend}" + (f" ({cfg.model.name})" if cfg.model.name else ""))
+    started = time.perf_counter()
+    val = prepared.val
+    backend.fit(
+        texts, labels, eval_set=(val["text"].tolist(), val["label"].tolist()), work_dir=work_dir
+    )
+    return backend, time.perf_counter() - started
+
+
+def score_splits(backend, prepared: Prepared, cfg: Config) -> dict[str, dict]:
+    """:func:`score_split` for validation and (when there is one) test, by split name."""
+    counts = _train_counts(prepared)
+    splits = {"val": prepared.val} if len(prepared.val) else {}
+    if prepared.test is not None:
+        splits["test"] = prepared.test
+    return {name: score_split(backend, frame, counts, cfg, name) for name, frame in splits.items()}
+
+
+def write_run(run: RunWriter, cfg: Config, backend, prepared: Prepared, scored, timing, started):
+    """Write every artifact of a fitted, scored run (file names in :mod:`tailtune.runs.layout`)."""
+    from tailtune.data import class_stats, split_stats
+    from tailtune.evaluation import assign_tiers
+
+    ev, train_df = cfg.eval, prepared.train
+    counts = _train_counts(prepared)
+    for split, result in scored.items():
+        run.write_csv(layout.per_class_file(split), result["per_class"])
+    frames = [result["predictions"] for result in scored.values()]
+    run.write_csv(layout.PREDICTIONS, pd.concat(frames, ignore_index=True))
+    probabilities = {split: r["proba"].astype(np.float32) for split, r in scored.items()}
+    classes = np.asarray(backend.classes_, dtype=str)
+    run.write_arrays(layout.PROBABILITIES, classes=classes, **probabilities)
+    backend.save(run.path(layout.MODEL))
+    tiers = assign_tiers(counts, head_min=ev.head_min, tail_max=ev.tail_max)
+    run.write_json(
+        layout.LABELS,
+        {"classes": classes.tolist(), "train_counts": counts, "tiers": tiers,
+         "head_min": ev.head_min, "tail_max": ev.tail_max},
+    )  # fmt: skip
+    stats = class_stats(train_df["label"], head_min=ev.head_min, tail_max=ev.tail_max)
+    val_stats = split_stats(train_df["label"], prepared.val["label"])
+    run.write_json(layout.DATA, {**prepared.reports, "train_stats": stats, "val_stats": val_stats})
+    info = dict(getattr(backend, "info_", {}) or {})
+    run.write_json(layout.ENV, environment(seed=cfg.seed, device=str(info.get("device", "cpu"))))
+    metrics: dict[str, Any] = {split: result["metrics"] for split, result in scored.items()}
+    metrics.update(
+        {
+            "name": cfg.name,
+            "backend": cfg.model.backend,
+            "model": cfg.model.name,
+            "train_size": len(train_df),
+            "n_classes": len(counts),
+            "macro_over": "classes present in the evaluation split's gold labels",
+            "timing": {**timing, "total_s": round(time.perf_counter() - started, 3)},
+            "info": info,
+        }
+    )
+    run.write_json(layout.METRICS, metrics)
+
+
+def _describe_data(prepared: Prepared, say) -> None:
+    """The console lines about the splits (and the classes validation cannot see)."""
+    test = prepared.test
+    say(
+        f"data: {len(prepared.train):,} train / {len(prepared.val):,} val"
+        + (f" / {len(test):,} test" if test is not None else "")
+        + f", {prepared.train['label'].nunique()} classes"
+    )
+    # a class with one example cannot be split: it stays in training and validation never sees it
+    singles = (prepared.reports.get("split") or {}).get("singletons_in_train") or []
+    if singles:
+        has = "classes have" if len(singles) > 1 else "class has"
+        say(f"{len(singles)} {has} a single example: trained on, not validated")
+
+
+def _train_counts(prepared: Prepared) -> dict[str, int]:
+    return dict(Counter(prepared.train["label"]))
+
+
+def _resume_folder(root: Path, name: str, given: str | Path | None, say) -> Path:
+    """The unfinished run folder a resume continues: ``given``, or the newest of ``name``."""
+    if given is not None:
+        folder = Path(given)
+        if in_progress(folder):
+            raise DataError(f"train.resume: {folder} is still training (a live process holds it)")
+    else:
+        found = latest_interrupted(root, name)
+        if found is None:
+            raise DataError(_nothing_to_resume(root, name))
+        folder = found
+    say(f"resuming from {folder}")
+    return folder
+
+
+def _nothing_to_resume(root: Path, name: str) -> str:
+    busy = [u for u in unfinished_runs(root, name) if u.in_progress]
+    if busy:
+        return (
+            f"train.resume: the run '{name}' under {root} is still training ({busy[0].path}); "
+            "wait for it to finish or stop it first"
+        )
+    return f"train.resume: no interrupted run named '{name}' under {root}"
 
 
 def score_split(backend, frame: pd.DataFrame, train_counts, cfg: Config, split: str) -> dict:
@@ -206,7 +277,7 @@ def evaluate(run_path: str | Path, data_path: str | Path | None = None) -> dict[
 
     run = read_run(run_path)
     cfg = config_from_dict(run.config)
-    backend = load_backend(run.path / "model")
+    backend = load_backend(run.path / layout.MODEL)
     if data_path is None:
         raise DataError("evaluate: give a labelled file with --data")
     frame, _ = load_frame(cfg.data, str(data_path))
@@ -219,7 +290,7 @@ def predict(run_path: str | Path, texts: list[str], top_k: int = 3) -> pd.DataFr
     from tailtune.backends import load_backend
 
     run = read_run(run_path)
-    backend = load_backend(run.path / "model")
+    backend = load_backend(run.path / layout.MODEL)
     proba = backend.predict_proba(texts)
     classes = np.asarray(backend.classes_, dtype=object)
     top = np.argsort(-proba, axis=1, kind="stable")[:, :top_k]
@@ -237,7 +308,7 @@ def predict(run_path: str | Path, texts: list[str], top_k: int = 3) -> pd.DataFr
 
 
 def _index(root: Path, path: Path) -> None:
-    """Record the run in the one SQLite index at the root of ``cfg.runs_dir``."""
+    """Record the run in the SQLite index of the runs folder it was written to."""
     try:
         from tailtune.runs.index import index_run
     except ImportError:

@@ -150,3 +150,78 @@ def test_label_name_examples_reach_the_backend_and_the_run_record(tmp_path, monk
     assert data["label_name_examples"]["added"] == 2 * n_classes
     # the run's own training counts stay those of the data, not of the added names
     assert seen["n"] == sum(run.labels["train_counts"].values()) + 2 * n_classes
+
+
+def test_runs_dir_argument_holds_the_run_and_its_index(tmp_path, monkeypatch):
+    """``train(..., runs_dir=X)`` indexes the run under X, never under ``cfg.runs_dir``."""
+    import sqlite3
+
+    monkeypatch.chdir(tmp_path)
+    cfg = _cfg(tmp_path)  # cfg.runs_dir = tmp_path/runs
+    other = tmp_path / "elsewhere"
+    path = train(cfg, runs_dir=other)
+    assert path.parent == other
+    assert not (tmp_path / "runs").exists()  # no stray folder, no stray index.db
+    with sqlite3.connect(other / "index.db") as db:
+        rows = db.execute("SELECT run_dir FROM runs").fetchall()
+    assert len(rows) == 1 and rows[0][0].endswith(path.name)
+
+
+def test_single_example_classes_are_named_on_the_console(tmp_path):
+    rows = [f"text about {c} number {i},{c}" for c in ("alpha", "beta") for i in range(12)]
+    rows += ["the only gamma,gamma", "the only delta,delta"]
+    data = tmp_path / "few.csv"
+    data.write_text("text,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    cfg = config_from_dict(
+        {"name": "singles", "seed": 3, "runs_dir": str(tmp_path / "runs"),
+         "data": {"path": str(data)}, "split": {"val": 0.25}, "model": {"backend": "majority"}}
+    )  # fmt: skip
+    lines = []
+    run = read_run(train(cfg, log=lines.append))
+    assert [line for line in lines if "single example" in line] == [
+        "2 classes have a single example: trained on, not validated"
+    ]
+    assert run.labels["train_counts"]["gamma"] == 1
+    assert "gamma" not in set(run.split_predictions("val")["gold"])
+
+
+def test_name_option_names_the_run_everywhere_it_is_stored(tmp_path):
+    import sqlite3
+
+    import yaml
+
+    path = train(_cfg(tmp_path), run_name="other")
+    assert path.name.startswith("other-")
+    assert yaml.safe_load((path / "config.yaml").read_text())["name"] == "other"
+    assert json.loads((path / "metrics.json").read_text())["name"] == "other"
+    with sqlite3.connect(tmp_path / "runs" / "index.db") as db:
+        assert db.execute("SELECT name FROM runs").fetchall() == [("other",)]
+
+
+def test_dir_name_names_only_the_folder(tmp_path):
+    path = train(_cfg(tmp_path), dir_name="cell-a-s3")
+    assert path.name.startswith("cell-a-s3-")
+    assert read_run(path).config["name"] == "tiny"
+
+
+def test_a_folder_held_by_a_live_process_is_not_resumed(tmp_path):
+    from tailtune.config import apply_overrides, config_to_dict
+    from tailtune.errors import DataError
+    from tailtune.runs import RunWriter
+    from tailtune.runs.writer import in_progress, unfinished_runs
+
+    cfg = _cfg(tmp_path)
+    again = config_from_dict(apply_overrides(config_to_dict(cfg), ["train.resume=true"]))
+    with RunWriter(tmp_path / "runs", "tiny") as live:  # this process trains in it
+        assert in_progress(live.tmp)
+        with pytest.raises(DataError, match="'tiny' .* is still training"):
+            train(again)
+    # a .tmp folder whose process died (its lock free, its PID gone) is resumable
+    dead = tmp_path / "runs" / ".tmp-tiny-20260101-000000-999999999"
+    dead.mkdir()
+    (dead / ".lock").write_text("999999999\n")
+    (u,) = unfinished_runs(tmp_path / "runs", "tiny")
+    assert u.path == dead and not u.in_progress
+    path = train(again)
+    assert path.name == "tiny-20260101-000000"  # the run keeps the stamp it started with
+    assert list((tmp_path / "runs").glob(".tmp-*")) == []

@@ -13,6 +13,7 @@ import pandas as pd
 import yaml
 
 from tailtune.errors import DataError
+from tailtune.runs import layout
 
 __all__ = ["Run", "read_run", "find_runs", "is_run_dir"]
 
@@ -31,15 +32,15 @@ class Run:
 
     @cached_property
     def labels(self) -> dict[str, Any]:
-        return _read_json(self.path / "labels.json", default={})
+        return _read_json(self.path / layout.LABELS, default={})
 
     @cached_property
     def data(self) -> dict[str, Any]:
-        return _read_json(self.path / "data.json", default={})
+        return _read_json(self.path / layout.DATA, default={})
 
     @cached_property
     def env(self) -> dict[str, Any]:
-        return _read_json(self.path / "env.json", default={})
+        return _read_json(self.path / layout.ENV, default={})
 
     @cached_property
     def per_class(self) -> pd.DataFrame:
@@ -47,8 +48,7 @@ class Run:
 
     def per_class_for(self, split: str = "val") -> pd.DataFrame:
         """Per-class table of one split (``per_class.csv`` for val, ``per_class_<split>.csv``)."""
-        name = "per_class.csv" if split == "val" else f"per_class_{split}.csv"
-        p = self.path / name
+        p = self.path / layout.per_class_file(split)
         if not p.is_file():
             return pd.DataFrame(
                 columns=["label", "tier", "train_count", "support", "precision", "recall", "f1"]
@@ -57,7 +57,7 @@ class Run:
 
     @cached_property
     def predictions(self) -> pd.DataFrame:
-        p = self.path / "predictions.csv"
+        p = self.path / layout.PREDICTIONS
         if not p.is_file():
             return pd.DataFrame(columns=["split", "id", "text", "gold", "pred", "prob", "top_k"])
         return pd.read_csv(
@@ -66,16 +66,16 @@ class Run:
 
     @cached_property
     def history(self) -> list[dict[str, Any]]:
-        p = self.path / "history.jsonl"
+        p = self.path / layout.HISTORY
         if not p.is_file():
             return []
         return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
 
     def probabilities(self, split: str = "val") -> tuple[list[str], np.ndarray]:
         """(classes, probabilities) of a split, rows in ``predictions.csv`` order for that split."""
-        p = self.path / "probabilities.npz"
+        p = self.path / layout.PROBABILITIES
         if not p.is_file():
-            raise DataError(f"{self.path}: no probabilities.npz in this run")
+            raise DataError(f"{self.path}: no {layout.PROBABILITIES} in this run")
         with np.load(p, allow_pickle=False) as z:
             if split not in z.files:
                 raise DataError(f"{p}: no probabilities for split '{split}' (has {z.files})")
@@ -91,8 +91,8 @@ def is_run_dir(path: Path) -> bool:
     return (
         path.is_dir()
         and not path.name.startswith(".")
-        and (path / "metrics.json").is_file()
-        and (path / "config.yaml").is_file()
+        and (path / layout.METRICS).is_file()
+        and (path / layout.CONFIG).is_file()
     )
 
 
@@ -103,13 +103,13 @@ def read_run(path: str | Path) -> Run:
         raise DataError(f"{p}: run directory not found")
     if not is_run_dir(p):
         raise DataError(
-            f"{p}: not a finished run directory (expected metrics.json and config.yaml)"
+            f"{p}: not a finished run directory (expected {layout.METRICS} and {layout.CONFIG})"
         )
     try:
-        config = yaml.safe_load((p / "config.yaml").read_text(encoding="utf-8")) or {}
+        config = yaml.safe_load((p / layout.CONFIG).read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise DataError(f"{p / 'config.yaml'}: not valid YAML") from exc
-    return Run(path=p, config=config, metrics=_read_json(p / "metrics.json"))
+        raise DataError(f"{p / layout.CONFIG}: not valid YAML") from exc
+    return Run(path=p, config=config, metrics=_read_json(p / layout.METRICS))
 
 
 def find_runs(runs_dir: str | Path) -> list[Path]:

@@ -8,13 +8,14 @@ from tailtune.training.batching import encode_texts, epoch_batches, pad_collate
 from tailtune.training.early_stopping import EarlyStopping, metric_mode
 from tailtune.training.guards import NonFiniteLossError, NotLearningGuard, TrainingInterrupted
 from tailtune.training.inference import model_logits, predict_logits
-from tailtune.training.loop import FitResult, classification_metrics, fit_classifier
+from tailtune.training.loop import FitResult, LoopState, classification_metrics, fit_classifier
 from tailtune.training.schedule import build_scheduler, lr_factor
 from tailtune.training.settings import TrainSettings
 
 __all__ = [
     "EarlyStopping",
     "FitResult",
+    "LoopState",
     "NonFiniteLossError",
     "NotLearningGuard",
     "TrainSettings",

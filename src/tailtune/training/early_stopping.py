@@ -1,4 +1,4 @@
-"""Early stopping on a chosen metric with patience and min_delta (seed 002: "best ≠ last")."""
+"""Early stopping on a chosen metric with patience and min_delta (the best evaluation is rarely the last)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,20 @@
-"""Guard rails during training: the not-learning warning and non-finite losses."""
+"""Guard rails during training: the not-learning warning, non-finite losses, stop signals."""
 
 from __future__ import annotations
 
+import signal
+import threading
 from dataclasses import asdict, dataclass, field
 
 from tailtune.errors import TailtuneError
 
-__all__ = ["NonFiniteLossError", "NotLearningGuard", "TrainingInterrupted", "nonfinite_message"]
+__all__ = [
+    "NonFiniteLossError",
+    "NotLearningGuard",
+    "StopSignals",
+    "TrainingInterrupted",
+    "nonfinite_message",
+]
 
 TOLERANCE = 0.02  # "within 2% of ln K"
 WINDOW = 20  # steps averaged before judging
@@ -17,9 +25,52 @@ class NonFiniteLossError(TailtuneError):
 
 
 class TrainingInterrupted(TailtuneError):
-    """Ctrl-C during training; a resumable checkpoint was saved."""
+    """Ctrl-C or SIGTERM during training; the run's folder is kept for ``train.resume=true``.
+
+    ``exit_code`` is what a shell reports for the signal (128 + its number): 130 for SIGINT,
+    143 for SIGTERM, so a batch scheduler sees a terminated job rather than a failed one.
+    """
 
     resumable = True  # the run writer keeps the folder for `train.resume=true`
+
+    def __init__(self, message: str, signum: int = signal.SIGINT):
+        super().__init__(message)
+        self.signum = int(signum)
+        self.exit_code = 128 + self.signum
+
+
+class StopSignals:
+    """SIGINT and SIGTERM while training: the first one is noted, not raised.
+
+    The loop checks :attr:`received` after every optimizer step, saves a checkpoint of that
+    consistent state and stops; a second Ctrl-C raises KeyboardInterrupt at once (the user
+    insists; the previous checkpoint stands). SLURM, Kubernetes and spot instances send SIGTERM
+    before they take a machine, hence the same treatment as Ctrl-C. Outside the main thread
+    signal handlers cannot be installed, and the defaults stay.
+    """
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._note)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+        if exc_type is None and self.received is not None:
+            # it came during the last evaluation: the training is saved; stop as asked
+            signal.raise_signal(self.received)
+
+    def _note(self, signum, frame) -> None:
+        if self.received is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.received = signum
 
 
 @dataclass
@@ -67,7 +118,7 @@ class NotLearningGuard:
 
 
 def not_learning_message(step: int, loss: float, uniform: float) -> str:
-    """The warning, naming the classic cause first (seed 002) and then the usual others."""
+    """The warning, naming the classic cause first (softmax before cross-entropy) and then the usual others."""
     return (
         f"the model is not learning: after {step} steps the training loss is {loss:.4f}, within "
         f"2% of {uniform:.4f}, the loss of predicting every class with equal probability (ln K). "

@@ -1,4 +1,4 @@
-"""The training loop: one function, readable top to bottom, on 🤗 Accelerate.
+"""The training loop, readable top to bottom, on 🤗 Accelerate.
 
 Entry point::
 
@@ -18,16 +18,23 @@ The model ends with the weights of the best evaluation (early stopping on
 ``settings.early_stopping_metric``). Each process of ``accelerate launch`` / ``torchrun`` trains
 on its own share of every epoch (``batching.epoch_batches``); all processes evaluate the whole
 validation set, so their early-stopping decisions agree without communication.
+
+Everything the loop changes lives in one :class:`LoopState`; a resumable checkpoint is that
+state (with the RNG states) plus the weights, the optimizer and the scheduler, saved after every
+evaluation and when SIGINT / SIGTERM arrive. Resuming restores all of it, and the batches of an
+epoch depend only on ``(seed, epoch)``, so a resumed run repeats the uninterrupted one exactly.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
+import signal
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +42,7 @@ import numpy as np
 from tailtune._extras import require
 from tailtune.objectives.losses import uniform_loss
 from tailtune.objectives.samplers import example_probabilities
+from tailtune.runs import layout
 from tailtune.training import checkpoints as ckpt
 from tailtune.training import preflight
 from tailtune.training.batching import epoch_batches
@@ -42,6 +50,7 @@ from tailtune.training.early_stopping import EarlyStopping
 from tailtune.training.guards import (
     NonFiniteLossError,
     NotLearningGuard,
+    StopSignals,
     TrainingInterrupted,
     nonfinite_message,
 )
@@ -49,8 +58,9 @@ from tailtune.training.inference import model_logits, predict_logits
 from tailtune.training.progress import progress_bar
 from tailtune.training.schedule import build_scheduler, warmup_steps
 from tailtune.training.settings import TrainSettings
+from tailtune.training.setup import fit_info, make_accelerator, make_optimizer
 
-__all__ = ["FitResult", "classification_metrics", "fit_classifier"]
+__all__ = ["FitResult", "LoopState", "classification_metrics", "evaluate", "fit_classifier"]
 
 
 @dataclass
@@ -59,6 +69,61 @@ class FitResult:
 
     history: list[dict] = field(default_factory=list)
     info: dict = field(default_factory=dict)
+
+
+@dataclass
+class LoopState:
+    """Everything the loop changes while it trains (a checkpoint stores :meth:`state_dict`)."""
+
+    step: int = 0  # optimizer steps done
+    epoch: int = 0  # current epoch, 0-based
+    pos: int = 0  # micro-batches of this epoch consumed
+    history: list[dict] = field(default_factory=list)
+    loss_sum: float = 0.0  # training loss summed over the steps since the last evaluation
+    loss_n: int = 0
+    examples: int = 0
+    tokens: int = 0
+    train_s: float = 0.0  # time inside optimizer steps, all sessions
+    elapsed_s: float = 0.0  # wall time of earlier sessions (before a resume)
+    best_step: int | None = None
+    stopper: EarlyStopping = field(default_factory=EarlyStopping)
+    guard: NotLearningGuard = field(default_factory=NotLearningGuard)
+    rng: dict = field(default_factory=dict)  # generator states after the last completed step
+    settled: bool = field(default=True, repr=False)  # False while a step or evaluation is applied
+
+    def state_dict(self) -> dict:
+        """Plain JSON data: the counters, history, early-stopping and guard state, RNG states."""
+        plain = {f.name: getattr(self, f.name) for f in fields(self)}
+        del plain["settled"]
+        plain.update(
+            stopper=self.stopper.state_dict(),
+            guard=self.guard.state_dict(),
+            rng=ckpt.rng_to_data(self.rng),
+        )
+        return plain
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore from :meth:`state_dict`."""
+        state = dict(state)
+        self.stopper.load_state_dict(state.pop("stopper"))
+        self.guard.load_state_dict(state.pop("guard"))
+        self.rng = ckpt.rng_from_data(state.pop("rng"))
+        for key, value in state.items():
+            setattr(self, key, value)
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """What a fit trains with; fixed for the whole fit."""
+
+    accelerator: object
+    model: object  # as prepared by Accelerate (wrapped in DDP on several processes)
+    optimizer: object
+    scheduler: object
+    settings: TrainSettings
+    root: Path | None  # work_dir/checkpoints, or None: the best weights stay in ``memory``
+    work: Path | None
+    memory: dict = field(default_factory=dict)
 
 
 def fit_classifier(
@@ -82,226 +147,142 @@ def fit_classifier(
     ``lengths`` (tokens per item) enable length-grouped batches; taken from ``input_ids`` when
     items have them. Parameters whose names start with one of ``head_prefixes`` get ``head_lr``.
     """
-    torch = require("torch")
-    accelerate = require("accelerate")
+    torch, accelerate = require("torch"), require("accelerate")
     s = settings or TrainSettings()
     metrics_fn = metrics_fn or classification_metrics
     work = Path(work_dir) if work_dir is not None else None
     if s.num_threads:
         torch.set_num_threads(s.num_threads)
-    accelerator = _accelerator(accelerate, s, work)
+    accelerator = make_accelerator(accelerate, s, work)
     accelerate.utils.set_seed(s.seed)  # dropout masks; the caller seeded head init the same way
     rank, world = accelerator.process_index, accelerator.num_processes
     log = accelerator.print
 
-    # -- preflight: fail before the first step, not hours in -----------------------------------
-    labels = np.asarray([it["labels"] for it in train_items], dtype=np.int64)
-    preflight.check_labels(labels, num_classes, "training labels")
-    val_labels = None
-    if eval_items is not None:
-        val_labels = np.asarray([it["labels"] for it in eval_items], dtype=np.int64)
-        preflight.check_labels(val_labels, num_classes, "validation labels")
-        preflight.check_metric(metrics_fn, val_labels, num_classes, s.early_stopping_metric)
-        unseen = preflight.unseen_classes(labels, val_labels)
-        if unseen:
-            log(f"warning: {len(unseen)} validation classes never occur in training: {unseen[:10]}")
+    labels, val_labels = preflight.check_inputs(
+        train_items, eval_items, num_classes, metrics_fn, s.early_stopping_metric, log
+    )
     trainable = preflight.check_head_trainable(model)
     if lengths is None and "input_ids" in train_items[0]:
         lengths = [len(it["input_ids"]) for it in train_items]
     lengths = np.asarray(lengths if lengths is not None else np.ones(len(train_items)))
     sample_probs = None if s.sampler == "none" else example_probabilities(labels, s.sampler)
 
-    # -- model, optimizer, schedule --------------------------------------------------------------
     if s.gradient_checkpointing and hasattr(model, "gradient_checkpointing_enable"):
         model.gradient_checkpointing_enable()
-    if optimizer_cls is None and s.optimizer == "adamw_8bit":
-        # 8-bit AdamW states (Dettmers et al. 2022) cut optimizer memory 4x; CUDA only.
-        optimizer_cls = require("bitsandbytes", "train.optimizer=adamw_8bit").optim.AdamW8bit
-    optimizer_cls = optimizer_cls or torch.optim.AdamW
-    optimizer = optimizer_cls(_param_groups(model, s, head_prefixes), lr=s.lr)
+    optimizer = make_optimizer(model, s, head_prefixes, optimizer_cls)
     batches = _batches(lengths, s, 0, rank, world, sample_probs)
-    steps_per_epoch = max(1, math.ceil(len(batches) / s.grad_accum))
-    total = s.max_steps or max(1, math.ceil(s.epochs * steps_per_epoch))
+    total = s.max_steps or max(1, math.ceil(s.epochs * math.ceil(len(batches) / s.grad_accum)))
     scheduler = build_scheduler(optimizer, s.scheduler, warmup_steps(total, s.warmup_ratio), total)
     model, optimizer = accelerator.prepare(model, optimizer)
     model.train()
+    root = work / layout.CHECKPOINTS if work is not None else None
+    parts = _Parts(accelerator, model, optimizer, scheduler, s, root, work)
 
-    st = {
-        "step": 0,
-        "epoch": 0,
-        "pos": 0,
-        "history": [],
-        "tokens": 0,
-        "examples": 0,
-        "train_s": 0.0,
-        "elapsed_s": 0.0,
-        "loss_sum": 0.0,
-        "loss_n": 0,
-        "best_step": None,
-    }
-    stopper = EarlyStopping(s.early_stopping_metric, s.patience, s.min_delta)
-    guard = NotLearningGuard(s.not_learning_steps)
-    root = work / "checkpoints" if work is not None else None
-    best_mem: dict | None = None  # best weights in memory when there is no work_dir
-    rng = ckpt.capture_rng()
-    if s.resume and root is not None and (last := ckpt.latest_checkpoint(root)) is not None:
-        st, rng = ckpt.load_resumable(last, accelerator.unwrap_model(model), optimizer, scheduler)
-        stopper.load_state_dict(st.pop("stopper"))
-        guard.load_state_dict(st.pop("guard"))
-        ckpt.restore_rng(rng)
-        log(f"resuming from {last} (step {st['step']})")
+    state = LoopState(
+        stopper=EarlyStopping(s.early_stopping_metric, s.patience, s.min_delta),
+        guard=NotLearningGuard(s.not_learning_steps),
+        rng=ckpt.capture_rng(),
+    )
+    if s.resume and root is not None:
+        _resume(parts, state, log)
     if accelerator.is_main_process and work is not None:
-        _write_history(work, st["history"])
+        _write_history(work, state.history)
+    score = None  # model -> validation scores; None without validation data
+    if eval_items is not None:
+        score = functools.partial(evaluate, items=eval_items, labels=val_labels, collate=collate,
+                                  loss_fn=loss_fn, metrics_fn=metrics_fn,
+                                  batch_size=s.eval_batch_size, accelerator=accelerator)  # fmt: skip
 
-    def save_resumable():
-        """Checkpoint the state at the last completed step (used at evals, Ctrl-C and NaN)."""
-        accelerator.wait_for_everyone()
-        if accelerator.is_main_process and root is not None:
-            state = {
-                **st,
-                "stopper": stopper.state_dict(),
-                "guard": guard.state_dict(),
-                "elapsed_s": st["elapsed_s"] + time.perf_counter() - t0,
-            }
-            weights = accelerator.unwrap_model(model).state_dict()
-            ckpt.save_resumable(
-                root,
-                st["step"],
-                model_state=weights,
-                optimizer=optimizer,
-                scheduler=scheduler,
-                state=state,
-                rng=rng,
-            )
-            ckpt.prune_checkpoints(root, s.keep_checkpoints)
-
-    def evaluate():
-        """One history line; early stopping and the best checkpoint."""
-        nonlocal best_mem
-        loss_mean = accelerator.reduce(
-            torch.tensor(st["loss_sum"] / max(1, st["loss_n"]), device=accelerator.device), "mean"
-        ).item()
-        record = {
-            "step": st["step"],
-            "epoch": round(st["epoch"] + st["pos"] / max(1, len(batches)), 4),
-            "train_loss": loss_mean,
-        }
-        if eval_items is not None:
-            logits = predict_logits(
-                accelerator.unwrap_model(model),
-                eval_items,
-                collate=collate,
-                batch_size=s.eval_batch_size,
-                device=accelerator.device,
-                lengths=[len(it.get("input_ids", ())) for it in eval_items],
-                autocast=accelerator.autocast,
-            )
-            record["val_loss"] = float(loss_fn(logits, torch.as_tensor(val_labels)))
-            scores = metrics_fn(logits.numpy(), val_labels)
-            record.update({k: v for k, v in scores.items() if isinstance(v, int | float)})
-        record["lr"] = scheduler.get_last_lr()[0]
-        record["elapsed_s"] = round(st["elapsed_s"] + time.perf_counter() - t0, 3)
-        st["history"].append(record)
-        st["loss_sum"], st["loss_n"] = 0.0, 0
-        if eval_items is not None and stopper.update(record[s.early_stopping_metric], st["step"]):
-            st["best_step"] = st["step"]
-            weights = {
-                k: v.detach().cpu().clone()
-                for k, v in accelerator.unwrap_model(model).state_dict().items()
-            }
-            if root is None:
-                best_mem = weights
-            elif accelerator.is_main_process:
-                ckpt.save_weights(root / "best" / "model.pt", weights)
-        if accelerator.is_main_process and work is not None:
-            _write_history(work, st["history"], append=True)
-        if s.tracker != "none":
-            accelerator.log(record, step=st["step"])
-        save_resumable()
-
-    # -- the loop ----------------------------------------------------------------------------
+    # -- the loop --------------------------------------------------------------------------------
     t0 = time.perf_counter()
-    on_main = accelerator.is_main_process
     try:
-        with progress_bar(total, s.progress and on_main, st["step"]) as show:
-            while st["step"] < total and not stopper.should_stop:
-                batches = _batches(lengths, s, st["epoch"], rank, world, sample_probs)
-                while st["pos"] < len(batches) and st["step"] < total:
+        with (
+            StopSignals() as signals,
+            progress_bar(total, s.progress and accelerator.is_main_process, state.step) as show,
+        ):
+            while state.step < total and not state.stopper.should_stop:
+                batches = _batches(lengths, s, state.epoch, rank, world, sample_probs)
+                while state.pos < len(batches) and state.step < total:
                     t_step = time.perf_counter()
-                    group = batches[st["pos"] : st["pos"] + s.grad_accum]
-                    step_loss, uniform, n_ex, n_tok = 0.0, 0.0, 0, 0
-                    for i, idx in enumerate(group):
-                        batch = {
-                            k: v.to(accelerator.device)
-                            for k, v in collate([train_items[j] for j in idx]).items()
-                        }
-                        targets = batch.pop("labels")
-                        sync = i == len(group) - 1
-                        quiet = not sync and world > 1  # no all-reduce until the last micro-batch
-                        with accelerator.no_sync(model) if quiet else contextlib.nullcontext():
-                            with accelerator.autocast():
-                                logits = model_logits(model(**batch))
-                            loss = loss_fn(logits, targets)
-                            accelerator.backward(loss / len(group))
-                        step_loss += loss.detach().float().item() / len(group)
-                        if guard.active:
-                            uniform += uniform_loss(loss_fn, logits.detach(), targets).item() / len(
-                                group
-                            )
-                        n_ex += len(idx)
-                        n_tok += (
-                            int(batch["attention_mask"].sum()) if "attention_mask" in batch else 0
-                        )
-                    norm = accelerator.clip_grad_norm_(
-                        model.parameters(), s.grad_clip or float("inf")
-                    )
-                    if not (math.isfinite(step_loss) and math.isfinite(float(norm))):
-                        what = "loss" if not math.isfinite(step_loss) else "gradient norm"
-                        kept = str(root / "best") if root is not None and st["best_step"] else None
-                        raise NonFiniteLossError(
-                            nonfinite_message(st["step"] + 1, st["epoch"], what, kept)
-                        )
-                    optimizer.step()
-                    scheduler.step()
-                    optimizer.zero_grad(set_to_none=True)
-                    st["step"] += 1
-                    st["pos"] += len(group)
-                    st["loss_sum"] += step_loss
-                    st["loss_n"] += 1
-                    st["examples"] += n_ex
-                    st["tokens"] += n_tok
-                    st["train_s"] += time.perf_counter() - t_step
-                    rng = ckpt.capture_rng()
-                    if warning := guard.observe(st["step"], step_loss, uniform):
+                    group = batches[state.pos : state.pos + s.grad_accum]
+                    stats = accumulate(parts, group, train_items, collate, loss_fn, state)
+                    _optimizer_step(parts, state, stats, len(group), time.perf_counter() - t_step)
+                    if warning := state.guard.observe(state.step, stats[0], stats[1]):
                         warnings.warn(warning, stacklevel=2)
                         log(f"warning: {warning}")
-                    show(st["step"], step_loss, st["examples"] * world / max(st["train_s"], 1e-9))
-                    if s.eval_every and st["step"] % s.eval_every == 0:
-                        evaluate()
-                        if stopper.should_stop:
+                    show(state.step, stats[0], state.examples * world / max(state.train_s, 1e-9))
+                    if s.eval_every and state.step % s.eval_every == 0:
+                        _evaluate_and_save(parts, state, score, len(batches), t0)
+                        if state.stopper.should_stop:
                             break
-                if st["pos"] >= len(batches):
-                    st["epoch"], st["pos"] = st["epoch"] + 1, 0
+                    if _stop_requested(parts, signals):
+                        _stop(parts, state, signals.received, t0, log)
+                if state.pos >= len(batches):
+                    state.epoch, state.pos = state.epoch + 1, 0
                     if not s.eval_every:
-                        evaluate()
-            if not st["history"] or st["history"][-1]["step"] != st["step"]:
-                evaluate()  # the last step is always evaluated (max_steps, fractional epochs)
-    except KeyboardInterrupt:
-        save_resumable()
-        where = "; a resumable checkpoint was saved" if root is not None else ""
-        raise TrainingInterrupted(
-            f"training interrupted at step {st['step']}{where}; run the same command again "
-            "with --set train.resume=true"
-        ) from None
+                        _evaluate_and_save(parts, state, score, len(batches), t0)
+            if not state.history or state.history[-1]["step"] != state.step:
+                # the last step is always evaluated (max_steps, fractional epochs)
+                _evaluate_and_save(parts, state, score, len(batches), t0)
+    except KeyboardInterrupt:  # a second Ctrl-C, or no handler outside the main thread
+        _stop(parts, state, signal.SIGINT, t0, log)
 
-    # -- restore the best evaluation's weights -------------------------------------------------
-    if st["best_step"] is not None:
-        best = best_mem if root is None else ckpt.load_weights(root / "best" / "model.pt")
+    # -- restore the best evaluation's weights ---------------------------------------------------
+    if state.best_step is not None:
+        best = parts.memory["best"] if root is None else ckpt.load_weights(_best_path(root))
         accelerator.unwrap_model(model).load_state_dict(best)
     if s.tracker != "none":
         accelerator.end_training()
     model.eval()
-    return FitResult(st["history"], _info(st, s, trainable, stopper, guard, accelerator, total))
+    return FitResult(state.history, fit_info(state, s, trainable, accelerator, total))
+
+
+def accumulate(parts: _Parts, group, train_items, collate, loss_fn, state: LoopState) -> tuple:
+    """Forward and backward over one optimizer step's micro-batches; gradients add up.
+
+    Returns ``(mean loss, mean uniform-prediction loss, examples, tokens)``. Each micro-batch's
+    loss is divided by the number of micro-batches before backward, so the step's gradient is the
+    mean over them. On several processes, gradients are all-reduced only on the last one.
+    """
+    accelerator, model = parts.accelerator, parts.model
+    step_loss, uniform, n_ex, n_tok = 0.0, 0.0, 0, 0
+    for i, idx in enumerate(group):
+        batch = {
+            k: v.to(accelerator.device) for k, v in collate([train_items[j] for j in idx]).items()
+        }
+        targets = batch.pop("labels")
+        quiet = i < len(group) - 1 and accelerator.num_processes > 1
+        with accelerator.no_sync(model) if quiet else contextlib.nullcontext():
+            with accelerator.autocast():
+                logits = model_logits(model(**batch))
+            loss = loss_fn(logits, targets)
+            accelerator.backward(loss / len(group))
+        step_loss += loss.detach().float().item() / len(group)
+        if state.guard.active:
+            uniform += uniform_loss(loss_fn, logits.detach(), targets).item() / len(group)
+        n_ex += len(idx)
+        n_tok += int(batch["attention_mask"].sum()) if "attention_mask" in batch else 0
+        if i == 0:
+            ckpt.fault_point("mid-step", state.step + 1)
+    return step_loss, uniform, n_ex, n_tok
+
+
+def evaluate(model, items, labels, *, collate, loss_fn, metrics_fn, batch_size, accelerator):
+    """Validation loss and the numeric scores of ``metrics_fn`` on ``items`` (all of them)."""
+    torch = require("torch")
+    logits = predict_logits(
+        accelerator.unwrap_model(model),
+        items,
+        collate=collate,
+        batch_size=batch_size,
+        device=accelerator.device,
+        lengths=[len(it.get("input_ids", ())) for it in items],
+        autocast=accelerator.autocast,
+    )
+    scores = {"val_loss": float(loss_fn(logits, torch.as_tensor(labels)))}
+    metrics = metrics_fn(logits.numpy(), labels)
+    scores.update({k: v for k, v in metrics.items() if isinstance(v, int | float)})
+    return scores
 
 
 def classification_metrics(logits: np.ndarray, labels: np.ndarray) -> dict:
@@ -311,44 +292,137 @@ def classification_metrics(logits: np.ndarray, labels: np.ndarray) -> dict:
     return compute_metrics(labels, np.asarray(logits).argmax(axis=1))
 
 
-def _accelerator(accelerate, s: TrainSettings, work: Path | None):
-    """An Accelerator for this run (CPU when asked or when no GPU is present)."""
-    from tailtune.backends._hf import pick_device
+# -- the steps of the loop, in call order ------------------------------------------------------
 
-    cpu = pick_device(s.device) == "cpu"
-    tracker = None if s.tracker == "none" else s.tracker
-    state = accelerate.state.AcceleratorState._shared_state
-    if state and state.get("_mixed_precision", s.precision) != s.precision:
-        # a second fit in one process with another precision: Accelerate keeps global state
-        accelerate.state.AcceleratorState._reset_state(True)
-    acc = accelerate.Accelerator(
-        cpu=cpu,
-        mixed_precision=s.precision,
-        log_with=tracker,
-        project_dir=str(work) if work is not None else None,
+
+def _resume(parts: _Parts, state: LoopState, log) -> None:
+    """Load the newest usable checkpoint into the model, optimizer, scheduler and ``state``."""
+    found = ckpt.newest_usable(parts.root)
+    if found is None:
+        log("no checkpoint to resume from yet: training from the start")
+        return
+    path, (weights, trainer, loop_state) = found
+    parts.accelerator.unwrap_model(parts.model).load_state_dict(weights)
+    parts.optimizer.load_state_dict(trainer["optimizer"])
+    parts.scheduler.load_state_dict(trainer["scheduler"])
+    state.load_state_dict(loop_state)
+    ckpt.restore_rng(state.rng)
+    log(f"resuming from {path} (step {state.step})")
+
+
+def _optimizer_step(parts: _Parts, state: LoopState, stats, n_micro: int, seconds: float) -> None:
+    """Clip, check for NaN/inf, step the optimizer and scheduler, and count the step."""
+    step_loss, _, n_ex, n_tok = stats
+    norm = parts.accelerator.clip_grad_norm_(
+        parts.model.parameters(), parts.settings.grad_clip or float("inf")
     )
-    if tracker:
-        acc.init_trackers("tailtune", config={k: str(v) for k, v in vars(s).items()})
-    return acc
+    if not (math.isfinite(step_loss) and math.isfinite(float(norm))):
+        what = "loss" if not math.isfinite(step_loss) else "gradient norm"
+        kept = str(parts.root / layout.BEST) if parts.root is not None and state.best_step else None
+        raise NonFiniteLossError(nonfinite_message(state.step + 1, state.epoch, what, kept))
+    state.settled = False  # weights move before the counters do: no checkpoint in between
+    parts.optimizer.step()
+    parts.scheduler.step()
+    parts.optimizer.zero_grad(set_to_none=True)
+    state.step += 1
+    state.pos += n_micro
+    state.loss_sum += step_loss
+    state.loss_n += 1
+    state.examples += n_ex
+    state.tokens += n_tok
+    state.train_s += seconds
+    state.rng = ckpt.capture_rng()
+    state.settled = True
+    ckpt.fault_point("step", state.step)
 
 
-def _param_groups(model, s: TrainSettings, head_prefixes) -> list[dict]:
-    """AdamW groups: no weight decay on biases and norms; ``head_lr`` for the head."""
-    groups: dict[tuple[bool, bool], list] = {}
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        head = s.head_lr is not None and name.startswith(tuple(head_prefixes))
-        decay = p.ndim >= 2 and "norm" not in name.lower()
-        groups.setdefault((head, decay), []).append(p)
-    return [
-        {
-            "params": ps,
-            "lr": s.head_lr if head else s.lr,
-            "weight_decay": s.weight_decay if decay else 0.0,
-        }
-        for (head, decay), ps in groups.items()
-    ]
+def _evaluate_and_save(parts: _Parts, state: LoopState, score, epoch_len: int, t0):
+    """One history line; early stopping, the best weights and a resumable checkpoint."""
+    torch, acc, s = require("torch"), parts.accelerator, parts.settings
+    state.settled = False
+    train_loss = torch.tensor(state.loss_sum / max(1, state.loss_n), device=acc.device)
+    record = {
+        "step": state.step,
+        "epoch": round(state.epoch + state.pos / max(1, epoch_len), 4),
+        "train_loss": acc.reduce(train_loss, "mean").item(),
+    }
+    if score is not None:
+        record.update(score(parts.model))
+    record["lr"] = parts.scheduler.get_last_lr()[0]
+    record["elapsed_s"] = round(state.elapsed_s + time.perf_counter() - t0, 3)
+    state.history.append(record)
+    state.loss_sum, state.loss_n = 0.0, 0
+    if score is not None and state.stopper.update(record[s.early_stopping_metric], state.step):
+        state.best_step = state.step
+        _save_best(parts)
+    if acc.is_main_process and parts.work is not None:
+        _write_history(parts.work, state.history, append=True)
+    if s.tracker != "none":
+        acc.log(record, step=state.step)
+    state.settled = True
+    _save_checkpoint(parts, state, t0)
+
+
+def _best_path(root: Path) -> Path:
+    return root / layout.BEST / layout.CKPT_MODEL
+
+
+def _save_best(parts: _Parts) -> None:
+    """Keep the weights of the best evaluation (on disk, or in memory without a work_dir)."""
+    model = parts.accelerator.unwrap_model(parts.model)
+    weights = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    if parts.root is None:
+        parts.memory["best"] = weights
+    elif parts.accelerator.is_main_process:
+        ckpt.save_weights(_best_path(parts.root), weights)
+
+
+def _save_checkpoint(parts: _Parts, state: LoopState, t0) -> None:
+    """A resumable checkpoint of the state after the last completed step (main process)."""
+    parts.accelerator.wait_for_everyone()
+    if not parts.accelerator.is_main_process or parts.root is None:
+        return
+    saved = state.state_dict()
+    saved["elapsed_s"] = state.elapsed_s + time.perf_counter() - t0
+    trainer = {
+        "optimizer": parts.optimizer.state_dict(),
+        "scheduler": parts.scheduler.state_dict(),
+    }
+    model_state = parts.accelerator.unwrap_model(parts.model).state_dict()
+    ckpt.save_resumable(
+        parts.root, state.step, model_state=model_state, trainer_state=trainer, state=saved
+    )
+    ckpt.prune_checkpoints(parts.root, parts.settings.keep_checkpoints)
+
+
+def _stop_requested(parts: _Parts, signals: StopSignals) -> bool:
+    """Whether a stop signal arrived (on any process: all stop at the same step)."""
+    asked = signals.received is not None
+    if parts.accelerator.num_processes == 1:
+        return asked
+    torch = require("torch")
+    flag = torch.tensor(int(asked), device=parts.accelerator.device)
+    return bool(parts.accelerator.reduce(flag, "sum").item())
+
+
+def _stop(parts: _Parts, state: LoopState, signum, t0, log):
+    """Save the state (when it is a consistent one) and raise :class:`TrainingInterrupted`."""
+    name = signal.Signals(signum or signal.SIGINT).name
+    saved = state.settled and parts.root is not None
+    if saved:
+        newest = ckpt.find_checkpoints(parts.root)
+        if not newest or layout.step_of(newest[0]) != state.step:
+            log(f"{name}: saving a checkpoint at step {state.step}")
+            _save_checkpoint(parts, state, t0)
+    where = "; a resumable checkpoint was saved" if saved else ""
+    raise TrainingInterrupted(
+        f"training stopped by {name} at step {state.step}{where}; run the same command again "
+        "with --set train.resume=true",
+        signum or signal.SIGINT,
+    ) from None
+
+
+# -- helpers -----------------------------------------------------------------------------------
 
 
 def _batches(lengths, s: TrainSettings, epoch, rank, world, sample_probs):
@@ -369,40 +443,9 @@ def _batches(lengths, s: TrainSettings, epoch, rank, world, sample_probs):
 def _write_history(work: Path, history: list[dict], append: bool = False) -> None:
     """history.jsonl: one JSON line per evaluation (rewritten whole on resume)."""
     work.mkdir(parents=True, exist_ok=True)
-    path = work / "history.jsonl"
+    path = work / layout.HISTORY
     if append:
         with path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(history[-1]) + "\n")
     else:
         path.write_text("".join(json.dumps(r) + "\n" for r in history), encoding="utf-8")
-
-
-def _info(st, s, trainable, stopper, guard, accelerator, total) -> dict:
-    """Figures recorded into ``backend.info_``."""
-    torch = require("torch")
-    world = accelerator.num_processes
-    counts = accelerator.reduce(
-        torch.tensor([st["tokens"], st["examples"]], device=accelerator.device), "sum"
-    )
-    tokens, examples = (int(x) for x in counts.tolist())
-    train_s = max(st["train_s"], 1e-9)
-    return {
-        "trainable_params": int(trainable),
-        "steps": st["step"],
-        "planned_steps": total,
-        "epochs_run": st["history"][-1]["epoch"] if st["history"] else 0.0,
-        "tokens_seen": tokens,
-        "examples_seen": examples,
-        "train_s": round(st["train_s"], 3),
-        "time_per_step_s": round(train_s / max(1, st["step"]), 5),
-        "examples_per_s": round(examples / train_s, 2),
-        "tokens_per_s": round(tokens / train_s, 2),
-        "best_step": st["best_step"],
-        "best_metric": stopper.best,
-        "early_stopping_metric": s.early_stopping_metric,
-        "stopped_early": bool(stopper.should_stop),
-        "not_learning_checked": guard.checked,
-        "processes": world,
-        "device": str(accelerator.device),
-        "precision": s.precision,
-    }

@@ -10,6 +10,7 @@ from tailtune.errors import ConfigError, DataError
 
 __all__ = [
     "check_head_trainable",
+    "check_inputs",
     "check_labels",
     "check_metric",
     "check_pad_token",
@@ -71,3 +72,17 @@ def check_metric(metrics_fn: Callable, labels: np.ndarray, num_classes: int, met
             f"train.early_stopping_metric: got {metric!r}, expected one of val_loss, "
             + ", ".join(scalars)
         )
+
+
+def check_inputs(train_items, eval_items, num_classes, metrics_fn, metric: str, log):
+    """Fail before the first step, not hours in: labels in range, the metric exists."""
+    labels = np.asarray([it["labels"] for it in train_items], dtype=np.int64)
+    check_labels(labels, num_classes, "training labels")
+    if eval_items is None:
+        return labels, None
+    val_labels = np.asarray([it["labels"] for it in eval_items], dtype=np.int64)
+    check_labels(val_labels, num_classes, "validation labels")
+    check_metric(metrics_fn, val_labels, num_classes, metric)
+    if unseen := unseen_classes(labels, val_labels):
+        log(f"warning: {len(unseen)} validation classes never occur in training: {unseen[:10]}")
+    return labels, val_labels

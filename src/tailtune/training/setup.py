@@ -1,0 +1,85 @@
+"""What a fit is built from and what it reports: the Accelerator, AdamW's groups, the figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tailtune._extras import require
+from tailtune.training.settings import TrainSettings
+
+__all__ = ["fit_info", "make_accelerator", "make_optimizer"]
+
+
+def make_accelerator(accelerate, s: TrainSettings, work: Path | None):
+    """An Accelerator for this run (CPU when asked or when no GPU is present)."""
+    from tailtune.backends._hf import pick_device
+
+    cpu = pick_device(s.device) == "cpu"
+    tracker = None if s.tracker == "none" else s.tracker
+    state = accelerate.state.AcceleratorState._shared_state
+    if state and state.get("_mixed_precision", s.precision) != s.precision:
+        # a second fit in one process with another precision: Accelerate keeps global state
+        accelerate.state.AcceleratorState._reset_state(True)
+    acc = accelerate.Accelerator(
+        cpu=cpu,
+        mixed_precision=s.precision,
+        log_with=tracker,
+        project_dir=str(work) if work is not None else None,
+    )
+    if tracker:
+        acc.init_trackers("tailtune", config={k: str(v) for k, v in vars(s).items()})
+    return acc
+
+
+def make_optimizer(model, s: TrainSettings, head_prefixes, optimizer_cls):
+    """AdamW (or ``optimizer_cls``) over groups: no weight decay on biases and norms; ``head_lr``."""
+    torch = require("torch")
+    if optimizer_cls is None and s.optimizer == "adamw_8bit":
+        # 8-bit AdamW states (Dettmers et al. 2022) cut optimizer memory 4x; CUDA only.
+        optimizer_cls = require("bitsandbytes", "train.optimizer=adamw_8bit").optim.AdamW8bit
+    groups: dict[tuple[bool, bool], list] = {}
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        head = s.head_lr is not None and name.startswith(tuple(head_prefixes))
+        decay = p.ndim >= 2 and "norm" not in name.lower()
+        groups.setdefault((head, decay), []).append(p)
+    params = [
+        {
+            "params": ps,
+            "lr": s.head_lr if head else s.lr,
+            "weight_decay": s.weight_decay if decay else 0.0,
+        }
+        for (head, decay), ps in groups.items()
+    ]
+    return (optimizer_cls or torch.optim.AdamW)(params, lr=s.lr)
+
+
+def fit_info(state, s: TrainSettings, trainable, accelerator, total) -> dict:
+    """Figures recorded into ``backend.info_``."""
+    torch = require("torch")
+    counts = accelerator.reduce(
+        torch.tensor([state.tokens, state.examples], device=accelerator.device), "sum"
+    )
+    tokens, examples = (int(x) for x in counts.tolist())
+    train_s = max(state.train_s, 1e-9)
+    return {
+        "trainable_params": int(trainable),
+        "steps": state.step,
+        "planned_steps": total,
+        "epochs_run": state.history[-1]["epoch"] if state.history else 0.0,
+        "tokens_seen": tokens,
+        "examples_seen": examples,
+        "train_s": round(state.train_s, 3),
+        "time_per_step_s": round(train_s / max(1, state.step), 5),
+        "examples_per_s": round(examples / train_s, 2),
+        "tokens_per_s": round(tokens / train_s, 2),
+        "best_step": state.best_step,
+        "best_metric": state.stopper.best,
+        "early_stopping_metric": s.early_stopping_metric,
+        "stopped_early": bool(state.stopper.should_stop),
+        "not_learning_checked": state.guard.checked,
+        "processes": accelerator.num_processes,
+        "device": str(accelerator.device),
+        "precision": s.precision,
+    }
