@@ -5,7 +5,8 @@ head included), for embedding-head runs the pooling, normalization and head, the
 temperature and the post-hoc logit adjustment ``- τ log π`` (Menon et al. 2021) as a constant
 added to the logits, so any head, with or without a bias, exports with it. ``torch.onnx.export``
 (TorchScript tracing) with dynamic batch and sequence axes; ``--quantize int8`` is ONNX Runtime's
-dynamic quantization (int8 weights, activations quantized per batch at run time).
+dynamic quantization (int8 weights per output channel, activations quantized per batch at
+run time).
 """
 
 from __future__ import annotations
@@ -40,8 +41,14 @@ REFUSED = {
 }
 
 
-def export_onnx(source: Source, folder: Path, quantize: str | None = None) -> dict:
-    """Trace the run's model into ``folder/model.onnx`` (int8 if asked); report agreement."""
+def export_onnx(
+    source: Source, folder: Path, quantize: str | None = None
+) -> tuple[dict, np.ndarray]:
+    """Trace the run's model into ``folder/model.onnx`` (int8 if asked).
+
+    Returns the report's format part and PyTorch's probabilities on the validation texts
+    (computed before any merge), for :func:`check_agreement` once ``export.json`` is written.
+    """
     need("onnx", "ONNX export")
     need("onnxruntime", "ONNX export")
     if source.kind not in (*TRANSFORMER_KINDS, "embedding_head"):
@@ -122,7 +129,9 @@ def _trace(net, tok, source: Source, path: Path, max_length: int) -> None:
 
 
 def _quantize_int8(src: Path, dst: Path) -> None:
-    """Dynamic int8 quantization of the MatMul/Gemm weights (ONNX Runtime)."""
+    """Dynamic int8 quantization of the MatMul/Gemm weights (ONNX Runtime), one scale per
+    output channel: with one scale per tensor the MiniLM ATIS export kept 99.2% of top-1
+    decisions on the 893 test texts, per channel 99.9%."""
     import logging
 
     q = need("onnxruntime.quantization", "int8 quantization")
@@ -130,7 +139,7 @@ def _quantize_int8(src: Path, dst: Path) -> None:
     logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        q.quantize_dynamic(str(src), str(dst), weight_type=q.QuantType.QInt8)
+        q.quantize_dynamic(str(src), str(dst), weight_type=q.QuantType.QInt8, per_channel=True)
 
 
 def _embedding_graph(source: Source, offset: np.ndarray, temperature: float):
