@@ -18,7 +18,13 @@ from tailtune.cli._common import (
     resolve_config,
     write_frame_atomic,
 )
-from tailtune.cli._print import comparison_table, console, print_metrics_table, print_run_summary
+from tailtune.cli._print import (
+    comparison_table,
+    console,
+    err_console,
+    print_metrics_table,
+    print_run_summary,
+)
 from tailtune.errors import TailtuneError
 
 app = typer.Typer()
@@ -82,22 +88,38 @@ def train_cmd(
     short_help="Score a trained run on another labelled file.",
     epilog=examples(
         "tailtune evaluate runs/tfidf-20261201-101500 --data data/test.csv",
-        "tailtune evaluate runs/tfidf-20261201-101500 --data data/test.csv --json",
+        "tailtune evaluate runs/tfidf-20261201-101500 --data new.csv --set data.skip_rows=2",
+        "tailtune evaluate runs/tfidf-20261201-101500 --data data/test.csv --output eval.json",
     ),
 )
 def evaluate_cmd(
     run: Annotated[Path, typer.Argument(help="Run directory.")],
     data: Annotated[Path, typer.Option("--data", help="Labelled file to score.")],
+    set_: SetOpt = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Write the evaluation (JSON) here.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Score a trained run on another labelled file (read with the run's data options)."""
-    from tailtune.workflow import evaluate
+    """Score a trained run on another labelled file, read with the run's data options.
 
-    scored = evaluate(run, data)
+    The run's data options apply to the one file (a per-file skip_rows list becomes one
+    number); change any of them with --set data.FIELD=VALUE. Labels the run never trained on
+    are counted as misses, named in a warning and recorded in the output.
+    """
+    from tailtune.apply import check_output_path, evaluate_file
+
+    check_output_path(output)
+    scored = evaluate_file(run, data, set_, say=_warn)
+    record = _evaluation_record(run, data, scored)
+    if output is not None:
+        _write_json_atomic(record, output)
     if as_json:
-        console.print_json(json.dumps(scored["metrics"], default=str))
+        console.print_json(json.dumps(record, default=str))
     else:
         print_metrics_table({"eval": scored["metrics"]})
+    if output is not None:
+        console.print(f"wrote {output}")
 
 
 @app.command(
@@ -106,6 +128,7 @@ def evaluate_cmd(
     epilog=examples(
         'tailtune predict runs/tfidf-20261201-101500 --text "card charged twice"',
         "tailtune predict runs/tfidf-20261201-101500 --input new.csv --output p.csv",
+        "tailtune predict runs/tfidf-20261201-101500 --input notes.txt --output p.csv",
     ),
 )
 def predict_cmd(
@@ -113,22 +136,33 @@ def predict_cmd(
     text: Annotated[
         list[str] | None, typer.Option("--text", help="A text to classify (repeatable).")
     ] = None,
-    input_: Annotated[Path | None, typer.Option("--input", help="File with a text column.")] = None,
+    input_: Annotated[
+        Path | None,
+        typer.Option("--input", help="CSV, TSV, JSONL, Parquet or .txt (one text a line)."),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", help="Write predictions CSV here.")
     ] = None,
-    text_col: Annotated[str, typer.Option("--text-col", help="Text column of --input.")] = "text",
+    text_col: Annotated[
+        list[str] | None,
+        typer.Option("--text-col", help="Text column(s) of --input (default: the run's)."),
+    ] = None,
+    set_: SetOpt = None,
     top_k: Annotated[int, typer.Option(help="Probabilities to keep per text.")] = 3,
 ) -> None:
-    """Predict labels for texts given inline or in a file."""
+    """Predict labels for texts given inline or in a file read with the run's data options."""
+    from tailtune.apply import check_output_path, predict_file
     from tailtune.workflow import predict
 
-    texts = list(text or [])
-    if input_ is not None:
-        texts += _read_texts(input_, text_col)
-    if not texts:
+    check_output_path(output)
+    if text is None and input_ is None:
         raise TailtuneError("predict: give --text or --input")
-    frame = predict(run, texts, top_k=top_k)
+    if input_ is not None:
+        if text:
+            raise TailtuneError("predict: give --text or --input, not both")
+        frame = predict_file(run, input_, set_, text_columns=text_col, top_k=top_k, say=_warn)
+    else:
+        frame = predict(run, list(text or []), top_k=top_k)
     if output is not None:
         write_frame_atomic(frame, output)
         console.print(f"wrote {output}: {len(frame):,} predictions")
@@ -139,22 +173,30 @@ def predict_cmd(
     console.print(table)
 
 
+def _warn(line: str) -> None:
+    # on stderr, so that --json output and a predictions table stay parseable
+    err_console.print(Text(line, style="yellow"), soft_wrap=True)
+
+
+def _evaluation_record(run: Path, data: Path, scored: dict) -> dict:
+    return {
+        "run": str(run),
+        "data": str(data),
+        "data_options": scored["data_options"],
+        "metrics": scored["metrics"],
+        "unseen_labels": scored["unseen"],
+        "notes": scored["notes"],
+    }
+
+
+def _write_json_atomic(record: dict, out: Path) -> None:
+    import os
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, out)
+
+
 def _bold(label: str) -> None:
     console.print(Text(label, style="bold"))
-
-
-def _read_texts(path: Path, column: str) -> list[str]:
-    import pandas as pd
-
-    from tailtune.errors import DataError
-
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    if path.suffix in (".txt",):
-        return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    frame = pd.read_json(path, lines=True) if path.suffix == ".jsonl" else pd.read_csv(path)
-    if column not in frame.columns:
-        raise DataError(
-            f"{path}: no column '{column}' (columns: {', '.join(map(str, frame.columns))})"
-        )
-    return frame[column].astype(str).tolist()

@@ -45,7 +45,8 @@ def read_delimited(
 ) -> RawTable:
     """Read CSV/TSV keeping only ``wanted`` columns; every row must have the header's width."""
     csv.field_size_limit(max(csv.field_size_limit(), _FIELD_LIMIT))
-    reader = csv.reader(_decoded_lines(path, encoding, skip_rows), delimiter=delimiter)
+    raw: list[str] = []  # the physical lines of the record being read
+    reader = csv.reader(_kept(_decoded_lines(path, encoding, skip_rows), raw), delimiter=delimiter)
     header = list(column_names) if column_names else None
     lines: list[int] = []
     rows: list[list[str]] = []
@@ -53,6 +54,7 @@ def read_delimited(
     try:
         for row in reader:
             start, prev = skip_rows + prev + 1, reader.line_num
+            last, raw[:] = raw[:], []
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue  # a blank line is not a record
             if header is None:
@@ -74,6 +76,12 @@ def read_delimited(
         raise DataError(
             f"{path}: line {skip_rows + reader.line_num}: malformed row ({exc})"
         ) from exc
+    if rows and last and len(last) > 1 and not _closed(last, delimiter):
+        # the csv module reads a quote left open at the end of the file as one long field
+        raise DataError(
+            f"{path}: line {lines[-1]}: a quote opened on this line is not closed before the "
+            "end of the file"
+        )
     if header is None:
         raise DataError(f"{path}: empty file (no header and no rows)")
     if column_names:
@@ -82,9 +90,30 @@ def read_delimited(
     return RawTable(columns=header, lines=lines, values=values)
 
 
+def _kept(lines: Iterator[str], into: list[str]) -> Iterator[str]:
+    for line in lines:
+        into.append(line)
+        yield line
+
+
+def _closed(record_lines: list[str], delimiter: str) -> bool:
+    """Whether a multi-line record parses with every quote closed (csv's strict mode)."""
+    try:
+        list(csv.reader(record_lines, delimiter=delimiter, strict=True))
+    except csv.Error:
+        return False
+    return True
+
+
 def _decoded_lines(path: Path, encoding: str, skip: int) -> Iterator[str]:
     """Yield decoded physical lines after the first ``skip``, naming the line of a bad byte."""
-    enc = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    try:
+        codec = codecs.lookup(encoding)
+    except LookupError:
+        raise DataError(
+            f"{path}: unknown encoding '{encoding}' (e.g. utf-8, latin-1, cp1252, utf-16)"
+        ) from None
+    enc = "utf-8-sig" if codec.name == "utf-8" else encoding
     decoder = codecs.getincrementaldecoder(enc)(errors="strict")
     with open(path, "rb") as fh:
         for number, raw in enumerate(fh, 1):

@@ -1,0 +1,193 @@
+"""Use a finished run on files it never saw: evaluate a labelled file, predict an unlabelled one.
+
+Both read through the checked loader training uses (:mod:`tailtune.data.load`,
+:mod:`tailtune.data.texts`) with the run's own data options, applied to one new file: a
+``skip_rows`` list made for several training files becomes one number, the encoding is the
+run's unless ``--set data.encoding=…`` says otherwise, and every ``data.*`` field can be
+overridden the same way. Output paths are checked before the model is loaded, so a typo in
+``--output`` never costs a prediction pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+from tailtune.config import DataConfig, apply_overrides, config_from_dict
+from tailtune.errors import ConfigError, DataError
+
+__all__ = ["check_output_path", "evaluate_file", "file_data_options", "predict_file", "unseen"]
+
+
+def file_data_options(run_config: dict, overrides: list[str] | None = None, path=None):
+    """The run's data options for reading ONE new file (``path``), and notes on what changed.
+
+    ``overrides`` are ``data.field=value`` strings (the CLI's ``--set``); other sections are
+    refused, since evaluating a run cannot change how it was trained.
+    """
+    sets = list(overrides or [])
+    for item in sets:
+        if not item.strip().startswith("data."):
+            raise ConfigError(f"--set '{item}': only data.* fields apply to reading a new file")
+    raw = {"data": dict((run_config or {}).get("data") or {})}
+    notes: list[str] = []
+    skip = raw["data"].get("skip_rows", 0)
+    given = any(_sets(sets, "skip_rows"))
+    if isinstance(skip, list) and not given:
+        # per-file values of the training files say nothing certain about a new file: equal
+        # values carry over, differing ones fall back to none skipped (and the user is told)
+        one = skip[0] if skip and len(set(skip)) == 1 else 0
+        raw["data"]["skip_rows"] = one
+        if len(set(skip)) > 1:
+            notes.append(
+                f"data.skip_rows: the run skipped {skip} lines of its training files; this "
+                f"file is read with skip_rows={one} (--set data.skip_rows=N to change)"
+            )
+    fmt = raw["data"].get("format", "auto")
+    if fmt != "auto" and path is not None and not any(_sets(sets, "format")):
+        # the training files' format does not bind a new file whose suffix names another one
+        from tailtune.data.load import _SUFFIX_FORMAT
+
+        suffix = Path(path).suffix.lower()
+        if _SUFFIX_FORMAT.get(suffix, "text" if suffix in (".txt", ".text") else fmt) != fmt:
+            raw["data"]["format"] = "auto"
+    raw = apply_overrides(raw, sets)
+    data = config_from_dict(raw).data
+    if isinstance(data.skip_rows, list):
+        raise ConfigError(f"data.skip_rows: got {data.skip_rows}; one new file takes one number")
+    return data, notes
+
+
+def check_output_path(path: str | Path | None, what: str = "--output") -> None:
+    """Raise DataError now (before any work) when ``path`` cannot be written as a file."""
+    if path is None:
+        return
+    p = Path(path)
+    if p.is_dir():
+        raise DataError(f"{what} {p}: is a folder; give a file name")
+    parent = p.parent if str(p.parent) else Path(".")
+    existing = parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise DataError(f"{what} {p}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise DataError(f"{what} {p}: cannot write in {existing} (permission denied)")
+    if p.exists() and not os.access(p, os.W_OK):
+        raise DataError(f"{what} {p}: the file exists and is not writable")
+
+
+def unseen(gold_labels, classes) -> dict[str, Any]:
+    """Labels of an evaluation file the run never trained on: names, count and rows."""
+    from collections import Counter
+
+    known = {str(c) for c in classes}
+    rows = Counter(str(g) for g in gold_labels if str(g) not in known)
+    names = sorted(rows)
+    return {"count": len(names), "rows": int(sum(rows.values())), "labels": names}
+
+
+def evaluate_file(
+    run_path: str | Path,
+    data_path: str | Path,
+    overrides: list[str] | None = None,
+    *,
+    model_dir: str | Path | None = None,
+    say=None,
+) -> dict[str, Any]:
+    """Score a run's model (or the model folder ``model_dir``) on one labelled file.
+
+    Returns :func:`tailtune.workflow.score_split`'s result plus ``unseen`` (labels the run never
+    trained on: they count as misses in every metric), ``data_options`` and ``notes``.
+    """
+    from tailtune.backends import load_backend
+    from tailtune.config import config_from_dict as to_config
+    from tailtune.runs import layout, read_run
+    from tailtune.workflow import score_split
+
+    run = read_run(run_path)
+    data, notes = file_data_options(run.config, overrides, data_path)
+    frame = _load_labelled(data, data_path)
+    cfg = to_config(run.config)
+    labels = run.labels
+    classes = labels.get("classes") or []
+    missing = unseen(frame["label"], classes)
+    metrics_notes = list(notes)
+    if missing["count"]:
+        shown = ", ".join(missing["labels"][:10]) + (", ..." if missing["count"] > 10 else "")
+        metrics_notes.append(
+            f"warning: {missing['count']} label(s) in {Path(data_path).name} were never seen in "
+            f"training ({missing['rows']:,} rows, scored as misses): {shown}"
+        )
+    for line in metrics_notes:
+        if say is not None:
+            say(line)
+    backend = load_backend(Path(model_dir) if model_dir else run.path / layout.MODEL)
+    train_counts = {k: int(v) for k, v in labels.get("train_counts", {}).items()}
+    scored = score_split(backend, frame, train_counts, cfg, "eval")
+    scored["metrics"]["unseen_labels"] = missing
+    scored["unseen"] = missing
+    scored["notes"] = metrics_notes
+    scored["data_options"] = dataclasses.asdict(data)
+    return scored
+
+
+def predict_file(
+    run_path: str | Path,
+    input_path: str | Path,
+    overrides: list[str] | None = None,
+    *,
+    text_columns: list[str] | None = None,
+    top_k: int = 3,
+    say=None,
+):
+    """Predictions (a frame: line, text, pred, prob, top_k) for the texts of one file."""
+    from tailtune.data.texts import empty_rows_line, load_texts
+    from tailtune.runs import read_run
+    from tailtune.workflow import predict
+
+    run = read_run(run_path)
+    data, notes = file_data_options(run.config, overrides, input_path)
+    result = load_texts(
+        input_path,
+        format=data.format,
+        text_columns=text_columns or data.text_columns,
+        text_separator=data.text_separator,
+        column_names=data.column_names,
+        skip_rows=data.skip_rows,
+        encoding=data.encoding,
+    )
+    skipped = empty_rows_line(input_path, result)
+    for line in notes + ([skipped] if skipped else []):
+        if say is not None:
+            say(line)
+    frame = predict(run.path, result.texts, top_k=top_k)
+    frame.insert(0, "line", result.lines)
+    return frame
+
+
+def _load_labelled(data: DataConfig, path: str | Path):
+    from tailtune.data import load_table
+
+    result = load_table(
+        str(path),
+        format=data.format,
+        text_columns=data.text_columns,
+        label_columns=data.label_columns,
+        label_separator=data.label_separator,
+        text_separator=data.text_separator,
+        column_names=data.column_names,
+        skip_rows=data.skip_rows,
+        encoding=data.encoding,
+        label_names=data.label_names,
+        multi_label_separator=data.multi_label_separator,
+        multi_label=data.multi_label,
+        min_classes=1,  # a file of one class is a fair thing to score a model on
+    )
+    return result.frame
+
+
+def _sets(sets: list[str], name: str):
+    return (s for s in sets if s.strip().startswith(f"data.{name}="))
