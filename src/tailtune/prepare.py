@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from tailtune.config import Config, DataConfig
-from tailtune.errors import ConfigError, DataError
+from tailtune.errors import ConfigError
 
 __all__ = ["Prepared", "prepare_data", "load_frame"]
 
@@ -90,8 +90,8 @@ def prepare_data(cfg: Config) -> Prepared:
         test, reports["load_test"] = load_frame(data, data.test_path)
     if test is not None and len(test) == 0:
         test = None
-    if len(val) == 0:
-        raise DataError("the validation split is empty: raise split.val or give data.val_path")
+    # an empty validation split (split.val: 0) is allowed: the workflow checks that the
+    # backend chooses nothing on validation (tailtune.refit.check_no_validation)
     return Prepared(train=train, val=val, test=test, reports=_plain(reports))
 
 

@@ -21,6 +21,7 @@ import yaml
 from tailtune.config import Config, config_from_dict, dump_config
 from tailtune.errors import DataError
 from tailtune.prepare import Prepared, load_frame, prepare_data
+from tailtune.refit import check_no_validation, refit_phase
 from tailtune.runs import RunWriter, environment, layout, read_run
 from tailtune.runs.writer import in_progress, latest_interrupted, unfinished_runs
 
@@ -93,7 +94,15 @@ def train(
         t_pred = time.perf_counter()
         scored = score_splits(backend, prepared, cfg)
         timing = {"fit_s": round(fit_s, 3), "predict_s": round(time.perf_counter() - t_pred, 3)}
-        write_run(run, cfg, backend, prepared, scored, timing, started)
+        # refit (tailtune.refit): validation metrics stay the selection model's, test is scored
+        # with the model retrained on train + validation, which is the one saved
+        backend, refit = refit_phase(cfg, prepared, backend, fit_texts, fit_labels, run.tmp, say)
+        if refit["enabled"] and "test" in scored:
+            refit["selection_test"] = scored["test"]["metrics"]
+            scored["test"] = score_split(
+                backend, prepared.test, _train_counts(prepared), cfg, "test"
+            )
+        write_run(run, cfg, backend, prepared, scored, timing, started, refit=refit)
         run.write_text(layout.LOG, "\n".join(say.lines) + "\n")
     say(f"run written to {run.final_path}")
     _index(root, run.final_path)
@@ -135,9 +144,10 @@ def fit_backend(cfg: Config, prepared: Prepared, texts, labels, work_dir: Path, 
     say(f"fitting {cfg.model.backend}" + (f" ({cfg.model.name})" if cfg.model.name else ""))
     started = time.perf_counter()
     val = prepared.val
-    backend.fit(
-        texts, labels, eval_set=(val["text"].tolist(), val["label"].tolist()), work_dir=work_dir
-    )
+    eval_set = (val["text"].tolist(), val["label"].tolist()) if len(val) else None
+    if eval_set is None:  # split.val: 0 — only backends that choose nothing on validation
+        check_no_validation(backend)
+    backend.fit(texts, labels, eval_set=eval_set, work_dir=work_dir)
     return backend, time.perf_counter() - started
 
 
@@ -150,7 +160,9 @@ def score_splits(backend, prepared: Prepared, cfg: Config) -> dict[str, dict]:
     return {name: score_split(backend, frame, counts, cfg, name) for name, frame in splits.items()}
 
 
-def write_run(run: RunWriter, cfg: Config, backend, prepared: Prepared, scored, timing, started):
+def write_run(
+    run: RunWriter, cfg: Config, backend, prepared: Prepared, scored, timing, started, refit=None
+):
     """Write every artifact of a fitted, scored run (file names in :mod:`tailtune.runs.layout`)."""
     from tailtune.data import class_stats, split_stats
     from tailtune.evaluation import assign_tiers
@@ -189,6 +201,8 @@ def write_run(run: RunWriter, cfg: Config, backend, prepared: Prepared, scored, 
             "info": info,
         }
     )
+    if refit is not None:
+        metrics["refit"] = refit
     run.write_json(layout.METRICS, metrics)
 
 
