@@ -94,6 +94,8 @@ def serve_cmd(
     source = onnx if onnx is not None else run
     if onnx is not None:
         _check_onnx_of(run, onnx)
+    else:
+        _check_source(run)
     console.print(f"serving {source} on http://{host}:{port} (docs at /docs)", soft_wrap=True)
     serve_run(
         source,
@@ -106,6 +108,17 @@ def serve_cmd(
         max_texts=max_texts,
         threads=threads,
     )
+
+
+def _check_source(path: Path) -> None:
+    """A finished run or an export folder, checked before anything is printed or loaded."""
+    from tailtune.export._files import read_export_json
+    from tailtune.runs import read_run
+
+    if (path / "export.json").is_file():
+        read_export_json(path)
+    else:
+        read_run(path)
 
 
 def _check_onnx_of(run: Path, onnx: Path) -> None:
