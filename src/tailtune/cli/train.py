@@ -81,6 +81,7 @@ def train_cmd(
     cfg = resolve_config(config, recipe, set_, what="train")
     path = train(cfg, quiet=quiet, run_name=name, log=None if quiet else console.print)
     print_run_summary(path)
+    _print_cascade(path)
 
 
 @app.command(
@@ -171,6 +172,13 @@ def predict_cmd(
     for row in frame.itertuples():
         table.add_row(Text(row.text[:80]), Text(str(row.pred)), f"{row.prob:.3f}")
     console.print(table)
+
+
+def _print_cascade(path: Path) -> None:
+    from tailtune.report.terminal import print_cascade
+    from tailtune.runs import read_run
+
+    print_cascade(read_run(path).metrics.get("info"), console=console)
 
 
 def _warn(line: str) -> None:

@@ -17,6 +17,7 @@ from tailtune.evaluation.diagnose import compare_runs, diagnose_run
 from tailtune.evaluation.errors import error_report
 from tailtune.evaluation.noise import noise_report, paired_bootstrap_runs
 from tailtune.report import plots
+from tailtune.report.terminal import cascade_figures
 from tailtune.runs import Run, read_run
 
 __all__ = ["build_report", "report_context"]
@@ -89,6 +90,7 @@ def _run_section(run: Run, n_boot: int, seed: int, n_hard: int) -> dict[str, Any
         "model": run.metrics.get("model") or run.config.get("model", {}).get("name"),
         "train_size": run.metrics.get("train_size"),
         "timing": run.metrics.get("timing", {}),
+        "cascade": cascade_figures(run.metrics.get("info")),
         "val": val,
         "ci": noise.ci,
         "mdd": noise.mdd,

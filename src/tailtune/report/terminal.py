@@ -13,7 +13,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["print_diagnosis", "print_noise", "print_errors", "print_comparison"]
+__all__ = [
+    "cascade_figures",
+    "print_cascade",
+    "print_comparison",
+    "print_diagnosis",
+    "print_errors",
+    "print_noise",
+]
 
 _STYLE = {
     "well-trained": "green", "undertrained": "yellow", "overtrained": "yellow",
@@ -123,6 +130,56 @@ def print_comparison(flags: list[dict[str, Any]], console: Console | None = None
         )
     for f in flags:
         c.print(_line(("re-weighting signature", "yellow"), f": {f['message']}"))
+
+
+def cascade_figures(info: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A cascade run's four validation figures from ``metrics.json``'s ``info``, else None.
+
+    Router macro F1 over the K head classes + OTHER, the specialist's macro F1 on the gold-tail
+    rows, the combined macro F1 over every class (hard routing), and the two routing losses:
+    gold-tail rows the router sent to a head class, gold-head rows it sent to OTHER (neither can
+    be recovered by the specialist).
+    """
+    info = info or {}
+    if "router_macro_f1" not in info:
+        return None
+    return {
+        "n_head": info.get("n_head"),
+        "n_tail": info.get("n_tail"),
+        "router_macro_f1": info.get("router_macro_f1"),
+        "specialist_macro_f1": info.get("specialist_macro_f1"),
+        "combined_macro_f1": info.get("combined_macro_f1"),
+        "combined_macro_f1_proba": info.get("combined_macro_f1_proba"),
+        "tail_sent_to_head": info.get("tail_sent_to_head"),
+        "head_sent_to_other": info.get("head_sent_to_other"),
+        "routing_lost": info.get("routing_lost"),
+    }
+
+
+def print_cascade(info: dict[str, Any] | None, console: Console | None = None) -> None:
+    """The cascade's four validation figures (:func:`cascade_figures`), when the run has them."""
+    fig = cascade_figures(info)
+    if fig is None:
+        return
+    c = _console(console)
+    head = f" ({fig['n_head']} head + OTHER)" if fig["n_head"] else ""
+    tail = f" ({fig['n_tail']} tail classes)" if fig["n_tail"] else ""
+    c.print(_line(("cascade (validation):", "bold")))
+    c.print(Text(f"  router macro F1{head}: {_f(fig['router_macro_f1'])}"))
+    c.print(Text(f"  specialist macro F1 on its subset{tail}: {_f(fig['specialist_macro_f1'])}"))
+    proba = fig["combined_macro_f1_proba"]
+    c.print(
+        Text(
+            f"  combined macro F1 (all classes, hard routing): {_f(fig['combined_macro_f1'])}"
+            + (f"; argmax of the probabilities (the val row): {_f(proba)}" if proba else "")
+        )
+    )
+    c.print(
+        Text(
+            f"  routing lost {fig['routing_lost']}: {fig['tail_sent_to_head']} gold tail sent to "
+            f"a head class, {fig['head_sent_to_other']} gold head sent to OTHER"
+        )
+    )
 
 
 def _print_paired(p: dict[str, Any], c: Console) -> None:
