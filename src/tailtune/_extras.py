@@ -18,6 +18,12 @@ _EXTRA_OF = {
     "bitsandbytes": "gpu",
     "ray": "ray",
     "cleanlab": "labels",
+    "onnx": "export",
+    "onnxruntime": "export",
+    "skops": "export",
+    "fastapi": "serve",
+    "uvicorn": "serve",
+    "httpx": "serve",
 }
 
 

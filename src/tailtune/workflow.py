@@ -20,7 +20,7 @@ import yaml
 
 from tailtune.config import Config, config_from_dict, dump_config
 from tailtune.errors import DataError
-from tailtune.prepare import Prepared, load_frame, prepare_data
+from tailtune.prepare import Prepared, prepare_data
 from tailtune.refit import check_no_validation, refit_phase
 from tailtune.runs import RunWriter, environment, layout, read_run
 from tailtune.runs.writer import in_progress, latest_interrupted, unfinished_runs
@@ -285,18 +285,21 @@ def score_split(backend, frame: pd.DataFrame, train_counts, cfg: Config, split: 
     return {"metrics": metrics, "per_class": per_class, "predictions": rows, "proba": proba}
 
 
-def evaluate(run_path: str | Path, data_path: str | Path | None = None) -> dict[str, Any]:
-    """Re-score a run's saved model on a labelled file read with the run's data options."""
-    from tailtune.backends import load_backend
+def evaluate(
+    run_path: str | Path, data_path: str | Path | None = None, overrides: list[str] | None = None
+) -> dict[str, Any]:
+    """Re-score a run's saved model on a labelled file read with the run's data options.
 
-    run = read_run(run_path)
-    cfg = config_from_dict(run.config)
-    backend = load_backend(run.path / layout.MODEL)
+    The same path as ``tailtune evaluate`` (:func:`tailtune.apply.evaluate_file`): a run
+    trained on several files reads the one file with its options (a per-file ``skip_rows``
+    list becomes one number), ``overrides`` are ``data.FIELD=VALUE`` strings, and labels the
+    run never trained on count as misses and are named in ``unseen``.
+    """
+    from tailtune.apply import evaluate_file
+
     if data_path is None:
         raise DataError("evaluate: give a labelled file with --data")
-    frame, _ = load_frame(cfg.data, str(data_path))
-    train_counts = {k: int(v) for k, v in run.labels.get("train_counts", {}).items()}
-    return score_split(backend, frame, train_counts, cfg, "eval")
+    return evaluate_file(run_path, data_path, overrides)
 
 
 def predict(run_path: str | Path, texts: list[str], top_k: int = 3) -> pd.DataFrame:

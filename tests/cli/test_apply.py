@@ -88,6 +88,17 @@ def test_evaluate_a_new_file_of_a_multi_file_run(run, tmp_path, monkeypatch, cap
     assert metrics["accuracy"] <= 30 / 33 + 1e-9
 
 
+def test_library_evaluate_is_the_command_path(run, tmp_path):
+    """``tailtune.evaluate`` reads a new file of a multi-file run the way the command does."""
+    from tailtune.workflow import evaluate
+
+    new = _csv(tmp_path / "lib.csv", _rows(30, 5), junk="x\n")
+    scored = evaluate(run, new, ["data.skip_rows=1"])
+    assert scored["data_options"]["skip_rows"] == 1
+    assert len(scored["predictions"]) == 30  # the one junk line skipped, every row scored
+    assert 0.0 <= scored["metrics"]["macro_f1"] <= 1.0
+
+
 def test_evaluate_honours_set_data_fields(run, tmp_path, monkeypatch, capsys):
     new = _csv(tmp_path / "junk.csv", _rows(20, 4), junk="one junk line\n")
     code, out, err = _main(monkeypatch, capsys, "evaluate", run, "--data", new)

@@ -40,12 +40,16 @@ app.add_typer(export.app)  # export, serve
 
 
 def main() -> None:
-    """Console entry point: user errors become one literal line and exit code 1."""
+    """Console entry point: user errors become one literal line and exit code 1.
+
+    An error that carries its own ``exit_code`` (an interrupted training run: 128 + the signal's
+    number) passes it on, so a batch scheduler sees a terminated job rather than a failed one.
+    """
     try:
         app()
     except TailtuneError as exc:
         print_error(exc)
-        sys.exit(1)
+        sys.exit(getattr(exc, "exit_code", 1))
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)

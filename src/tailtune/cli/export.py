@@ -21,6 +21,7 @@ RUN = "runs/atis-minilm-encoder-20261201-101500"
 
 @app.command(
     "export",
+    short_help="Export a run as transformers, ONNX or a scikit-learn pipeline.",
     epilog=examples(
         f"tailtune export {RUN} --format hf -o exports/atis-hf",
         f"tailtune export {RUN} --format onnx --quantize int8 -o exports/atis-onnx-int8",
@@ -64,6 +65,7 @@ def agreement_line(a: dict) -> str:
 
 @app.command(
     "serve",
+    short_help="Serve a run's model over HTTP (POST /predict, GET /health).",
     epilog=examples(
         f"tailtune serve {RUN}",
         f"tailtune serve {RUN} --port 8080 --workers 2",

@@ -64,6 +64,8 @@ def quickstart_cmd(
         "tailtune train configs/cfpb-tfidf.yaml",
         "tailtune train --recipe cpu-longtail --set data.path=complaints.csv",
         "tailtune train configs/atis-minilm-encoder.yaml --set train.lr=3e-5",
+        "tailtune train --resume runs/.tmp-atis-minilm-encoder-20261201-101500-4242",
+        "tailtune train --resume atis-minilm-encoder",
     ),
 )
 def train_cmd(
@@ -74,12 +76,37 @@ def train_cmd(
     recipe: RecipeOpt = None,
     name: Annotated[str | None, typer.Option(help="Run name (default: config name).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume",
+            help="Continue an unfinished run: its folder (runs/.tmp-…, runs/.interrupted-…) "
+            "or its name (the newest unfinished folder of that name).",
+        ),
+    ] = None,
+    runs_dir: Annotated[
+        Path | None, typer.Option(help="Runs folder searched by --resume NAME (default: runs).")
+    ] = None,
 ) -> None:
-    """Train a config and write a run directory (config, metrics, predictions, model)."""
+    """Train a config and write a run directory (config, metrics, predictions, model).
+
+    With --resume, training continues from the newest complete checkpoint of an unfinished run
+    (killed, interrupted or crashed), with the config that run recorded when it started.
+    """
+    from tailtune.workflow import resume as resume_run
     from tailtune.workflow import train
 
-    cfg = resolve_config(config, recipe, set_, what="train")
-    path = train(cfg, quiet=quiet, run_name=name, log=None if quiet else console.print)
+    log = None if quiet else console.print
+    if resume is not None:
+        if config is not None or recipe is not None or set_ or name is not None:
+            raise typer.BadParameter(
+                "--resume continues a run with the config it recorded; "
+                "give no CONFIG, --recipe, --set or --name with it"
+            )
+        path = resume_run(resume, runs_dir=runs_dir, quiet=quiet, log=log)
+    else:
+        cfg = resolve_config(config, recipe, set_, what="train")
+        path = train(cfg, quiet=quiet, run_name=name, log=log)
     print_run_summary(path)
     _print_cascade(path)
 
