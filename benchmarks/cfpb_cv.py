@@ -2,7 +2,7 @@
 
     python benchmarks/cfpb_cv.py
 
-The issue-2 split (both CFPB samples, label Issue, classes with >= 2 examples, 20% stratified
+The CFPB split of configs/cfpb-tfidf.yaml (both CFPB samples, label Issue, classes with >= 2 examples, 20% stratified
 validation, seed 42) is prepared exactly as `tailtune train configs/cfpb-tfidf.yaml` prepares
 it; only its *training* part is used here, in 3 stratified folds (shuffled, seed 0), so the
 validation split stays unseen by the choice. Each row is the tailtune TF-IDF backend (word 1-2

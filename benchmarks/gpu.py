@@ -11,7 +11,7 @@ are speed and memory only, not quality:
    with LoRA r=16 on attention in bf16, and the same with 4-bit NF4 QLoRA.
 
 Prints examples/s, tokens/s and peak GPU memory (torch.cuda.max_memory_allocated) per case.
-Status: written for the GPU check of issues 3 and 4; not yet run, since no GPU was lent to the
+Status: written for the GPU throughput and LoRA memory check; not yet run, since no GPU was lent to the
 session that wrote it. Run it where CUDA is available and quote its output.
 """
 
