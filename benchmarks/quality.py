@@ -1,6 +1,14 @@
-"""Quality benchmark on real long-tail data: scikit-learn anchors vs tailtune recipes (issue 7).
+"""Quality benchmark on real long-tail data: scikit-learn anchors vs tailtune recipes.
 
     python benchmarks/quality.py --datasets atis,cfpb [--out benchmarks/RESULTS.md]
+    python benchmarks/quality.py --refit-only [--out benchmarks/RESULTS.md]
+
+``--refit`` (or ``--refit-only``) adds the refit comparison: for TF-IDF with τ chosen on
+validation and for the cpu-longtail recipe, test scores of the selection model (trained without
+the validation rows) and of the refit model (``tailtune.refit.refit_backend``, the code
+``train.refit`` runs: every validation choice frozen, retrained on train + validation), with the
+paired-bootstrap interval of the difference (``tailtune.evaluation.noise.paired_bootstrap``, the
+machinery of ``tailtune noise``).
 
 For each data set every model trains on the SAME split and is scored on the same test split with
 ``tailtune.evaluation.compute_metrics``. Anchors are built directly with scikit-learn; recipes go
@@ -39,7 +47,7 @@ def data_root() -> Path:
 
 
 def load_dataset(name: str, root: Path):
-    """(train, test) frames of one data set, as described in issue 7 (never the holdout)."""
+    """(train, test) frames of one data set, as benchmarks/README.md describes (never a holdout)."""
     from tailtune.data import load_table
     from tailtune.data.clean import clean
     from tailtune.data.split import split_frame
@@ -110,7 +118,7 @@ class PeakRss:
 
 
 def sklearn_anchors(lr_solver: str) -> dict:
-    """The three scikit-learn anchors of issue 7, as factories of fitted-later pipelines."""
+    """The three scikit-learn anchors (benchmarks/README.md), as factories of fitted-later pipelines."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline, make_union
@@ -192,11 +200,15 @@ def run_dataset(name: str, args) -> list[dict]:
 
     for scheme in ("none", "sqrt_inverse", "inverse", "effective_number"):
         with PeakRss() as mem:
-            pred = make_backend("tfidf", class_weights=scheme).fit(X, y).predict(Xt)
+            pred = (
+                make_backend("tfidf", char_ngrams=None, class_weights=scheme).fit(X, y).predict(Xt)
+            )
         score(f"tt: tfidf word1-2 svc, w={scheme}", pred, mem, counts_full)
 
     with PeakRss() as mem:
-        tf = make_backend("tfidf", class_weights="sqrt_inverse", tune_posthoc_tau=True)
+        tf = make_backend(
+            "tfidf", char_ngrams=None, class_weights="sqrt_inverse", tune_posthoc_tau=True
+        )
         tf.fit(Xf, yf, eval_set=(Xv, yv))
         pred = tf.predict(Xt)
     score("tt: tfidf w=sqrt + posthoc τ (val)", pred, mem, counts_fit, f"τ={tf.posthoc_tau:g}")
@@ -254,6 +266,117 @@ def run_dataset(name: str, args) -> list[dict]:
         f"w={weights}, τ={info['posthoc_tau']:g}",
     )
     return rows
+
+
+def refit_comparison(name: str, args) -> list[dict]:
+    """Selection model vs refit model on the test split, per tailtune model; one row each.
+
+    The selection model is what a run without refit keeps: trained on the 90% fit part, τ /
+    temperature / blend weights / early-stopping step chosen on the 10% validation carve (the
+    recipe carves its own 10% from what it is given). The refit model is
+    ``tailtune.refit.refit_backend`` on the same fitted backend: every choice frozen, retrained on
+    fit + validation (the recipe's members on all of it), steps scaled by the rows.
+    """
+    import warnings
+
+    from tailtune.backends import build_backend, make_backend
+    from tailtune.config import load_config, recipe_path
+    from tailtune.data.split import split_frame
+    from tailtune.evaluation import compute_metrics
+    from tailtune.evaluation.noise import paired_bootstrap
+    from tailtune.refit import refit_backend
+
+    warnings.filterwarnings("ignore")
+    train, test = load_dataset(name, data_root())
+    parts = split_frame(train, val=0.1, seed=42)
+    fit, val = parts.train, parts.val
+    head_min, tail_max = TIERS.get(name, (2000, 100))
+    Xf, yf = fit["text"].tolist(), fit["label"].astype(str).to_numpy()
+    Xv, yv = val["text"].tolist(), val["label"].astype(str).to_numpy()
+    Xt, yt = test["text"].tolist(), test["label"].astype(str).to_numpy()
+    print(f"\n== {name} refit: fit {len(yf)} + val {len(yv)}, test {len(yt)}", flush=True)
+    rows: list[dict] = []
+
+    def compare(label, make, *, carve_inside: bool, names: int = 0):
+        """Fit the selection model, refit it, score both on test, bootstrap the difference."""
+        with PeakRss() as sel_t:
+            backend = make()
+            if carve_inside:  # the recipe: its own carve out of the fit part, as in a run
+                texts, labels = with_label_names(Xf, yf, names)
+                backend.fit(texts, labels)
+                n_sel = len(texts)
+            else:
+                backend.fit(Xf, yf, eval_set=(Xv, yv))
+                n_sel = len(Xf)
+            pred_sel = backend.predict(Xt)
+        all_x, all_y = with_label_names(Xf + Xv, np.concatenate([yf, yv]), names)
+        with PeakRss() as ref_t:
+            refit, block = refit_backend(backend, all_x, all_y, n_sel)
+            pred_ref = refit.predict(Xt)
+        counts = dict(zip(*np.unique(np.concatenate([yf, yv]), return_counts=True), strict=True))
+        m_sel = compute_metrics(yt, pred_sel, train_counts=counts, head_min=head_min,
+                                tail_max=tail_max)  # fmt: skip
+        m_ref = compute_metrics(yt, pred_ref, train_counts=counts, head_min=head_min,
+                                tail_max=tail_max)  # fmt: skip
+        boot = paired_bootstrap(yt, pred_sel, pred_ref, n_boot=args.n_boot, seed=0)["macro_f1"]
+        steps = "; ".join(
+            f"{s['stage'].removeprefix('model') or 'model'} step {s['selected_step']}->"
+            f"{s['refit_steps']}"
+            for s in block["steps"]
+        )
+        row = {
+            "model": label,
+            "acc_sel": m_sel["accuracy"], "acc_ref": m_ref["accuracy"],
+            "f1_sel": m_sel["macro_f1"], "f1_ref": m_ref["macro_f1"],
+            "tail_sel": m_sel["tiers"]["tail"]["mean_f1"],
+            "tail_ref": m_ref["tiers"]["tail"]["mean_f1"],
+            "diff": boot["diff"], "low": boot["low"], "high": boot["high"],
+            "meaningful": boot["meaningful"], "sel_s": sel_t.seconds, "ref_s": ref_t.seconds,
+            "note": steps,
+        }  # fmt: skip
+        rows.append(row)
+        print(
+            f"{label:<44} macro F1 {row['f1_sel']:.3f} -> {row['f1_ref']:.3f} "
+            f"(diff {row['diff']:+.4f}, 95% [{row['low']:+.4f}, {row['high']:+.4f}]) "
+            f"acc {row['acc_sel']:.3f} -> {row['acc_ref']:.3f}  {steps}",
+            flush=True,
+        )
+
+    compare(
+        "tt: tfidf word+char w=sqrt + τ (val)",
+        lambda: make_backend(
+            "tfidf", char_ngrams=(2, 5), class_weights="sqrt_inverse", tune_posthoc_tau=True
+        ),
+        carve_inside=False,
+    )
+    if not args.no_embeddings:
+        cfg = load_config(recipe_path("cpu-longtail"), [f"train.num_threads={args.threads}"])
+        compare(
+            "tt: recipe cpu-longtail",
+            lambda: build_backend(cfg),
+            carve_inside=True,
+            names=cfg.objective.label_name_examples,
+        )
+    return rows
+
+
+def refit_table(rows: list[dict]) -> str:
+    """The refit comparison of one data set as a Markdown table."""
+    f = lambda v: "–" if v is None else f"{v:.3f}"  # noqa: E731
+    out = [
+        "| model | macro F1 selection | macro F1 refit | refit − selection [95% paired bootstrap] "
+        "| accuracy sel → refit | tail F1 sel → refit | fit s sel / refit | steps |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        mark = " (meaningful)" if r["meaningful"] else ""
+        out.append(
+            f"| {r['model']} | {f(r['f1_sel'])} | {f(r['f1_ref'])} | {r['diff']:+.4f} "
+            f"[{r['low']:+.4f}, {r['high']:+.4f}]{mark} | {f(r['acc_sel'])} → {f(r['acc_ref'])} "
+            f"| {f(r['tail_sel'])} → {f(r['tail_ref'])} | {r['sel_s']:.0f} / {r['ref_s']:.0f} "
+            f"| {r['note'] or '–'} |"
+        )
+    return "\n".join(out)
 
 
 class _Fixed:
@@ -354,9 +477,27 @@ def main(argv=None) -> None:
         "--encoder-epochs", type=float, default=0, help="add a MiniLM full fine-tune (0 = skip)"
     )
     ap.add_argument("--no-embeddings", action="store_true", help="skip the MiniLM rows")
+    ap.add_argument("--refit", action="store_true", help="add the refit comparison")
+    ap.add_argument("--refit-only", action="store_true", help="only the refit comparison")
+    ap.add_argument("--n-boot", type=int, default=1000, help="paired-bootstrap resamples")
     args = ap.parse_args(argv)
     cmd = "python benchmarks/quality.py " + " ".join(sys.argv[1:] if argv is None else argv)
     for name in args.datasets.split(","):
+        if args.refit or args.refit_only:
+            t0 = time.perf_counter()
+            rows = refit_comparison(name.strip(), args)
+            total = time.perf_counter() - t0
+            if args.out:
+                section = (
+                    f"## {name.strip()}: refit\n\nProduced by `{cmd}` on "
+                    f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {total:.0f} s.\n"
+                    f"Machine: {machine()}.\nTest split; selection = trained without the 10% "
+                    "validation carve, refit = the same model with its choices frozen, trained "
+                    f"on train + validation.\n\n{refit_table(rows)}\n"
+                )
+                write_section(Path(args.out), f"{name.strip()}: refit", section)
+            if args.refit_only:
+                continue
         t0 = time.perf_counter()
         rows = run_dataset(name.strip(), args)
         total = time.perf_counter() - t0
@@ -372,9 +513,7 @@ def main(argv=None) -> None:
 
 def write_section(path: Path, name: str, section: str) -> None:
     """Replace (or append) the ``## name`` section of the results file, keeping the others."""
-    head = (
-        "# Quality benchmark results (issue 7)\n\nSee benchmarks/README.md for what each row is.\n"
-    )
+    head = "# Quality benchmark results\n\nSee benchmarks/README.md for what each row is.\n"
     text = path.read_text(encoding="utf-8") if path.is_file() else head
     parts = text.split("\n## ")
     keep = [parts[0]] + ["## " + p for p in parts[1:] if p.split("\n", 1)[0].strip() != name]

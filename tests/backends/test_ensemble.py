@@ -122,7 +122,7 @@ def test_ensemble_from_a_config_through_the_train_workflow(tmp_path):
     ens = load_backend(run.path / "model")
     assert [m.class_weights for m in ens.members_] == ["sqrt_inverse", "sqrt_inverse"]
     assert [m.posthoc_tau for m in ens.members_] == [0.0, 0.0]
-    assert [m.char_ngrams for m in ens.members_] == [None, (2, 4)]
+    assert [m.char_ngrams for m in ens.members_] == [(2, 5), (2, 4)]  # default, override
     assert run.metrics["val"]["macro_f1"] > 0
 
 

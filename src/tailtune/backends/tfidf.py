@@ -1,6 +1,6 @@
 """TF-IDF features with a linear classifier: the CPU floor that trains in seconds.
 
-Word n-grams (and optional char n-grams) feed scikit-learn's LogisticRegression or LinearSVC.
+Word 1-2-grams and character 2-5-grams within word boundaries (char_wb) feed scikit-learn's LogisticRegression or LinearSVC.
 Class weights enter as per-example sample weights (so every weighting scheme of
 :mod:`tailtune.objectives.weights` works the same here as in the neural loss), and post-hoc logit
 adjustment (Menon et al. 2021) shifts the log-probabilities by ``-tau * log prior`` at prediction.
@@ -35,8 +35,11 @@ class TfidfSettings:
 
     word_ngrams: list[int] = field(default_factory=lambda: [1, 2])
     """Word n-gram range [min, max]."""
-    char_ngrams: list[int] | None = None
-    """Character n-gram range within word boundaries (char_wb), e.g. [2, 5]; null = none."""
+    char_ngrams: list[int] | None = field(default_factory=lambda: [2, 5])
+    """Character n-gram range within word boundaries (char_wb); null = word n-grams only.
+    On by default: char n-grams catch misspellings, inflections and redacted spans; on the four
+    sets of benchmarks/RESULTS.md they raised test macro F1 on every one (+0.004 ATIS, +0.012
+    GoEmotions, +0.022 Banking77, +0.039 CFPB) at 4-8x the fit time of word n-grams alone."""
     min_df: int = 1
     """Ignore n-grams in fewer training texts than this (char n-grams: at least 2)."""
     max_features: int | None = 200_000
@@ -79,7 +82,7 @@ class TfidfBackend(BackendBase):
     def __init__(
         self,
         word_ngrams: tuple[int, int] | list[int] = (1, 2),
-        char_ngrams: tuple[int, int] | list[int] | None = None,
+        char_ngrams: tuple[int, int] | list[int] | None = (2, 5),
         min_df: int = 1,
         max_features: int | None = 200_000,
         sublinear_tf: bool = True,
