@@ -31,6 +31,7 @@ __all__ = [
     "PREDICTIONS",
     "PROBABILITIES",
     "TMP_PREFIX",
+    "TRAIN_LOG",
     "UnfinishedFolder",
     "interrupted_folder",
     "parse_unfinished",
@@ -50,6 +51,7 @@ LOG = "log.txt"  # what the run printed
 PREDICTIONS = "predictions.csv"
 PROBABILITIES = "probabilities.npz"
 HISTORY = "history.jsonl"  # neural runs: one JSON line per evaluation
+TRAIN_LOG = "train.log"  # neural runs: plain progress lines (each evaluation, every N seconds)
 MODEL = "model"  # backend.save() output (a folder)
 
 # -- checkpoints (under the training work folder) ----------------------------------------------

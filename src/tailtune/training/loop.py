@@ -55,7 +55,7 @@ from tailtune.training.guards import (
     nonfinite_message,
 )
 from tailtune.training.inference import model_logits, predict_logits
-from tailtune.training.progress import progress_bar
+from tailtune.training.progress import Progress
 from tailtune.training.schedule import build_scheduler, warmup_steps
 from tailtune.training.settings import TrainSettings
 from tailtune.training.setup import fit_info, make_accelerator, make_optimizer
@@ -195,11 +195,12 @@ def fit_classifier(
 
     # -- the loop --------------------------------------------------------------------------------
     t0 = time.perf_counter()
+    main = accelerator.is_main_process
+    show = Progress(total, enabled=s.progress and main, completed=state.step,
+                    log_every_s=s.log_every_s,
+                    log_file=work / layout.TRAIN_LOG if main and work is not None else None)  # fmt: skip
     try:
-        with (
-            StopSignals() as signals,
-            progress_bar(total, s.progress and accelerator.is_main_process, state.step) as show,
-        ):
+        with StopSignals() as signals, show:
             while state.step < total and not state.stopper.should_stop:
                 batches = _batches(lengths, s, state.epoch, rank, world, sample_probs)
                 while state.pos < len(batches) and state.step < total:
@@ -210,9 +211,11 @@ def fit_classifier(
                     if warning := state.guard.observe(state.step, stats[0], stats[1]):
                         warnings.warn(warning, stacklevel=2)
                         log(f"warning: {warning}")
-                    show(state.step, stats[0], state.examples * world / max(state.train_s, 1e-9))
+                    show.update(
+                        state.step, _epoch(state, len(batches)), stats[0], _speed(state, world)
+                    )
                     if s.eval_every and state.step % s.eval_every == 0:
-                        _evaluate_and_save(parts, state, score, len(batches), t0)
+                        _evaluate_and_save(parts, state, score, len(batches), t0, show)
                         if state.stopper.should_stop:
                             break
                     if _stop_requested(parts, signals):
@@ -220,10 +223,10 @@ def fit_classifier(
                 if state.pos >= len(batches):
                     state.epoch, state.pos = state.epoch + 1, 0
                     if not s.eval_every:
-                        _evaluate_and_save(parts, state, score, len(batches), t0)
+                        _evaluate_and_save(parts, state, score, len(batches), t0, show)
             if not state.history or state.history[-1]["step"] != state.step:
                 # the last step is always evaluated (max_steps, fractional epochs)
-                _evaluate_and_save(parts, state, score, len(batches), t0)
+                _evaluate_and_save(parts, state, score, len(batches), t0, show)
     except KeyboardInterrupt:  # a second Ctrl-C, or no handler outside the main thread
         _stop(parts, state, signal.SIGINT, t0, log)
 
@@ -336,14 +339,14 @@ def _optimizer_step(parts: _Parts, state: LoopState, stats, n_micro: int, second
     ckpt.fault_point("step", state.step)
 
 
-def _evaluate_and_save(parts: _Parts, state: LoopState, score, epoch_len: int, t0):
+def _evaluate_and_save(parts: _Parts, state: LoopState, score, epoch_len: int, t0, show=None):
     """One history line; early stopping, the best weights and a resumable checkpoint."""
     torch, acc, s = require("torch"), parts.accelerator, parts.settings
     state.settled = False
     train_loss = torch.tensor(state.loss_sum / max(1, state.loss_n), device=acc.device)
     record = {
         "step": state.step,
-        "epoch": round(state.epoch + state.pos / max(1, epoch_len), 4),
+        "epoch": _epoch(state, epoch_len),
         "train_loss": acc.reduce(train_loss, "mean").item(),
     }
     if score is not None:
@@ -357,6 +360,8 @@ def _evaluate_and_save(parts: _Parts, state: LoopState, score, epoch_len: int, t
         _save_best(parts)
     if acc.is_main_process and parts.work is not None:
         _write_history(parts.work, state.history, append=True)
+    if show is not None:
+        show.evaluation(record, _speed(state, acc.num_processes))
     if s.tracker != "none":
         acc.log(record, step=state.step)
     state.settled = True
@@ -423,6 +428,16 @@ def _stop(parts: _Parts, state: LoopState, signum, t0, log):
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def _epoch(state: LoopState, epoch_len: int) -> float:
+    """Epochs done, fractional (the history's ``epoch``)."""
+    return round(state.epoch + state.pos / max(1, epoch_len), 4)
+
+
+def _speed(state: LoopState, world: int) -> float:
+    """Training examples per second over all processes (time inside optimizer steps)."""
+    return state.examples * world / max(state.train_s, 1e-9)
 
 
 def _batches(lengths, s: TrainSettings, epoch, rank, world, sample_probs):

@@ -67,6 +67,9 @@ class TrainSettings:
     """Warn when the loss stays within 2% of ln K after this many steps."""
     tracker: Literal["none", "tensorboard", "mlflow", "wandb"] = "none"
     """Experiment tracker that Accelerate logs the history to."""
+    log_every_s: float = 30.0
+    """Seconds between plain progress lines on stderr when it is not a terminal (CI, nohup,
+    SLURM), and in the run's train.log; a line is also written at every evaluation."""
     num_threads: int | None = None
     """Torch CPU threads; null = torch's default."""
     resume: bool = False
@@ -100,6 +103,10 @@ class TrainSettings:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{where}.{name}: got {value}, expected at least 1 (or null)")
+        if self.log_every_s <= 0:
+            raise ConfigError(
+                f"{where}.log_every_s: got {self.log_every_s}, expected a positive number of seconds"
+            )
         if self.lr <= 0:
             raise ConfigError(f"{where}.lr: got {self.lr}, expected a positive number")
         if self.head_lr is not None and self.head_lr <= 0:
