@@ -114,7 +114,12 @@ class DataConfig:
     subset_total: int | None = None
     """N examples in all, balanced: N // K per class (a budget-matched subset)."""
     subsample: int | None = None
-    """A stratified subsample of N training rows."""
+    """A stratified subsample of N rows, drawn before the split (validation shrinks with it)."""
+    train_subsample: int | None = None
+    """Keep about N rows of the training split, after the split (validation unchanged):
+    nested and stratified, every class at least once. For data-scaling curves."""
+    train_fraction: float | None = None
+    """Keep this fraction (0, 1] of the training split, after the split; as train_subsample."""
 
     def validate(self, where: str = "data") -> None:
         """Raise ConfigError naming the first bad field, its value and what is allowed."""
@@ -126,6 +131,19 @@ class DataConfig:
         if self.synthetic_scale <= 0:
             raise ConfigError(
                 f"{where}.synthetic_scale: got {self.synthetic_scale}, expected a positive number"
+            )
+        if self.train_subsample is not None and self.train_subsample < 1:
+            raise ConfigError(
+                f"{where}.train_subsample: got {self.train_subsample}, expected a positive "
+                "number of training rows"
+            )
+        if self.train_fraction is not None and not 0 < self.train_fraction <= 1:
+            raise ConfigError(
+                f"{where}.train_fraction: got {self.train_fraction}, expected a fraction in (0, 1]"
+            )
+        if self.train_subsample is not None and self.train_fraction is not None:
+            raise ConfigError(
+                f"{where}.train_subsample and {where}.train_fraction: give one of them, not both"
             )
 
 

@@ -90,6 +90,14 @@ def prepare_data(cfg: Config) -> Prepared:
         test, reports["load_test"] = load_frame(data, data.test_path)
     if test is not None and len(test) == 0:
         test = None
+    if data.train_subsample is not None or data.train_fraction is not None:
+        # after the split, training rows only: every point of a data-scaling curve keeps the
+        # same validation and test examples (paired comparisons between points stay valid)
+        from tailtune.data import train_subsample
+
+        train, reports["train_subsample"] = train_subsample(
+            train, rows=data.train_subsample, fraction=data.train_fraction, seed=seed
+        )
     # an empty validation split (split.val: 0) is allowed: the workflow checks that the
     # backend chooses nothing on validation (tailtune.refit.check_no_validation)
     return Prepared(train=train, val=val, test=test, reports=_plain(reports))

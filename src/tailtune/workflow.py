@@ -214,6 +214,12 @@ def _describe_data(prepared: Prepared, say) -> None:
         + (f" / {len(test):,} test" if test is not None else "")
         + f", {prepared.train['label'].nunique()} classes"
     )
+    sub = prepared.reports.get("train_subsample")
+    if sub:
+        say(
+            f"training split subsampled after the split: {sub['rows_after']:,} of "
+            f"{sub['rows_before']:,} rows (fraction {sub['fraction']:g}; validation unchanged)"
+        )
     # a class with one example cannot be split: it stays in training and validation never sees it
     singles = (prepared.reports.get("split") or {}).get("singletons_in_train") or []
     if singles:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from tailtune.config import Config, config_from_dict, config_to_dict
+from tailtune.data.subsets import nested_fractions
 
 __all__ = ["FRACTIONS", "FractionRun", "nested_fractions", "plan_fractions", "run_fractions"]
 
@@ -37,6 +38,7 @@ _DATA_RESET = {
     "encoding": "utf-8", "label_names": None, "multi_label_separator": None, "multi_label": "keep",
     "drop_duplicates": False, "min_class_size": 1, "synthetic": None, "test_path": None,
     "subset_labels": None, "subset_per_class": None, "subset_total": None, "subsample": None,
+    "train_subsample": None, "train_fraction": None,
 }  # fmt: skip
 
 
@@ -50,28 +52,6 @@ class FractionRun:
     run_id: str  # config hash: how a re-run finds it finished
     run_name: str
     train_file: Path
-
-
-def nested_fractions(labels, fractions, seed: int, reduced=None) -> dict[float, np.ndarray]:
-    """Row indices of each fraction: nested, stratified, every class kept at least once.
-
-    Per class one seeded permutation of its rows; fraction f takes its first
-    ``max(1, round(f · n))`` rows, so a smaller fraction is always a subset of a larger one.
-    ``reduced`` (a boolean per class, in sorted label order) limits the subsampling to those
-    classes; the others keep all their rows. Indices come back sorted (input order).
-    """
-    labels = np.asarray(labels, dtype=str)
-    rng = np.random.default_rng(seed)
-    classes, codes = np.unique(labels, return_inverse=True)
-    reduced = np.ones(len(classes), dtype=bool) if reduced is None else np.asarray(reduced)
-    perms = [np.flatnonzero(codes == k) for k in range(len(classes))]
-    perms = [rows[rng.permutation(len(rows))] for rows in perms]
-    out = {}
-    for f in sorted(fractions):
-        take = [rows[: max(1, int(round(f * len(rows))))] if red else rows
-                for rows, red in zip(perms, reduced, strict=True)]  # fmt: skip
-        out[f] = np.sort(np.concatenate(take))
-    return out
 
 
 def classwise_halves(n_classes: int, seeds) -> dict[int, np.ndarray]:

@@ -15,7 +15,12 @@ from tailtune.data.load import (
 )
 from tailtune.data.split import SplitResult, resolve_count, split_frame, write_split
 from tailtune.data.stats import assign_tiers, class_counts, class_stats, split_stats
-from tailtune.data.subsets import stratified_subsample, subset_labels
+from tailtune.data.subsets import (
+    nested_fractions,
+    stratified_subsample,
+    subset_labels,
+    train_subsample,
+)
 from tailtune.data.synth import PRESETS, preset_sizes, synthesize
 
 __all__ = [
@@ -34,7 +39,9 @@ __all__ = [
     "resolve_count",
     "split_frame",
     "split_stats",
+    "nested_fractions",
     "stratified_subsample",
+    "train_subsample",
     "subset_labels",
     "summary_lines",
     "synthesize",

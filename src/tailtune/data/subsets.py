@@ -1,7 +1,10 @@
 """Subsets for controlled experiments: balanced top-K label subsets and stratified subsamples.
 
 ``subset_labels`` builds a labels × samples grid (e.g. GoEmotions at 2/4/8/16 labels × 800/1600/2400
-examples, balanced); ``stratified_subsample`` builds the points of a data-scaling curve.
+examples, balanced); ``stratified_subsample`` draws N rows before the split (validation shrinks
+with it); ``nested_fractions`` / ``train_subsample`` subsample the *training split only*, after the
+split, so every point of a data-scaling curve is scored on the same validation examples and
+neighbouring points can be compared with a paired bootstrap.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import pandas as pd
 from tailtune.data._alloc import allocate
 from tailtune.errors import DataError
 
-__all__ = ["subset_labels", "stratified_subsample"]
+__all__ = ["nested_fractions", "stratified_subsample", "subset_labels", "train_subsample"]
 
 
 def subset_labels(
@@ -89,3 +92,51 @@ def stratified_subsample(frame: pd.DataFrame, n: int, seed: int = 42) -> pd.Data
         if take[k]
     ]
     return frame.iloc[np.sort(np.concatenate(chosen))].reset_index(drop=True)
+
+
+def nested_fractions(labels, fractions, seed: int, reduced=None) -> dict[float, np.ndarray]:
+    """Row indices of each fraction: nested, stratified, every class kept at least once.
+
+    Per class one seeded permutation of its rows; fraction f takes its first
+    ``max(1, round(f · n))`` rows, so a smaller fraction is always a subset of a larger one.
+    ``reduced`` (a boolean per class, in sorted label order) limits the subsampling to those
+    classes; the others keep all their rows. Indices come back sorted (input order).
+    """
+    labels = np.asarray(labels, dtype=str)
+    rng = np.random.default_rng(seed)
+    classes, codes = np.unique(labels, return_inverse=True)
+    reduced = np.ones(len(classes), dtype=bool) if reduced is None else np.asarray(reduced)
+    perms = [np.flatnonzero(codes == k) for k in range(len(classes))]
+    perms = [rows[rng.permutation(len(rows))] for rows in perms]
+    out = {}
+    for f in sorted(fractions):
+        take = [rows[: max(1, int(round(f * len(rows))))] if red else rows
+                for rows, red in zip(perms, reduced, strict=True)]  # fmt: skip
+        out[f] = np.sort(np.concatenate(take))
+    return out
+
+
+def train_subsample(
+    train: pd.DataFrame, *, rows: int | None = None, fraction: float | None = None, seed: int = 0
+) -> tuple[pd.DataFrame, dict]:
+    """Keep a nested, stratified part of the training split: ``fraction`` of it, or about ``rows``.
+
+    Every class keeps ``max(1, round(f · n_class))`` rows (:func:`nested_fractions`), so for one
+    seed a smaller point of a curve is a subset of a larger one and no class disappears. A row
+    count is turned into the fraction ``rows / len(train)``; per-class rounding makes the kept
+    count approximate, and the report gives it exactly.
+    """
+    n = len(train)
+    if rows is not None:
+        if rows >= n:
+            return train.reset_index(drop=True), {
+                "rows_before": n,
+                "rows_after": n,
+                "fraction": 1.0,
+            }
+        fraction = rows / n
+    if fraction is None or fraction >= 1.0:
+        return train.reset_index(drop=True), {"rows_before": n, "rows_after": n, "fraction": 1.0}
+    idx = nested_fractions(train["label"], (fraction,), seed)[fraction]
+    kept = train.iloc[idx].reset_index(drop=True)
+    return kept, {"rows_before": n, "rows_after": len(kept), "fraction": round(fraction, 6)}
