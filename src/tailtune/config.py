@@ -214,19 +214,32 @@ class ModelConfig:
 class EvalConfig:
     """Metrics and frequency tiers (by training count)."""
 
-    head_min: int = 2000
-    """Head tier: classes with at least this many training examples."""
-    tail_max: int = 100
-    """Tail tier: fewer than this many; mid: in between."""
+    head_min: int | None = None
+    """Head tier: classes with at least this many training examples; null = auto: 2000, or a
+    data-driven rule when the fixed thresholds leave a tier empty (tailtune.evaluation.tiers)."""
+    tail_max: int | None = None
+    """Tail tier: fewer than this many; mid: in between. null = auto: 100, as head_min. A value
+    set here (either one) always wins, the other takes its default."""
     top_k: int = 5
     """Top-k probabilities written per prediction."""
 
     def validate(self, where: str = "eval") -> None:
         """Raise ConfigError naming the first bad field, its value and what is allowed."""
-        if self.tail_max > self.head_min:
+        from tailtune.evaluation.tiers import DEFAULT_HEAD_MIN, DEFAULT_TAIL_MAX
+
+        for name in ("head_min", "tail_max"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ConfigError(f"{where}.{name}: got {value}, expected a count >= 0 or null")
+        if self.head_min is None and self.tail_max is None:
+            return
+        head = DEFAULT_HEAD_MIN if self.head_min is None else self.head_min
+        tail = DEFAULT_TAIL_MAX if self.tail_max is None else self.tail_max
+        if tail > head:
+            tail_s = f"{tail}" + (", the default" if self.tail_max is None else "")
+            head_s = f"{head}" + (", the default" if self.head_min is None else "")
             raise ConfigError(
-                f"{where}.tail_max ({self.tail_max}) must not exceed {where}.head_min "
-                f"({self.head_min})"
+                f"{where}.tail_max ({tail_s}) must not exceed {where}.head_min ({head_s})"
             )
 
 

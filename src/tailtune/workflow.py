@@ -165,7 +165,7 @@ def write_run(
 ):
     """Write every artifact of a fitted, scored run (file names in :mod:`tailtune.runs.layout`)."""
     from tailtune.data import class_stats, split_stats
-    from tailtune.evaluation import assign_tiers
+    from tailtune.evaluation import resolve_tiers
 
     ev, train_df = cfg.eval, prepared.train
     counts = _train_counts(prepared)
@@ -177,13 +177,12 @@ def write_run(
     classes = np.asarray(backend.classes_, dtype=str)
     run.write_arrays(layout.PROBABILITIES, classes=classes, **probabilities)
     backend.save(run.path(layout.MODEL))
-    tiers = assign_tiers(counts, head_min=ev.head_min, tail_max=ev.tail_max)
+    # tiers: explicit thresholds, else the fixed defaults, else data-driven (evaluation/tiers.py)
+    tiers = resolve_tiers(counts, ev.head_min, ev.tail_max)
     run.write_json(
-        layout.LABELS,
-        {"classes": classes.tolist(), "train_counts": counts, "tiers": tiers,
-         "head_min": ev.head_min, "tail_max": ev.tail_max},
-    )  # fmt: skip
-    stats = class_stats(train_df["label"], head_min=ev.head_min, tail_max=ev.tail_max)
+        layout.LABELS, {"classes": classes.tolist(), "train_counts": counts, **tiers.record()}
+    )
+    stats = {**class_stats(train_df["label"]), **tiers.class_stats(counts)}
     val_stats = split_stats(train_df["label"], prepared.val["label"])
     run.write_json(layout.DATA, {**prepared.reports, "train_stats": stats, "val_stats": val_stats})
     info = dict(getattr(backend, "info_", {}) or {})
@@ -197,6 +196,7 @@ def write_run(
             "train_size": len(train_df),
             "n_classes": len(counts),
             "macro_over": "classes present in the evaluation split's gold labels",
+            "tiers_rule": tiers.rule,
             "timing": {**timing, "total_s": round(time.perf_counter() - started, 3)},
             "info": info,
         }
@@ -258,18 +258,16 @@ def _nothing_to_resume(root: Path, name: str) -> str:
 
 def score_split(backend, frame: pd.DataFrame, train_counts, cfg: Config, split: str) -> dict:
     """Predict one split and compute its metrics, per-class table and prediction rows."""
-    from tailtune.evaluation import compute_metrics, per_class_table
+    from tailtune.evaluation import compute_metrics, per_class_table, resolve_tiers
 
     texts, gold = frame["text"].tolist(), frame["label"].astype(str).to_numpy()
     proba = backend.predict_proba(texts)
     classes = np.asarray(backend.classes_, dtype=object)
     pred = classes[proba.argmax(axis=1)].astype(str)
-    kw = {
-        "train_counts": train_counts,
-        "head_min": cfg.eval.head_min,
-        "tail_max": cfg.eval.tail_max,
-    }
+    tiers = resolve_tiers(train_counts, cfg.eval.head_min, cfg.eval.tail_max)
+    kw = {"train_counts": train_counts, "tiers": tiers.tiers}
     metrics = compute_metrics(gold, pred, **kw)
+    metrics["tiers_rule"] = tiers.rule
     per_class = per_class_table(gold, pred, **kw)
     k = min(cfg.eval.top_k, proba.shape[1])
     top = np.argsort(-proba, axis=1, kind="stable")[:, :k]

@@ -1,15 +1,26 @@
 """Evaluation: long-tail metrics over label arrays and frequency tiers by training count."""
 
 from tailtune.evaluation.metrics import MACRO_OVER, compute_metrics, f1_histogram, per_class_table
-from tailtune.evaluation.tiers import TIERS, assign_tiers, tier_of, tier_summary
+from tailtune.evaluation.tiers import (
+    TIERS,
+    TierAssignment,
+    assign_tiers,
+    data_driven_tiers,
+    resolve_tiers,
+    tier_of,
+    tier_summary,
+)
 
 __all__ = [
     "MACRO_OVER",
     "TIERS",
+    "TierAssignment",
     "assign_tiers",
     "compute_metrics",
+    "data_driven_tiers",
     "f1_histogram",
     "per_class_table",
+    "resolve_tiers",
     "tier_of",
     "tier_summary",
 ]

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from tailtune.evaluation.tiers import _check_bounds, tier_of, tier_summary
+from tailtune.evaluation.tiers import resolve_tiers, tier_summary
 
 __all__ = ["compute_metrics", "per_class_table", "f1_histogram", "MACRO_OVER"]
 
@@ -37,16 +37,19 @@ def compute_metrics(
     pred: Sequence | np.ndarray,
     *,
     train_counts: Mapping[str, int] | None = None,
-    head_min: int = 2000,
-    tail_max: int = 100,
+    head_min: int | None = None,
+    tail_max: int | None = None,
+    tiers: Mapping[str, str] | None = None,
 ) -> dict:
     """Accuracy, macro/weighted F1, macro P/R, balanced accuracy, zero-F1 count and tiers.
 
     Keys: ``accuracy, macro_f1, weighted_f1, macro_precision, macro_recall,
     balanced_accuracy, zero_f1, n_examples, n_classes, n_predicted_absent, macro_over`` and,
-    when ``train_counts`` is given, ``tiers: {head|mid|tail: {n_classes, mean_f1, zero_f1}}``
-    with tiers by training count (a gold class missing from ``train_counts`` counts as 0,
-    i.e. tail). ``n_predicted_absent`` is how many predictions name a class absent from gold.
+    when ``train_counts`` (or ``tiers``) is given, ``tiers: {head|mid|tail: {n_classes,
+    mean_f1, zero_f1}}`` with tiers by training count: ``tiers`` maps label -> tier (a run's
+    :func:`~tailtune.evaluation.tiers.resolve_tiers`), else they are resolved from
+    ``train_counts`` with ``head_min`` / ``tail_max`` (None = auto). A gold class missing from
+    them is tail. ``n_predicted_absent`` is how many predictions name a class absent from gold.
     Values are plain Python numbers, ready for JSON.
     """
     pc = _per_class(gold, pred)
@@ -65,11 +68,19 @@ def compute_metrics(
         "n_predicted_absent": int(pc["predicted_absent"]),
         "macro_over": MACRO_OVER.format(n=k),
     }
-    if train_counts is not None:
-        _check_bounds(head_min, tail_max)
-        tiers = [tier_of(train_counts.get(c, 0), head_min, tail_max) for c in pc["labels"]]
-        out["tiers"] = tier_summary(tiers, pc["f1"])
+    tiers = _tier_map(train_counts, head_min, tail_max, tiers)
+    if tiers is not None:
+        out["tiers"] = tier_summary([tiers.get(c, "tail") for c in pc["labels"]], pc["f1"])
     return out
+
+
+def _tier_map(train_counts, head_min, tail_max, tiers) -> Mapping[str, str] | None:
+    """The label -> tier map to use: ``tiers`` as given, else resolved from the counts."""
+    if tiers is not None:
+        return tiers
+    if train_counts is None:
+        return None
+    return resolve_tiers(train_counts, head_min, tail_max).tiers
 
 
 def _per_class(gold: Sequence | np.ndarray, pred: Sequence | np.ndarray) -> dict:
@@ -109,24 +120,25 @@ def per_class_table(
     pred: Sequence | np.ndarray,
     *,
     train_counts: Mapping[str, int] | None = None,
-    head_min: int = 2000,
-    tail_max: int = 100,
+    head_min: int | None = None,
+    tail_max: int | None = None,
+    tiers: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """One row per class present in gold: ``label, tier, train_count, support, precision,
     recall, f1`` — the rows whose F1 values average to ``macro_f1``.
 
-    Sorted by training count (descending) then label. Without ``train_counts`` the ``tier``
-    column is None, ``train_count`` is <NA>, and rows are sorted by support then label.
+    Tiers as in :func:`compute_metrics`. Sorted by training count (descending) then label.
+    Without ``train_counts`` ``train_count`` is <NA>, the ``tier`` column is None (unless
+    ``tiers`` is given), and rows are sorted by support then label.
     """
     pc = _per_class(gold, pred)
     labels = pc["labels"].tolist()
+    tier_map = _tier_map(train_counts, head_min, tail_max, tiers)
     if train_counts is not None:
-        _check_bounds(head_min, tail_max)
         counts = pd.array([int(train_counts.get(c, 0)) for c in labels], dtype="Int64")
-        tiers = [tier_of(int(n), head_min, tail_max) for n in counts]
     else:
         counts = pd.array([pd.NA] * len(labels), dtype="Int64")
-        tiers = [None] * len(labels)
+    tiers = [tier_map.get(c, "tail") if tier_map is not None else None for c in labels]
     df = pd.DataFrame(
         {
             "label": labels,

@@ -51,8 +51,11 @@ def _short(label: str, n: int = 32) -> str:
     return label if len(label) <= n else label[: n - 1] + "…"
 
 
-def class_distribution(train_counts: dict, tiers: dict, head_min: int, tail_max: int) -> str:
-    """Training examples per class, sorted, on a log axis; bars coloured by tier, tier bounds drawn."""
+def class_distribution(
+    train_counts: dict, tiers: dict, head_min: int | None, tail_max: int | None
+) -> str:
+    """Training examples per class, sorted, on a log axis; bars coloured by tier, and the tier
+    thresholds drawn when the tiers have them (a data-driven rule has none: colours only)."""
     plt = _plt()
     items = sorted(train_counts.items(), key=lambda kv: (-kv[1], kv[0]))
     counts = np.array([max(v, 0) for _, v in items], dtype=float)
@@ -60,7 +63,10 @@ def class_distribution(train_counts: dict, tiers: dict, head_min: int, tail_max:
     fig, ax = plt.subplots(layout="constrained", figsize=(9, 3.4))
     ax.bar(np.arange(1, len(items) + 1), np.maximum(counts, 0.8), color=colors, width=0.9)
     ax.set_yscale("log")
-    for y, name in ((head_min, f"head ≥ {head_min:,}"), (tail_max, f"tail < {tail_max:,}")):
+    for y, name in ((head_min, "head ≥ {:,}"), (tail_max, "tail < {:,}")):
+        if y is None:
+            continue
+        name = name.format(y)
         ax.axhline(y, color="#555", lw=0.8, ls="--")
         ax.text(len(items) + 0.5, y * 1.05, name, va="bottom", ha="right", fontsize=8, color="#333")
     ax.set_xlabel(f"class rank (1 = largest of {len(items)})")
