@@ -46,6 +46,7 @@ from tailtune.runs import layout
 from tailtune.training import checkpoints as ckpt
 from tailtune.training import preflight
 from tailtune.training.batching import epoch_batches
+from tailtune.training.budget import parse_duration
 from tailtune.training.early_stopping import EarlyStopping
 from tailtune.training.guards import (
     NonFiniteLossError,
@@ -86,6 +87,7 @@ class LoopState:
     train_s: float = 0.0  # time inside optimizer steps, all sessions
     elapsed_s: float = 0.0  # wall time of earlier sessions (before a resume)
     best_step: int | None = None
+    out_of_time: bool = False  # train.time_budget was spent
     stopper: EarlyStopping = field(default_factory=EarlyStopping)
     guard: NotLearningGuard = field(default_factory=NotLearningGuard)
     rng: dict = field(default_factory=dict)  # generator states after the last completed step
@@ -195,15 +197,21 @@ def fit_classifier(
 
     # -- the loop --------------------------------------------------------------------------------
     t0 = time.perf_counter()
+    budget = parse_duration(s.time_budget)
+    left = None if budget is None else (lambda: budget - _spent(state, t0))
     main = accelerator.is_main_process
     show = Progress(total, enabled=s.progress and main, completed=state.step,
-                    log_every_s=s.log_every_s,
+                    log_every_s=s.log_every_s, time_left=left,
                     log_file=work / layout.TRAIN_LOG if main and work is not None else None)  # fmt: skip
     try:
         with StopSignals() as signals, show:
-            while state.step < total and not state.stopper.should_stop:
+            while state.step < total and not state.stopper.should_stop and not state.out_of_time:
                 batches = _batches(lengths, s, state.epoch, rank, world, sample_probs)
                 while state.pos < len(batches) and state.step < total:
+                    if left is not None and _out_of_time(parts, left() <= 0):
+                        state.out_of_time = True
+                        _say_out_of_time(state, s, _spent(state, t0), log, show)
+                        break
                     t_step = time.perf_counter()
                     group = batches[state.pos : state.pos + s.grad_accum]
                     stats = accumulate(parts, group, train_items, collate, loss_fn, state)
@@ -410,6 +418,24 @@ def _stop_requested(parts: _Parts, signals: StopSignals) -> bool:
     return bool(parts.accelerator.reduce(flag, "sum").item())
 
 
+def _out_of_time(parts: _Parts, spent: bool) -> bool:
+    """Whether the time budget is spent (on any process: all stop at the same step)."""
+    if parts.accelerator.num_processes == 1:
+        return spent
+    torch = require("torch")
+    flag = torch.tensor(int(spent), device=parts.accelerator.device)
+    return bool(parts.accelerator.reduce(flag, "sum").item())
+
+
+def _say_out_of_time(state: LoopState, s: TrainSettings, spent: float, log, show) -> None:
+    text = (
+        f"time budget {s.time_budget} spent ({spent:.0f}s of training) at step {state.step}: "
+        "stopping; the best evaluation is kept"
+    )
+    log(text)
+    show.note(text)
+
+
 def _stop(parts: _Parts, state: LoopState, signum, t0, log):
     """Save the state (when it is a consistent one) and raise :class:`TrainingInterrupted`."""
     name = signal.Signals(signum or signal.SIGINT).name
@@ -433,6 +459,11 @@ def _stop(parts: _Parts, state: LoopState, signum, t0, log):
 def _epoch(state: LoopState, epoch_len: int) -> float:
     """Epochs done, fractional (the history's ``epoch``)."""
     return round(state.epoch + state.pos / max(1, epoch_len), 4)
+
+
+def _spent(state: LoopState, t0: float) -> float:
+    """Wall seconds of training in this run: earlier sessions' and this one's."""
+    return state.elapsed_s + time.perf_counter() - t0
 
 
 def _speed(state: LoopState, world: int) -> float:

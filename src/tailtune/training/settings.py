@@ -13,6 +13,7 @@ from typing import Literal
 from tailtune._settings import RUNTIME, check_choices
 from tailtune._settings import from_kwargs as _from_kwargs
 from tailtune.errors import ConfigError
+from tailtune.training.budget import parse_duration
 
 __all__ = ["TrainSettings"]
 
@@ -25,6 +26,9 @@ class TrainSettings:
     """Passes over the training data (fractions allowed); ignored when max_steps is set."""
     max_steps: int | None = None
     """Stop after this many optimizer steps; null = run the epochs."""
+    time_budget: float | str | None = None
+    """Stop training once this much wall time is spent ("90s", "15m", "2h" or seconds), summed
+    over resumed sessions; the last step is evaluated and the best checkpoint kept. null = none."""
     batch_size: int = 32
     """Training examples per micro-batch (per process)."""
     eval_batch_size: int = 64
@@ -103,6 +107,7 @@ class TrainSettings:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{where}.{name}: got {value}, expected at least 1 (or null)")
+        parse_duration(self.time_budget, f"{where}.time_budget")
         if self.log_every_s <= 0:
             raise ConfigError(
                 f"{where}.log_every_s: got {self.log_every_s}, expected a positive number of seconds"

@@ -7,7 +7,7 @@ from pathlib import Path
 from tailtune._extras import require
 from tailtune.training.settings import TrainSettings
 
-__all__ = ["fit_info", "make_accelerator", "make_optimizer"]
+__all__ = ["fit_info", "make_accelerator", "make_optimizer", "stop_reason"]
 
 
 def make_accelerator(accelerate, s: TrainSettings, work: Path | None):
@@ -78,8 +78,19 @@ def fit_info(state, s: TrainSettings, trainable, accelerator, total) -> dict:
         "best_metric": state.stopper.best,
         "early_stopping_metric": s.early_stopping_metric,
         "stopped_early": bool(state.stopper.should_stop),
+        "stop_reason": stop_reason(state, s, total),
+        "time_budget": s.time_budget,
         "not_learning_checked": state.guard.checked,
         "processes": accelerator.num_processes,
         "device": str(accelerator.device),
         "precision": s.precision,
     }
+
+
+def stop_reason(state, s: TrainSettings, total: int) -> str:
+    """Why training ended: ``time_budget``, ``early_stopping``, ``max_steps`` or ``epochs``."""
+    if state.out_of_time:
+        return "time_budget"
+    if state.stopper.should_stop:
+        return "early_stopping"
+    return "max_steps" if s.max_steps and state.step >= total else "epochs"
