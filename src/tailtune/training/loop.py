@@ -59,7 +59,13 @@ from tailtune.training.inference import model_logits, predict_logits
 from tailtune.training.progress import Progress
 from tailtune.training.schedule import build_scheduler, warmup_steps
 from tailtune.training.settings import TrainSettings
-from tailtune.training.setup import fit_info, make_accelerator, make_optimizer
+from tailtune.training.setup import (
+    enable_checkpointing,
+    fit_info,
+    make_accelerator,
+    make_optimizer,
+    precision_used,
+)
 
 __all__ = ["FitResult", "LoopState", "classification_metrics", "evaluate", "fit_classifier"]
 
@@ -159,6 +165,7 @@ def fit_classifier(
     accelerate.utils.set_seed(s.seed)  # dropout masks; the caller seeded head init the same way
     rank, world = accelerator.process_index, accelerator.num_processes
     log = accelerator.print
+    precision = precision_used(accelerator, s, log)
 
     labels, val_labels = preflight.check_inputs(
         train_items, eval_items, num_classes, metrics_fn, s.early_stopping_metric, log
@@ -169,8 +176,7 @@ def fit_classifier(
     lengths = np.asarray(lengths if lengths is not None else np.ones(len(train_items)))
     sample_probs = None if s.sampler == "none" else example_probabilities(labels, s.sampler)
 
-    if s.gradient_checkpointing and hasattr(model, "gradient_checkpointing_enable"):
-        model.gradient_checkpointing_enable()
+    checkpointing = enable_checkpointing(model, s, log)
     optimizer = make_optimizer(model, s, head_prefixes, optimizer_cls)
     batches = _batches(lengths, s, 0, rank, world, sample_probs)
     total = s.max_steps or max(1, math.ceil(s.epochs * math.ceil(len(batches) / s.grad_accum)))
@@ -245,7 +251,9 @@ def fit_classifier(
     if s.tracker != "none":
         accelerator.end_training()
     model.eval()
-    return FitResult(state.history, fit_info(state, s, trainable, accelerator, total))
+    info = fit_info(state, s, trainable, accelerator, total)
+    info.update(precision_used=precision, gradient_checkpointing=checkpointing)
+    return FitResult(state.history, info)
 
 
 def accumulate(parts: _Parts, group, train_items, collate, loss_fn, state: LoopState) -> tuple:

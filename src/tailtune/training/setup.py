@@ -5,16 +5,32 @@ from __future__ import annotations
 from pathlib import Path
 
 from tailtune._extras import require
+from tailtune.errors import ConfigError
 from tailtune.training.settings import TrainSettings
 
-__all__ = ["fit_info", "make_accelerator", "make_optimizer", "stop_reason"]
+__all__ = [
+    "enable_checkpointing",
+    "fit_info",
+    "make_accelerator",
+    "make_optimizer",
+    "precision_used",
+    "stop_reason",
+]
 
 
 def make_accelerator(accelerate, s: TrainSettings, work: Path | None):
-    """An Accelerator for this run (CPU when asked or when no GPU is present)."""
+    """An Accelerator for this run (CPU when asked or when no GPU is present).
+
+    fp16 on a CPU stops here with one line: Accelerate would accept it and train in fp32 with
+    no autocast at all, while the run recorded fp16."""
     from tailtune.backends._hf import pick_device
 
     cpu = pick_device(s.device) == "cpu"
+    if cpu and s.precision == "fp16":
+        raise ConfigError(
+            "train.precision=fp16 needs CUDA (this run trains on the CPU); use "
+            "train.precision=bf16 (CPU autocast) or train.precision=no (fp32)"
+        )
     tracker = None if s.tracker == "none" else s.tracker
     state = accelerate.state.AcceleratorState._shared_state
     if state and state.get("_mixed_precision", s.precision) != s.precision:
@@ -29,6 +45,64 @@ def make_accelerator(accelerate, s: TrainSettings, work: Path | None):
     if tracker:
         acc.init_trackers("tailtune", config={k: str(v) for k, v in vars(s).items()})
     return acc
+
+
+def precision_used(acc, s: TrainSettings, log) -> str:
+    """What the forward passes really run in: ``bf16``, ``fp16`` or ``fp32`` (one line when it
+    is not what a reader of ``train.precision`` would assume)."""
+    used = acc.mixed_precision if getattr(acc, "native_amp", False) else "no"
+    used = "fp32" if used == "no" else used
+    if s.precision == "no":
+        return used
+    if used == "fp32":
+        log(f"train.precision={s.precision}: no autocast on {acc.device}; training in fp32")
+    elif acc.device.type == "cpu":
+        log(
+            f"train.precision={used} on the CPU: forward passes run under "
+            f"torch.autocast('cpu', dtype=torch.bfloat16); weights, gradients and optimizer "
+            "state stay fp32"
+        )
+    return used
+
+
+def enable_checkpointing(model, s: TrainSettings, log) -> bool:
+    """Turn gradient (activation) checkpointing on when asked; whether the model has it on.
+
+    Only transformers models recompute their layers; for any other module (the embedding
+    head's linear layer) one line says that it does not apply. A model a backend set up itself
+    (PEFT's preparation for k-bit training) is reported as it is."""
+    if s.gradient_checkpointing:
+        enable = getattr(model, "activation_checkpointing_enable", None) or getattr(
+            model, "gradient_checkpointing_enable", None
+        )
+        try:
+            if enable is None or not getattr(model, "supports_gradient_checkpointing", False):
+                raise ValueError
+            # non-reentrant: gradients reach the layers even when the inputs need none
+            kwargs = {"use_reentrant": False}
+            if enable.__name__ == "activation_checkpointing_enable":
+                enable(activation_checkpointing_kwargs=kwargs)
+            else:
+                enable(gradient_checkpointing_kwargs=kwargs)
+        except ValueError:
+            log(
+                f"train.gradient_checkpointing: does not apply to {type(model).__name__} (no "
+                "transformer layers to recompute); training without it"
+            )
+            return False
+    return checkpointing_on(model)
+
+
+def checkpointing_on(model) -> bool:
+    """Whether any layer of ``model`` recomputes its activations in the backward pass."""
+    for name in ("is_activation_checkpointing", "is_gradient_checkpointing"):
+        try:
+            value = getattr(model, name)
+        except AttributeError:
+            continue
+        if isinstance(value, bool):
+            return value
+    return False
 
 
 def make_optimizer(model, s: TrainSettings, head_prefixes, optimizer_cls):
