@@ -42,6 +42,22 @@ class NeuralBackend(BackendBase):
             sampler_epoch_size=self.objective.sampler_epoch_size,
         )
 
+    def load_checkpoint(self, path) -> None:
+        """Put the weights of a training checkpoint (a ``model.pt`` the loop wrote) into this
+        fitted backend, in place. Classes, prior, τ and temperature stay the fitted run's: a
+        checkpoint holds the trained module's tensors only."""
+        from pathlib import Path
+
+        from tailtune.training.checkpoints import load_weights
+
+        module = self._checkpoint_module()
+        module.load_state_dict(load_weights(Path(path)))
+        module.eval()
+
+    def _checkpoint_module(self):
+        """The torch module the training loop trained (whose state dict the checkpoints hold)."""
+        raise NotImplementedError
+
     @property
     def posthoc_tau(self) -> float:
         """τ of post-hoc logit adjustment applied in ``predict_proba`` (0 = none)."""

@@ -223,6 +223,13 @@ class DecoderLoraBackend(NeuralBackend):
             probs = adjust_probabilities(probs, self.prior_, self.posthoc_tau)
         return probs
 
+    def _checkpoint_module(self):
+        # checkpoints hold the PEFT-wrapped model's tensors; a run saved merged is re-wrapped
+        # (base model from model_name + a fresh adapter) so that their names match
+        if not hasattr(self.model_, "peft_config"):
+            self._build(train=False)
+        return self.model_
+
     def predict(self, texts) -> np.ndarray:
         """Most probable label of each text."""
         return argmax_labels(self.classes_, self.predict_proba(texts))

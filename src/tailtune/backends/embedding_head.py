@@ -231,6 +231,9 @@ class EmbeddingHeadBackend(NeuralBackend):
             probs = adjust_probabilities(probs, self.prior_, self.posthoc_tau)
         return probs
 
+    def _checkpoint_module(self):
+        return self.head_
+
     def predict(self, texts) -> np.ndarray:
         """Most probable label of each text."""
         return argmax_labels(self.classes_, self.predict_proba(texts))

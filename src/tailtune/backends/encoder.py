@@ -159,6 +159,9 @@ class EncoderBackend(NeuralBackend):
             probs = adjust_probabilities(probs, self.prior_, self.posthoc_tau)
         return probs
 
+    def _checkpoint_module(self):
+        return self.model_
+
     def predict(self, texts) -> np.ndarray:
         """Most probable label of each text."""
         return argmax_labels(self.classes_, self.predict_proba(texts))

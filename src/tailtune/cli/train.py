@@ -113,31 +113,69 @@ def train_cmd(
 
 @app.command(
     "evaluate",
-    short_help="Score a trained run on another labelled file.",
+    short_help="Score a run (or its checkpoints) on a labelled file or split.",
     epilog=examples(
         "tailtune evaluate runs/tfidf-20261201-101500 --data data/test.csv",
         "tailtune evaluate runs/tfidf-20261201-101500 --data new.csv --set data.skip_rows=2",
         "tailtune evaluate runs/tfidf-20261201-101500 --data data/test.csv --output eval.json",
+        "tailtune evaluate runs/lora-20261201-101500 --checkpoint all",
+        "tailtune evaluate runs/lora-20261201-101500 --checkpoint step-30 --split test",
+        "tailtune evaluate runs/lora-20261201-101500 --promote step-30",
     ),
 )
 def evaluate_cmd(
     run: Annotated[Path, typer.Argument(help="Run directory.")],
-    data: Annotated[Path, typer.Option("--data", help="Labelled file to score.")],
+    data: Annotated[Path | None, typer.Option("--data", help="Labelled file to score.")] = None,
+    split: Annotated[
+        str | None,
+        typer.Option("--split", help="Score the run's own val or test split instead of a file."),
+    ] = None,
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--checkpoint",
+            help="Score a kept checkpoint: step-N, best, final (the run's model) or all.",
+        ),
+    ] = None,
+    promote: Annotated[
+        str | None,
+        typer.Option(
+            "--promote",
+            help="Make checkpoint step-N (or best) the run's model and rescore its splits.",
+        ),
+    ] = None,
     set_: SetOpt = None,
     output: Annotated[
         Path | None, typer.Option("--output", help="Write the evaluation (JSON) here.")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Score a trained run on another labelled file, read with the run's data options.
+    """Score a trained run on another labelled file, or its checkpoints on a split or a file.
 
-    The run's data options apply to the one file (a per-file skip_rows list becomes one
-    number); change any of them with --set data.FIELD=VALUE. Labels the run never trained on
-    are counted as misses, named in a warning and recorded in the output.
+    With --data the run's data options apply to the one file (a per-file skip_rows list becomes
+    one number); change any of them with --set data.FIELD=VALUE. Labels the run never trained
+    on are counted as misses, named in a warning and recorded in the output.
+
+    --checkpoint scores the checkpoints a neural run kept (train.keep_checkpoints sets how many)
+    on --data FILE or --split val|test (default: val; choosing on test makes its score
+    optimistic) and marks the best. --promote makes one the run's model: the previous model is
+    kept beside it, and metrics.json records the promotion.
     """
-    from tailtune.apply import check_output_path, evaluate_file
+    from tailtune.apply import check_output_path
 
     check_output_path(output)
+    if promote is not None:
+        if data is not None or split is not None or checkpoint is not None:
+            raise typer.BadParameter("--promote takes no --data, --split or --checkpoint")
+        _promote(run, promote, output, as_json)
+        return
+    if checkpoint is not None or split is not None:
+        _evaluate_checkpoints(run, checkpoint or "final", data, split, set_, output, as_json)
+        return
+    if data is None:
+        raise typer.BadParameter("give --data FILE, --split val|test, --checkpoint or --promote")
+    from tailtune.apply import evaluate_file
+
     scored = evaluate_file(run, data, set_, say=_warn)
     record = _evaluation_record(run, data, scored)
     if output is not None:
@@ -148,6 +186,65 @@ def evaluate_cmd(
         print_metrics_table({"eval": scored["metrics"]})
     if output is not None:
         console.print(f"wrote {output}")
+
+
+def _evaluate_checkpoints(run, which, data, split, set_, output, as_json) -> None:
+    from tailtune.checkpoint_eval import evaluate_checkpoints
+
+    result = evaluate_checkpoints(run, which, split=split, data=data, overrides=set_, say=_warn)
+    if output is not None:
+        _write_json_atomic(result, output)
+    if as_json:
+        console.print_json(json.dumps(result, default=str))
+    else:
+        console.print(_checkpoint_table(result))
+    if output is not None:
+        console.print(f"wrote {output}")
+
+
+def _checkpoint_table(result: dict) -> Table:
+    """One row per checkpoint; the best on this data is marked, and the one training chose."""
+    from tailtune.cli._print import fmt
+
+    table = Table(
+        title=f"Checkpoints of {Path(result['run']).name} on {result['evaluated_on']}",
+        caption="best = the checkpoint training chose on validation; final = the run's model",
+    )
+    for col in ("checkpoint", "step", "acc.", "macro F1", "zero F1", "head F1", "mid F1",
+                "tail F1", ""):  # fmt: skip
+        table.add_column(
+            col,
+            justify="left" if col in ("checkpoint", "") else "right",
+            no_wrap=col in ("checkpoint", ""),
+        )
+    for row in result["rows"]:
+        m = row["metrics"]
+        tiers = m.get("tiers", {})
+        marks = []
+        if row["checkpoint"] == result["best"] and len(result["rows"]) > 1:
+            marks.append("◀ highest")
+        table.add_row(
+            row["checkpoint"],
+            "" if row["step"] is None else str(row["step"]),
+            fmt(m["accuracy"]),
+            fmt(m["macro_f1"]),
+            f"{m['zero_f1']}/{m['n_classes']}",
+            *(fmt(tiers.get(t, {}).get("mean_f1")) for t in ("head", "mid", "tail")),
+            "; ".join(x for x in marks if x),
+        )
+    return table
+
+
+def _promote(run, which, output, as_json) -> None:
+    from tailtune.checkpoint_eval import promote
+
+    result = promote(run, which, say=lambda line: console.print(Text(line)))
+    if output is not None:
+        _write_json_atomic(result, output)
+    if as_json:
+        console.print_json(json.dumps(result, default=str))
+    else:
+        print_metrics_table(result["metrics"])
 
 
 @app.command(
