@@ -31,50 +31,39 @@ def write_run(
     tail_max: int = 100,
     config: dict | None = None,
     train_size: int | None = None,
+    test: dict | None = None,
+    refit: dict | None = None,
+    val: bool = True,
 ) -> Path:
-    """Write a finished run directory with val predictions ``pred`` for gold labels ``gold``."""
+    """Write a finished run directory with val predictions ``pred`` for gold labels ``gold``.
+
+    ``test``: ``{"gold", "pred", "probs" (optional), "texts" (optional)}`` adds a test split
+    (``per_class_test.csv``, ``metrics["test"]``); ``refit`` is written as metrics.json's
+    ``refit`` record; ``val=False`` leaves the validation split out (only test is written).
+    """
     path = root / name
     path.mkdir(parents=True)
-    gold = np.asarray(gold, dtype=str)
-    pred = np.asarray(pred, dtype=str)
     classes = sorted(train_counts)
-    k = len(classes)
-    n = len(gold)
-    if probs is None:
-        # The predicted class gets 0.6, the rest share 0.4: a valid distribution per row.
-        probs = np.full((n, k), 0.4 / (k - 1), dtype=np.float32)
-        probs[np.arange(n), np.searchsorted(classes, pred)] = 0.6
-    ids = list(ids) if ids is not None else [f"val:{i}" for i in range(n)]
-    texts = list(texts) if texts is not None else [f"text of example {i}" for i in range(n)]
     tiers = {c: tier_of(train_counts[c], head_min, tail_max) for c in classes}
-
-    present = sorted(set(gold))
-    p, r, f, s = precision_recall_fscore_support(gold, pred, labels=present, zero_division=0)
-    per_class = pd.DataFrame(
-        {"label": present, "tier": [tiers[c] for c in present],
-         "train_count": [train_counts[c] for c in present], "support": s,
-         "precision": p, "recall": r, "f1": f}
-    )  # fmt: skip
-    per_class.to_csv(path / "per_class.csv", index=False)
-    tier_stats = {
-        t: {"n_classes": int((g.tier == t).sum()), "mean_f1": float(g.f1.mean()),
-            "zero_f1": int((g.f1 == 0).sum())}
-        for t, g in per_class.groupby("tier")
-    }  # fmt: skip
-    val = {
-        "accuracy": float((gold == pred).mean()),
-        "macro_f1": float(f.mean()),
-        "zero_f1": int((f == 0).sum()),
-        "n_examples": n,
-        "n_classes": len(present),
-        "tiers": tier_stats,
-    }
+    splits = {"val": {"gold": gold, "pred": pred, "probs": probs, "texts": texts, "ids": ids}}
+    if not val:
+        splits = {}
+    if test is not None:
+        splits["test"] = test
     metrics = {
-        "val": val, "backend": "fake", "model": None,
+        "backend": "fake", "model": None,
         "train_size": train_size or int(sum(train_counts.values())),
         "timing": {"fit_s": 1.0, "predict_s": 0.1, "total_s": 1.1}, "info": {},
         "macro_over": "classes present in gold",
     }  # fmt: skip
+    frames, arrays = [], {}
+    for split, spec in splits.items():
+        m, rows, pr = _write_split(path, split, spec, classes, tiers, train_counts)
+        metrics[split] = m
+        frames.append(rows)
+        arrays[split] = pr
+    if refit is not None:
+        metrics["refit"] = refit
     (path / "metrics.json").write_text(json.dumps(metrics))
     (path / "config.yaml").write_text(yaml.safe_dump(config or {"model": {"backend": "fake"}}))
     labels = {
@@ -82,18 +71,57 @@ def write_run(
         "head_min": head_min, "tail_max": tail_max,
     }  # fmt: skip
     (path / "labels.json").write_text(json.dumps(labels))
+    pd.concat(frames, ignore_index=True).to_csv(path / "predictions.csv", index=False)
+    np.savez_compressed(path / "probabilities.npz", classes=np.array(classes), **arrays)
+    if history:
+        (path / "history.jsonl").write_text("".join(json.dumps(h) + "\n" for h in history))
+    (path / "data.json").write_text(json.dumps({"class_stats": {"n_classes": len(classes)}}))
+    return path
+
+
+def _write_split(path: Path, split: str, spec: dict, classes, tiers, train_counts):
+    """One split's per-class file, metrics, prediction rows and probabilities."""
+    gold = np.asarray(spec["gold"], dtype=str)
+    pred = np.asarray(spec["pred"], dtype=str)
+    k, n = len(classes), len(gold)
+    probs = spec.get("probs")
+    if probs is None:
+        # The predicted class gets 0.6, the rest share 0.4: a valid distribution per row.
+        probs = np.full((n, k), 0.4 / (k - 1), dtype=np.float32)
+        probs[np.arange(n), np.searchsorted(classes, pred)] = 0.6
+    ids = spec.get("ids")
+    ids = list(ids) if ids is not None else [f"{split}:{i}" for i in range(n)]
+    texts = spec.get("texts")
+    texts = list(texts) if texts is not None else [f"text of example {i}" for i in range(n)]
+    present = sorted(set(gold))
+    p, r, f, s = precision_recall_fscore_support(gold, pred, labels=present, zero_division=0)
+    per_class = pd.DataFrame(
+        {"label": present, "tier": [tiers[c] for c in present],
+         "train_count": [train_counts[c] for c in present], "support": s,
+         "precision": p, "recall": r, "f1": f}
+    )  # fmt: skip
+    per_class.to_csv(path / ("per_class.csv" if split == "val" else f"per_class_{split}.csv"),
+                     index=False)  # fmt: skip
+    tier_stats = {
+        t: {"n_classes": int((g.tier == t).sum()), "mean_f1": float(g.f1.mean()),
+            "zero_f1": int((g.f1 == 0).sum())}
+        for t, g in per_class.groupby("tier")
+    }  # fmt: skip
+    metrics = {
+        "accuracy": float((gold == pred).mean()),
+        "macro_f1": float(f.mean()),
+        "zero_f1": int((f == 0).sum()),
+        "n_examples": n,
+        "n_classes": len(present),
+        "tiers": tier_stats,
+    }
     top = np.argsort(-probs, axis=1)[:, :3]
     rows = pd.DataFrame(
-        {"split": "val", "id": ids, "text": texts, "gold": gold, "pred": pred,
+        {"split": split, "id": ids, "text": texts, "gold": gold, "pred": pred,
          "prob": probs[np.arange(n), np.searchsorted(classes, pred)],
          "top_k": [json.dumps([[classes[j], float(probs[i, j])] for j in top[i]]) for i in range(n)]}
     )  # fmt: skip
-    rows.to_csv(path / "predictions.csv", index=False)
-    np.savez_compressed(path / "probabilities.npz", classes=np.array(classes), val=probs)
-    if history:
-        (path / "history.jsonl").write_text("".join(json.dumps(h) + "\n" for h in history))
-    (path / "data.json").write_text(json.dumps({"class_stats": {"n_classes": k}}))
-    return path
+    return metrics, rows, probs
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Curve diagnosis on hand-built histories (seed 002's regimes, the lab's four cases, bugs)."""
+"""Curve diagnosis on hand-built histories: the usual training regimes, four controlled cases, bugs."""
 
 from __future__ import annotations
 
@@ -35,9 +35,9 @@ def hist(train, val, f1=None, acc=None, steps_per_epoch=None):
     return rows
 
 
-def test_seed_worked_example_is_overtrained_with_best_epoch_3():
-    # Seed 002: train 2.8 -> 0.4, val 2.9, 1.6, 1.5, 1.55, 1.6. The minimum val loss (1.5) is at
-    # epoch 3 (the narration says "epoch 2 at 1.6"; the numbers put it at epoch 3).
+def test_worked_example_is_overtrained_with_best_epoch_3():
+    # A textbook overtraining curve: train 2.8 -> 0.4, val 2.9, 1.6, 1.5, 1.55, 1.6. The minimum
+    # val loss (1.5) is at epoch 3 (a loose reading says "epoch 2 at 1.6"; the numbers say 3).
     d = diagnose_history(hist([2.8, 1.4, 0.9, 0.6, 0.4], [2.9, 1.6, 1.5, 1.55, 1.6]))
     assert d.verdict == "overtrained"
     assert d.best_epoch == 3
@@ -50,13 +50,13 @@ def test_undertrained_both_falling_and_single_epoch():
     d = diagnose_history(hist([3.0, 2.2, 1.7], [3.1, 2.4, 2.0]), n_classes=113)
     assert d.verdict == "undertrained" and d.best_epoch == 3
     assert d.evidence["last_val_change"] == pytest.approx(-(0.4 / 2.4), abs=1e-4)
-    # The lab's Charlie: one epoch of full data, one row in the log.
-    charlie = diagnose_history(hist([2.1], [1.9], f1=[0.12]), n_classes=113, train_size=57_000)
-    assert charlie.verdict == "undertrained"
+    # One epoch of full data: one row in the log.
+    one_epoch = diagnose_history(hist([2.1], [1.9], f1=[0.12]), n_classes=113, train_size=57_000)
+    assert one_epoch.verdict == "undertrained"
 
 
 def test_well_trained_flat_at_minimum():
-    # The lab's Delta: 3 epochs vanilla; val loss 1.62, 1.50, 1.51 is flat (+0.7% < 3%).
+    # Vanilla, 3 epochs: val loss 1.62, 1.50, 1.51 is flat (+0.7% < 3%).
     d = diagnose_history(
         hist([1.9, 1.2, 0.9], [1.62, 1.50, 1.51], f1=[0.15, 0.19, 0.20], steps_per_epoch=1808),
         n_classes=113,
@@ -67,7 +67,7 @@ def test_well_trained_flat_at_minimum():
 
 
 def test_data_starved_versus_overtrained_needs_data_size():
-    # The lab's Bravo: 15 epochs, 157 batches/epoch; F1 plateaus at epoch 4; val loss climbs.
+    # A small training set, 15 epochs: 157 batches/epoch; F1 plateaus at epoch 4; val loss climbs.
     train = [3.5, 2.5, 1.6, 1.0, 0.6, 0.4, 0.25, 0.15, 0.1, 0.07, 0.05, 0.04, 0.03, 0.03, 0.02]
     val = [3.4, 2.8, 2.4, 2.3, 2.35, 2.4, 2.5, 2.6, 2.7, 2.8, 2.85, 2.9, 2.95, 3.0, 3.0]
     f1 = [
@@ -87,11 +87,11 @@ def test_data_starved_versus_overtrained_needs_data_size():
         0.11,
         0.11,
     ]
-    bravo = diagnose_history(hist(train, val, f1=f1, steps_per_epoch=157), n_classes=113)
-    assert bravo.verdict == "data-starved"
-    assert bravo.evidence["batches_per_epoch"] == 157
-    assert bravo.evidence["macro_f1_plateau_epoch"] == 4
-    assert bravo.evidence["small_training_set"] is True
+    small_data = diagnose_history(hist(train, val, f1=f1, steps_per_epoch=157), n_classes=113)
+    assert small_data.verdict == "data-starved"
+    assert small_data.evidence["batches_per_epoch"] == 157
+    assert small_data.evidence["macro_f1_plateau_epoch"] == 4
+    assert small_data.evidence["small_training_set"] is True
     # Same curve, 1,808 batches/epoch: plain overtraining; best epoch = val-loss minimum.
     over = diagnose_history(hist(train, val, f1=f1, steps_per_epoch=1808), n_classes=113)
     assert over.verdict == "overtrained" and over.best_epoch == 4
@@ -120,7 +120,7 @@ def test_unstable_nan_and_spike():
 
 
 def test_load_log_csv_and_json_aliases(tmp_path):
-    csv = tmp_path / "bravo.csv"
+    csv = tmp_path / "small_data.csv"
     csv.write_text("Epoch,Train Loss,Val Loss,Accuracy,F1\n1,2.8,2.9,0.3,0.05\n2,1.4,1.6,0.5,0.1\n")
     # Header names with spaces are normalised to snake case below.
     frame = load_log(csv)
@@ -139,13 +139,13 @@ def test_load_log_csv_and_json_aliases(tmp_path):
 
 
 def test_compare_runs_flags_reweighting_signature(make_run, long_tail):
-    # The lab's Alpha vs Delta with the seed's numbers: 55.4% / 0.199 / 49 vs 50.2% / 0.216 / 39.
+    # Sqrt-weighted vs vanilla on 113 classes: 55.4% / 0.199 / 49 vs 50.2% / 0.216 / 39.
     flags = compare_runs([
-        ("delta", {"accuracy": 0.554, "macro_f1": 0.199, "zero_f1": 49}),
-        ("alpha", {"accuracy": 0.502, "macro_f1": 0.216, "zero_f1": 39}),
-        ("bravo", {"accuracy": 0.40, "macro_f1": 0.10, "zero_f1": 80}),
+        ("vanilla", {"accuracy": 0.554, "macro_f1": 0.199, "zero_f1": 49}),
+        ("sqrt_weighted", {"accuracy": 0.502, "macro_f1": 0.216, "zero_f1": 39}),
+        ("small_data", {"accuracy": 0.40, "macro_f1": 0.10, "zero_f1": 80}),
     ])  # fmt: skip
-    assert [(f["a"], f["b"]) for f in flags] == [("delta", "alpha")]
+    assert [(f["a"], f["b"]) for f in flags] == [("vanilla", "sqrt_weighted")]
     assert flags[0]["d_zero_f1"] == -10
     assert flags[0]["d_accuracy"] == pytest.approx(-0.052)
     # From run directories.
@@ -184,20 +184,23 @@ def test_softmax_floor_catches_a_bug_stuck_below_ln_k():
 
 def test_compare_runs_names_the_objective_change():
     flags = compare_runs([
-        ("delta", {"accuracy": 0.554, "macro_f1": 0.199, "zero_f1": 49}, {"objective": {"class_weights": "none"}}),
-        ("alpha", {"accuracy": 0.502, "macro_f1": 0.216, "zero_f1": 39}, {"objective": {"class_weights": "sqrt_inverse"}}),
+        ("vanilla", {"accuracy": 0.554, "macro_f1": 0.199, "zero_f1": 49}, {"objective": {"class_weights": "none"}}),
+        ("sqrt_weighted", {"accuracy": 0.502, "macro_f1": 0.216, "zero_f1": 39}, {"objective": {"class_weights": "sqrt_inverse"}}),
         ("noise", {"accuracy": 0.552, "macro_f1": 0.201, "zero_f1": 48}, {"objective": {"class_weights": "none"}}),
     ])  # fmt: skip
-    # delta -> noise moves by 0.002: under min_delta, not flagged.
-    assert [(f["a"], f["b"]) for f in flags] == [("delta", "alpha"), ("noise", "alpha")]
+    # vanilla -> noise moves by 0.002: under min_delta, not flagged.
+    assert [(f["a"], f["b"]) for f in flags] == [
+        ("vanilla", "sqrt_weighted"),
+        ("noise", "sqrt_weighted"),
+    ]
     assert flags[0]["objective_change"] == ["objective.class_weights: none → sqrt_inverse"]
     assert "objective differs" in flags[0]["message"]
 
 
 def test_diagnose_many_mixes_logs_and_runs(tmp_path, make_run, long_tail):
     rows = [
-        ("delta", [1.9, 1.2, 0.9], [1.62, 1.50, 1.51], 0.554, 0.199),
-        ("alpha", [1.1, 0.8, 0.7], [0.9, 0.85, 0.85], 0.502, 0.216),
+        ("vanilla", [1.9, 1.2, 0.9], [1.62, 1.50, 1.51], 0.554, 0.199),
+        ("sqrt_weighted", [1.1, 0.8, 0.7], [0.9, 0.85, 0.85], 0.502, 0.216),
     ]
     paths = []
     for name, tr, va, acc, f1 in rows:
@@ -210,10 +213,10 @@ def test_diagnose_many_mixes_logs_and_runs(tmp_path, make_run, long_tail):
     paths.append(tmp_path / "missing.csv")
     results, flags = diagnose_many(paths, n_classes=113)
     assert [(n, d.verdict if d else None) for n, d, _ in results] == [
-        ("delta", "well-trained"),
-        ("alpha", "well-trained"),
+        ("vanilla", "well-trained"),
+        ("sqrt_weighted", "well-trained"),
         ("tfidf", None),
         ("missing.csv", None),
     ]
     assert "no history" in results[2][2] and "not found" in results[3][2]
-    assert [(f["a"], f["b"]) for f in flags] == [("delta", "alpha")]
+    assert [(f["a"], f["b"]) for f in flags] == [("vanilla", "sqrt_weighted")]

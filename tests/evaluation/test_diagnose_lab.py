@@ -1,13 +1,14 @@
-"""Seed 002's lab, re-enacted with real training: four configs, four curves, the reveal.
+"""Four training regimes re-enacted with real training: four configs, four curves, four verdicts.
 
 The training loop (``tailtune.training.fit_classifier``) trains a bag-of-embeddings model on the
-synthetic ``small`` preset (30 classes, 5,400 train / 600 val). Like the lab's models, each case
-changes one thing: Charlie 1 epoch; Bravo 15 epochs on 150 examples (10 batches per epoch vs
-338); Delta 3 epochs vanilla; Alpha 3 epochs with sqrt-inverse class weights. A fifth run has
-the softmax-before-cross-entropy bug. Measured (2 shared CPU cores, ~45 s in all): Charlie
-undertrained; Bravo data-starved (F1 0.198, val loss +10% over its epoch-6 minimum); Delta
-well-trained (acc 0.668, F1 0.245, 14 zero-F1); Alpha acc 0.645, F1 0.334, 11 zero-F1; the bug
-flat at 2.789 (ln 30 = 3.401, floor 2.457).
+synthetic ``small`` preset (30 classes, 5,400 train / 600 val). As in a controlled experiment,
+each case changes one thing: ``one_epoch`` trains 1 epoch; ``small_data`` 15 epochs on 150
+examples (10 batches per epoch vs 338); ``vanilla`` 3 epochs; ``sqrt_weighted`` 3 epochs with
+sqrt-inverse class weights. A fifth run has the softmax-before-cross-entropy bug. Measured (2
+shared CPU cores, ~45 s in all): one_epoch undertrained; small_data data-starved (F1 0.198, val
+loss +10% over its epoch-6 minimum); vanilla well-trained (acc 0.668, F1 0.245, 14 zero-F1);
+sqrt_weighted acc 0.645, F1 0.334, 11 zero-F1; the bug flat at 2.789 (ln 30 = 3.401, floor
+2.457).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def lab():
+def regimes():
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
     sp = split_frame(synthesize("small", seed=0), val=0.1, seed=0)
@@ -64,49 +65,56 @@ def lab():
 
     subset = [train[i] for i in np.random.default_rng(0).choice(len(train), 150, replace=False)]
 
-    def softmax_then_ce(logits, targets):  # the bug, verbatim from the seed
+    def softmax_then_ce(
+        logits, targets
+    ):  # the bug: probabilities fed to a loss that expects logits
         return torch.nn.functional.cross_entropy(torch.softmax(logits, dim=-1), targets)
 
     ce = build_loss("ce")
     return {
         "k": k,
-        "charlie": run(train, 1, ce),
-        "bravo": run(subset, 15, ce),
-        "delta": run(train, 3, ce),
-        "alpha": run(
+        "one_epoch": run(train, 1, ce),
+        "small_data": run(subset, 15, ce),
+        "vanilla": run(train, 3, ce),
+        "sqrt_weighted": run(
             train, 3, build_loss("ce", class_weights=class_weights(counts, "sqrt_inverse"))
         ),
         "bug": run(train, 3, softmax_then_ce),
     }
 
 
-def diagnose(lab, name):
-    r = lab[name]
-    return diagnose_history(r["history"], n_classes=lab["k"], train_size=r["train_size"])
+def diagnose(regimes, name):
+    r = regimes[name]
+    return diagnose_history(r["history"], n_classes=regimes["k"], train_size=r["train_size"])
 
 
-def test_lab_reveal_verdicts(lab):
-    assert diagnose(lab, "charlie").verdict == "undertrained"
-    bravo = diagnose(lab, "bravo")
-    assert bravo.verdict == "data-starved"
-    assert bravo.evidence["batches_per_epoch"] == 10 and bravo.evidence["n_evals"] == 15
-    assert diagnose(lab, "delta").verdict == "well-trained"
-    assert diagnose(lab, "bug").verdict == "not-learning"
+def test_each_regime_gets_its_verdict(regimes):
+    assert diagnose(regimes, "one_epoch").verdict == "undertrained"
+    small_data = diagnose(regimes, "small_data")
+    assert small_data.verdict == "data-starved"
+    assert small_data.evidence["batches_per_epoch"] == 10 and small_data.evidence["n_evals"] == 15
+    assert diagnose(regimes, "vanilla").verdict == "well-trained"
+    assert diagnose(regimes, "bug").verdict == "not-learning"
 
 
-def test_lab_reveal_alpha_is_the_reweighted_delta(lab):
-    last = {n: lab[n]["history"][-1] for n in ("charlie", "bravo", "delta", "alpha")}
+def test_sqrt_weighting_shows_the_reweighting_signature(regimes):
+    last = {
+        n: regimes[n]["history"][-1]
+        for n in ("one_epoch", "small_data", "vanilla", "sqrt_weighted")
+    }
     objective = {
-        n: {"objective": {"class_weights": "sqrt_inverse" if n == "alpha" else "none"}}
+        n: {"objective": {"class_weights": "sqrt_inverse" if n == "sqrt_weighted" else "none"}}
         for n in last
     }
     flags = compare_runs([(n, last[n], objective[n]) for n in last])
     pairs = {(f["a"], f["b"]): f for f in flags}
-    assert ("delta", "alpha") in pairs
-    f = pairs[("delta", "alpha")]
+    assert ("vanilla", "sqrt_weighted") in pairs
+    f = pairs[("vanilla", "sqrt_weighted")]
     assert f["d_accuracy"] < 0 < f["d_macro_f1"] and f["d_zero_f1"] < 0
     assert f["objective_change"] == ["objective.class_weights: none → sqrt_inverse"]
-    # Delta, the vanilla baseline, beats the data-starved and the re-weighted runs on accuracy.
-    assert last["delta"]["accuracy"] > max(last["bravo"]["accuracy"], last["alpha"]["accuracy"])
-    # Bravo trained longest yet does not beat Delta on macro F1.
-    assert last["bravo"]["macro_f1"] < last["delta"]["macro_f1"]
+    # The vanilla baseline beats the data-starved and the re-weighted runs on accuracy.
+    assert last["vanilla"]["accuracy"] > max(
+        last["small_data"]["accuracy"], last["sqrt_weighted"]["accuracy"]
+    )
+    # small_data trained longest yet does not beat vanilla on macro F1.
+    assert last["small_data"]["macro_f1"] < last["vanilla"]["macro_f1"]

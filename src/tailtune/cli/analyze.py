@@ -17,6 +17,14 @@ app = typer.Typer()
 _RUN = "runs/tfidf-20261201-101500"
 _OTHER = "runs/sqrt-20261201-102200"
 
+SplitOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--split",
+        help="Split to analyse: val or test (default: test when the run has it, else val).",
+    ),
+]
+
 
 @app.command(
     "diagnose",
@@ -24,6 +32,7 @@ _OTHER = "runs/sqrt-20261201-102200"
     epilog=examples(
         f"tailtune diagnose {_RUN}",
         f"tailtune diagnose {_RUN} {_OTHER}",
+        f"tailtune diagnose {_RUN} --split val",
         "tailtune diagnose trainer_log.csv --classes 113",
     ),
 )
@@ -32,13 +41,18 @@ def diagnose_cmd(
     classes: Annotated[
         int | None, typer.Option("--classes", help="K, for logs without it.")
     ] = None,
+    split: SplitOpt = None,
 ) -> None:
-    """Read training curves: undertrained, well-trained, overtrained, data-starved, not learning."""
+    """Read training curves: undertrained, well-trained, overtrained, data-starved, not learning.
+
+    A run's curves are validation curves of the selection phase; the chosen split's final
+    figures (test: the refit model's, when the run refit) are printed beside them.
+    """
     from tailtune.evaluation.diagnose import diagnose_many
     from tailtune.report import print_comparison, print_diagnosis
 
     kwargs = {"n_classes": classes} if classes else {}
-    results, flags = diagnose_many(paths, **kwargs)
+    results, flags = diagnose_many(paths, split=split, **kwargs)
     for name, diagnosis, error in results:
         if diagnosis is not None:
             print_diagnosis(diagnosis, name=name, console=console)
@@ -52,9 +66,10 @@ def diagnose_cmd(
 
 @app.command(
     "noise",
-    short_help="Validation noise floor: bootstrap CIs, detectable difference.",
+    short_help="Noise floor of a split: bootstrap CIs, detectable difference.",
     epilog=examples(
         f"tailtune noise {_RUN}",
+        f"tailtune noise {_RUN} --split val",
         f"tailtune noise {_RUN} --against {_OTHER}",
     ),
 )
@@ -63,13 +78,18 @@ def noise_cmd(
     against: Annotated[Path | None, typer.Option(help="Second run for a paired bootstrap.")] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    split: SplitOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Validation noise floor: support per class, bootstrap CIs, minimum detectable difference."""
+    """Noise floor of a split: support per class, bootstrap CIs, minimum detectable difference.
+
+    With --against, both runs are paired on the split they share (test first); their
+    predictions on it must be on the same examples.
+    """
     from tailtune.evaluation.noise import noise_report
     from tailtune.report import print_noise
 
-    rep = noise_report(run, against=against, n_boot=n_boot, seed=seed)
+    rep = noise_report(run, against=against, split=split, n_boot=n_boot, seed=seed)
     if as_json:
         console.print_json(json.dumps(rep.to_dict(), default=str))
     else:
@@ -81,11 +101,13 @@ def noise_cmd(
     short_help="Error analysis: confused pairs, tail errors, hardest mistakes.",
     epilog=examples(
         f"tailtune errors {_RUN}",
+        f"tailtune errors {_RUN} --split val",
         f"tailtune errors {_RUN} --top 20 --confusion-csv c.csv",
     ),
 )
 def errors_cmd(
     run: Annotated[Path, typer.Argument(help="Run directory.")],
+    split: SplitOpt = None,
     top: Annotated[int, typer.Option(help="Confused pairs to show.")] = 10,
     hard: Annotated[int, typer.Option(help="Most confident mistakes to show.")] = 5,
     issues: Annotated[bool, typer.Option(help="Rank likely label issues with cleanlab.")] = False,
@@ -97,7 +119,7 @@ def errors_cmd(
     from tailtune.evaluation.errors import error_report
     from tailtune.report import print_errors
 
-    rep = error_report(run, top=top, n_hard=hard, issues=issues)
+    rep = error_report(run, split=split, top=top, n_hard=hard, issues=issues)
     print_errors(rep, console)
     if confusion_csv is not None:
         rep.write_confusion_csv(confusion_csv)
@@ -109,19 +131,26 @@ def errors_cmd(
     short_help="A self-contained HTML report of one run or several.",
     epilog=examples(
         f'tailtune report {_RUN} -o cfpb.html --title "CFPB TF-IDF"',
+        f"tailtune report {_RUN} --split val",
         f"tailtune report {_RUN} {_OTHER}",
     ),
 )
 def report_cmd(
     runs: Annotated[list[Path], typer.Argument(help="Run directories; the first is the baseline.")],
+    split: SplitOpt = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path(
         "report.html"
     ),
     title: Annotated[str | None, typer.Option(help="Report title.")] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
 ) -> None:
-    """One self-contained HTML report (works offline) for one run or a comparison of several."""
+    """One self-contained HTML report (works offline) for one run or a comparison of several.
+
+    The headline shows validation and test side by side when a run has both; the per-class
+    and error sections read --split (default: test when present); several runs are compared
+    on the split they share.
+    """
     from tailtune.report import build_report
 
-    path = build_report(runs, out, title=title, n_boot=n_boot)
+    path = build_report(runs, out, title=title, n_boot=n_boot, split=split)
     console.print(f"wrote {path}")

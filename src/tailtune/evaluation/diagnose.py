@@ -13,10 +13,16 @@ Verdicts, checked in this order (the first that fits wins):
                     overfitting" (Mallinar et al. 2022): calibration worsens, predictions do not.
 - ``overtrained``   validation loss rising past its minimum with enough data; best epoch named.
 - ``well-trained``  validation loss flat at its minimum near the end.
+
+A run's curves (``history.jsonl``) are validation curves of the selection phase: the model
+that chose its checkpoint on validation. When a run is read on its test split, the diagnosis
+still reads those curves, says so, and shows the test figures beside them (from the refit
+model, when the run refit on train + validation).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -26,6 +32,7 @@ from typing import Any
 import pandas as pd
 
 from tailtune.errors import DataError
+from tailtune.evaluation.splits import pick_split, shared_split, split_model, split_name
 from tailtune.runs import Run, is_run_dir, read_run
 
 __all__ = [
@@ -37,6 +44,7 @@ __all__ = [
     "diagnose_run",
     "load_log",
     "softmax_ce_floor",
+    "split_figures",
 ]
 
 NEXT_STEP = {
@@ -65,6 +73,8 @@ class Diagnosis:
     next_step: str
     best_epoch: float | None = None
     reasons: list[str] = field(default_factory=list)
+    curves: str | None = None  # what the curves are (a run's: validation, selection phase)
+    figures: dict[str, Any] | None = None  # the chosen split's final figures (split_figures)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form."""
@@ -223,14 +233,42 @@ def load_log(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def diagnose_run(run: Run | str | Path, **kwargs) -> Diagnosis:
-    """Diagnose a run directory's history, taking K, train size and batches/epoch from the run."""
+def diagnose_run(run: Run | str | Path, *, split: str | None = None, **kwargs) -> Diagnosis:
+    """Diagnose a run directory's history, taking K, train size and batches/epoch from the run.
+
+    The curves are validation curves of the selection phase whatever ``split`` is; the
+    diagnosis carries ``split``'s final figures beside them (:func:`split_figures`; None =
+    test when the run has test predictions, else val).
+    """
     run = run if isinstance(run, Run) else read_run(run)
+    split = pick_split(run, split) if len(run.predictions) else split
     if not run.history:
         raise DataError(f"{run.path}: no history.jsonl (only neural runs record a training curve)")
     kwargs.setdefault("n_classes", len(run.labels.get("classes", [])) or None)
     kwargs.setdefault("train_size", run.metrics.get("train_size"))
-    return diagnose_history(run.history, **kwargs)
+    diagnosis = diagnose_history(run.history, **kwargs)
+    diagnosis.curves = "validation curves of the selection phase (history.jsonl)"
+    if split is not None:
+        diagnosis.figures = split_figures(run, split)
+    return diagnosis
+
+
+def split_figures(run: Run, split: str) -> dict[str, Any] | None:
+    """``split``'s final figures from metrics.json: accuracy, macro F1, zero-F1, examples, and
+    which model scored it (``split_model``); None when metrics.json has no such split."""
+    m = run.metrics.get(split)
+    if not isinstance(m, dict) or "macro_f1" not in m:
+        return None
+    return {
+        "split": split,
+        "name": split_name(split),
+        "accuracy": m.get("accuracy"),
+        "macro_f1": m.get("macro_f1"),
+        "zero_f1": m.get("zero_f1"),
+        "n_classes": m.get("n_classes"),
+        "n_examples": m.get("n_examples"),
+        "model": split_model(run, split),
+    }
 
 
 def diagnose_path(path: str | Path, **kwargs) -> Diagnosis:
@@ -241,7 +279,7 @@ def diagnose_path(path: str | Path, **kwargs) -> Diagnosis:
     return diagnose_history(load_log(p), **kwargs)
 
 
-def compare_runs(runs, *, min_delta: float = 0.005) -> list[dict[str, Any]]:
+def compare_runs(runs, *, min_delta: float = 0.005, split: str = "val") -> list[dict[str, Any]]:
     """Pairs of runs showing the re-weighting signature (the accuracy–macro-F1 trade-off).
 
     ``runs``: Run objects, run paths, or ``(name, metrics)`` pairs where metrics has
@@ -252,11 +290,14 @@ def compare_runs(runs, *, min_delta: float = 0.005) -> list[dict[str, Any]]:
     the objective fields whose values differ when both configs are known: empty means the
     pattern has another cause (training length, data). Menon et al. (2021): the accuracy-optimal
     and balanced-error-optimal classifiers differ, so re-weighting trades one for the other.
+    Runs are compared on ``split``'s metrics (each flag names it as ``split``).
     """
-    summary = [_summary(r) for r in runs]
+    summary = [_summary(r, split) for r in runs]
     flags = []
     for name_a, a, cfg_a in summary:
         for name_b, b, cfg_b in summary:
+            if not {"accuracy", "macro_f1"} <= set(a) or not {"accuracy", "macro_f1"} <= set(b):
+                continue  # a run without this split's metrics takes no part
             d_acc, d_f1 = b["accuracy"] - a["accuracy"], b["macro_f1"] - a["macro_f1"]
             if name_a == name_b or d_acc > -min_delta or d_f1 < min_delta:
                 continue
@@ -272,8 +313,9 @@ def compare_runs(runs, *, min_delta: float = 0.005) -> list[dict[str, Any]]:
                        else "; same objective, so look elsewhere (training length, data size)")  # fmt: skip
             flags.append({
                 "a": name_a, "b": name_b, "d_accuracy": d_acc, "d_macro_f1": d_f1, "d_zero_f1": dz,
-                "objective_change": change,
-                "message": f"{name_b} vs {name_a}: accuracy {d_acc:+.3f}, macro F1 {d_f1:+.3f}"
+                "objective_change": change, "split": split,
+                "message": f"{name_b} vs {name_a} ({split_name(split)}): accuracy {d_acc:+.3f}, "
+                f"macro F1 {d_f1:+.3f}"
                 + (f", zero-F1 classes {dz:+d}" if dz is not None else "")
                 + " — the re-weighting signature" + why,
             })  # fmt: skip
@@ -281,23 +323,35 @@ def compare_runs(runs, *, min_delta: float = 0.005) -> list[dict[str, Any]]:
 
 
 def diagnose_many(
-    paths, **kwargs
+    paths, *, split: str | None = None, **kwargs
 ) -> tuple[list[tuple[str, Diagnosis | None, str | None]], list[dict]]:
-    """``tailtune diagnose RUN|LOG [RUN|LOG ...]``: one diagnosis per path, plus the pair flags.
+    """``tailtune diagnose RUN|LOG [RUN|LOG ...] [--split]``: one diagnosis per path, plus the
+    pair flags.
 
     Returns ``([(name, diagnosis or None, error or None), ...], compare_runs flags)``; a run
     without a history gets no diagnosis but still takes part in the comparison. Logs compare
-    on their last row (``accuracy``, ``macro_f1``, ``zero_f1`` when present).
+    on their last row (``accuracy``, ``macro_f1``, ``zero_f1`` when present). Each run's
+    diagnosis carries ``split``'s figures (None: test when it has one, else val); an explicit
+    ``split`` a run lacks raises DataError. Runs compare on the split they share (test first).
     """
     results, summaries = [], []
+    by_path: dict[Path, Run] = {}
+    for p in map(Path, paths):
+        if p.is_dir() and is_run_dir(p):
+            with contextlib.suppress(DataError):  # reported in its row below
+                by_path[p] = read_run(p)
+    runs = list(by_path.values())
+    if split is not None:
+        for run in runs:
+            pick_split(run, split)
     for path in paths:
         p = Path(path)
         try:
             if p.is_dir() and is_run_dir(p):
-                run = read_run(p)
+                run = by_path.get(p) or read_run(p)
                 summaries.append(run)
-                results.append((run.name, diagnose_run(run, **kwargs) if run.history else None,
-                                None if run.history else "no history (not a neural run)"))  # fmt: skip
+                results.append((run.name, diagnose_run(run, split=split, **kwargs) if run.history
+                                else None, None if run.history else "no history (not a neural run)"))  # fmt: skip
             else:
                 log = load_log(p)
                 results.append((p.stem, diagnose_history(log, **kwargs), None))
@@ -311,7 +365,20 @@ def diagnose_many(
                     )
         except DataError as exc:
             results.append((p.name, None, str(exc)))
-    return results, compare_runs(summaries) if len(summaries) > 1 else []
+    if len(summaries) < 2:
+        return results, []
+    return results, compare_runs(summaries, split=_comparison_split(runs, split))
+
+
+def _comparison_split(runs: list[Run], split: str | None) -> str:
+    """The split runs are compared on: the one asked for, else the one they share, else val
+    (logs have no split: their last row stands for validation)."""
+    if split is not None or not runs:
+        return split or "val"
+    try:
+        return shared_split(runs)
+    except DataError:
+        return "val"
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -327,11 +394,11 @@ def _frame(history) -> pd.DataFrame:
     return h.reset_index(drop=True)
 
 
-def _summary(r) -> tuple[str, dict[str, Any], dict | None]:
+def _summary(r, split: str = "val") -> tuple[str, dict[str, Any], dict | None]:
     if isinstance(r, tuple):
         return str(r[0]), dict(r[1]), (r[2] if len(r) > 2 else None)
     run = r if isinstance(r, Run) else read_run(r)
-    return run.name, run.metrics.get("val", {}), run.config
+    return run.name, run.metrics.get(split) or {}, run.config
 
 
 def _objective_change(cfg_a: dict | None, cfg_b: dict | None) -> list[str] | None:

@@ -1,8 +1,9 @@
 """Error analysis of a run: confusion, where tail errors land, the most confident mistakes.
 
-Seed 002 asks where a misclassified tail example goes — (a) a head class (swamped by the
-majority), (b) a semantically similar class (fine-grained confusion), (c) another tail class —
-and says the 5-10 most confident wrong predictions tell more than any aggregate.
+A misclassified tail example goes one of three ways — (a) to a head class (swamped by the
+majority), (b) to a semantically similar class (fine-grained confusion), (c) to another tail
+class — and the 5-10 most confident wrong predictions tell more than any aggregate. Any split
+the run has predictions for can be read (default: test when present, else validation).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import pandas as pd
 
 from tailtune.errors import DataError
 from tailtune.evaluation.metrics import f1_histogram
-from tailtune.evaluation.tiers import TIERS
+from tailtune.evaluation.splits import pick_split, split_model
+from tailtune.evaluation.tiers import TIERS, recorded_rule
 from tailtune.runs import Run, read_run
 
 __all__ = [
@@ -51,6 +53,7 @@ class ErrorReport:
     f1_hist: pd.DataFrame
     issues: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    tiers_rule: str | None = None
 
     def write_confusion_csv(self, path: str | Path) -> Path:
         """The full K x K confusion matrix (rows gold, columns predicted) as CSV."""
@@ -199,16 +202,19 @@ def label_issues(run: Run, split: str = "val", n: int = 20) -> pd.DataFrame:
 def error_report(
     run: Run | str | Path,
     *,
-    split: str = "val",
+    split: str | None = None,
     top: int = 10,
     n_hard: int = 5,
     issues: bool = False,
 ) -> ErrorReport:
-    """All of the above for one run directory (``tailtune errors RUN``)."""
+    """All of the above for one split of a run directory (``tailtune errors RUN [--split]``).
+
+    ``split`` None = test when the run has test predictions, else val; a split the run lacks
+    raises DataError naming the splits it has.
+    """
     run = run if isinstance(run, Run) else read_run(run)
+    split = pick_split(run, split)
     frame = run.split_predictions(split)
-    if frame.empty:
-        raise DataError(f"{run.path / 'predictions.csv'}: no rows for split '{split}'")
     classes = run.labels.get("classes") or sorted(set(frame["gold"]) | set(frame["pred"]))
     tiers = run.labels.get("tiers") or {}
     per_class = run.per_class_for(split)
@@ -223,9 +229,13 @@ def error_report(
         destinations=tail_error_destinations(frame["gold"], frame["pred"], tiers, run.labels.get("families")),
         hardest=hardest_mistakes(frame, probs, prob_classes, n_hard),
         tiers=per_tier_f1(per_class), f1_count=f1_vs_count(per_class), f1_hist=f1_histogram(per_class),
+        tiers_rule=recorded_rule(run.labels),
     )  # fmt: skip
     if not tiers:
         report.notes.append("labels.json has no tiers: tail-error destinations are empty")
+    model = split_model(run, split)
+    if model:
+        report.notes.append(f"{split} predictions are {model}")
     if issues and probs is not None:
         report.issues = label_issues(run, split)
     return report

@@ -1,7 +1,8 @@
-"""The noise floor of a validation set: per-class support, bootstrap intervals, paired comparisons.
+"""The noise floor of an evaluation split: per-class support, bootstrap intervals, paired tests.
 
-Seed 002 ("Val set reliability"): with ~20 of 113 classes at five or fewer validation examples,
-a one-point move in macro F1 may be coin flips. These functions put numbers on that.
+Evaluation-set reliability: when, say, 20 of 113 classes have five or fewer validation
+examples, a one-point move in macro F1 may be coin flips. These functions put numbers on that,
+for whichever split a run has (default: test when present, else validation).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from tailtune.evaluation._bootstrap import (
     resampled_scores,
     stratified_indices,
 )
+from tailtune.evaluation.splits import pick_split, shared_split, split_model
+from tailtune.evaluation.tiers import TIERS, recorded_rule
 from tailtune.runs import Run, read_run
 
 __all__ = [
@@ -52,14 +55,18 @@ class NoiseReport:
     n_boot: int = 1000
     seed: int = 0
     notes: list[str] = field(default_factory=list)
+    tiers_rule: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form."""
         return asdict(self)
 
 
-def support_summary(gold, classes=None, *, few: int = 5) -> dict[str, Any]:
-    """Per-class validation support: histogram, classes with <= ``few`` and exactly 1 example.
+def support_summary(gold, classes=None, *, few: int = 5, tiers=None) -> dict[str, Any]:
+    """Per-class evaluation support: histogram, classes with <= ``few`` and exactly 1 example.
+
+    With ``tiers`` (label -> tier, the run's labels.json), ``by_tier`` gives per tier the classes
+    present, their examples and how many have <= ``few`` (a class absent from ``tiers`` is tail).
 
     ``share_few`` is the fraction of the macro average those classes carry: macro F1 weights every
     class present in the gold labels equally, so it is simply their count over the present count.
@@ -76,6 +83,14 @@ def support_summary(gold, classes=None, *, few: int = 5) -> dict[str, Any]:
         for name, lo, hi in SUPPORT_BINS
     ]
     absent = sorted(set(map(str, classes or [])) - set(support))
+    by_tier = None
+    if tiers:
+        by_tier = {t: {"n_classes": 0, "n_examples": 0, "n_few": 0} for t in TIERS}
+        for c, n in support.items():
+            row = by_tier[tiers.get(c, "tail")]
+            row["n_classes"] += 1
+            row["n_examples"] += int(n)
+            row["n_few"] += int(n <= few)
     return {
         "n_examples": int(counts.sum()),
         "n_classes": n_present,
@@ -89,6 +104,7 @@ def support_summary(gold, classes=None, *, few: int = 5) -> dict[str, Any]:
         "absent": absent,
         "histogram": hist,
         "support": support,
+        "by_tier": by_tier,
     }
 
 
@@ -183,25 +199,38 @@ def noise_report(
     run: Run | str | Path,
     against: Run | str | Path | None = None,
     *,
-    split: str = "val",
+    split: str | None = None,
     n_boot: int = 1000,
     seed: int = 0,
     few: int = 5,
 ) -> NoiseReport:
-    """The noise floor of a run's validation set, optionally with a paired test against a second run."""
+    """The noise floor of one split of a run, optionally with a paired test against a second run.
+
+    ``split`` None = test when the run has test predictions, else val; with ``against``, the
+    split both runs have (test first). A split a run lacks raises DataError naming its splits;
+    runs whose predictions on that split are not on the same examples raise DataError too.
+    """
     run = run if isinstance(run, Run) else read_run(run)
+    other = None
+    if against is not None:
+        other = against if isinstance(against, Run) else read_run(against)
+        split = shared_split([run, other], split)
+    split = pick_split(run, split)
     frame = run.split_predictions(split)
-    if frame.empty:
-        raise DataError(f"{run.path / 'predictions.csv'}: no rows for split '{split}'")
-    support = support_summary(frame["gold"], run.labels.get("classes"), few=few)
+    tiers = run.labels.get("tiers") or None
+    support = support_summary(frame["gold"], run.labels.get("classes"), few=few, tiers=tiers)
     ci = bootstrap_ci(frame["gold"], frame["pred"], n_boot=n_boot, seed=seed)
     report = NoiseReport(
         run=run.name, split=split, support=support, ci=ci,
         mdd=min_detectable_difference(ci), n_boot=n_boot, seed=seed,
+        tiers_rule=recorded_rule(run.labels),
     )  # fmt: skip
-    if against is not None:
-        other = against if isinstance(against, Run) else read_run(against)
+    model = split_model(run, split)
+    if model:
+        report.notes.append(f"{split} predictions are {model}")
+    if other is not None:
         report.paired = paired_bootstrap_runs(run, other, split=split, n_boot=n_boot, seed=seed)
+        report.paired["split"] = split
     return report
 
 

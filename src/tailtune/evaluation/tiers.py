@@ -44,6 +44,7 @@ __all__ = [
     "TierAssignment",
     "assign_tiers",
     "data_driven_tiers",
+    "recorded_rule",
     "resolve_tiers",
     "tier_of",
     "tier_summary",
@@ -173,6 +174,17 @@ def _describe(counts: dict[str, int], tiers: dict[str, str], why: str) -> str:
     if any(len(v) > 1 for v in by_count.values()):
         rule += "; equal counts split by rank (ties by label)"
     return rule
+
+
+def recorded_rule(labels: Mapping) -> str | None:
+    """The tiers rule a run recorded (labels.json ``tiers_rule``); for runs written before the
+    rule was recorded, their fixed thresholds; None when the run has no tiers."""
+    if labels.get("tiers_rule"):
+        return str(labels["tiers_rule"])
+    head, tail = labels.get("head_min"), labels.get("tail_max")
+    if head is not None and tail is not None and labels.get("tiers"):
+        return f"fixed (head >= {int(head):,}, tail < {int(tail):,})"
+    return None
 
 
 def assign_tiers(

@@ -16,6 +16,7 @@ from tailtune.errors import DataError
 from tailtune.evaluation.diagnose import compare_runs, diagnose_run
 from tailtune.evaluation.errors import error_report
 from tailtune.evaluation.noise import noise_report, paired_bootstrap_runs
+from tailtune.evaluation.splits import pick_split, shared_split, split_name
 from tailtune.report import plots
 from tailtune.report.terminal import cascade_figures
 from tailtune.runs import Run, read_run
@@ -31,18 +32,21 @@ def build_report(
     n_boot: int = 1000,
     seed: int = 0,
     n_hard: int = 10,
+    split: str | None = None,
 ) -> Path:
     """Write the HTML report for one or more runs to ``out_html`` and return its path.
 
     With several runs the first is the baseline: the comparison table gives every other run's
     difference to it with a paired-bootstrap interval, marked meaningful or within noise.
+    ``split`` is the split the per-class, noise and error sections read (None: test when the
+    run has it, else val); several runs are compared on the split they share.
     """
     import jinja2
 
     runs = [r if isinstance(r, Run) else read_run(r) for r in _as_list(run_paths)]
     if not runs:
         raise DataError("report: no run directories given")
-    ctx = report_context(runs, n_boot=n_boot, seed=seed, n_hard=n_hard)
+    ctx = report_context(runs, n_boot=n_boot, seed=seed, n_hard=n_hard, split=split)
     ctx["title"] = title or ("tailtune report: " + ", ".join(r.name for r in runs))
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
@@ -59,28 +63,38 @@ def build_report(
     return out
 
 
-def report_context(runs: list[Run], *, n_boot: int = 1000, seed: int = 0, n_hard: int = 10) -> dict:
+def report_context(
+    runs: list[Run],
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    n_hard: int = 10,
+    split: str | None = None,
+) -> dict:
     """Everything the template shows, as plain values (also handy for tests)."""
-    sections = [_run_section(r, n_boot, seed, n_hard) for r in runs]
+    split = shared_split(runs, split) if len(runs) > 1 else pick_split(runs[0], split)
+    sections = [_run_section(r, split, n_boot, seed, n_hard) for r in runs]
     first = runs[0]
     labels = first.labels
     ctx: dict[str, Any] = {
         "generated": _dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
         "runs": sections,
         "data": _data_section(first, labels),
-        "comparison": _comparison(runs, sections, n_boot, seed) if len(runs) > 1 else None,
+        "comparison": _comparison(runs, sections, split, n_boot, seed) if len(runs) > 1 else None,
         "n_boot": n_boot,
+        "split": split,
+        "split_name": split_name(split),
     }
     return ctx
 
 
-def _run_section(run: Run, n_boot: int, seed: int, n_hard: int) -> dict[str, Any]:
-    noise = noise_report(run, n_boot=n_boot, seed=seed)
-    errs = error_report(run, n_hard=n_hard)
-    val = run.metrics.get("val", {})
+def _run_section(run: Run, split: str, n_boot: int, seed: int, n_hard: int) -> dict[str, Any]:
+    noise = noise_report(run, split=split, n_boot=n_boot, seed=seed)
+    errs = error_report(run, split=split, n_hard=n_hard)
+    val = run.metrics.get(split, {})
     diag, curves = None, None
     if run.history:
-        diag = diagnose_run(run)
+        diag = diagnose_run(run, split=split)
         curves = plots.training_curves(run.history, _best_checkpoint(run))
     labels = run.labels
     dest = errs.destinations
@@ -136,14 +150,18 @@ def _data_section(run: Run, labels: dict) -> dict[str, Any] | None:
     }
 
 
-def _comparison(runs: list[Run], sections: list[dict], n_boot: int, seed: int) -> dict[str, Any]:
+def _comparison(
+    runs: list[Run], sections: list[dict], split: str, n_boot: int, seed: int
+) -> dict[str, Any]:
     base = runs[0]
     rows = []
     for run, sec in zip(runs, sections, strict=True):
         row = {"name": run.name, "section": sec, "paired": None, "note": None}
         if run is not base:
             try:
-                row["paired"] = paired_bootstrap_runs(base, run, n_boot=n_boot, seed=seed)
+                row["paired"] = paired_bootstrap_runs(
+                    base, run, split=split, n_boot=n_boot, seed=seed
+                )
             except DataError as exc:
                 row["note"] = str(exc)
         rows.append(row)
@@ -151,7 +169,7 @@ def _comparison(runs: list[Run], sections: list[dict], n_boot: int, seed: int) -
     return {
         "baseline": base.name,
         "rows": rows,
-        "flags": compare_runs(runs),
+        "flags": compare_runs(runs, split=split),
         "curves": plots.overlaid_curves(histories) if histories else None,
         "tiers": plots.tier_bars({s["name"]: s["_tiers_frame"] for s in sections}),
     }

@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from tailtune.evaluation.splits import split_name
+
 __all__ = [
     "cascade_figures",
     "print_cascade",
@@ -45,6 +47,20 @@ def print_diagnosis(diagnosis, name: str = "", console: Console | None = None) -
     for reason in diagnosis.reasons:
         c.print(Text(f"  because {reason}"))
     c.print(Text(f"  next: {diagnosis.next_step}"))
+    curves = getattr(diagnosis, "curves", None)
+    if curves:
+        c.print(Text(f"  curves: {curves}"))
+    fig = getattr(diagnosis, "figures", None)
+    if fig:
+        model = f", {fig['model']}" if fig.get("model") else ""
+        beside = "shown beside them" if fig["split"] != "val" else "at the end of the run"
+        c.print(
+            Text(
+                f"  {fig['name']} figures {beside}{model}: accuracy {_f(fig['accuracy'])}, "
+                f"macro F1 {_f(fig['macro_f1'])}, zero-F1 {fig['zero_f1']} of "
+                f"{fig['n_classes']} classes ({fig['n_examples']:,} examples)"
+            )
+        )
     t = Table("evidence", "value", box=None, pad_edge=False, show_header=False)
     for k, v in diagnosis.evidence.items():
         t.add_row(Text(f"  {k}"), Text(str(v)))
@@ -69,7 +85,9 @@ def print_noise(report, console: Console | None = None) -> None:
             (str(s["n_one"]), "bold"),
         )
     )
-    t = Table("metric", "value", "95% CI", "± half-width", "min. detectable Δ", title=None)
+    split = split_name(report.split)
+    t = Table("metric", "value", "95% CI", "± half-width", "min. detectable Δ",
+              title=f"noise floor of the {split} split")  # fmt: skip
     for key, label in (("accuracy", "accuracy"), ("macro_f1", "macro F1")):
         m = ci[key]
         t.add_row(label, f"{m['value']:.4f}", Text(f"[{m['low']:.4f}, {m['high']:.4f}]"),
@@ -77,6 +95,15 @@ def print_noise(report, console: Console | None = None) -> None:
     c.print(t)
     hist = "  ".join(f"{h['bin']}:{h['n_classes']}" for h in s["histogram"])
     c.print(Text(f"  support histogram (examples:classes)  {hist}"))
+    if s.get("by_tier"):
+        tt = Table("tier", "classes", f"{report.split} ex.", f"classes ≤ {s['few']} ex.",
+                   title=f"{split} support per tier")  # fmt: skip
+        for tier, row in s["by_tier"].items():
+            tt.add_row(tier, str(row["n_classes"]), f"{row['n_examples']:,}", str(row["n_few"]))
+        c.print(tt)
+        _print_rule(report, c)
+    for note in report.notes:
+        c.print(_line("  ", ("note:", "yellow"), f" {note}"))
     if report.paired:
         _print_paired(report.paired, c)
 
@@ -84,12 +111,15 @@ def print_noise(report, console: Console | None = None) -> None:
 def print_errors(report, console: Console | None = None, max_text: int = 160) -> None:
     """Per-tier F1, tail-error destinations, top confused pairs and the hardest mistakes."""
     c = _console(console)
-    c.print(_line((str(report.run), "bold"), f"  error analysis ({report.split})"))
-    t = Table("tier", "classes", "val ex.", "mean F1", "median F1", "zero-F1")
+    split = split_name(report.split)
+    c.print(_line((str(report.run), "bold"), f"  error analysis ({split} split)"))
+    t = Table("tier", "classes", f"{report.split} ex.", "mean F1", "median F1", "zero-F1",
+              title=f"per-tier F1 on the {split} split")  # fmt: skip
     for r in report.tiers.to_dict("records"):
         t.add_row(Text(str(r["tier"])), str(r["n_classes"]), str(r["support"]), _f(r["mean_f1"]),
                   _f(r["median_f1"]), str(r["zero_f1"]))  # fmt: skip
     c.print(t)
+    _print_rule(report, c)
     d = report.destinations
     fam = f", same family {d['same_family']:.0%}" if d["same_family"] is not None else ""
     c.print(
@@ -99,11 +129,11 @@ def print_errors(report, console: Console | None = None, max_text: int = 160) ->
             f"tail {d['shares']['tail']:.0%}{fam} → {d['story']}"
         )
     )
-    p = Table("gold", "predicted", "count", "share of gold", title="top confused pairs")
+    p = Table("gold", "predicted", "count", "share of gold", title=f"top confused pairs ({split})")
     for r in report.pairs.to_dict("records"):
         p.add_row(Text(str(r["gold"])), Text(str(r["pred"])), str(r["count"]), f"{r['share']:.0%}")
     c.print(p)
-    h = Table("p(pred)", "gold", "predicted", "text", title="hardest mistakes")
+    h = Table("p(pred)", "gold", "predicted", "text", title=f"hardest mistakes ({split})")
     for r in report.hardest.to_dict("records"):
         text = str(r["text"]).replace("\n", " ")
         h.add_row(
@@ -128,7 +158,7 @@ def print_comparison(flags: list[dict[str, Any]], console: Console | None = None
         c.print(
             "no pair shows the re-weighting signature (accuracy down, macro F1 up, fewer zero-F1)"
         )
-    for f in flags:
+    for f in flags:  # each message names the split the runs were compared on
         c.print(_line(("re-weighting signature", "yellow"), f": {f['message']}"))
 
 
@@ -182,11 +212,18 @@ def print_cascade(info: dict[str, Any] | None, console: Console | None = None) -
     )
 
 
+def _print_rule(report, c: Console) -> None:
+    """The one line saying which rule made the tiers (labels.json ``tiers_rule``)."""
+    rule = getattr(report, "tiers_rule", None)
+    c.print(Text(f"  tiers by training count: {rule or 'rule not recorded in labels.json'}"))
+
+
 def _print_paired(p: dict[str, Any], c: Console) -> None:
+    on = f" of the {split_name(p['split'])} split" if p.get("split") else ""
     c.print(
         Text(
             f"  paired bootstrap {p.get('b_name', 'b')} − {p.get('a_name', 'a')} "
-            f"on {p['n_examples']:,} shared examples:"
+            f"on {p['n_examples']:,} shared examples{on}:"
         )
     )
     for key, label in (("accuracy", "accuracy"), ("macro_f1", "macro F1")):
