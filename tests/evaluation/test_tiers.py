@@ -83,7 +83,8 @@ def test_metrics_use_the_resolved_tiers():
 
 
 @pytest.mark.integration
-def test_a_run_records_the_rule_in_labels_and_metrics(tmp_path):
+def test_a_run_records_the_rule_in_labels_and_metrics(tmp_path, capsys):
+    from tailtune.cli._print import print_run_summary
     from tailtune.config import config_from_dict
     from tailtune.runs import read_run
     from tailtune.workflow import train
@@ -102,6 +103,12 @@ def test_a_run_records_the_rule_in_labels_and_metrics(tmp_path):
     assert per_class == {c: expected.tiers[c] for c in per_class}
     assert all(run.metrics["val"]["tiers"][t]["n_classes"] > 0 for t in ("head", "mid", "tail"))
     assert run.data["train_stats"]["tiers_rule"] == expected.rule
+    capsys.readouterr()
+    print_run_summary(run.path)  # the console summary after tailtune train
+    out = " ".join(capsys.readouterr().out.split())
+    assert "tiers by training count: data-driven (head and mid empty" in out
+    n = expected.n_classes()
+    assert all(f"│ {t} │ {n[t]} " in out for t in ("head", "mid", "tail"))
     explicit = read_run(train(config_from_dict({**cfg, "eval": {"head_min": 60, "tail_max": 20}})))
     assert explicit.labels["tiers_rule"] == "fixed (head >= 60, tail < 20; set in eval)"
     assert (explicit.labels["head_min"], explicit.labels["tail_max"]) == (60, 20)

@@ -83,11 +83,28 @@ def print_metrics_table(by_split: dict) -> None:
 
 
 def print_run_summary(path: Path) -> None:
-    """The val/test metrics of a finished run and where it is."""
+    """The val/test metrics of a finished run, its tiers (and the rule that made them), where it is."""
+    from tailtune.evaluation.tiers import TIERS, recorded_rule
     from tailtune.runs import read_run
 
     run = read_run(path)
-    print_metrics_table({k: v for k, v in run.metrics.items() if k in ("val", "test")})
+    splits = {k: v for k, v in run.metrics.items() if k in ("val", "test")}
+    print_metrics_table(splits)
+    tiers = run.labels.get("tiers") or {}
+    counts = run.labels.get("train_counts") or {}
+    if tiers:
+        table = Table("tier", "classes", "train ex./class", *(f"{s} mean F1" for s in splits))
+        for t in TIERS:
+            sizes = [int(counts[c]) for c, v in tiers.items() if v == t and c in counts]
+            span = "-" if not sizes else f"{min(sizes):,}-{max(sizes):,}"
+            table.add_row(
+                t,
+                str(sum(v == t for v in tiers.values())),
+                span,
+                *(fmt((m.get("tiers") or {}).get(t, {}).get("mean_f1")) for m in splits.values()),
+            )
+        console.print(table)
+        console.print(f"tiers by training count: {recorded_rule(run.labels)}")
     console.print(f"run: {path}")
 
 

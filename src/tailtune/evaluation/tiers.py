@@ -164,8 +164,8 @@ def _describe(counts: dict[str, int], tiers: dict[str, str], why: str) -> str:
         lo, hi = (min(vals), max(vals)) if vals else (None, None)
         ranges[tier] = "none" if lo is None else f"{lo:,}" if lo == hi else f"{lo:,}-{hi:,}"
     rule = (
-        f"data-driven ({why}): head = the largest classes holding the first {HEAD_SHARE:.0%} "
-        f"of training examples ({ranges['head']} each), tail = the smallest holding the last "
+        f"data-driven ({why}): head = largest classes holding the first {HEAD_SHARE:.0%} of "
+        f"training examples ({ranges['head']} each), tail = smallest holding the last "
         f"{TAIL_SHARE:.0%} ({ranges['tail']}), mid = the rest ({ranges['mid']})"
     )
     by_count: dict[int, set[str]] = {}
