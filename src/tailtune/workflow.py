@@ -72,7 +72,10 @@ def train(
     """
     if run_name:
         cfg = dataclasses.replace(cfg, name=run_name)
-    say = _logger(quiet, log)
+    # torchrun / accelerate launch: rank 0 owns the run folder; the others write nothing
+    dist = _launch(cfg)
+    worker = dist is not None and not dist.is_main
+    say = _logger(quiet or worker, None if worker else log)
     started = time.perf_counter()
     root = Path(runs_dir if runs_dir is not None else cfg.runs_dir)
     stem = dir_name or cfg.name
@@ -83,10 +86,15 @@ def train(
         prepared.reports["label_name_examples"] = added
         say(f"added {added['added']:,} label-name training texts")
     if resume_from is not None or cfg.train.resume:
-        resume_from = _resume_folder(root, stem, resume_from, say)
+        if not worker:
+            resume_from = _resume_folder(root, stem, resume_from, say)
         cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, resume=True))
+    if worker:
+        return _train_beside_main(cfg, prepared, fit_texts, fit_labels, dist)
 
     with RunWriter(root, stem, resume_from=resume_from) as run:
+        if dist is not None:
+            dist.share(str(run.tmp))  # the other processes train in this folder
         # the run's record says how to train it again from scratch, not that it was resumed
         record = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, resume=False))
         run.write_text(layout.CONFIG, dump_config(record))
@@ -106,7 +114,32 @@ def train(
         run.write_text(layout.LOG, "\n".join(say.lines) + "\n")
     say(f"run written to {run.final_path}")
     _index(root, run.final_path)
+    if dist is not None:
+        dist.share(str(run.final_path))
     return run.final_path
+
+
+def _launch(cfg: Config):
+    """The multi-process launch this process belongs to (None when it runs alone)."""
+    from tailtune.training.distributed import launch, world_size
+
+    return launch(cfg.train.device) if world_size() > 1 else None
+
+
+def _train_beside_main(cfg: Config, prepared: Prepared, texts, labels, dist) -> Path:
+    """A non-main process of a multi-process launch: train its share of every step in the run
+    folder rank 0 created (checkpoints and best weights are read from there) and write
+    nothing; the finished run directory rank 0 wrote is returned."""
+    from tailtune.refit import refit_backend, refit_decision
+
+    work = Path(dist.share())
+    quiet = _logger(True, None)
+    backend, _ = fit_backend(cfg, prepared, texts, labels, work, quiet)
+    if refit_decision(cfg, prepared)[0]:  # the refit is a second fit: every process takes part
+        val = prepared.val
+        refit_backend(backend, list(texts) + val["text"].tolist(),
+                      list(labels) + val["label"].tolist(), len(texts), work / "refit")  # fmt: skip
+    return Path(dist.share())
 
 
 def resume(

@@ -107,8 +107,11 @@ def train_cmd(
     else:
         cfg = resolve_config(config, recipe, set_, what="train")
         path = train(cfg, quiet=quiet, run_name=name, log=log)
-    print_run_summary(path)
-    _print_cascade(path)
+    from tailtune.training.distributed import is_main_process
+
+    if is_main_process():  # under torchrun, one summary (rank 0's), not one per process
+        print_run_summary(path)
+        _print_cascade(path)
 
 
 @app.command(

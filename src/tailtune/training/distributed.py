@@ -1,0 +1,61 @@
+"""One run for all the processes of a multi-process launch (``torchrun``, ``accelerate launch``).
+
+Every process of ``torchrun --nproc_per_node N -m tailtune train CONFIG`` runs the whole
+workflow, but only the main process (global rank 0) owns the run: it creates the run folder and
+writes every artifact, the index entry included. The other processes train their share of each
+step with their checkpoints and best weights read from that folder, and write nothing.
+
+The folder's name is agreed on through the process group: rank 0 creates the folder and
+broadcasts its path (``torch.distributed.broadcast_object_list``). Deriving a name from the
+launcher's environment (``TORCHELASTIC_RUN_ID``, ``MASTER_PORT``) would need every node to agree
+on a time stamp and would break under launchers that set neither; the broadcast works under any
+launcher that sets up ``torch.distributed``, on one node or several (with a folder every node
+can read).
+"""
+
+from __future__ import annotations
+
+import os
+
+from tailtune._extras import require
+
+__all__ = ["Launch", "is_main_process", "launch", "world_size"]
+
+
+def world_size() -> int:
+    """Processes of this launch, from the launcher's environment (1 without a launcher)."""
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1"))
+    except ValueError:
+        return 1
+
+
+def is_main_process() -> bool:
+    """Whether this process is global rank 0 (true without a launcher)."""
+    return os.environ.get("RANK", "0") == "0"
+
+
+class Launch:
+    """This process's place in a multi-process launch; :meth:`share` passes rank 0's value on."""
+
+    def __init__(self, device: str = "auto"):
+        from tailtune.backends._hf import pick_device
+
+        accelerate = require("accelerate")
+        # the same shared state the training loop's Accelerator uses: one process group
+        self.state = accelerate.PartialState(cpu=pick_device(device) == "cpu")
+        self.rank = self.state.process_index
+        self.world = self.state.num_processes
+        self.is_main = self.state.is_main_process
+
+    def share(self, value=None):
+        """Rank 0's ``value`` on every process (a collective: every process must call it)."""
+        torch = require("torch")
+        box = [value if self.is_main else None]
+        torch.distributed.broadcast_object_list(box, src=0)
+        return box[0]
+
+
+def launch(device: str = "auto") -> Launch | None:
+    """A :class:`Launch` (the process group set up) under a multi-process launcher, else None."""
+    return Launch(device) if world_size() > 1 else None
