@@ -73,10 +73,12 @@ def config(model_dir: str, backend: str, batch_size: int, test: bool) -> dict:
     return cfg
 
 
-def torchrun(folder: Path, cfg: dict) -> subprocess.CompletedProcess:
+def torchrun(folder: Path, cfg: dict, fault: str | None = None) -> subprocess.CompletedProcess:
     (folder / "c.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TAILTUNE_CACHE": str(folder / "cache")}
     env.pop("TAILTUNE_FAULT", None)
+    if fault:
+        env["TAILTUNE_FAULT"] = fault
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "tailtune", "train", "c.yaml"]  # fmt: skip
     return subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True, timeout=240)
@@ -151,3 +153,22 @@ def test_two_processes_train_a_decoder_with_lora_into_one_run(tmp_path):
     assert run.metrics["info"]["processes"] == 2
     assert [h["step"] for h in run.history] == [10, 20]
     assert run.history[-1]["train_loss"] < run.history[0]["train_loss"]
+
+
+@pytest.mark.slow
+def test_a_run_stopped_under_torchrun_resumes_under_torchrun(tiny_bert_no_dropout, tmp_path):
+    write_task(tmp_path)
+    cfg = config(tiny_bert_no_dropout, "encoder", 8, False)
+    cfg["train"].update(epochs=4)  # 40 steps
+    # both processes get SIGTERM after step 25 (a checkpoint was saved at step 20)
+    stopped = torchrun(tmp_path, cfg, fault="term@step:25")
+    assert stopped.returncode != 0
+    (left,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+    assert left.name.startswith(".interrupted-"), left
+    cfg["train"]["resume"] = True
+    done = torchrun(tmp_path, cfg)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    (finished,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+    assert not finished.name.startswith(".")
+    assert "resuming from" in done.stdout
+    assert [h["step"] for h in read_run(finished).history] == [20, 40]
