@@ -96,7 +96,11 @@ def print_run_summary(path: Path) -> None:
         table = Table("tier", "classes", "train ex./class", *(f"{s} mean F1" for s in splits))
         for t in TIERS:
             sizes = [int(counts[c]) for c, v in tiers.items() if v == t and c in counts]
-            span = "-" if not sizes else f"{min(sizes):,}-{max(sizes):,}"
+            span = (
+                "-"
+                if not sizes
+                else f"{min(sizes):,}" + (f"-{max(sizes):,}" if max(sizes) > min(sizes) else "")
+            )
             table.add_row(
                 t,
                 str(sum(v == t for v in tiers.values())),

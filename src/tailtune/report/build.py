@@ -16,8 +16,10 @@ from tailtune.errors import DataError
 from tailtune.evaluation.diagnose import compare_runs, diagnose_run
 from tailtune.evaluation.errors import error_report
 from tailtune.evaluation.noise import noise_report, paired_bootstrap_runs
-from tailtune.evaluation.splits import pick_split, shared_split, split_name
+from tailtune.evaluation.splits import pick_split, shared_split, split_model, split_name
+from tailtune.evaluation.tiers import recorded_rule
 from tailtune.report import plots
+from tailtune.report.sections import advice_section, headline, refit_card
 from tailtune.report.terminal import cascade_figures
 from tailtune.runs import Run, read_run
 
@@ -73,7 +75,7 @@ def report_context(
 ) -> dict:
     """Everything the template shows, as plain values (also handy for tests)."""
     split = shared_split(runs, split) if len(runs) > 1 else pick_split(runs[0], split)
-    sections = [_run_section(r, split, n_boot, seed, n_hard) for r in runs]
+    sections = [_run_section(r, i, split, n_boot, seed, n_hard) for i, r in enumerate(runs, 1)]
     first = runs[0]
     labels = first.labels
     ctx: dict[str, Any] = {
@@ -88,10 +90,13 @@ def report_context(
     return ctx
 
 
-def _run_section(run: Run, split: str, n_boot: int, seed: int, n_hard: int) -> dict[str, Any]:
+def _run_section(
+    run: Run, index: int, split: str, n_boot: int, seed: int, n_hard: int
+) -> dict[str, Any]:
     noise = noise_report(run, split=split, n_boot=n_boot, seed=seed)
     errs = error_report(run, split=split, n_hard=n_hard)
-    val = run.metrics.get(split, {})
+    metrics = run.metrics.get(split, {})
+    name = split_name(split)
     diag, curves = None, None
     if run.history:
         diag = diagnose_run(run, split=split)
@@ -105,7 +110,12 @@ def _run_section(run: Run, split: str, n_boot: int, seed: int, n_hard: int) -> d
         "train_size": run.metrics.get("train_size"),
         "timing": run.metrics.get("timing", {}),
         "cascade": cascade_figures(run.metrics.get("info")),
-        "val": val,
+        "metrics": metrics,
+        "split_model": split_model(run, split),
+        "headline": headline(run, split, noise.ci, n_boot=n_boot, seed=seed),
+        "refit": refit_card(run),
+        "advice": advice_section(run, index),
+        "tiers_rule": recorded_rule(run.labels),
         "ci": noise.ci,
         "mdd": noise.mdd,
         "support": noise.support,
@@ -117,10 +127,12 @@ def _run_section(run: Run, split: str, n_boot: int, seed: int, n_hard: int) -> d
         "hardest": errs.hardest.to_dict("records"),
         "spearman": errs.f1_count["spearman"],
         "plots": {
-            "support": plots.support_histogram(noise.support["histogram"], noise.support["few"]),
+            "support": plots.support_histogram(
+                noise.support["histogram"], noise.support["few"], name
+            ),
             "f1_hist": plots.f1_histogram(errs.f1_hist),
             "f1_count": plots.f1_vs_count(
-                errs.f1_count["points"], labels.get("tail_max"), labels.get("head_min")
+                errs.f1_count["points"], labels.get("tail_max"), labels.get("head_min"), name
             ),
             "confusion": plots.confusion_top(errs.confusion, 15),
         },
@@ -144,6 +156,7 @@ def _data_section(run: Run, labels: dict) -> dict[str, Any] | None:
         "by_tier": by_tier,
         "head_min": labels.get("head_min"),
         "tail_max": labels.get("tail_max"),
+        "tiers_rule": recorded_rule(labels),
         "plot": plots.class_distribution(
             counts, tiers, labels.get("head_min", 2000), labels.get("tail_max", 100)
         ),

@@ -129,8 +129,8 @@ def overlaid_curves(histories: dict[str, list[dict]]) -> str:
     return _uri(fig)
 
 
-def support_histogram(histogram: list[dict], few: int = 5) -> str:
-    """Classes per validation-support bin; bins at or below ``few`` examples in red."""
+def support_histogram(histogram: list[dict], few: int = 5, split: str = "validation") -> str:
+    """Classes per support bin of the ``split`` examples; bins at or below ``few`` in red."""
     plt = _plt()
     fig, ax = plt.subplots(layout="constrained", figsize=(7, 3))
     names = [h["bin"] for h in histogram]
@@ -138,7 +138,7 @@ def support_histogram(histogram: list[dict], few: int = 5) -> str:
     low = [_bin_low(n) <= few for n in names]
     bars = ax.bar(names, vals, color=["#d62728" if lo else "#1f77b4" for lo in low])
     ax.bar_label(bars, fontsize=8)
-    ax.set_xlabel("validation examples per class")
+    ax.set_xlabel(f"{split} examples per class")
     ax.set_ylabel("classes")
     ax.set_title(f"red: ≤ {few} examples (F1 is close to a coin flip)", fontsize=9)
     return _uri(fig)
@@ -159,9 +159,12 @@ def f1_histogram(hist: pd.DataFrame) -> str:
 
 
 def f1_vs_count(
-    points: pd.DataFrame, tail_max: int | None = None, head_min: int | None = None
+    points: pd.DataFrame,
+    tail_max: int | None = None,
+    head_min: int | None = None,
+    split: str = "validation",
 ) -> str:
-    """Per-class F1 against training count (log x), coloured by tier."""
+    """Per-class F1 on ``split`` against training count (log x), coloured by tier."""
     plt = _plt()
     fig, ax = plt.subplots(layout="constrained", figsize=(7, 3.4))
     pts = points.dropna(subset=["train_count"])
@@ -174,7 +177,7 @@ def f1_vs_count(
         if v:
             ax.axvline(v, color="#999", ls="--", lw=0.8)
     ax.set_xlabel("training examples (log)")
-    ax.set_ylabel("validation F1")
+    ax.set_ylabel(f"{split} F1")
     ax.set_ylim(-0.03, 1.03)
     ax.legend(frameon=False, fontsize=8)
     return _uri(fig)
