@@ -46,6 +46,13 @@ def _uri(fig) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _log_if_wide(counts) -> bool:
+    """Log scale only where counts span more than a decade and a bit (x20): on flat data a
+    log axis shows nothing but awkward 2×10¹ ticks."""
+    c = np.asarray([v for v in counts if v > 0], dtype=float)
+    return bool(c.size) and c.max() / c.min() >= 20
+
+
 def _short(label: str, n: int = 32) -> str:
     label = str(label)
     return label if len(label) <= n else label[: n - 1] + "…"
@@ -62,7 +69,9 @@ def class_distribution(
     colors = [TIER_COLORS.get(tiers.get(k, "tail"), "#777") for k, _ in items]
     fig, ax = plt.subplots(layout="constrained", figsize=(9, 3.4))
     ax.bar(np.arange(1, len(items) + 1), np.maximum(counts, 0.8), color=colors, width=0.9)
-    ax.set_yscale("log")
+    log = _log_if_wide(counts)
+    if log:
+        ax.set_yscale("log")
     for y, name in ((head_min, "head ≥ {:,}"), (tail_max, "tail < {:,}")):
         if y is None:
             continue
@@ -70,11 +79,12 @@ def class_distribution(
         ax.axhline(y, color="#555", lw=0.8, ls="--")
         ax.text(len(items) + 0.5, y * 1.05, name, va="bottom", ha="right", fontsize=8, color="#333")
     ax.set_xlabel(f"class rank (1 = largest of {len(items)})")
-    ax.set_ylabel("training examples (log)")
+    ax.set_ylabel("training examples" + (" (log)" if log else ""))
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in TIER_COLORS.values()]
     n_by = {t: sum(1 for k, _ in items if tiers.get(k) == t) for t in TIER_COLORS}
+    # inside, top right: bars fall from left to right, so that corner is free
     ax.legend(handles, [f"{t} ({n_by[t]})" for t in TIER_COLORS], frameon=False,
-              loc="upper left", bbox_to_anchor=(1.0, 1.0), title="tier (classes)")  # fmt: skip
+              loc="upper right", title="tier (classes)", fontsize=8, title_fontsize=8)  # fmt: skip
     ax.set_xlim(0, len(items) + 1)
     return _uri(fig)
 
@@ -168,15 +178,18 @@ def f1_vs_count(
     plt = _plt()
     fig, ax = plt.subplots(layout="constrained", figsize=(7, 3.4))
     pts = points.dropna(subset=["train_count"])
+    log = _log_if_wide(pts["train_count"].astype(float))
     for tier, color in TIER_COLORS.items():
         sel = pts[pts["tier"] == tier]
         ax.scatter(np.maximum(sel["train_count"].astype(float), 1), sel["f1"], s=18, alpha=0.75,
                    color=color, label=f"{tier} ({len(sel)})")  # fmt: skip
-    ax.set_xscale("log")
+    if log:
+        ax.set_xscale("log")
+    lo, hi = ax.get_xlim()
     for v in (tail_max, head_min):
-        if v:
+        if v and (log or lo <= v <= hi):  # on a linear axis, only thresholds inside the data
             ax.axvline(v, color="#999", ls="--", lw=0.8)
-    ax.set_xlabel("training examples (log)")
+    ax.set_xlabel("training examples" + (" (log)" if log else ""))
     ax.set_ylabel(f"{split} F1")
     ax.set_ylim(-0.03, 1.03)
     ax.legend(frameon=False, fontsize=8)
@@ -184,11 +197,19 @@ def f1_vs_count(
 
 
 def confusion_top(confusion: pd.DataFrame, n: int = 15) -> str:
-    """Row-normalised confusion of the ``n`` largest gold classes plus an aggregated "rest"."""
+    """Row-normalised confusion of the ``n`` classes with the most errors (as gold or as
+    prediction, ties by support) plus an aggregated "rest".
+
+    Picking by errors rather than by size shows where the confusion is on any data set: on
+    flat data the largest classes are an arbitrary pick, on a long tail they are mostly
+    the ones with the most errors anyway.
+    """
     plt = _plt()
     m = confusion.to_numpy(dtype=float)
     support = m.sum(axis=1)
-    top = np.argsort(-support, kind="stable")[: min(n, len(support))]
+    off = m - np.diag(np.diag(m))
+    errors = off.sum(axis=1) + off.sum(axis=0)
+    top = np.lexsort((-support, -errors))[: min(n, len(support))]
     rest = np.setdiff1d(np.arange(len(support)), top)
     blocks = [m[np.ix_([i], top)].ravel() for i in top]
     rows = [np.append(b, m[i, rest].sum()) for b, i in zip(blocks, top, strict=True)]

@@ -69,7 +69,8 @@ def refit_card(run: Run) -> dict[str, Any] | None:
     backend = run.metrics.get("backend") or (run.config.get("model") or {}).get("backend")
     return {
         "why": r.get("why"),
-        "what": backend + (f" ({run.metrics['model']})" if run.metrics.get("model") else ""),
+        "backend": backend,
+        "model": run.metrics.get("model") or (run.config.get("model") or {}).get("name"),
         "rows": rows,
         "selection_rows": sel,
         "added": rows - sel if isinstance(rows, int) and isinstance(sel, int) else None,
