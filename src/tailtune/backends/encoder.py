@@ -24,10 +24,10 @@ from tailtune.backends._common import (
     write_backend_json,
 )
 from tailtune.backends._hf import (
+    load_pretrained,
     load_tokenizer,
     pick_device,
     quiet_transformers,
-    resolve_model_name,
     seed_everything,
 )
 from tailtune.backends._neural import NeuralBackend, known_rows
@@ -105,17 +105,16 @@ class EncoderBackend(NeuralBackend):
     def _new_model(self):
         """The pretrained encoder with a fresh, seeded classification head, in float32."""
         torch = require("torch")
-        transformers = require("transformers")
+        require("transformers")
         quiet_transformers()
-        name = resolve_model_name(self.model_name)
         id2label = {i: str(c) for i, c in enumerate(self.classes_)}
-        model = transformers.AutoModelForSequenceClassification.from_pretrained(
-            name,
+        model = load_pretrained(
+            "AutoModelForSequenceClassification",
+            self.model_name,
             num_labels=len(self.classes_),
             id2label=id2label,
             label2id={c: i for i, c in id2label.items()},
             dtype=torch.float32,
-            local_files_only=Path(name).is_dir(),
         )
         model.config.pad_token_id = self.tokenizer_.pad_token_id
         return model

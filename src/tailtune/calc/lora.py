@@ -60,9 +60,10 @@ def load_model_config(config_or_name: Any) -> Any:
     path = Path(str(config_or_name))
     if path.suffix == ".json" and path.is_file():
         return _config_from_dict(json.loads(path.read_text(encoding="utf-8")), str(path))
-    from tailtune.backends._lora_model import resolve_source  # .gguf paths, the SmolLM2 name
+    from tailtune.backends._hf import resolve_source  # .gguf paths, the SmolLM2 name
 
-    source, gguf = resolve_source(str(config_or_name))
+    # the calculator reads configs only, from disk: no check that the Hub could serve the model
+    source, gguf = resolve_source(str(config_or_name), check=False)
     if gguf:
         return transformers.AutoConfig.from_pretrained(source, gguf_file=gguf)
     try:

@@ -546,7 +546,11 @@ def show_run(runs_dir: str | Path, ref: str) -> dict[str, Any]:
         ).fetchall()
     if not rows:
         raise TailtuneError(f"run '{ref}': not in {db} (see `tailtune runs list`)")
+    # precedence: an exact key or run dir, then an exact name, then prefixes (a run named "a"
+    # is not ambiguous because another run's config hash happens to start with "a")
     exact = [r for r in rows if ref in (r["key"], r["run_dir"])]
+    if not exact:
+        exact = [r for r in rows if r["name"] == ref]
     if len(rows) > 1 and len(exact) != 1:
         keys = ", ".join(r["key"] for r in rows[:5])
         raise TailtuneError(f"run '{ref}': matches {len(rows)} runs ({keys}); be more specific")
