@@ -13,7 +13,7 @@ import re
 
 from tailtune.errors import ConfigError
 
-__all__ = ["FORMS", "parse_duration"]
+__all__ = ["FORMS", "budget_spent_message", "parse_duration"]
 
 FORMS = 'a number of seconds or a duration such as "90s", "15m", "2h", "1h30m"'
 _UNIT = {"s": 1.0, "m": 60.0, "h": 3600.0}
@@ -38,3 +38,11 @@ def parse_duration(value, where: str = "train.time_budget") -> float | None:
     if seconds is None or not seconds > 0 or seconds == float("inf"):
         raise ConfigError(f"{where}: got {value!r}, expected {FORMS} (more than 0)")
     return seconds
+
+
+def budget_spent_message(budget, spent_s: float, step: int) -> str:
+    """The one line a run prints (and writes to train.log) when its budget runs out."""
+    return (
+        f"time budget {budget} spent ({spent_s:.0f}s of training) at step {step}: stopping; "
+        "the best evaluation is kept"
+    )

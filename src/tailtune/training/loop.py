@@ -46,7 +46,7 @@ from tailtune.runs import layout
 from tailtune.training import checkpoints as ckpt
 from tailtune.training import preflight
 from tailtune.training.batching import epoch_batches
-from tailtune.training.budget import parse_duration
+from tailtune.training.budget import budget_spent_message, parse_duration
 from tailtune.training.early_stopping import EarlyStopping
 from tailtune.training.guards import (
     NonFiniteLossError,
@@ -216,7 +216,9 @@ def fit_classifier(
                 while state.pos < len(batches) and state.step < total:
                     if left is not None and _out_of_time(parts, left() <= 0):
                         state.out_of_time = True
-                        _say_out_of_time(state, s, _spent(state, t0), log, show)
+                        text = budget_spent_message(s.time_budget, _spent(state, t0), state.step)
+                        log(text)
+                        show.note(text)
                         break
                     t_step = time.perf_counter()
                     group = batches[state.pos : state.pos + s.grad_accum]
@@ -418,30 +420,22 @@ def _save_checkpoint(parts: _Parts, state: LoopState, t0) -> None:
 
 def _stop_requested(parts: _Parts, signals: StopSignals) -> bool:
     """Whether a stop signal arrived (on any process: all stop at the same step)."""
-    asked = signals.received is not None
-    if parts.accelerator.num_processes == 1:
-        return asked
-    torch = require("torch")
-    flag = torch.tensor(int(asked), device=parts.accelerator.device)
-    return bool(parts.accelerator.reduce(flag, "sum").item())
+    return _on_any_process(parts, signals.received is not None)
 
 
 def _out_of_time(parts: _Parts, spent: bool) -> bool:
     """Whether the time budget is spent (on any process: all stop at the same step)."""
+    return _on_any_process(parts, spent)
+
+
+def _on_any_process(parts: _Parts, flag: bool) -> bool:
     if parts.accelerator.num_processes == 1:
-        return spent
+        return flag
     torch = require("torch")
-    flag = torch.tensor(int(spent), device=parts.accelerator.device)
-    return bool(parts.accelerator.reduce(flag, "sum").item())
-
-
-def _say_out_of_time(state: LoopState, s: TrainSettings, spent: float, log, show) -> None:
-    text = (
-        f"time budget {s.time_budget} spent ({spent:.0f}s of training) at step {state.step}: "
-        "stopping; the best evaluation is kept"
+    total = parts.accelerator.reduce(
+        torch.tensor(int(flag), device=parts.accelerator.device), "sum"
     )
-    log(text)
-    show.note(text)
+    return bool(total.item())
 
 
 def _stop(parts: _Parts, state: LoopState, signum, t0, log):
