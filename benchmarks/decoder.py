@@ -3,7 +3,7 @@
     python benchmarks/decoder.py                      # 4 labels x 200 train/class, 1 epoch
     python benchmarks/decoder.py --per-class 800 --epochs 3
 
-Seed 003's smallest cell: 4 emotions, 800 training comments (200 per label, balanced), LoRA
+The smallest cell of a labels × samples grid: 4 emotions, 800 training comments (200 per label, balanced), LoRA
 r=16/alpha=32 on the attention projections plus a trained head. The four labels are the most
 frequent single-label emotions other than neutral (admiration, approval, gratitude,
 annoyance). Prints training tokens/s, peak resident memory, validation accuracy and macro F1.

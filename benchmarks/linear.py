@@ -2,7 +2,7 @@
 
     python benchmarks/linear.py [--classifier linear_svc|logreg] [--char]
 
-Seed 000's shape: 57,846 train / 6,430 val over 113 classes (synthetic data; see
+The 113-class complaint task's shape: 57,846 train / 6,430 val over 113 classes (synthetic data; see
 tailtune.data.synth). Prints fit time, prediction throughput, fit + evaluation time, peak
 resident memory and the validation metrics. Targets: fit + evaluation < 2 minutes and
 peak memory < 4 GiB on 2 cores.

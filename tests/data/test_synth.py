@@ -70,7 +70,7 @@ def test_cfpb113_full_split_matches_seed_000():
 
 @pytest.mark.slow
 def test_small_preset_shows_the_weighting_tradeoff():
-    """Seed 002's paradox on the quickstart data: sqrt-inverse weights cost accuracy, gain macro F1.
+    """The accuracy–macro-F1 trade-off on the quickstart data: sqrt-inverse weights cost accuracy, gain macro F1.
 
     Mirrors the tfidf backend's defaults (word 1-2 grams, sublinear tf, LogisticRegression
     C=10) with scikit-learn directly, so the data layer is tested on its own. Measured at seeds

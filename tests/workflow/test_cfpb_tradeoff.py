@@ -1,4 +1,4 @@
-"""Issue 2's real-data case: TF-IDF on both CFPB samples, label Issue, with and without class weights."""
+"""The real-data case: TF-IDF on both CFPB samples, label Issue, with and without class weights."""
 
 from __future__ import annotations
 

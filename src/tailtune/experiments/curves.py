@@ -14,7 +14,13 @@ from tailtune.experiments.plan import value_label
 
 __all__ = ["DATA_FIELDS", "MODEL_FIELDS", "curve_table", "plot_curves"]
 
-DATA_FIELDS = ("data.subsample", "data.subset_per_class", "data.synthetic_scale")
+DATA_FIELDS = (
+    "data.subsample",
+    "data.train_subsample",
+    "data.train_fraction",
+    "data.subset_per_class",
+    "data.synthetic_scale",
+)
 MODEL_FIELDS = ("model.name",)
 _PARAM_KEYS = ("total_params", "params", "n_params", "trainable_params")
 
@@ -69,6 +75,8 @@ def _plot(table, x, xlabel, metric, path: Path, logx: bool, title: str) -> Path:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
+    if x != "label":  # the baseline may be listed first: draw the line in x order
+        table = table.sort_values(x, kind="stable").reset_index(drop=True)
     xs = list(range(len(table))) if x == "label" else table[x].astype(float).tolist()
     yerr = table["std"].fillna(0).tolist()
     ax.errorbar(xs, table["mean"], yerr=yerr, marker="o", capsize=4)

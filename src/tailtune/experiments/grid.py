@@ -1,6 +1,6 @@
 """Declared grids as heatmaps: rows × columns of the grid, cell = mean metric ± std over seeds.
 
-Seed 003's layout: rows = number of labels, columns = samples per class, one panel per model
+A labels × samples grid: rows = number of labels, columns = samples per class, one panel per model
 (a third grid field becomes the panels).
 """
 
