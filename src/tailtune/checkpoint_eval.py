@@ -134,7 +134,7 @@ def evaluate_checkpoints(
         "evaluated_on": where,
         "rows": rows,
         "best": best["checkpoint"],
-        "trained_best": f"step-{_best_step(run.path)}" if _best_step(run.path) else None,
+        "trained_best": f"step-{step}" if (step := _best_step(run.path)) else None,
         "notes": notes,
     }
 
@@ -203,15 +203,19 @@ def _normalize(which: str) -> str:
     return f"step-{int(m.group(1))}" if m else which.strip()
 
 
-def _best_step(run_path: Path) -> int | None:
+def _metrics(run_path: Path) -> dict:
+    """metrics.json of a run, or {} when it is missing or unreadable (names still list)."""
     import json
 
     try:
         metrics = json.loads((run_path / layout.METRICS).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    if not isinstance(metrics, dict):
-        return None
+        return {}
+    return metrics if isinstance(metrics, dict) else {}
+
+
+def _best_step(run_path: Path) -> int | None:
+    metrics = _metrics(run_path)
     # a refit run's "info" is the refit model's; the selection model's best step is kept aside
     info = (metrics.get("refit") or {}).get("selection_info") or metrics.get("info") or {}
     step = info.get("best_step")
@@ -219,13 +223,7 @@ def _best_step(run_path: Path) -> int | None:
 
 
 def _was_refit(run_path: Path) -> bool:
-    import json
-
-    try:
-        metrics = json.loads((run_path / layout.METRICS).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return bool((metrics.get("refit") or {}).get("enabled"))
+    return bool((_metrics(run_path).get("refit") or {}).get("enabled"))
 
 
 def _check_neural(backend, run_path: Path) -> None:
