@@ -80,6 +80,12 @@ def test_head_learns_reuses_cache_and_round_trips(tiny_bert_dir, data, tmp_path)
     second.fit(tx, ty, eval_set=(vx, vy))
     assert second.info_["embedding_cache_hit"] is True
     assert second.info_["trainable_params"] == 32 * 32 + 32 + 32 * 4 + 4
+    # the model's size (a model-scaling curve's x) is known even when only the cache was read
+    from transformers import AutoModel
+
+    encoder = sum(p.numel() for p in AutoModel.from_pretrained(tiny_bert_dir).parameters())
+    assert first.info_["encoder_params"] == second.info_["encoder_params"] == encoder
+    assert second.info_["total_params"] == encoder + second.info_["trainable_params"]
     first.save(tmp_path / "m")
     assert json.loads((tmp_path / "m" / "backend.json").read_text())["backend"] == "embedding_head"
     loaded = EmbeddingHeadBackend.load(tmp_path / "m")

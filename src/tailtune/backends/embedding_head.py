@@ -153,6 +153,10 @@ class EmbeddingHeadBackend(NeuralBackend):
             "embedding_cache_hit": bool(hit_train and hit_val is not False),
             "embedding_dim": int(x_train.shape[1]),
         }
+        encoder = self._encoder_size(list(texts))
+        if encoder is not None:  # the model's size is the encoder's plus the head's
+            self.info_["encoder_params"] = encoder
+            self.info_["total_params"] = encoder + int(self.info_.get("trainable_params", 0))
         if self.objective.tune_posthoc_tau and val_items:
             probs = softmax(self._head_logits(np.stack([it["features"] for it in val_items])))
             self._record_tau(probs, np.asarray([it["labels"] for it in val_items]))
@@ -170,6 +174,7 @@ class EmbeddingHeadBackend(NeuralBackend):
             hit = True
         else:
             tok, model = self._load_encoder()
+            self._record_encoder_size(cache / f"{key}.json", model)
             x = embed_texts(
                 model,
                 tok,
@@ -186,6 +191,29 @@ class EmbeddingHeadBackend(NeuralBackend):
         if p.normalize:
             x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
         return x.astype(np.float32), hit
+
+    def _record_encoder_size(self, sidecar: Path, model) -> None:
+        """Write the encoder's parameter count beside its cached embeddings, so a run that only
+        reads the cache still knows the model's size (the x-axis of a model-scaling curve)."""
+        self.encoder_params_ = int(sum(p.numel() for p in model.parameters()))
+        sidecar.parent.mkdir(parents=True, exist_ok=True)
+        tmp = sidecar.with_name(f".{sidecar.name}.{os.getpid()}")
+        tmp.write_text(
+            json.dumps({"model": self.model_name, "encoder_params": self.encoder_params_})
+        )
+        tmp.replace(sidecar)
+
+    def _encoder_size(self, texts: list[str]) -> int | None:
+        """The encoder's parameter count: measured this run, or read beside the cache."""
+        if getattr(self, "encoder_params_", None):
+            return self.encoder_params_
+        p = self.embedding
+        key = embedding_cache_key(self.model_name, p.pooling, self.max_length, texts)
+        sidecar = Path(p.cache_dir or _default_cache()) / f"{key}.json"
+        try:
+            return int(json.loads(sidecar.read_text())["encoder_params"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # a cache written before sizes were recorded
 
     def _load_encoder(self):
         """The frozen encoder and its tokenizer (loaded once per backend object)."""
