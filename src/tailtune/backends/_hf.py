@@ -221,12 +221,29 @@ def load_pretrained(auto_class: str, name: str, **kwargs):
     if gguf:
         kwargs["gguf_file"] = gguf
     try:
-        return getattr(transformers, auto_class).from_pretrained(
+        model = getattr(transformers, auto_class).from_pretrained(
             source, local_files_only=_offline(source), **kwargs
         )
     except (OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"model.name: cannot load '{name}' as {auto_class} ({first})") from None
+    if gguf:
+        _forget_gguf(model)
+    return model
+
+
+def _forget_gguf(model) -> None:
+    """Make a model loaded from a GGUF file an ordinary one.
+
+    transformers de-quantizes GGUF tensors into plain float weights while loading, but leaves
+    its GGUF "quantizer" attached, and ``save_pretrained`` then refuses the model as "quantized
+    with gguf and not serializable" -- so a fine-tuned SmolLM2 could be trained and not saved.
+    The weights are ordinary tensors; dropping the loader's marks lets them be saved (as
+    safetensors, in the dtype they were de-quantized to) and re-read without the GGUF file.
+    """
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
 
 
 def _offline(name: str) -> bool:
