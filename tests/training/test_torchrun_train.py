@@ -130,6 +130,24 @@ def test_two_processes_write_one_run_equal_to_a_one_process_run(
     json.dumps(info)  # plain data
 
 
+def test_a_time_budget_stops_both_processes_at_the_same_step(tiny_bert_no_dropout, tmp_path):
+    """Each process reads its own clock; the stop must be agreed (one all-reduce a step) or the
+    process that stops first leaves the other waiting in an all-reduce for ever."""
+    write_task(tmp_path)
+    cfg = config(tiny_bert_no_dropout, "encoder", 8, False)
+    cfg["train"].update(epochs=200, eval_every=5, time_budget="4s")  # 2,000 steps: never reached
+    proc = torchrun(tmp_path, cfg)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    (folder,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+    run = read_run(folder)
+    info = run.metrics["info"]
+    said = proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert info["processes"] == 2 and info["stop_reason"] == "time_budget", (info, said)
+    assert "time budget 4s spent" in proc.stdout + proc.stderr, said
+    assert run.history and 0 < run.history[-1]["step"] < 2000, (run.history, said)
+    assert (folder / layout.MODEL).is_dir()
+
+
 @pytest.mark.slow
 def test_two_processes_train_a_decoder_with_lora_into_one_run(tmp_path):
     import torch
