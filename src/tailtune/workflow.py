@@ -116,6 +116,7 @@ def train(
     _index(root, run.final_path)
     if dist is not None:
         dist.share(str(run.final_path))
+        dist.close()
     return run.final_path
 
 
@@ -139,7 +140,9 @@ def _train_beside_main(cfg: Config, prepared: Prepared, texts, labels, dist) -> 
         val = prepared.val
         refit_backend(backend, list(texts) + val["text"].tolist(),
                       list(labels) + val["label"].tolist(), len(texts), work / "refit")  # fmt: skip
-    return Path(dist.share())
+    final = Path(dist.share())
+    dist.close()
+    return final
 
 
 def resume(

@@ -55,6 +55,21 @@ class Launch:
         torch.distributed.broadcast_object_list(box, src=0)
         return box[0]
 
+    def close(self) -> None:
+        """Tear the process group down on every process once the run is written.
+
+        Left to interpreter exit, gloo's process group is destroyed while its threads still run
+        and a process that outlives its peer can abort ("terminate called without an active
+        exception", SIGABRT), so torchrun reports a finished run as failed. A barrier first (no
+        process tears down while another still talks), then ``destroy_process_group``. Called
+        on the normal path only: after an error the other process may never reach the barrier.
+        """
+        torch = require("torch")
+        dist = torch.distributed
+        if dist.is_available() and dist.is_initialized():
+            dist.barrier()
+            dist.destroy_process_group()
+
 
 def launch(device: str = "auto") -> Launch | None:
     """A :class:`Launch` (the process group set up) under a multi-process launcher, else None."""
