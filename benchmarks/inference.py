@@ -46,7 +46,25 @@ def tailtune_rows(X, y, texts, args):
             longtail,
             ["model.backend=embedding_head", t, "model.max_length=128"],
         ),
-        ("cascade (defaults)", longtail, ["model.backend=cascade", t]),
+        # the slice's classes have at most ~9 rows: the 10 largest go to the router
+        (
+            "cascade (router: 10 largest classes)",
+            longtail,
+            ["model.backend=cascade", t, "model.cascade.head_top_k=10"],
+        ),  # fmt: skip
+        # a throughput row: 2 LoRA steps on 64 texts; predict does not depend on training
+        (
+            "decoder_lora (SmolLM2-135M, LoRA r 16 default)",
+            longtail,
+            [
+                "model.backend=decoder_lora",
+                "model.name=smollm2",
+                "model.max_length=64",
+                t,
+                "train.max_steps=2",
+                "train.batch_size=8",
+            ],
+        ),  # fmt: skip
         ("recipe cpu-longtail (ensemble)", longtail, [t]),
         (
             "recipe cpu-finetune (encoder, 1 epoch)",
@@ -60,6 +78,8 @@ def tailtune_rows(X, y, texts, args):
             backend = build_backend(cfg)
             if cfg.model.backend == "encoder":  # a fine-tune epoch is slow; its predict is not
                 backend.fit(X[:256], y[:256], eval_set=(X[:64], y[:64]))
+            elif cfg.model.backend == "decoder_lora":
+                backend.fit(X[:64], y[:64])
             else:
                 backend.fit(X, y)
         except Exception as exc:  # a backend that cannot run here is reported, not hidden
@@ -71,6 +91,10 @@ def tailtune_rows(X, y, texts, args):
             else getattr(cfg.train, "eval_batch_size", "–")
         )
         neural = cfg.model.backend not in ("majority", "tfidf")
+        if cfg.model.backend == "cascade":  # its stages decide: TF-IDF ones have no max length
+            stages = (backend.router_.name, backend.specialist_.name)
+            neural = any(b not in ("majority", "tfidf") for b in stages)
+            name = f"{name}, stages {' + '.join(stages)}"
         yield name, batch, cfg.model.max_length if neural else "–", backend
 
 
