@@ -166,15 +166,14 @@ class EmbeddingHeadBackend(NeuralBackend):
     def _embed(self, texts: list[str]) -> tuple[np.ndarray, bool]:
         """Pooled embeddings of ``texts`` (from the cache when present); also whether it hit."""
         p = self.embedding
-        cache = Path(p.cache_dir or _default_cache())
-        key = embedding_cache_key(self.model_name, p.pooling, self.max_length, texts)
-        path = cache / f"{key}.npy"
+        path = self._cache_file(texts)
+        cache, key = path.parent, path.stem
         if path.is_file():
             x = np.load(path)
             hit = True
         else:
             tok, model = self._load_encoder()
-            self._record_encoder_size(cache / f"{key}.json", model)
+            self._record_encoder_size(path.with_suffix(".json"), model)
             x = embed_texts(
                 model,
                 tok,
@@ -192,6 +191,13 @@ class EmbeddingHeadBackend(NeuralBackend):
             x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
         return x.astype(np.float32), hit
 
+    def _cache_file(self, texts: list[str]) -> Path:
+        """Where the embeddings of ``texts`` are cached (``<key>.npy``; the encoder's size is
+        kept beside them as ``<key>.json``)."""
+        p = self.embedding
+        key = embedding_cache_key(self.model_name, p.pooling, self.max_length, texts)
+        return Path(p.cache_dir or _default_cache()) / f"{key}.npy"
+
     def _record_encoder_size(self, sidecar: Path, model) -> None:
         """Write the encoder's parameter count beside its cached embeddings, so a run that only
         reads the cache still knows the model's size (the x-axis of a model-scaling curve)."""
@@ -207,10 +213,8 @@ class EmbeddingHeadBackend(NeuralBackend):
         """The encoder's parameter count: measured this run, or read beside the cache."""
         if getattr(self, "encoder_params_", None):
             return self.encoder_params_
-        p = self.embedding
-        key = embedding_cache_key(self.model_name, p.pooling, self.max_length, texts)
-        sidecar = Path(p.cache_dir or _default_cache()) / f"{key}.json"
         try:
+            sidecar = self._cache_file(texts).with_suffix(".json")
             return int(json.loads(sidecar.read_text())["encoder_params"])
         except (OSError, ValueError, KeyError, TypeError):
             return None  # a cache written before sizes were recorded
