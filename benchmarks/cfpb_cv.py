@@ -43,7 +43,7 @@ def main(argv=None) -> None:
     from tailtune.config import load_config
     from tailtune.evaluation import compute_metrics
     from tailtune.objectives.label_names import label_name_examples
-    from tailtune.prepare import prepare_data
+    from tailtune.workflow.prepare import prepare_data
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--folds", type=int, default=3)

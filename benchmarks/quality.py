@@ -5,7 +5,7 @@
 
 ``--refit`` (or ``--refit-only``) adds the refit comparison: for TF-IDF with τ chosen on
 validation and for the cpu-longtail recipe, test scores of the selection model (trained without
-the validation rows) and of the refit model (``tailtune.refit.refit_backend``, the code
+the validation rows) and of the refit model (``tailtune.workflow.refit.refit_backend``, the code
 ``train.refit`` runs: every validation choice frozen, retrained on train + validation), with the
 paired-bootstrap interval of the difference (``tailtune.evaluation.noise.paired_bootstrap``, the
 machinery of ``tailtune noise``).
@@ -274,7 +274,7 @@ def refit_comparison(name: str, args) -> list[dict]:
     The selection model is what a run without refit keeps: trained on the 90% fit part, τ /
     temperature / blend weights / early-stopping step chosen on the 10% validation carve (the
     recipe carves its own 10% from what it is given). The refit model is
-    ``tailtune.refit.refit_backend`` on the same fitted backend: every choice frozen, retrained on
+    ``tailtune.workflow.refit.refit_backend`` on the same fitted backend: every choice frozen, retrained on
     fit + validation (the recipe's members on all of it), steps scaled by the rows.
     """
     import warnings
@@ -284,7 +284,7 @@ def refit_comparison(name: str, args) -> list[dict]:
     from tailtune.data.split import split_frame
     from tailtune.evaluation import compute_metrics
     from tailtune.evaluation.noise import paired_bootstrap
-    from tailtune.refit import refit_backend
+    from tailtune.workflow.refit import refit_backend
 
     warnings.filterwarnings("ignore")
     train, test = load_dataset(name, data_root())

@@ -15,11 +15,11 @@ import yaml
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from tailtune.checkpoint_eval import evaluate_checkpoints, list_checkpoints, select  # noqa: E402
 from tailtune.config import config_from_dict  # noqa: E402
 from tailtune.errors import DataError  # noqa: E402
 from tailtune.runs import read_run  # noqa: E402
 from tailtune.workflow import train  # noqa: E402
+from tailtune.workflow.checkpoints import evaluate_checkpoints, list_checkpoints, select  # noqa: E402
 from tests.training.tiny_models import save_tiny_model  # noqa: E402
 
 

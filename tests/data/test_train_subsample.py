@@ -9,7 +9,7 @@ import pytest
 from tailtune.config import config_from_dict
 from tailtune.data import train_subsample
 from tailtune.errors import ConfigError
-from tailtune.prepare import prepare_data
+from tailtune.workflow.prepare import prepare_data
 
 
 def _frame(sizes):

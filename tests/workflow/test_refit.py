@@ -10,10 +10,10 @@ import pytest
 from tailtune.backends import load_backend
 from tailtune.config import config_from_dict
 from tailtune.errors import ConfigError
-from tailtune.refit import _scale_steps, refit_decision
 from tailtune.runs import read_run
 from tailtune.training.settings import TrainSettings
 from tailtune.workflow import predict, train
+from tailtune.workflow.refit import _scale_steps, refit_decision
 
 pytestmark = pytest.mark.integration
 

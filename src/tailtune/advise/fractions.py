@@ -97,8 +97,8 @@ def plan_fractions(
     rows are already loaded, cleaned and subset) and the seed as both the subsample's seed and
     the training seed, so the seed spread covers both sources of run-to-run variation.
     """
-    from tailtune.prepare import prepare_data
     from tailtune.runs.index import run_config_hash
+    from tailtune.workflow.prepare import prepare_data
 
     prepared = prepare_data(cfg)
     train, val = prepared.train.reset_index(drop=True), prepared.val.reset_index(drop=True)

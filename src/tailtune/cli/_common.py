@@ -98,7 +98,7 @@ def data_config(config, text_col, label_col, skip_rows, fmt, encoding, overrides
 
 def load_data(cfg, path: list[Path]):
     """(frame, load report) of one or several data files, read with ``cfg.data``."""
-    from tailtune.prepare import load_frame
+    from tailtune.workflow.prepare import load_frame
 
     return load_frame(cfg.data, [str(p) for p in path] if len(path) > 1 else str(path[0]))
 

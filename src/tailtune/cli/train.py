@@ -164,7 +164,7 @@ def evaluate_cmd(
     optimistic) and marks the best. --promote makes one the run's model: the previous model is
     kept beside it, and metrics.json records the promotion.
     """
-    from tailtune.apply import check_output_path
+    from tailtune.workflow.apply import check_output_path
 
     check_output_path(output)
     if promote is not None:
@@ -177,7 +177,7 @@ def evaluate_cmd(
         return
     if data is None:
         raise typer.BadParameter("give --data FILE, --split val|test, --checkpoint or --promote")
-    from tailtune.apply import evaluate_file
+    from tailtune.workflow.apply import evaluate_file
 
     scored = evaluate_file(run, data, set_, say=_warn)
     record = _evaluation_record(run, data, scored)
@@ -192,7 +192,7 @@ def evaluate_cmd(
 
 
 def _evaluate_checkpoints(run, which, data, split, set_, output, as_json) -> None:
-    from tailtune.checkpoint_eval import evaluate_checkpoints
+    from tailtune.workflow.checkpoints import evaluate_checkpoints
 
     result = evaluate_checkpoints(run, which, split=split, data=data, overrides=set_, say=_warn)
     if output is not None:
@@ -239,7 +239,7 @@ def _checkpoint_table(result: dict) -> Table:
 
 
 def _promote(run, which, output, as_json) -> None:
-    from tailtune.checkpoint_eval import promote
+    from tailtune.workflow.checkpoints import promote
 
     result = promote(run, which, say=lambda line: console.print(Text(line)))
     if output is not None:
@@ -279,8 +279,8 @@ def predict_cmd(
     top_k: Annotated[int, typer.Option(help="Probabilities to keep per text.")] = 3,
 ) -> None:
     """Predict labels for texts given inline or in a file read with the run's data options."""
-    from tailtune.apply import check_output_path, predict_file
     from tailtune.workflow import predict
+    from tailtune.workflow.apply import check_output_path, predict_file
 
     check_output_path(output)
     if text is None and input_ is None:

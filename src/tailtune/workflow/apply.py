@@ -11,14 +11,29 @@ overridden the same way. Output paths are checked before the model is loaded, so
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from pathlib import Path
 from typing import Any
 
-from tailtune.config import DataConfig, apply_overrides, config_from_dict
-from tailtune.errors import ConfigError, DataError
+import numpy as np
+import pandas as pd
 
-__all__ = ["check_output_path", "evaluate_file", "file_data_options", "predict_file", "unseen"]
+from tailtune.config import apply_overrides, config_from_dict
+from tailtune.errors import ConfigError, DataError
+from tailtune.runs import layout, read_run
+from tailtune.workflow.prepare import load_frame
+from tailtune.workflow.score import score_split
+
+__all__ = [
+    "check_output_path",
+    "evaluate",
+    "evaluate_file",
+    "file_data_options",
+    "predict",
+    "predict_file",
+    "unseen",
+]
 
 
 def file_data_options(run_config: dict, overrides: list[str] | None = None, path=None):
@@ -99,17 +114,16 @@ def evaluate_file(
 ) -> dict[str, Any]:
     """Score a run's model (or the model folder ``model_dir``) on one labelled file.
 
-    Returns :func:`tailtune.workflow.score_split`'s result plus ``unseen`` (labels the run never
+    Returns :func:`tailtune.workflow.score.score_split`'s result plus ``unseen`` (labels the run never
     trained on: they count as misses in every metric), ``data_options`` and ``notes``.
     """
     from tailtune.backends import load_backend
     from tailtune.config import config_from_dict as to_config
-    from tailtune.runs import layout, read_run
-    from tailtune.workflow import score_split
 
     run = read_run(run_path)
     data, notes = file_data_options(run.config, overrides, data_path)
-    frame = _load_labelled(data, data_path)
+    # a file of one class is a fair thing to score a model on
+    frame, _ = load_frame(data, str(data_path), min_classes=1)
     cfg = to_config(run.config)
     labels = run.labels
     classes = labels.get("classes") or []
@@ -145,8 +159,6 @@ def predict_file(
 ):
     """Predictions (a frame: line, text, pred, prob, top_k) for the texts of one file."""
     from tailtune.data.texts import empty_rows_line, load_texts
-    from tailtune.runs import read_run
-    from tailtune.workflow import predict
 
     run = read_run(run_path)
     data, notes = file_data_options(run.config, overrides, input_path)
@@ -168,26 +180,42 @@ def predict_file(
     return frame
 
 
-def _load_labelled(data: DataConfig, path: str | Path):
-    from tailtune.data import load_table
-
-    result = load_table(
-        str(path),
-        format=data.format,
-        text_columns=data.text_columns,
-        label_columns=data.label_columns,
-        label_separator=data.label_separator,
-        text_separator=data.text_separator,
-        column_names=data.column_names,
-        skip_rows=data.skip_rows,
-        encoding=data.encoding,
-        label_names=data.label_names,
-        multi_label_separator=data.multi_label_separator,
-        multi_label=data.multi_label,
-        min_classes=1,  # a file of one class is a fair thing to score a model on
-    )
-    return result.frame
-
-
 def _sets(sets: list[str], name: str):
     return (s for s in sets if s.strip().startswith(f"data.{name}="))
+
+
+def evaluate(
+    run_path: str | Path, data_path: str | Path | None = None, overrides: list[str] | None = None
+) -> dict[str, Any]:
+    """Re-score a run's saved model on a labelled file read with the run's data options.
+
+    The same path as ``tailtune evaluate`` (:func:`evaluate_file`): a run
+    trained on several files reads the one file with its options (a per-file ``skip_rows``
+    list becomes one number), ``overrides`` are ``data.FIELD=VALUE`` strings, and labels the
+    run never trained on count as misses and are named in ``unseen``.
+    """
+    if data_path is None:
+        raise DataError("evaluate: give a labelled file with --data")
+    return evaluate_file(run_path, data_path, overrides)
+
+
+def predict(run_path: str | Path, texts: list[str], top_k: int = 3) -> pd.DataFrame:
+    """Predict labels (with top-k probabilities) for raw texts with a run's saved model."""
+    from tailtune.backends import load_backend
+
+    run = read_run(run_path)
+    backend = load_backend(run.path / layout.MODEL)
+    proba = backend.predict_proba(texts)
+    classes = np.asarray(backend.classes_, dtype=object)
+    top = np.argsort(-proba, axis=1, kind="stable")[:, :top_k]
+    return pd.DataFrame(
+        {
+            "text": texts,
+            "pred": classes[top[:, 0]].astype(str),
+            "prob": proba[np.arange(len(texts)), top[:, 0]].round(5),
+            "top_k": [
+                json.dumps([[str(classes[j]), round(float(p[j]), 5)] for j in idx])
+                for p, idx in zip(proba, top, strict=True)
+            ],
+        }
+    )

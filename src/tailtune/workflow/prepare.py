@@ -14,7 +14,7 @@ import pandas as pd
 from tailtune.config import Config, DataConfig
 from tailtune.errors import ConfigError
 
-__all__ = ["Prepared", "prepare_data", "load_frame"]
+__all__ = ["Prepared", "load_frame", "prepare_data", "read_options"]
 
 
 @dataclass
@@ -27,24 +27,30 @@ class Prepared:
     reports: dict[str, Any] = field(default_factory=dict)
 
 
-def load_frame(data: DataConfig, path, *, seed: int = 0) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Load one file (or list of files) with the DataConfig's reading options."""
+def read_options(data: DataConfig) -> dict[str, Any]:
+    """The DataConfig's reading options as :func:`tailtune.data.load_table` keywords (the one
+    mapping from config to loader: training, evaluation and checkpoint scoring all use it)."""
+    return {
+        "format": data.format,
+        "text_columns": data.text_columns,
+        "label_columns": data.label_columns,
+        "label_separator": data.label_separator,
+        "text_separator": data.text_separator,
+        "column_names": data.column_names,
+        "skip_rows": data.skip_rows,
+        "encoding": data.encoding,
+        "label_names": data.label_names,
+        "multi_label_separator": data.multi_label_separator,
+        "multi_label": data.multi_label,
+    }
+
+
+def load_frame(data: DataConfig, path, **kwargs: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Load one file (or list of files) with the DataConfig's reading options; ``kwargs`` go to
+    :func:`tailtune.data.load_table` (e.g. ``min_classes=1`` for an evaluation file)."""
     from tailtune.data import load_table
 
-    result = load_table(
-        path,
-        format=data.format,
-        text_columns=data.text_columns,
-        label_columns=data.label_columns,
-        label_separator=data.label_separator,
-        text_separator=data.text_separator,
-        column_names=data.column_names,
-        skip_rows=data.skip_rows,
-        encoding=data.encoding,
-        label_names=data.label_names,
-        multi_label_separator=data.multi_label_separator,
-        multi_label=data.multi_label,
-    )
+    result = load_table(path, **read_options(data), **kwargs)
     return result.frame, result.report
 
 
@@ -60,7 +66,7 @@ def prepare_data(cfg: Config) -> Prepared:
         frame = frame[["id", "text", "label", "line"]]
         reports["load"] = {"source": f"synthetic preset '{data.synthetic}'", "rows": len(frame)}
     elif data.path is not None:
-        frame, reports["load"] = load_frame(data, data.path, seed=cfg.seed)
+        frame, reports["load"] = load_frame(data, data.path)
     else:
         raise ConfigError("data.path: required (a file), or set data.synthetic to a preset name")
 
@@ -99,7 +105,7 @@ def prepare_data(cfg: Config) -> Prepared:
             train, rows=data.train_subsample, fraction=data.train_fraction, seed=seed
         )
     # an empty validation split (split.val: 0) is allowed: the workflow checks that the
-    # backend chooses nothing on validation (tailtune.refit.check_no_validation)
+    # backend chooses nothing on validation (tailtune.workflow.refit.check_no_validation)
     return Prepared(train=train, val=val, test=test, reports=_plain(reports))
 
 

@@ -147,10 +147,10 @@ def promote(run_path: str | Path, which: str, *, say=None) -> dict[str, Any]:
     """
     from tailtune.backends import load_backend
     from tailtune.config import config_from_dict
-    from tailtune.prepare import prepare_data
     from tailtune.runs import read_run
     from tailtune.runs.writer import write_json_atomic
-    from tailtune.workflow import score_split
+    from tailtune.workflow.prepare import prepare_data
+    from tailtune.workflow.score import score_split
 
     run = read_run(run_path)
     (ckpt,) = select(run.path, which) if which != "all" else (None,)
@@ -243,10 +243,11 @@ def _evaluation_data(run, split, data, overrides):
     if data is not None:
         if split is not None:
             raise DataError("give --data FILE or --split val|test, not both")
-        from tailtune.apply import _load_labelled, file_data_options, unseen
+        from tailtune.workflow.apply import file_data_options, unseen
+        from tailtune.workflow.prepare import load_frame
 
         options, notes = file_data_options(run.config, overrides, data)
-        frame = _load_labelled(options, data)
+        frame, _ = load_frame(options, str(data), min_classes=1)
         missing = unseen(frame["label"], run.labels.get("classes") or [])
         if missing["count"]:
             notes.append(
@@ -254,7 +255,7 @@ def _evaluation_data(run, split, data, overrides):
                 f"training ({missing['rows']:,} rows, scored as misses)"
             )
         return frame, str(data), counts, cfg, notes
-    from tailtune.prepare import prepare_data
+    from tailtune.workflow.prepare import prepare_data
 
     split = split or "val"
     if split not in ("val", "test"):
@@ -295,7 +296,7 @@ def _check_same_rows(run, frames: dict) -> None:
 
 
 def _score(backend, frame, counts, cfg) -> dict:
-    from tailtune.workflow import score_split
+    from tailtune.workflow.score import score_split
 
     return score_split(backend, frame, counts, cfg, "eval")["metrics"]
 

@@ -1,0 +1,220 @@
+"""The train workflow, top to bottom: prepare -> fit -> score -> refit -> write.
+
+``train(cfg)`` prepares the data, fits the configured backend, scores every split, refits on
+train + validation when asked, and writes a run directory (docs/architecture.md) atomically;
+``resume`` continues an unfinished one. Everything downstream (reports, experiments, the index)
+reads only run directories.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import yaml
+
+from tailtune.config import Config, config_from_dict, dump_config
+from tailtune.errors import DataError
+from tailtune.runs import RunWriter, layout
+from tailtune.runs.writer import in_progress, latest_interrupted, unfinished_runs
+from tailtune.workflow.fit import fit_backend, training_inputs
+from tailtune.workflow.prepare import Prepared, prepare_data
+from tailtune.workflow.refit import refit_backend, refit_decision, refit_phase
+from tailtune.workflow.score import score_split, score_splits, train_counts
+from tailtune.workflow.write import write_run
+
+__all__ = ["resume", "train"]
+
+
+def train(
+    cfg: Config,
+    *,
+    quiet: bool = True,
+    run_name: str | None = None,
+    runs_dir: str | Path | None = None,
+    log=None,
+    dir_name: str | None = None,
+    resume_from: str | Path | None = None,
+) -> Path:
+    """Train ``cfg`` and return the path of its finished run directory: fit, score, write.
+
+    ``run_name`` (the CLI's ``--name``) replaces ``cfg.name`` everywhere: folder, config.yaml,
+    metrics.json, index. ``dir_name`` names only the folder (experiments name folders by cell
+    and seed while their runs keep the experiment's name). ``runs_dir`` (default
+    ``cfg.runs_dir``) holds the run and its index. With ``train.resume=true`` the newest
+    unfinished run of that name continues from its newest complete checkpoint (or the folder
+    ``resume_from``, see :func:`resume`).
+    """
+    if run_name:
+        cfg = dataclasses.replace(cfg, name=run_name)
+    # torchrun / accelerate launch: rank 0 owns the run folder; the others write nothing
+    dist = _launch(cfg)
+    worker = dist is not None and not dist.is_main
+    say = _logger(quiet or worker, None if worker else log)
+    started = time.perf_counter()
+    root = Path(runs_dir if runs_dir is not None else cfg.runs_dir)
+    stem = dir_name or cfg.name
+    prepared = prepare_data(cfg)
+    _describe_data(prepared, say)
+    fit_texts, fit_labels, added = training_inputs(cfg, prepared.train)
+    if added:
+        prepared.reports["label_name_examples"] = added
+        say(f"added {added['added']:,} label-name training texts")
+    if resume_from is not None or cfg.train.resume:
+        if not worker:
+            resume_from = _resume_folder(root, stem, resume_from, say)
+        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, resume=True))
+    if worker:
+        return _train_beside_main(cfg, prepared, fit_texts, fit_labels, dist)
+
+    with RunWriter(root, stem, resume_from=resume_from) as run:
+        if dist is not None:
+            dist.share(str(run.tmp))  # the other processes train in this folder
+        # the run's record says how to train it again from scratch, not that it was resumed
+        record = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, resume=False))
+        run.write_text(layout.CONFIG, dump_config(record))
+        backend, fit_s = fit_backend(cfg, prepared, fit_texts, fit_labels, run.tmp, say)
+        t_pred = time.perf_counter()
+        scored = score_splits(backend, prepared, cfg)
+        timing = {"fit_s": round(fit_s, 3), "predict_s": round(time.perf_counter() - t_pred, 3)}
+        # refit (tailtune.workflow.refit): validation metrics stay the selection model's, test is scored
+        # with the model retrained on train + validation, which is the one saved
+        backend, refit = refit_phase(cfg, prepared, backend, fit_texts, fit_labels, run.tmp, say)
+        if refit["enabled"] and "test" in scored:
+            refit["selection_test"] = scored["test"]["metrics"]
+            scored["test"] = score_split(
+                backend, prepared.test, train_counts(prepared), cfg, "test"
+            )
+        write_run(run, cfg, backend, prepared, scored, timing, started, refit=refit)
+        run.write_text(layout.LOG, "\n".join(say.lines) + "\n")
+    say(f"run written to {run.final_path}")
+    _index(root, run.final_path)
+    if dist is not None:
+        dist.share(str(run.final_path))
+        dist.close()
+    return run.final_path
+
+
+def resume(
+    run: str | Path, *, runs_dir: str | Path | None = None, quiet: bool = True, log=None
+) -> Path:
+    """Continue an unfinished run to the end; return its finished run directory.
+
+    ``run`` is an unfinished run's folder (``runs/.tmp-…`` left by kill -9 or a crash,
+    ``runs/.interrupted-…`` left by Ctrl-C or SIGTERM) or a run name, whose newest unfinished
+    folder under ``runs_dir`` (default ``runs``) is taken. The config is the one the run
+    recorded when it started; training continues from the newest complete checkpoint.
+    """
+    path = Path(run)
+    parsed = layout.parse_unfinished(path) if path.is_dir() else None
+    if parsed is None:
+        root = Path(runs_dir if runs_dir is not None else "runs")
+        folder = latest_interrupted(root, str(run))
+        if folder is None:
+            raise DataError(_nothing_to_resume(root, str(run)))
+        parsed = layout.parse_unfinished(folder)
+    config_file = parsed.path / layout.CONFIG
+    if not config_file.is_file():
+        raise DataError(f"{parsed.path}: no {layout.CONFIG}; this folder cannot be resumed")
+    cfg = config_from_dict(yaml.safe_load(config_file.read_text(encoding="utf-8")) or {})
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, resume=True))
+    return train(cfg, quiet=quiet, log=log, runs_dir=parsed.path.parent, dir_name=parsed.name,
+                 resume_from=parsed.path)  # fmt: skip
+
+
+def _launch(cfg: Config):
+    """The multi-process launch this process belongs to (None when it runs alone)."""
+    from tailtune.training.distributed import launch, world_size
+
+    return launch(cfg.train.device) if world_size() > 1 else None
+
+
+def _train_beside_main(cfg: Config, prepared: Prepared, texts, labels, dist) -> Path:
+    """A non-main process of a multi-process launch: train its share of every step in the run
+    folder rank 0 created (checkpoints and best weights are read from there) and write
+    nothing; the finished run directory rank 0 wrote is returned."""
+    work = Path(dist.share())
+    quiet = _logger(True, None)
+    backend, _ = fit_backend(cfg, prepared, texts, labels, work, quiet)
+    if refit_decision(cfg, prepared)[0]:  # the refit is a second fit: every process takes part
+        val = prepared.val
+        refit_backend(backend, list(texts) + val["text"].tolist(),
+                      list(labels) + val["label"].tolist(), len(texts), work / "refit")  # fmt: skip
+    final = Path(dist.share())
+    dist.close()
+    return final
+
+
+def _describe_data(prepared: Prepared, say) -> None:
+    """The console lines about the splits (and the classes validation cannot see)."""
+    test = prepared.test
+    say(
+        f"data: {len(prepared.train):,} train / {len(prepared.val):,} val"
+        + (f" / {len(test):,} test" if test is not None else "")
+        + f", {prepared.train['label'].nunique()} classes"
+    )
+    sub = prepared.reports.get("train_subsample")
+    if sub:
+        say(
+            f"training split subsampled after the split: {sub['rows_after']:,} of "
+            f"{sub['rows_before']:,} rows (fraction {sub['fraction']:g}; validation unchanged)"
+        )
+    # a class with one example cannot be split: it stays in training and validation never sees it
+    singles = (prepared.reports.get("split") or {}).get("singletons_in_train") or []
+    if singles:
+        has = "classes have" if len(singles) > 1 else "class has"
+        say(f"{len(singles)} {has} a single example: trained on, not validated")
+
+
+def _resume_folder(root: Path, name: str, given: str | Path | None, say) -> Path:
+    """The unfinished run folder a resume continues: ``given``, or the newest of ``name``."""
+    if given is not None:
+        folder = Path(given)
+        if in_progress(folder):
+            raise DataError(f"train.resume: {folder} is still training (a live process holds it)")
+    else:
+        found = latest_interrupted(root, name)
+        if found is None:
+            raise DataError(_nothing_to_resume(root, name))
+        folder = found
+    say(f"resuming from {folder}")
+    return folder
+
+
+def _nothing_to_resume(root: Path, name: str) -> str:
+    busy = [u for u in unfinished_runs(root, name) if u.in_progress]
+    if busy:
+        return (
+            f"train.resume: the run '{name}' under {root} is still training ({busy[0].path}); "
+            "wait for it to finish or stop it first"
+        )
+    return f"train.resume: no interrupted run named '{name}' under {root}"
+
+
+def _index(root: Path, path: Path) -> None:
+    """Record the run in the SQLite index of the runs folder it was written to."""
+    try:
+        from tailtune.runs.index import index_run
+    except ImportError:
+        return
+    try:
+        index_run(root / "index.db", path)
+    except Exception as exc:  # the index is rebuildable; never fail a finished run over it
+        import warnings
+
+        warnings.warn(f"could not update the run index: {exc}", stacklevel=2)
+
+
+def _logger(quiet: bool, log):
+    lines: list[str] = []
+
+    def say(msg: str) -> None:
+        lines.append(msg)
+        if log is not None:
+            log(msg)
+        elif not quiet:
+            print(msg)
+
+    say.lines = lines  # type: ignore[attr-defined]
+    return say

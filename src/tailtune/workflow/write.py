@@ -1,0 +1,62 @@
+"""Write: every artifact of a fitted, scored run into its (temporary) run directory."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tailtune.config import Config
+from tailtune.runs import RunWriter, environment, layout
+from tailtune.workflow.prepare import Prepared
+from tailtune.workflow.score import train_counts
+
+__all__ = ["write_run"]
+
+
+def write_run(
+    run: RunWriter, cfg: Config, backend, prepared: Prepared, scored, timing, started, refit=None
+):
+    """Write every artifact of a fitted, scored run (file names in :mod:`tailtune.runs.layout`)."""
+    from tailtune.data import class_stats, split_stats
+    from tailtune.evaluation import resolve_tiers
+
+    ev, train_df = cfg.eval, prepared.train
+    counts = train_counts(prepared)
+    for split, result in scored.items():
+        run.write_csv(layout.per_class_file(split), result["per_class"])
+    frames = [result["predictions"] for result in scored.values()]
+    run.write_csv(layout.PREDICTIONS, pd.concat(frames, ignore_index=True))
+    probabilities = {split: r["proba"].astype(np.float32) for split, r in scored.items()}
+    classes = np.asarray(backend.classes_, dtype=str)
+    run.write_arrays(layout.PROBABILITIES, classes=classes, **probabilities)
+    backend.save(run.path(layout.MODEL))
+    # tiers: explicit thresholds, else the fixed defaults, else data-driven (evaluation/tiers.py)
+    tiers = resolve_tiers(counts, ev.head_min, ev.tail_max)
+    run.write_json(
+        layout.LABELS, {"classes": classes.tolist(), "train_counts": counts, **tiers.record()}
+    )
+    stats = {**class_stats(train_df["label"]), **tiers.class_stats(counts)}
+    val_stats = split_stats(train_df["label"], prepared.val["label"])
+    run.write_json(layout.DATA, {**prepared.reports, "train_stats": stats, "val_stats": val_stats})
+    info = dict(getattr(backend, "info_", {}) or {})
+    run.write_json(layout.ENV, environment(seed=cfg.seed, device=str(info.get("device", "cpu"))))
+    metrics: dict[str, Any] = {split: result["metrics"] for split, result in scored.items()}
+    metrics.update(
+        {
+            "name": cfg.name,
+            "backend": cfg.model.backend,
+            "model": cfg.model.name,
+            "train_size": len(train_df),
+            "n_classes": len(counts),
+            "macro_over": "classes present in the evaluation split's gold labels",
+            "tiers_rule": tiers.rule,
+            "timing": {**timing, "total_s": round(time.perf_counter() - started, 3)},
+            "info": info,
+        }
+    )
+    if refit is not None:
+        metrics["refit"] = refit
+    run.write_json(layout.METRICS, metrics)
