@@ -6,11 +6,11 @@ from tailtune.config import (
     Config,
     apply_overrides,
     config_from_dict,
-    config_hash,
     dump_config,
     load_config,
 )
 from tailtune.errors import ConfigError
+from tailtune.runs.index import run_config_hash
 
 pytestmark = pytest.mark.unit
 
@@ -23,7 +23,7 @@ def test_defaults_round_trip_through_yaml(tmp_path):
     p.write_text(dump_config(cfg))
     again = load_config(p)
     assert again == cfg
-    assert config_hash(again) == config_hash(cfg)
+    assert run_config_hash(again) == run_config_hash(cfg)
 
 
 def test_typo_in_key_suggests_the_field():
@@ -74,7 +74,7 @@ def test_override_values_yaml_reads_as_comments_or_null():
 def test_hash_changes_with_any_field():
     a = Config()
     b = config_from_dict({"seed": 43})
-    assert config_hash(a) != config_hash(b)
+    assert run_config_hash(a) != run_config_hash(b)
 
 
 def test_missing_and_invalid_yaml_files(tmp_path):
@@ -181,9 +181,10 @@ def test_merged_applies_a_partial_config_over_a_whole_one():
     assert cfg.model.backend == "tfidf" and cfg.train.lr == 2e-5  # the original is untouched
 
 
-def test_old_names_of_the_settings_classes_still_import():
-    from tailtune.config import ObjectiveConfig, TrainConfig
-    from tailtune.objectives import Objective
-    from tailtune.training.settings import TrainSettings
+def test_config_exports_only_what_it_defines():
+    """Each settings class has one name, in its component's module: no aliases here."""
+    import tailtune.config as config
 
-    assert TrainConfig is TrainSettings and ObjectiveConfig is Objective
+    foreign = [n for n in config.__all__ if getattr(config, n).__module__ != "tailtune.config"]
+    assert foreign == []
+    assert not hasattr(config, "TrainConfig") and not hasattr(config, "config_hash")

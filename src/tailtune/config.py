@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,29 +42,10 @@ __all__ = [
     "config_from_dict",
     "config_to_dict",
     "apply_overrides",
-    "config_hash",
     "dump_config",
-    # the components' settings, under the names this module used to define
-    "TfidfConfig",
-    "EmbeddingHeadConfig",
-    "LoraConfig",
-    "CascadeConfig",
-    "EnsembleConfig",
-    "ObjectiveConfig",
-    "TrainConfig",
 ]
 
 RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
-
-# Old names of the component settings (kept so that existing imports keep working).
-TfidfConfig = TfidfSettings
-EmbeddingHeadConfig = HeadSettings
-LoraConfig = LoraSettings
-CascadeConfig = CascadeSettings
-EnsembleConfig = EnsembleSettings
-ObjectiveConfig = Objective
-TrainConfig = TrainSettings
-
 
 @dataclass
 class DataConfig:
@@ -292,12 +272,6 @@ def config_to_dict(cfg: Any) -> dict[str, Any]:
 def dump_config(cfg: Any) -> str:
     """YAML text of a config, keys in declaration order."""
     return yaml.safe_dump(config_to_dict(cfg), sort_keys=False, allow_unicode=True)
-
-
-def config_hash(cfg: Config) -> str:
-    """A short stable hash of the resolved config (identifies a run in experiments)."""
-    text = json.dumps(config_to_dict(cfg), sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 # ---------------------------------------------------------------------------------------------
