@@ -3,45 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import os
 import shutil
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from tailtune.errors import MissingExtraError, TailtuneError
+from tailtune.errors import TailtuneError
 
-__all__ = ["EXPORT_JSON", "need", "staged_dir", "write_export_json", "read_export_json"]
+__all__ = ["EXPORT_JSON", "staged_dir", "write_export_json", "read_export_json"]
 
 EXPORT_JSON = "export.json"
-
-# The pip extra each optional module comes with (tailtune._extras names the neural ones).
-_EXTRA = {
-    "onnx": "export",
-    "onnxruntime": "export",
-    "skops": "export",
-    "fastapi": "serve",
-    "uvicorn": "serve",
-    "httpx": "serve",
-}
-
-
-def need(module: str, purpose: str = "") -> ModuleType:
-    """Import ``module``, or raise one line naming the tailtune extra that installs it."""
-    root = module.split(".")[0]
-    if root not in _EXTRA:
-        from tailtune._extras import require
-
-        return require(module, purpose)
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        what = f" for {purpose}" if purpose else ""
-        raise MissingExtraError(
-            f"{root} is needed{what} but is not installed: pip install 'tailtune[{_EXTRA[root]}]'"
-        ) from exc
 
 
 @contextlib.contextmanager

@@ -20,7 +20,6 @@ from tailtune._extras import require
 from tailtune.errors import TailtuneError
 from tailtune.export._adjust import logit_offset
 from tailtune.export._agree import agreement
-from tailtune.export._files import need
 from tailtune.export._source import Source, posthoc, reference_proba
 from tailtune.export._transformers import TRANSFORMER_KINDS, plain_classifier
 
@@ -49,8 +48,8 @@ def export_onnx(
     Returns the report's format part and PyTorch's probabilities on the validation texts
     (computed before any merge), for :func:`check_agreement` once ``export.json`` is written.
     """
-    need("onnx", "ONNX export")
-    need("onnxruntime", "ONNX export")
+    require("onnx", "ONNX export")
+    require("onnxruntime", "ONNX export")
     if source.kind not in (*TRANSFORMER_KINDS, "embedding_head"):
         reason = REFUSED.get(source.kind, f"backend '{source.kind}' has no ONNX form")
         raise TailtuneError(f"onnx: {reason}")
@@ -134,7 +133,7 @@ def _quantize_int8(src: Path, dst: Path) -> None:
     decisions on the 893 test texts, per channel 99.9%."""
     import logging
 
-    q = need("onnxruntime.quantization", "int8 quantization")
+    q = require("onnxruntime.quantization", "int8 quantization")
     # ONNX Runtime logs a hint about shape pre-processing on the root logger: not for users
     logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))
     with warnings.catch_warnings():

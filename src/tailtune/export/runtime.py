@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tailtune.export._files import need, read_export_json
+from tailtune._extras import require
+from tailtune.export._files import read_export_json
 
 __all__ = ["OnnxClassifier"]
 
@@ -22,8 +23,8 @@ class OnnxClassifier:
     """``predict_proba`` / ``predict`` over an ONNX export folder (CPU execution provider)."""
 
     def __init__(self, folder: str | Path, threads: int | None = None, batch_size: int = 32):
-        ort = need("onnxruntime", "ONNX inference")
-        tokenizers = need("tokenizers", "ONNX inference")
+        ort = require("onnxruntime", "ONNX inference")
+        tokenizers = require("tokenizers", "ONNX inference")
         self.folder = Path(folder)
         meta = read_export_json(self.folder)
         if meta.get("format") != "onnx":

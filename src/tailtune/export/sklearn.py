@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from tailtune._extras import require
 from tailtune.errors import TailtuneError
 from tailtune.export._adjust import fold_binary, fold_linear
 from tailtune.export._agree import agreement
-from tailtune.export._files import need
 from tailtune.export._source import Source, posthoc, reference_proba
 
 __all__ = ["export_sklearn", "build_pipeline", "PIPELINE_FILE"]
@@ -43,7 +43,7 @@ REFUSED = {
 
 def export_sklearn(source: Source, folder: Path) -> dict:
     """Write ``folder/pipeline.skops``; check that it reproduces the run's probabilities."""
-    sio = need("skops.io", "the sklearn export")
+    sio = require("skops.io", "the sklearn export")
     if source.kind != "tfidf":
         reason = REFUSED.get(
             source.kind, f"a {source.kind} run is a neural model; use --format hf or onnx"

@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from tailtune.export._files import need
+from tailtune._extras import require
 
 __all__ = ["create_app", "serve_run", "ENV_SETTINGS"]
 
@@ -20,7 +20,7 @@ ENV_SETTINGS = "TAILTUNE_SERVE_SETTINGS"
 
 def create_app(source: str | Path, **limits):
     """The FastAPI app (see :func:`tailtune.serve.app.create_app`)."""
-    need("fastapi", "tailtune serve")
+    require("fastapi", "tailtune serve")
     from tailtune.serve.app import create_app as build
 
     return build(source, **limits)
@@ -38,7 +38,7 @@ def serve_run(
     """Serve ``source`` until interrupted. With ``workers > 1`` every uvicorn worker process
     builds its own app (and loads its own copy of the model) from the settings in
     ``$TAILTUNE_SERVE_SETTINGS``."""
-    uvicorn = need("uvicorn", "tailtune serve")
+    uvicorn = require("uvicorn", "tailtune serve")
     from tailtune.serve.predictor import load_predictor
 
     if workers < 1:

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from tailtune._extras import require
 from tailtune.errors import TailtuneError
-from tailtune.export._files import need
 from tailtune.serve._schema import PredictRequest, PredictResponse
 from tailtune.serve.batcher import MicroBatcher
 from tailtune.serve.predictor import load_predictor
@@ -58,7 +58,7 @@ def create_app(
     threads: int | None = None,
 ):
     """A FastAPI app serving a run directory (tailtune backend) or an ONNX export folder."""
-    fastapi = need("fastapi", "tailtune serve")
+    fastapi = require("fastapi", "tailtune serve")
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
 
