@@ -69,7 +69,7 @@ def run_dataset(name: str, args, m2v_dir: str | None) -> list[dict]:
     y = train["label"].astype(str).to_numpy()
     yt = test["label"].astype(str).to_numpy()
     counts = dict(zip(*np.unique(y, return_counts=True), strict=True))
-    head_min, tail_max = quality.TIERS.get(name, (2000, 100))
+    head_min, tail_max = quality.tier_thresholds(name)
     print(f"\n== {name}: train {len(y)} ({len(counts)} classes), test {len(yt)}", flush=True)
     rows = []
     for group in args.groups:

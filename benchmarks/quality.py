@@ -41,6 +41,13 @@ TIERS = {"cfpb": (500, 20)}
 MAX_LENGTH = {"banking77": 64, "atis": 64, "goemotions": 64, "cfpb": 256}
 
 
+def tier_thresholds(name: str) -> tuple[int, int]:
+    """(head_min, tail_max) of a data set: its own, else tailtune's fixed defaults."""
+    from tailtune.evaluation.tiers import DEFAULT_HEAD_MIN, DEFAULT_TAIL_MAX
+
+    return TIERS.get(name, (DEFAULT_HEAD_MIN, DEFAULT_TAIL_MAX))
+
+
 def data_root() -> Path:
     """``$TAILTUNE_SHARED_DATA`` or ``../shared/data`` next to the repository."""
     return Path(os.environ.get("TAILTUNE_SHARED_DATA") or REPO / ".." / "shared" / "data")
@@ -159,7 +166,7 @@ def run_dataset(name: str, args) -> list[dict]:
     train, test = load_dataset(name, data_root())
     parts = split_frame(train, val=0.1, seed=42)  # validation carved from training, never test
     fit, val = parts.train, parts.val
-    head_min, tail_max = TIERS.get(name, (2000, 100))
+    head_min, tail_max = tier_thresholds(name)
     X, y = train["text"].tolist(), train["label"].astype(str).to_numpy()
     Xf, yf = fit["text"].tolist(), fit["label"].astype(str).to_numpy()
     Xv, yv = val["text"].tolist(), val["label"].astype(str).to_numpy()
@@ -290,7 +297,7 @@ def refit_comparison(name: str, args) -> list[dict]:
     train, test = load_dataset(name, data_root())
     parts = split_frame(train, val=0.1, seed=42)
     fit, val = parts.train, parts.val
-    head_min, tail_max = TIERS.get(name, (2000, 100))
+    head_min, tail_max = tier_thresholds(name)
     Xf, yf = fit["text"].tolist(), fit["label"].astype(str).to_numpy()
     Xv, yv = val["text"].tolist(), val["label"].astype(str).to_numpy()
     Xt, yt = test["text"].tolist(), test["label"].astype(str).to_numpy()

@@ -47,6 +47,7 @@ __all__ = [
 
 RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
 
+
 @dataclass
 class DataConfig:
     """Where the labelled texts come from and how to read and clean them."""

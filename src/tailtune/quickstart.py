@@ -25,7 +25,7 @@ def quickstart_configs(preset: str = "small", seed: int = 42) -> list[tuple[str,
         "seed": seed,
         "data": {"synthetic": preset},
         "split": {"val": info.get("val", 0.1)},
-        "eval": {"head_min": info.get("head_min", 2000), "tail_max": info.get("tail_max", 100)},
+        "eval": {"head_min": info["head_min"], "tail_max": info["tail_max"]},
     }
     return [
         ("majority", {**base, "name": "majority", "model": {"backend": "majority"}}),

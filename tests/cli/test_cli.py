@@ -105,3 +105,34 @@ def test_recipe_and_config_together_is_an_error(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("name: x\n")
     _assert_one_line_error(_run("train", str(cfg), "--recipe", "cpu-longtail"), "not both")
+
+
+def test_stats_shows_the_tiers_a_run_would_use(tmp_path):
+    """Auto thresholds by default (data-driven here: no class reaches 2,000); options fix them."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from tailtune.cli import app
+
+    sizes = {"a": 500, "b": 300, "c": 120, "d": 50, "e": 20, "f": 10}
+    p = tmp_path / "d.csv"
+    p.write_text(
+        "text,label\n" + "".join(f"t{k}{i},{k}\n" for k, n in sizes.items() for i in range(n))
+    )
+    runner = CliRunner()
+    res = runner.invoke(app, ["data", "stats", str(p), "--json"], env={"COLUMNS": "10000"})
+    assert res.exit_code == 0, res.output
+    stats = json.loads(res.stdout)["stats"]
+    assert stats["tiers_rule"].startswith("data-driven (head empty under head >= 2,000")
+    assert stats["tiers"]["head"] == {"classes": 1, "rows": 500}
+    res = runner.invoke(
+        app, ["data", "stats", str(p), "--json", "--head-min", "300", "--tail-max", "50"]
+    )
+    stats = json.loads(res.stdout)["stats"]
+    assert stats["tiers_rule"] == "fixed (head >= 300, tail < 50; set in eval)"
+    assert {t: v["classes"] for t, v in stats["tiers"].items()} == {"head": 2, "mid": 2, "tail": 2}
+    _assert_one_line_error(  # the default tail threshold, 100, is above 50
+        _run("data", "stats", str(p), "--head-min", "50"),
+        "eval.tail_max (100, the default) must not exceed eval.head_min (50)",
+    )

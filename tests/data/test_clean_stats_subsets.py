@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 
 from tailtune.data import (
-    assign_tiers,
     class_stats,
     clean,
     split_stats,
@@ -14,6 +13,7 @@ from tailtune.data import (
     subset_labels,
 )
 from tailtune.errors import DataError
+from tailtune.evaluation import assign_tiers, resolve_tiers
 
 pytestmark = pytest.mark.unit
 
@@ -62,6 +62,22 @@ def test_class_stats_hand_computed():
         "mid": {"classes": 1, "rows": 150},
         "tail": {"classes": 3, "rows": 123},
     }
+
+
+def test_class_stats_tiers_follow_the_rule_a_run_records():
+    """No class reaches 2,000: the fixed defaults leave the head empty, so the data-driven rule
+    decides, as it does for a training run on the same data; explicit thresholds stay fixed."""
+    labels = ["a"] * 500 + ["b"] * 300 + ["c"] * 120 + ["d"] * 50 + ["e"] * 20 + ["f"] * 10
+    counts = {"a": 500, "b": 300, "c": 120, "d": 50, "e": 20, "f": 10}
+    auto = class_stats(labels)
+    run = resolve_tiers(counts)
+    assert run.kind == "data-driven" and auto["tiers_rule"] == run.rule
+    assert (auto["head_min"], auto["tail_max"]) == (None, None)
+    assert {t: v["classes"] for t, v in auto["tiers"].items()} == run.n_classes()
+    assert auto["tiers"]["head"] == {"classes": 1, "rows": 500}  # a holds 500 / 1000 rows
+    fixed = class_stats(labels, head_min=300, tail_max=50)
+    assert fixed["tiers_rule"] == "fixed (head >= 300, tail < 50; set in eval)"
+    assert {t: v["classes"] for t, v in fixed["tiers"].items()} == {"head": 2, "mid": 2, "tail": 2}
 
 
 def test_assign_tiers_boundaries():

@@ -69,6 +69,7 @@ def write_run(
     labels = {
         "classes": classes, "train_counts": train_counts, "tiers": tiers,
         "head_min": head_min, "tail_max": tail_max,
+        "tiers_rule": f"fixed (head >= {head_min:,}, tail < {tail_max:,})",
     }  # fmt: skip
     (path / "labels.json").write_text(json.dumps(labels))
     pd.concat(frames, ignore_index=True).to_csv(path / "predictions.csv", index=False)

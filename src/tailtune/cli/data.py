@@ -43,18 +43,31 @@ def data_stats(
     skip_rows: SkipRows = 0,
     fmt: Fmt = "auto",
     encoding: Encoding = "utf-8",
-    head_min: Annotated[int, typer.Option(help="Head tier: at least this many examples.")] = 2000,
-    tail_max: Annotated[int, typer.Option(help="Tail tier: fewer than this many examples.")] = 100,
+    head_min: Annotated[
+        int | None,
+        typer.Option(
+            help="Head tier: at least this many examples (as eval.head_min).", show_default="auto"
+        ),
+    ] = None,
+    tail_max: Annotated[
+        int | None,
+        typer.Option(
+            help="Tail tier: fewer than this many examples (as eval.tail_max).", show_default="auto"
+        ),
+    ] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Class statistics: sizes, imbalance, classes under 20/100, frequency tiers."""
+    from tailtune._settings import from_kwargs
+    from tailtune.config import EvalConfig
     from tailtune.data import class_stats
 
+    tiers = from_kwargs(EvalConfig, {"head_min": head_min, "tail_max": tail_max})
     cfg = data_config(config, text_col, label_col, skip_rows, fmt, encoding, set_)
     frame, report = load_data(cfg, path)
-    stats = class_stats(frame["label"], head_min=head_min, tail_max=tail_max)
+    stats = class_stats(frame["label"], head_min=tiers.head_min, tail_max=tiers.tail_max)
     if as_json:
         console.print_json(json.dumps({"load": report, "stats": stats}, default=str))
         return

@@ -14,7 +14,7 @@ from tailtune.data.load import (
     summary_lines,
 )
 from tailtune.data.split import SplitResult, resolve_count, split_frame, write_split
-from tailtune.data.stats import assign_tiers, class_counts, class_stats, split_stats
+from tailtune.data.stats import class_counts, class_stats, split_stats
 from tailtune.data.subsets import (
     nested_fractions,
     stratified_subsample,
@@ -29,7 +29,6 @@ __all__ = [
     "CleanReport",
     "LoadResult",
     "SplitResult",
-    "assign_tiers",
     "class_counts",
     "class_stats",
     "clean",

@@ -1,7 +1,7 @@
 """Class statistics: imbalance, frequency tiers, and how thin a validation split is per class.
 
-Tiers by training count: head = classes with at least ``head_min`` training examples
-(default 2,000), tail = fewer than ``tail_max`` (default 100), mid = in between.
+Tiers follow the one rule of :func:`tailtune.evaluation.tiers.resolve_tiers` (the rule every run
+records), so ``tailtune data stats`` shows the tiers a run on the same data would use.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["class_counts", "class_stats", "assign_tiers", "split_stats"]
+from tailtune.evaluation.tiers import resolve_tiers
+
+__all__ = ["class_counts", "class_stats", "split_stats"]
 
 
 def class_counts(labels: Iterable[Any]) -> dict[str, int]:
@@ -19,36 +21,20 @@ def class_counts(labels: Iterable[Any]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def assign_tiers(
-    train_counts: dict[str, int], head_min: int = 2000, tail_max: int = 100
-) -> dict[str, str]:
-    """Tier of each label by its training count: head ≥ head_min, tail < tail_max, else mid."""
-    if tail_max > head_min:
-        raise ValueError(f"tail_max ({tail_max}) must not exceed head_min ({head_min})")
-    return {
-        label: "head" if n >= head_min else "tail" if n < tail_max else "mid"
-        for label, n in train_counts.items()
-    }
-
-
-def class_stats(labels: Iterable[Any], *, head_min: int = 2000, tail_max: int = 100) -> dict:
+def class_stats(
+    labels: Iterable[Any], *, head_min: int | None = None, tail_max: int | None = None
+) -> dict:
     """Rows, classes, largest/smallest class, imbalance ratio, small classes and tiers.
 
     ``imbalance_ratio`` = largest count / smallest count. ``tiers`` maps head/mid/tail to the
-    number of classes and rows in each (thresholds as in :func:`assign_tiers`).
+    number of classes and rows in each, by :func:`~tailtune.evaluation.tiers.resolve_tiers`
+    (``head_min`` / ``tail_max`` None = auto, as the config's ``eval`` section); ``tiers_rule``
+    says which rule made them.
     """
     counts = class_counts(labels)
     if not counts:
         return {"rows": 0, "classes": 0}
     (big, n_big), (small, n_small) = next(iter(counts.items())), list(counts.items())[-1]
-    tiers = assign_tiers(counts, head_min, tail_max)
-    by_tier = {
-        t: {
-            "classes": sum(1 for v in tiers.values() if v == t),
-            "rows": sum(n for k, n in counts.items() if tiers[k] == t),
-        }
-        for t in ("head", "mid", "tail")
-    }
     return {
         "rows": sum(counts.values()),
         "classes": len(counts),
@@ -57,9 +43,7 @@ def class_stats(labels: Iterable[Any], *, head_min: int = 2000, tail_max: int = 
         "imbalance_ratio": n_big / n_small,
         "classes_under_20": sum(1 for n in counts.values() if n < 20),
         "classes_under_100": sum(1 for n in counts.values() if n < 100),
-        "head_min": head_min,
-        "tail_max": tail_max,
-        "tiers": by_tier,
+        **resolve_tiers(counts, head_min, tail_max).class_stats(counts),
         "counts": counts,
     }
 

@@ -177,14 +177,8 @@ def _describe(counts: dict[str, int], tiers: dict[str, str], why: str) -> str:
 
 
 def recorded_rule(labels: Mapping) -> str | None:
-    """The tiers rule a run recorded (labels.json ``tiers_rule``); for runs written before the
-    rule was recorded, their fixed thresholds; None when the run has no tiers."""
-    if labels.get("tiers_rule"):
-        return str(labels["tiers_rule"])
-    head, tail = labels.get("head_min"), labels.get("tail_max")
-    if head is not None and tail is not None and labels.get("tiers"):
-        return f"fixed (head >= {int(head):,}, tail < {int(tail):,})"
-    return None
+    """The tiers rule a run recorded (labels.json ``tiers_rule``); None when it has no tiers."""
+    return str(labels["tiers_rule"]) if labels.get("tiers_rule") else None
 
 
 def assign_tiers(

@@ -158,7 +158,7 @@ def _data_section(run: Run, labels: dict) -> dict[str, Any] | None:
         "tail_max": labels.get("tail_max"),
         "tiers_rule": recorded_rule(labels),
         "plot": plots.class_distribution(
-            counts, tiers, labels.get("head_min", 2000), labels.get("tail_max", 100)
+            counts, tiers, labels.get("head_min"), labels.get("tail_max")
         ),
     }
 
