@@ -154,3 +154,35 @@ def test_utf8_bom_is_not_part_of_the_first_column(tmp_path):
 def test_latin1_file_reads_with_its_encoding(tmp_path):
     p = write(tmp_path / "l.csv", "text,label\ncaf\u00e9,x\nna\u00efve,y\n", encoding="latin-1")
     assert load_table(p, encoding="latin-1").frame["text"].tolist() == ["caf\u00e9", "na\u00efve"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".parquet"])
+def test_texts_to_predict_and_training_data_read_a_file_alike(tmp_path, suffix):
+    """One format dispatch: predict's reader sees the texts and lines that training's does."""
+    from tailtune.data.texts import load_texts
+
+    rows = pd.DataFrame({"text": ["one\ntwo", "", "three", "four"], "label": ["a", "b", "a", "b"]})
+    p = tmp_path / f"d{suffix}"
+    if suffix == ".parquet":
+        rows.to_parquet(p, index=False)
+    elif suffix == ".jsonl":
+        p.write_text("".join(json.dumps(r) + "\n" for r in rows.to_dict("records")))
+    else:
+        rows.to_csv(p, index=False, sep="," if suffix == ".csv" else "\t")
+    table = load_table(p).frame
+    texts = load_texts(p)
+    assert texts.format == suffix[1:] and texts.texts == table["text"].tolist()
+    assert texts.lines == table["line"].tolist() and texts.texts == ["one\ntwo", "three", "four"]
+    assert len(texts.empty_lines) == 1
+
+
+def test_a_txt_file_is_texts_to_predict_never_training_data(tmp_path):
+    from tailtune.data.texts import load_texts
+    from tailtune.errors import DataError
+
+    p = write(tmp_path / "t.txt", "first text\n\nsecond text\n")
+    assert load_texts(p).texts == ["first text", "second text"]
+    with pytest.raises(DataError, match="set format to csv, tsv, jsonl, parquet, hf or lines"):
+        load_table(p)
+    with pytest.raises(DataError, match="format: got 'xml', expected auto, text, csv"):
+        load_texts(p, format="xml")

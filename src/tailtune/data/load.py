@@ -14,21 +14,14 @@ from typing import Any
 import pandas as pd
 
 from tailtune.data import _readers, _rows
+from tailtune.data._formats import SUFFIX_FORMAT as _SUFFIX_FORMAT  # noqa: F401  (apply.py)
+from tailtune.data._formats import read_columns, resolve_format
 from tailtune.errors import DataError
 
 __all__ = ["LoadResult", "load_table", "load_line_aligned", "summary_lines", "FRAME_COLUMNS"]
 
 FRAME_COLUMNS = _rows.FRAME_COLUMNS
-_SUFFIX_FORMAT = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
+_FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf", "lines")
 _SHOWN = 10  # line numbers listed per removal reason
 
 
@@ -86,7 +79,7 @@ def load_table(
     prefixes = _id_prefixes(paths)
     frames, removed, files = [], [], []
     for p, skip, prefix in zip(paths, skips, prefixes, strict=False):
-        fmt = _resolve_format(p, format)
+        fmt = resolve_format(p, format, _FORMATS)
         table = _read(p, fmt, texts, labels, id_column, column_names, skip, encoding, split)
         frame, gone = _rows.to_frame(
             p,
@@ -185,47 +178,14 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _resolve_format(path: Path, fmt: str) -> str:
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    if fmt != "auto":
-        if fmt not in ("csv", "tsv", "jsonl", "parquet", "hf", "lines"):
-            raise DataError(
-                f"format: got '{fmt}', expected auto, csv, tsv, jsonl, parquet, hf or lines"
-            )
-        return fmt
-    if path.is_dir():
-        return "lines" if (path / "seq.in").exists() else "hf"
-    if path.suffix.lower() not in _SUFFIX_FORMAT:
-        raise DataError(
-            f"{path}: cannot tell the format from the suffix '{path.suffix}'; "
-            "set format to csv, tsv, jsonl, parquet, hf or lines"
-        )
-    return _SUFFIX_FORMAT[path.suffix.lower()]
-
-
 def _read(path, fmt, texts, labels, id_column, column_names, skip, encoding, split):
     wanted = list(dict.fromkeys(texts + labels + ([id_column] if id_column else [])))
-    if path.is_file() and path.stat().st_size == 0:
-        raise DataError(f"{path}: empty file")
-    if fmt in ("csv", "tsv"):
-        table = _readers.read_delimited(
-            path,
-            wanted,
-            delimiter="," if fmt == "csv" else "\t",
-            column_names=column_names,
-            skip_rows=skip,
-            encoding=encoding,
-        )
-    elif fmt == "jsonl":
-        table = _readers.read_jsonl(path, wanted, encoding=encoding, skip_rows=skip)
-    elif fmt == "parquet":
-        table = _readers.read_parquet(path, wanted)
-    elif fmt == "hf":
-        table = _readers.read_hf(path, wanted, split=split)
-    else:
+    if fmt == "lines":
         table = _read_lines_pair(*_line_files(path), encoding)
         table.values = {c: table.values["label" if c in labels else "text"] for c in wanted}
+    else:
+        table = read_columns(path, fmt, wanted, column_names=column_names, skip_rows=skip,
+                             encoding=encoding, split=split)  # fmt: skip
     if not table.lines:
         raise DataError(f"{path}: empty file (a header but no rows)")
     return table

@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tailtune.data import _readers
-from tailtune.data.load import _resolve_format
+from tailtune.data._formats import COLUMN_FORMATS, read_columns, resolve_format
 from tailtune.errors import DataError
 
 __all__ = ["TextsResult", "check_encoding", "load_texts"]
 
-_TEXT_SUFFIXES = (".txt", ".text")
 _SHOWN = 10
 
 
@@ -63,35 +62,18 @@ def load_texts(
     if isinstance(skip_rows, (list, tuple)):
         raise DataError(f"{p}: skip_rows is a list {list(skip_rows)}; give one number for one file")
     texts = [text_columns] if isinstance(text_columns, str) else list(text_columns)
-    if format == "text" or (format == "auto" and p.suffix.lower() in _TEXT_SUFFIXES):
-        fmt = "text"
-        if not p.is_file():
-            raise DataError(f"{p}: file not found")
-    else:
-        fmt = _resolve_format(p, format)
-    if p.is_file() and p.stat().st_size == 0:
-        raise DataError(f"{p}: empty file")
+    fmt = resolve_format(p, format, ("text", *COLUMN_FORMATS, "lines"))
+    if fmt == "lines":
+        raise DataError(f"{p}: format '{fmt}' holds labelled pairs; predict reads one text file")
     if fmt == "text":
+        if p.is_file() and p.stat().st_size == 0:
+            raise DataError(f"{p}: empty file")
         lines, values = _readers.read_lines(p, encoding=encoding, skip_rows=skip_rows)
         table = _readers.RawTable(columns=["text"], lines=lines, values={"text": values})
         texts = ["text"]
-    elif fmt in ("csv", "tsv"):
-        table = _readers.read_delimited(
-            p,
-            texts,
-            delimiter="," if fmt == "csv" else "\t",
-            column_names=column_names,
-            skip_rows=skip_rows,
-            encoding=encoding,
-        )
-    elif fmt == "jsonl":
-        table = _readers.read_jsonl(p, texts, encoding=encoding, skip_rows=skip_rows)
-    elif fmt == "parquet":
-        table = _readers.read_parquet(p, texts)
-    elif fmt == "hf":
-        table = _readers.read_hf(p, texts, split=split)
     else:
-        raise DataError(f"{p}: format '{fmt}' holds labelled pairs; predict reads one text file")
+        table = read_columns(p, fmt, texts, column_names=column_names, skip_rows=skip_rows,
+                             encoding=encoding, split=split)  # fmt: skip
     out = TextsResult(texts=[], lines=[], format=fmt)
     for i, line in enumerate(table.lines):
         parts = (_as_text(table.values[c][i]) for c in texts)
