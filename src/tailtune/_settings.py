@@ -92,12 +92,13 @@ def check_choices(obj: Any, where: str) -> None:
             raise ConfigError(f"{where}.{f.name}: got {value!r}, expected one of: {shown}{hint}")
 
 
-def unknown_key(key: str, names: list[str], where: str) -> ConfigError:
-    """The error for a key that is no field of ``names``, with a "did you mean" hint."""
+def unknown_key(key: str, names: list[str], where: str, kind: str = "config") -> ConfigError:
+    """The error for a key that is no field of ``names``, with a "did you mean" hint; ``kind``
+    names the file the key is in (a config, an experiment ...)."""
     dotted = f"{where}.{key}" if where else str(key)
     close = difflib.get_close_matches(str(key), names, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(names)}"
-    return ConfigError(f"unknown config field '{dotted}'{hint}")
+    return ConfigError(f"unknown {kind} field '{dotted}'{hint}")
 
 
 def from_kwargs(cls: type, kwargs: dict[str, Any], where: str | None = None) -> Any:
@@ -120,38 +121,38 @@ def from_kwargs(cls: type, kwargs: dict[str, Any], where: str | None = None) -> 
 # plain dicts (parsed YAML) <-> settings dataclasses
 
 
-def from_dict(raw: dict[str, Any] | None, cls: type, where: str = "") -> Any:
+def from_dict(raw: dict[str, Any] | None, cls: type, where: str = "", kind: str = "config") -> Any:
     """Build a (nested) settings dataclass from a plain dict (parsed YAML): every key must be a
     config-file field, every value is coerced to the field's type, and each dataclass built is
-    validated (``validate(where)``)."""
+    validated (``validate(where)``). ``kind`` names the file in the unknown-key error."""
     raw = {} if raw is None else raw
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where or 'config'}: expected a mapping, got {_show(raw)}")
+        raise ConfigError(f"{where or kind}: expected a mapping, got {_show(raw)}")
     hints = typing.get_type_hints(cls)
     names = [f.name for f in yaml_fields(cls)]
     kwargs: dict[str, Any] = {}
     for key, value in raw.items():
         dotted = f"{where}.{key}" if where else str(key)
         if key not in names:
-            raise unknown_key(key, names, where)
-        kwargs[key] = _coerce(value, hints[key], dotted)
+            raise unknown_key(key, names, where, kind)
+        kwargs[key] = _coerce(value, hints[key], dotted, kind)
     obj = cls(**kwargs)
     obj.validate(where)
     return obj
 
 
-def _coerce(value: Any, tp: Any, where: str) -> Any:
+def _coerce(value: Any, tp: Any, where: str, kind: str = "config") -> Any:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if dataclasses.is_dataclass(tp):
-        return from_dict(value, tp, where)
+        return from_dict(value, tp, where, kind)
     if origin in (Union, types.UnionType):
         if value is None and type(None) in args:
             return None
         errors = []
         for arg in (a for a in args if a is not type(None)):
             try:
-                return _coerce(value, arg, where)
+                return _coerce(value, arg, where, kind)
             except ConfigError as exc:
                 errors.append(str(exc))
         allowed = " or ".join(_describe(a) for a in args)
@@ -166,11 +167,12 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
     if origin is list:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: got {_show(value)}, expected a list")
-        return [_coerce(v, args[0], f"{where}[{i}]") for i, v in enumerate(value)]
+        return [_coerce(v, args[0], f"{where}[{i}]", kind) for i, v in enumerate(value)]
     if origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: got {_show(value)}, expected a mapping")
-        return dict(value)
+        item = args[1] if args else Any
+        return {k: _coerce(v, item, f"{where}.{k}", kind) for k, v in value.items()}
     if tp is Any:
         return value
     if tp is bool:
@@ -205,6 +207,8 @@ def _describe(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin is list:
         return "a list"
+    if origin is dict:
+        return "a mapping"
     if origin is Literal:
         return "one of " + ", ".join(map(str, typing.get_args(tp)))
     return {int: "an integer", float: "a number", str: "a string", bool: "true/false"}.get(

@@ -81,3 +81,32 @@ def test_verdict_sentences_follow_the_numbers():
     assert label == "meaningful" and "do not share a validation set" in sentence
     close = seed_spread_test(a, mean_std([0.53, 0.55, 0.57]))  # Δ 0.03 <= 0.04
     assert verdict("macro_f1", close, [])[0] == "not meaningful"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"sedes": [1]}, "unknown experiment field 'sedes'; did you mean 'seeds'?"),
+        ({"workers": "two"}, "workers: got 'two', expected an integer"),
+        ({"workers": 0}, "workers: got 0, expected a positive integer"),
+        ({"metric": "macro-f1"}, "metric: got 'macro-f1', expected one of: macro_f1, accuracy"),
+        ({"seeds": [1, 1]}, "seeds: got [1, 1], expected distinct integers"),
+        ({"vary": [1, 2]}, "vary: got [1, 2], expected a mapping or null"),
+        ({"base": 3}, "base: got 3, expected a string or a mapping or null"),
+    ],
+)  # fmt: skip
+def test_experiment_fields_go_through_the_settings_engine(write_exp, fields, message):
+    path = write_exp(**fields)
+    with pytest.raises(ConfigError) as info:
+        load_experiment(path)
+    assert str(info.value).startswith(f"{path}: {message}")
+
+
+def test_every_experiment_field_is_documented_and_seeds_may_be_one_number(write_exp):
+    from tailtune._settings import yaml_fields
+    from tailtune.config_docs import field_docs
+    from tailtune.experiments import ExperimentFile
+
+    docs = field_docs(ExperimentFile)
+    assert [f.name for f in yaml_fields(ExperimentFile) if not docs.get(f.name)] == []
+    assert load_experiment(write_exp(seeds=7)).seeds == [7]

@@ -8,11 +8,17 @@ from tailtune.experiments.grid import grid_table, plot_grid, plot_heatmap
 from tailtune.experiments.plan import PlannedRun, experiment_dir, finished_runs, plan_runs
 from tailtune.experiments.record import build_record, render_markdown, write_record
 from tailtune.experiments.runner import ExperimentResult, run_experiment, show_experiment
-from tailtune.experiments.spec import Experiment, experiment_from_dict, load_experiment
+from tailtune.experiments.spec import (
+    Experiment,
+    ExperimentFile,
+    experiment_from_dict,
+    load_experiment,
+)
 
 __all__ = [
     "DEFAULT_TRAINER",
     "Experiment",
+    "ExperimentFile",
     "ExperimentResult",
     "PlannedRun",
     "build_record",

@@ -16,22 +16,78 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
+from tailtune._settings import from_dict
 from tailtune.config import _resolve_paths, config_from_dict
 from tailtune.errors import ConfigError
 from tailtune.experiments.prediction import Prediction, parse_prediction
 
-__all__ = ["EXECUTORS", "Experiment", "load_experiment", "experiment_from_dict", "set_field"]
+__all__ = [
+    "EXECUTORS",
+    "Experiment",
+    "ExperimentFile",
+    "load_experiment",
+    "experiment_from_dict",
+    "set_field",
+]
 
 EXECUTORS = ("sequential", "processes", "ray")
-_KEYS = (
-    "name", "base", "vary", "grid", "seeds", "prediction", "executor", "workers",
-    "ray_address", "runs_dir", "metric", "description",
-)  # fmt: skip
-_METRICS = ("macro_f1", "accuracy", "balanced_accuracy", "weighted_f1", "zero_f1")
+
+
+@dataclass
+class ExperimentFile:
+    """The fields of an experiment file, as written (``load_experiment`` resolves them)."""
+
+    name: str | None = None
+    """Experiment name; null = the file's name without its suffix (or the base config's name)."""
+    base: str | dict[str, Any] | None = None
+    """The config every run starts from: a config file (relative to the experiment file) or an
+    inline mapping; null = the defaults."""
+    vary: dict[str, list[Any]] | None = None
+    """The ONE varied field and its values (at least two), e.g. {train.batch_size: [32, 4]}."""
+    grid: dict[str, list[Any]] | None = None
+    """Several fields crossed, instead of vary (a declared grid): {field: [values], ...}."""
+    seeds: int | list[int] = field(default_factory=lambda: [1, 2, 3])
+    """Seeds each value runs with (distinct integers)."""
+    prediction: Any = None
+    """What you expect, written BEFORE running: text, or {metric, direction, at_least, value,
+    text} for a prediction the record checks (required; checked by its own parser,
+    tailtune.experiments.prediction)."""
+    executor: Literal["sequential", "processes", "ray"] = "sequential"
+    """Where the runs train: in this process, one worker process per run, or on Ray."""
+    workers: int = 2
+    """Runs in parallel (processes, ray)."""
+    ray_address: str | None = None
+    """An existing Ray cluster's address; null = a local Ray."""
+    runs_dir: str | None = None
+    """Where the runs go; null = the base config's runs_dir."""
+    metric: Literal["macro_f1", "accuracy", "balanced_accuracy", "weighted_f1", "zero_f1"] = (
+        "macro_f1"
+    )
+    """The metric the verdict and the plots are about."""
+    description: str | None = None
+    """Free text shown in the record."""
+
+    def validate(self, where: str = "") -> None:
+        """Raise ConfigError naming the first bad field, its value and what is allowed."""
+        at = f"{where}." if where else ""
+        seeds = [self.seeds] if isinstance(self.seeds, int) else self.seeds
+        if not seeds:
+            raise ConfigError(
+                f"{at}seeds: got {self.seeds!r}, expected a non-empty list of integers"
+            )
+        if len(set(seeds)) != len(seeds):
+            raise ConfigError(f"{at}seeds: got {seeds}, expected distinct integers")
+        if self.workers < 1:
+            raise ConfigError(f"{at}workers: got {self.workers!r}, expected a positive integer")
+        if self.vary is not None and self.grid is not None:
+            raise ConfigError(
+                f"{at}vary and {at}grid: give either vary (one field) or grid (several fields), "
+                "not both"
+            )
 
 
 @dataclass
@@ -84,47 +140,25 @@ def experiment_from_dict(
     where = source
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping with base, vary, seeds and prediction")
-    for key in raw:
-        if key not in _KEYS:
-            raise ConfigError(
-                f"{where}: unknown experiment field '{key}'; allowed: {', '.join(_KEYS)}"
-            )
-    base = _load_base(raw.get("base"), Path(base_dir), where)
-    fields, is_grid = _varied_fields(raw, where)
+    try:
+        spec = from_dict(raw, ExperimentFile, kind="experiment")
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    base = _load_base(spec.base, Path(base_dir), where)
+    fields, is_grid = _varied_fields(spec, where)
     for name, values in fields.items():
         for value in values:  # every value must make a valid config, before anything runs
             config_from_dict(set_field(base, name, value, base_dir))
-    seeds = raw.get("seeds", [1, 2, 3])
-    if isinstance(seeds, int) and not isinstance(seeds, bool):
-        seeds = [seeds]
-    if not (isinstance(seeds, list) and seeds and all(isinstance(s, int) for s in seeds)):
-        raise ConfigError(f"{where}: seeds: got {seeds!r}, expected a non-empty list of integers")
-    if len(set(seeds)) != len(seeds):
-        raise ConfigError(f"{where}: seeds: got {seeds}, expected distinct integers")
-    executor = raw.get("executor", "sequential")
-    if executor not in EXECUTORS:
-        raise ConfigError(
-            f"{where}: executor: got {executor!r}, expected one of: {', '.join(EXECUTORS)}"
-        )
-    workers = raw.get("workers", 2)
-    if not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"{where}: workers: got {workers!r}, expected a positive integer")
-    metric = raw.get("metric", "macro_f1")
-    if metric not in _METRICS:
-        raise ConfigError(
-            f"{where}: metric: got {metric!r}, expected one of: {', '.join(_METRICS)}"
-        )
     prediction, expected = parse_prediction(
-        raw.get("prediction"), where, fields, is_grid, default_metric=metric
+        spec.prediction, where, fields, is_grid, default_metric=spec.metric
     )
-    name = str(raw.get("name") or base.get("name") or "experiment")
-    runs_dir = raw.get("runs_dir")
     return Experiment(
-        name=name, base=base, fields=fields, prediction=prediction.strip(), seeds=list(seeds),
-        is_grid=is_grid, executor=executor, workers=workers, ray_address=raw.get("ray_address"),
-        runs_dir=str(runs_dir) if runs_dir is not None else None, metric=metric,
-        description=str(raw.get("description") or ""), source=source, base_dir=str(base_dir),
-        expected=expected,
+        name=spec.name or base.get("name") or "experiment", base=base, fields=fields,
+        prediction=prediction.strip(),
+        seeds=[spec.seeds] if isinstance(spec.seeds, int) else list(spec.seeds),
+        is_grid=is_grid, executor=spec.executor, workers=spec.workers,
+        ray_address=spec.ray_address, runs_dir=spec.runs_dir, metric=spec.metric,
+        description=spec.description or "", source=source, base_dir=str(base_dir), expected=expected,
     )  # fmt: skip
 
 
@@ -149,29 +183,25 @@ def _load_base(base: Any, base_dir: Path, where: str) -> dict[str, Any]:
     return out
 
 
-def _varied_fields(raw: dict[str, Any], where: str) -> tuple[dict[str, list[Any]], bool]:
-    vary, grid = raw.get("vary"), raw.get("grid")
-    if vary is not None and grid is not None:
-        raise ConfigError(
-            f"{where}: give either vary (one field) or grid (several fields), not both"
-        )
+def _varied_fields(spec: ExperimentFile, where: str) -> tuple[dict[str, list[Any]], bool]:
+    vary, grid = spec.vary, spec.grid
     if vary is None and grid is None:
         raise ConfigError(f"{where}: vary is required: one field and its values, e.g. vary: {{train.batch_size: [32, 4]}}")  # fmt: skip
     is_grid = grid is not None
-    spec = grid if is_grid else vary
+    mapping = grid if is_grid else vary
     key = "grid" if is_grid else "vary"
-    if not isinstance(spec, dict) or not spec:
+    if not mapping:
         raise ConfigError(f"{where}: {key}: expected a mapping of dotted field -> list of values")
-    if not is_grid and len(spec) > 1:
+    if not is_grid and len(mapping) > 1:
         raise ConfigError(
-            f"{where}: vary: changes {len(spec)} fields ({', '.join(spec)}); a controlled "
+            f"{where}: vary: changes {len(mapping)} fields ({', '.join(mapping)}); a controlled "
             "experiment changes exactly one (declare a grid: to cross several)"
         )
     fields: dict[str, list[Any]] = {}
-    for name, values in spec.items():
+    for name, values in mapping.items():
         if name in ("seed", "name", "runs_dir"):
             raise ConfigError(f"{where}: {key}: '{name}' cannot be varied (use seeds: for seeds)")
-        if not isinstance(values, list) or len(values) < (1 if is_grid else 2):
+        if len(values) < (1 if is_grid else 2):
             need = "a list of values" if is_grid else "a list of at least two values"
             raise ConfigError(f"{where}: {key}.{name}: got {values!r}, expected {need}")
         if len({_yaml(v) for v in values}) != len(values):
