@@ -133,7 +133,7 @@ def per_class_f1(run) -> dict[str, float]:
 def bench(
     name: str, root: Path, work: Path, budget_share: float, seeds, n_boot: int, design: str
 ) -> dict:
-    from tailtune.advise import advise
+    from tailtune.advise import AdviseSettings, advise
     from tailtune.advise.plan import naive_allocations
 
     work.mkdir(parents=True, exist_ok=True)
@@ -148,8 +148,9 @@ def bench(
     caps = held["label"].value_counts().to_dict()
     budget = int(round(budget_share * len(a)))
     t0 = time.perf_counter()
-    adv = advise(cfg_file, budget=budget, caps=caps, seeds=tuple(seeds), n_boot=n_boot,
-                 design=design, out_dir=work / "advice", log=lambda m: print(f"  [{name}] {m}", flush=True))  # fmt: skip
+    settings = AdviseSettings(budget=budget, seeds=list(seeds), n_boot=n_boot, design=design)
+    adv = advise(cfg_file, settings, caps=caps, out_dir=work / "advice",
+                 log=lambda m: print(f"  [{name}] {m}", flush=True))  # fmt: skip
     advise_s = time.perf_counter() - t0
     d = adv.data
     from tailtune.runs import read_run

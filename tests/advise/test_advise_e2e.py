@@ -7,9 +7,11 @@ import json
 import pytest
 import yaml
 
-from tailtune.advise import advice_fragment, advise, print_advice
+from tailtune.advise import AdviseSettings, advice_fragment, advise, print_advice
 
 pytestmark = pytest.mark.integration
+
+SETTINGS = AdviseSettings(budget=200, fractions=[0.25, 0.5, 1.0], seeds=[1, 2], n_boot=50)
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +26,7 @@ def advised(tmp_path_factory):
     path = tmp / "synth.yaml"
     path.write_text(yaml.safe_dump(cfg))
     lines: list[str] = []
-    adv = advise(path, budget=200, fractions=(0.25, 0.5, 1.0), seeds=(1, 2), n_boot=50,
-                 log=lines.append)  # fmt: skip
+    adv = advise(path, SETTINGS, log=lines.append)
     return adv, path, lines
 
 
@@ -73,20 +74,21 @@ def test_report_fragment(advised):
 def test_resume_trains_nothing(advised):
     adv, path, _ = advised
     lines: list[str] = []
-    again = advise(path, budget=200, fractions=(0.25, 0.5, 1.0), seeds=(1, 2), n_boot=50,
-                   log=lines.append, write=False)  # fmt: skip
+    again = advise(path, SETTINGS, log=lines.append, write=False)
     assert "learning curves: 6 runs, 6 already finished, 0 to train (sequential)" in lines
     assert again.data["allocation"] == adv.data["allocation"]
 
 
 def test_bad_arguments_are_one_line_errors(advised):
-    from tailtune.errors import DataError
+    from tailtune.errors import ConfigError, DataError
 
     _, path, _ = advised
-    with pytest.raises(DataError, match="fractions"):
-        advise(path, fractions=(0.5,))
-    with pytest.raises(DataError, match="executor"):
-        advise(path, executor="cluster")
+    with pytest.raises(
+        ConfigError, match=r"advise\.fractions: got \[0\.5\], expected at least two"
+    ):
+        advise(path, AdviseSettings(fractions=[0.5]))
+    with pytest.raises(ConfigError, match="advise.executor: got 'cluster', expected one of"):
+        advise(path, AdviseSettings(executor="cluster"))
     with pytest.raises(DataError, match="no such config file or run directory"):
         advise(path.parent / "missing.yaml")
 

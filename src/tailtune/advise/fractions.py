@@ -23,23 +23,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tailtune.config import Config, config_from_dict, config_to_dict
+from tailtune._settings import to_dict
+from tailtune.advise.settings import FRACTIONS
+from tailtune.config import Config, DataConfig, config_from_dict, config_to_dict
 from tailtune.data.subsets import nested_fractions
 
 __all__ = ["FRACTIONS", "FractionRun", "nested_fractions", "plan_fractions", "run_fractions"]
 
-FRACTIONS = (0.25, 0.5, 0.75, 1.0)
 EXECUTOR_NAMES = {"local": "sequential", "sequential": "sequential", "processes": "processes",
                   "ray": "ray"}  # fmt: skip
-# Reading options that applied to the source files; the fraction files are already clean frames.
+# The fraction files hold clean ``text, label`` frames: every reading, cleaning and subsetting
+# option of the source data is back at its default (the rows are already loaded, cleaned and
+# subset), the files are Parquet, and the path and validation file are set per run.
 _DATA_RESET = {
-    "format": "parquet", "text_columns": ["text"], "label_columns": ["label"],
-    "label_separator": " | ", "text_separator": "\n", "column_names": None, "skip_rows": 0,
-    "encoding": "utf-8", "label_names": None, "multi_label_separator": None, "multi_label": "keep",
-    "drop_duplicates": False, "min_class_size": 1, "synthetic": None, "test_path": None,
-    "subset_labels": None, "subset_per_class": None, "subset_total": None, "subsample": None,
-    "train_subsample": None, "train_fraction": None,
-}  # fmt: skip
+    **{k: v for k, v in to_dict(DataConfig()).items() if k not in ("path", "val_path")},
+    "format": "parquet",
+}
 
 
 @dataclass

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from tailtune.advise.fractions import FRACTIONS, plan_fractions, run_fractions
+from tailtune.advise.fractions import plan_fractions, run_fractions
+from tailtune.advise.settings import AdviseSettings
 from tailtune.errors import DataError
 
 __all__ = ["Advice", "advise"]
@@ -37,30 +38,22 @@ class Advice:
 
 def advise(
     source: str | Path,
+    settings: AdviseSettings | None = None,
     *,
-    budget: int = 1000,
-    target_f1: float = 0.5,
-    fractions=FRACTIONS,
-    seeds=(1, 2, 3),
-    executor: str = "local",
-    workers: int = 2,
-    ray_address: str | None = None,
     out_dir: str | Path | None = None,
     overrides: list[str] | None = None,
     caps: dict[str, int] | None = None,
-    n_boot: int = 200,
-    design: str = "stratified",
-    few: int = 5,
-    half_width: float = 0.2,
-    issues: bool = True,
     write: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> Advice:
     """Fit per-class learning curves for a config or run and plan a labelling budget.
 
     ``source`` is a config YAML or a finished run directory (its ``config.yaml`` is used and its
-    validation predictions are the base for the confusion analysis). ``caps`` bounds the extra
-    examples per class (what an unlabelled pool holds). See docs/advise.md for how to read it.
+    validation predictions are the base for the confusion analysis); ``settings`` are the
+    budget, the learning-curve design and the diagnosis rules (:class:`AdviseSettings`, validated
+    here); ``overrides`` are ``--set`` strings for the source's config. ``caps`` bounds the extra
+    examples per class (what an unlabelled pool holds). ``write=False`` returns the advice
+    without writing advice.json / advice.md / curves.png. See docs/advise.md for how to read it.
     """
     from tailtune.advise.confusable import (
         centroid_cosines,
@@ -76,25 +69,26 @@ def advise(
 
     started = time.perf_counter()
     say = log or (lambda msg: None)
-    _check_args(budget, target_f1, fractions, seeds, executor)
-    if design not in ("stratified", "classwise"):
-        raise DataError(f"advise: design: got {design!r}, expected stratified or classwise")
+    settings = settings or AdviseSettings()
+    settings.validate()
+    fractions, seeds = sorted(set(settings.fractions)), list(settings.seeds)
     cfg, given_run = _resolve(source, overrides)
     out = Path(out_dir) if out_dir else _default_out(cfg, given_run)
-    train, val, runs = plan_fractions(cfg, out, sorted(set(fractions)), list(seeds), design)
+    train, val, runs = plan_fractions(cfg, out, fractions, seeds, settings.design)
     reuse = {}
     if given_run is not None:
         _check_same_val(given_run, val)
         if 1.0 in fractions and cfg.seed in seeds:  # the full-data run of its own seed is it
             reuse[(1.0, cfg.seed)] = given_run.path
             runs = [r for r in runs if (r.fraction, r.seed) != (1.0, cfg.seed)]
-    run_dirs = {**run_fractions(runs, out / "runs", executor=executor, workers=workers,
-                                ray_address=ray_address, log=say), **reuse}  # fmt: skip
+    run_dirs = {**run_fractions(runs, out / "runs", executor=settings.executor,
+                                workers=settings.workers, ray_address=settings.ray_address,
+                                log=say), **reuse}  # fmt: skip
     points = collect_points(run_dirs)
     base = given_run or _base_run(run_dirs, max(fractions), seeds[0], read_run)
     tiers = base.labels.get("tiers") or {}
-    say(f"fitting {len(points.classes)} class curves ({n_boot} bootstrap replicates)")
-    curves = fit_curves(points, tiers, few=few, n_boot=n_boot)
+    say(f"fitting {len(points.classes)} class curves ({settings.n_boot} bootstrap replicates)")
+    curves = fit_curves(points, tiers, few=settings.few, n_boot=settings.n_boot)
 
     frame = base.split_predictions("val")
     gold, pred = frame["gold"].to_numpy(dtype=str), frame["pred"].to_numpy(dtype=str)
@@ -109,7 +103,7 @@ def advise(
     by_label = {p["label"]: p for p in pairs}
     classes = [
         {**diagnose_class(cv, confusable=by_label.get(cv.label) if cv.measurable else None,
-                          target=target_f1, half_width=half_width),
+                          target=settings.target_f1, half_width=settings.half_width),
          "curve": cv.fit.to_dict() if cv.fit else None}
         for cv in curves
     ]  # fmt: skip
@@ -117,6 +111,7 @@ def advise(
     from tailtune.advise.fit import seed_spread
 
     macro_sd = seed_spread(curves)
+    budget = settings.budget
     plan = build_plan(curves, budget, caps=caps, noise_sd=macro_sd)
     x = plan.pop("_x")
     n_train = np.array([cv.n_train for cv in curves])
@@ -126,8 +121,8 @@ def advise(
         alternatives[name] = price_allocation(curves, alt, noise_sd=macro_sd)
     data = {
         "source": str(source), "base_run": str(base.path), "backend": cfg.model.backend,
-        "model": cfg.model.name, "budget": int(budget), "target_f1": target_f1,
-        "fractions": sorted(set(fractions)), "seeds": list(seeds), "design": design,
+        "model": cfg.model.name, "budget": int(budget), "target_f1": settings.target_f1,
+        "fractions": fractions, "seeds": seeds, "design": settings.design,
         "n_classes": len(curves), "n_val": int(len(gold)), "n_train": int(len(train)),
         "macro_f1_now": float(base.metrics.get("val", {}).get("macro_f1", float("nan"))),
         "seed_sd_macro_f1": round(macro_sd, 5), "plan": plan, "allocation": {cv.label: int(v) for cv, v in zip(curves, x, strict=True)},
@@ -135,10 +130,10 @@ def advise(
         "similar_names": names,
         "merge_all": merge_all if pairs else None,
         "label_issues": None, "label_issues_note": None,
-        "rules": _rules(few, half_width, target_f1),
+        "rules": _rules(settings.few, settings.half_width, settings.target_f1),
         "runs": {"n": len(run_dirs), "dirs": [str(p) for p in points.run_dirs]},
     }  # fmt: skip
-    if issues:
+    if settings.issues:
         data["label_issues"], data["label_issues_note"] = _label_issues(base)
     data["seconds"] = round(time.perf_counter() - started, 2)
     advice = Advice(data=data, out_dir=out, curves=curves)
@@ -147,27 +142,6 @@ def advise(
 
         advice.files = write_advice(advice)
     return advice
-
-
-def _check_args(budget, target_f1, fractions, seeds, executor) -> None:
-    from tailtune.advise.fractions import EXECUTOR_NAMES
-
-    if not isinstance(budget, int) or budget < 0:
-        raise DataError(f"advise: budget: got {budget!r}, expected a whole number >= 0")
-    if not 0.0 < float(target_f1) < 1.0:
-        raise DataError(f"advise: target F1: got {target_f1}, expected a number in (0, 1)")
-    bad = [f for f in fractions if not 0.0 < float(f) <= 1.0]
-    if bad or len(set(fractions)) < 2:
-        raise DataError(
-            f"advise: fractions: got {list(fractions)}, expected at least two distinct values "
-            "in (0, 1], e.g. 0.25 0.5 0.75 1"
-        )
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise DataError(f"advise: seeds: got {list(seeds)}, expected distinct integers")
-    if executor not in EXECUTOR_NAMES:
-        raise DataError(
-            f"advise: executor: got {executor!r}, expected one of: local, processes, ray"
-        )
 
 
 def _resolve(source, overrides):

@@ -7,10 +7,12 @@ from typing import Annotated
 
 import typer
 
+from tailtune.advise.settings import AdviseSettings
 from tailtune.cli._common import SetOpt, examples
 from tailtune.cli._print import console
 
 app = typer.Typer()
+_DEFAULT = AdviseSettings()  # the options' defaults are the settings' own
 
 
 @app.command(
@@ -27,22 +29,25 @@ def advise_cmd(
     source: Annotated[Path, typer.Argument(help="A config YAML or a finished run directory.")],
     budget: Annotated[
         int, typer.Option(help="New examples to label, shared across classes.")
-    ] = 1000,
+    ] = _DEFAULT.budget,
     target_f1: Annotated[
         float, typer.Option(help="Per-class F1 the diagnosis and 'examples to target' aim at.")
-    ] = 0.5,
+    ] = _DEFAULT.target_f1,
     fractions: Annotated[
         list[float] | None,
         typer.Option(
             help="Training fractions of the learning curves (repeat or list).",
-            show_default="0.25 0.5 0.75 1",
+            show_default=" ".join(f"{f:g}" for f in _DEFAULT.fractions),
         ),
     ] = None,  # fmt: skip
     seeds: Annotated[
-        list[int] | None, typer.Option(help="Seeds per fraction.", show_default="1 2 3")
+        list[int] | None,
+        typer.Option(help="Seeds per fraction.", show_default=" ".join(map(str, _DEFAULT.seeds))),
     ] = None,
-    executor: Annotated[str, typer.Option(help="local, processes or ray.")] = "local",
-    workers: Annotated[int, typer.Option(help="Parallel runs (processes, ray).")] = 2,
+    executor: Annotated[str, typer.Option(help="local, processes or ray.")] = _DEFAULT.executor,
+    workers: Annotated[
+        int, typer.Option(help="Parallel runs (processes, ray).")
+    ] = _DEFAULT.workers,
     ray_address: Annotated[str | None, typer.Option(help="Existing Ray cluster address.")] = None,
     out: Annotated[
         Path | None,
@@ -52,21 +57,24 @@ def advise_cmd(
     ] = None,
     design: Annotated[
         str, typer.Option(help="stratified (every class shrinks) or classwise (half per seed).")
-    ] = "stratified",
+    ] = _DEFAULT.design,
     overrides: SetOpt = None,
 ) -> None:
     """Train on nested fractions, fit per-class learning curves, diagnose, plan a budget.
 
     Writes advice.json, advice.md and curves.png; re-running resumes the finished runs.
     """
-    from tailtune.advise import FRACTIONS, advise, print_advice
+    from tailtune._settings import from_kwargs
+    from tailtune.advise import advise, print_advice
 
-    adv = advise(
-        source, budget=budget, target_f1=target_f1, fractions=tuple(fractions or FRACTIONS),
-        seeds=tuple(seeds or (1, 2, 3)), executor=executor, workers=workers,
-        ray_address=ray_address, out_dir=out, overrides=overrides, design=design,
-        log=lambda msg: console.print(msg, markup=False, highlight=False),
-    )  # fmt: skip
+    given = {"fractions": fractions, "seeds": seeds}
+    settings = from_kwargs(AdviseSettings, {
+        "budget": budget, "target_f1": target_f1, "executor": executor, "workers": workers,
+        "ray_address": ray_address, "design": design,
+        **{k: list(v) for k, v in given.items() if v},  # not given: the settings' defaults
+    })  # fmt: skip
+    adv = advise(source, settings, out_dir=out, overrides=overrides,
+                 log=lambda msg: console.print(msg, markup=False, highlight=False))  # fmt: skip
     print_advice(adv.data, console)
     console.print(
         f"advice written to {adv.out_dir} ({adv.data['seconds']:.0f} s)", markup=False,
