@@ -123,7 +123,8 @@ def _section(cfg, dotted):
 
 @pytest.mark.parametrize("section", ["", *SETTINGS_SECTIONS])
 def test_every_config_field_has_a_one_line_attribute_docstring(section):
-    from tailtune._settings import field_docs, yaml_fields
+    from tailtune._settings import yaml_fields
+    from tailtune.config_docs import field_docs
 
     obj = _section(Config(), section) if section else Config()
     docs = field_docs(type(obj))

@@ -3,18 +3,16 @@
 Each component owns one dataclass of its settings (``training.TrainSettings``,
 ``objectives.Objective``, ``backends.lora.LoraSettings`` ...). A field is documented by a string
 literal right after it (an *attribute docstring*, as in litgpt's ``args.py``), which
-:func:`field_docs` reads with :mod:`ast`; a field whose metadata has ``yaml=False`` is set at run
-time by the component itself and never appears in a config file.
+:func:`tailtune.config_docs.field_docs` reads for ``tailtune config show``; a field whose
+metadata has ``yaml=False`` is set at run time by the component itself and never appears in a
+config file.
 """
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import difflib
-import functools
 import inspect
-import textwrap
 import types
 import typing
 from typing import Any, Literal, Union
@@ -25,7 +23,6 @@ __all__ = [
     "RUNTIME",
     "check_choices",
     "deep_merge",
-    "field_docs",
     "from_dict",
     "from_kwargs",
     "to_dict",
@@ -40,24 +37,6 @@ RUNTIME = {"yaml": False}
 def yaml_fields(cls_or_obj: Any) -> list[dataclasses.Field]:
     """The fields a config file may set, in declaration order."""
     return [f for f in dataclasses.fields(cls_or_obj) if f.metadata.get("yaml", True)]
-
-
-@functools.cache
-def field_docs(cls: type) -> dict[str, str]:
-    """``{field: docstring}`` from the string literal that follows each field in the class body."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-    body = tree.body[0].body  # type: ignore[attr-defined]
-    docs: dict[str, str] = {}
-    for node, nxt in zip(body, body[1:], strict=False):
-        if (
-            isinstance(node, ast.AnnAssign)
-            and isinstance(node.target, ast.Name)
-            and isinstance(nxt, ast.Expr)
-            and isinstance(nxt.value, ast.Constant)
-            and isinstance(nxt.value.value, str)
-        ):
-            docs[node.target.id] = inspect.cleandoc(nxt.value.value)
-    return docs
 
 
 def _choices(tp: Any) -> tuple | None:
