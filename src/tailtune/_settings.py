@@ -65,10 +65,15 @@ def check_choices(obj: Any, where: str) -> None:
         allowed = _choices(hints[f.name])
         value = getattr(obj, f.name)
         if allowed is not None and value not in allowed:
-            shown = ", ".join("null" if a is None else str(a) for a in allowed)
-            close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ConfigError(f"{where}.{f.name}: got {value!r}, expected one of: {shown}{hint}")
+            raise _not_a_choice(value, allowed, f"{where}.{f.name}" if where else f.name)
+
+
+def _not_a_choice(value: Any, allowed: tuple, where: str) -> ConfigError:
+    """The error for a value outside a ``Literal``'s choices, with a "did you mean" hint."""
+    shown = ", ".join("null" if a is None else str(a) for a in allowed)
+    close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return ConfigError(f"{where}: got {_show(value)}, expected one of: {shown}{hint}")
 
 
 def unknown_key(key: str, names: list[str], where: str, kind: str = "config") -> ConfigError:
@@ -128,21 +133,17 @@ def _coerce(value: Any, tp: Any, where: str, kind: str = "config") -> Any:
     if origin in (Union, types.UnionType):
         if value is None and type(None) in args:
             return None
-        errors = []
         for arg in (a for a in args if a is not type(None)):
             try:
                 return _coerce(value, arg, where, kind)
-            except ConfigError as exc:
-                errors.append(str(exc))
+            except ConfigError:
+                pass  # the next type may take it; the error below names them all
         allowed = " or ".join(_describe(a) for a in args)
         raise ConfigError(f"{where}: got {_show(value)}, expected {allowed}")
     if origin is Literal:
         if value in args:
             return value
-        close = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        allowed = ", ".join(str(a) for a in args)
-        raise ConfigError(f"{where}: got {_show(value)}, expected one of: {allowed}{hint}")
+        raise _not_a_choice(value, args, where)
     if origin is list:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: got {_show(value)}, expected a list")
