@@ -14,7 +14,6 @@ from typing import Any
 import pandas as pd
 
 from tailtune.data import _readers, _rows
-from tailtune.data._formats import SUFFIX_FORMAT as _SUFFIX_FORMAT  # noqa: F401  (apply.py)
 from tailtune.data._formats import read_columns, resolve_format
 from tailtune.errors import DataError
 

@@ -63,10 +63,9 @@ def file_data_options(run_config: dict, overrides: list[str] | None = None, path
     fmt = raw["data"].get("format", "auto")
     if fmt != "auto" and path is not None and not any(_sets(sets, "format")):
         # the training files' format does not bind a new file whose suffix names another one
-        from tailtune.data.load import _SUFFIX_FORMAT
+        from tailtune.data._formats import suffix_format
 
-        suffix = Path(path).suffix.lower()
-        if _SUFFIX_FORMAT.get(suffix, "text" if suffix in (".txt", ".text") else fmt) != fmt:
+        if suffix_format(path) not in (None, fmt):
             raw["data"]["format"] = "auto"
     raw = apply_overrides(raw, sets)
     data = config_from_dict(raw).data
