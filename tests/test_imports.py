@@ -1,13 +1,21 @@
-"""No import cycle among tailtune's modules (module-level imports; lazy imports in functions are
-the sanctioned way to break one).
+"""No import cycle among tailtune's modules, counting the imports inside functions too.
 
-Run alone: ``python tests/test_imports.py`` prints the cycles and exits 1 when there are any.
+An import inside a function only moves the cycle to the first call: the modules still depend on
+each other, and which one finishes importing first depends on the order of calls. So every
+``import`` of a tailtune module is an edge of the graph, wherever it stands; only imports under
+``if TYPE_CHECKING:`` (never executed) are left out, and counted apart.
+
+Run alone: ``python tests/test_imports.py`` prints how many module-level and function-level
+imports it saw and every cycle (each edge marked with where its import stands), and exits 1 when
+there is one.
 """
 
 from __future__ import annotations
 
 import ast
 import sys
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,6 +24,17 @@ pytestmark = pytest.mark.unit
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = "tailtune"
+MODULE, FUNCTION, TYPING = "module-level", "function-level", "type-checking"
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One import of a package module by another: where it stands and on which line."""
+
+    source: str
+    target: str
+    kind: str  # MODULE (runs on import), FUNCTION (runs when a function does) or TYPING
+    line: int
 
 
 def module_names(src: Path = SRC, package: str = PACKAGE) -> dict[str, Path]:
@@ -29,38 +48,39 @@ def module_names(src: Path = SRC, package: str = PACKAGE) -> dict[str, Path]:
     return out
 
 
-def _top_level_imports(tree: ast.Module):
-    """Import statements executed when the module is imported: not those inside functions or
-    classes, nor under ``if TYPE_CHECKING:``."""
-    stack = list(tree.body)
+def _imports(tree: ast.Module):
+    """``(import node, kind)`` for every import statement of a module.
+
+    Class bodies run on import (module-level); function bodies run when called
+    (function-level); ``if TYPE_CHECKING:`` bodies never run (type-checking).
+    """
+    stack: list[tuple[ast.AST, str]] = [(node, MODULE) for node in tree.body]
     while stack:
-        node = stack.pop(0)
+        node, kind = stack.pop()
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            yield node
-        elif isinstance(node, ast.If):
-            test = ast.unparse(node.test)
-            if "TYPE_CHECKING" not in test:
-                stack[:0] = node.body
-            stack[:0] = node.orelse
-        elif isinstance(node, ast.Try):
-            stack[:0] = [*node.body, *node.orelse, *node.finalbody]
-            for handler in node.handlers:
-                stack[:0] = handler.body
-        elif isinstance(node, (ast.With,)):
-            stack[:0] = node.body
+            yield node, kind
+            continue
+        inner = kind
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) and kind == MODULE:
+            inner = FUNCTION
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            stack.extend((child, TYPING) for child in node.body)
+            stack.extend((child, kind) for child in node.orelse)
+            continue
+        stack.extend((child, inner) for child in ast.iter_child_nodes(node))
 
 
-def import_graph(src: Path = SRC, package: str = PACKAGE) -> dict[str, set[str]]:
-    """Module -> the package's modules it imports at module level.
+def import_edges(src: Path = SRC, package: str = PACKAGE) -> list[Edge]:
+    """Every import of one package module by another, module- and function-level alike.
 
     ``from a.b import c`` points at ``a.b.c`` when that is a module, else at ``a.b``.
     """
     modules = module_names(src, package)
-    graph: dict[str, set[str]] = {m: set() for m in modules}
+    edges = []
     for name, path in modules.items():
         is_pkg = path.name == "__init__.py"
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        for node in _top_level_imports(tree):
+        for node, kind in _imports(tree):
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
             else:
@@ -78,7 +98,18 @@ def import_graph(src: Path = SRC, package: str = PACKAGE) -> dict[str, set[str]]
                 while target and target not in modules and "." in target:
                     target = target.rsplit(".", 1)[0]
                 if target in modules and target != name:
-                    graph[name].add(target)
+                    edges.append(Edge(name, target, kind, node.lineno))
+    return sorted(edges, key=lambda e: (e.source, e.target, e.line))
+
+
+def import_graph(edges: list[Edge], kinds=(MODULE, FUNCTION)) -> dict[str, set[str]]:
+    """Module -> the modules it imports through edges of the given kinds."""
+    graph: dict[str, set[str]] = {}
+    for e in edges:
+        graph.setdefault(e.source, set())
+        graph.setdefault(e.target, set())
+        if e.kind in kinds:
+            graph[e.source].add(e.target)
     return graph
 
 
@@ -120,14 +151,25 @@ def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return cycles
 
 
-def describe(cycle: list[str], graph: dict[str, set[str]]) -> str:
-    """The component's modules with the imports that tie them together."""
+def describe(cycle: list[str], edges: list[Edge]) -> str:
+    """The component's modules with the imports that tie them together, each with its line and
+    whether it stands at module level or in a function."""
     members = set(cycle)
-    edges = [f"{a} -> {b}" for a in cycle for b in sorted(graph[a] & members)]
-    return "; ".join(edges)
+    ties = [e for e in edges if e.source in members and e.target in members and e.kind != TYPING]
+    return "; ".join(f"{e.source} -> {e.target} ({e.kind}, line {e.line})" for e in ties)
 
 
-def test_finds_a_planted_cycle(tmp_path):
+def summary(edges: list[Edge], cycles: list[list[str]], n_modules: int) -> str:
+    """One line: modules, imports by kind, cycles."""
+    kinds = Counter(e.kind for e in edges)
+    typing_only = f", {kinds[TYPING]} {TYPING}" if kinds[TYPING] else ""
+    return (
+        f"{n_modules} modules, {kinds[MODULE]} {MODULE} and {kinds[FUNCTION]} {FUNCTION} "
+        f"imports{typing_only}, {len(cycles)} cycle(s)"
+    )
+
+
+def _planted(tmp_path: Path) -> Path:
     pkg = tmp_path / "pkg"
     (pkg / "sub").mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
@@ -135,23 +177,47 @@ def test_finds_a_planted_cycle(tmp_path):
     (pkg / "sub" / "__init__.py").write_text("")
     (pkg / "sub" / "b.py").write_text("from .. import c\n")
     (pkg / "c.py").write_text("import pkg.a\ndef f():\n    from pkg import d\n")
-    (pkg / "d.py").write_text("from pkg import c\n")  # only a lazy import back: no cycle
-    graph = import_graph(tmp_path, "pkg")
-    assert graph["pkg.a"] == {"pkg.sub.b"} and graph["pkg.sub.b"] == {"pkg.c"}
-    assert find_cycles(graph) == [["pkg.a", "pkg.c", "pkg.sub.b"]]
+    (pkg / "d.py").write_text("class D:\n    from pkg import c\n")  # a class body runs on import
+    (pkg / "e.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg import a\n"
+    )
+    (pkg / "f.py").write_text("def g():\n    import pkg.e\n")
+    return tmp_path
+
+
+def test_finds_cycles_through_module_and_function_level_imports(tmp_path):
+    edges = import_edges(_planted(tmp_path), "pkg")
+    kinds = {(e.source, e.target): e.kind for e in edges}
+    assert kinds == {
+        ("pkg.a", "pkg.sub.b"): MODULE, ("pkg.sub.b", "pkg.c"): MODULE,
+        ("pkg.c", "pkg.a"): MODULE, ("pkg.c", "pkg.d"): FUNCTION, ("pkg.d", "pkg.c"): MODULE,
+        ("pkg.e", "pkg.a"): TYPING, ("pkg.f", "pkg.e"): FUNCTION,
+    }  # fmt: skip
+    # module-level imports alone: a -> b -> c -> a; c -> d is in a function
+    assert find_cycles(import_graph(edges, kinds=(MODULE,))) == [["pkg.a", "pkg.c", "pkg.sub.b"]]
+    # counting function-level imports, d joins the cycle; the TYPE_CHECKING import never runs
+    cycles = find_cycles(import_graph(edges))
+    assert cycles == [["pkg.a", "pkg.c", "pkg.d", "pkg.sub.b"]]
+    assert "pkg.c -> pkg.d (function-level, line 3)" in describe(cycles[0], edges)
+    assert summary(edges, cycles, 7) == (
+        "7 modules, 4 module-level and 2 function-level imports, 1 type-checking, 1 cycle(s)"
+    )
 
 
 def test_no_import_cycle_in_tailtune():
-    graph = import_graph()
+    edges = import_edges()
+    graph = import_graph(edges)
     assert "tailtune.cli.train" in graph, "the module walk found no CLI package"
+    kinds = Counter(e.kind for e in edges)
+    assert kinds[MODULE] > 300 and kinds[FUNCTION] > 100, kinds  # both kinds were seen
     cycles = find_cycles(graph)
-    assert not cycles, "import cycles: " + " | ".join(describe(c, graph) for c in cycles)
+    assert not cycles, "import cycles: " + " | ".join(describe(c, edges) for c in cycles)
 
 
 if __name__ == "__main__":
-    g = import_graph()
-    found = find_cycles(g)
+    found_edges = import_edges()
+    found = find_cycles(import_graph(found_edges))
     for c in found:
-        print("cycle:", describe(c, g))
-    print(f"{len(g)} modules, {sum(map(len, g.values()))} imports, {len(found)} cycle(s)")
+        print("cycle:", describe(c, found_edges))
+    print(summary(found_edges, found, len(module_names())))
     sys.exit(1 if found else 0)

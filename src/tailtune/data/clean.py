@@ -1,6 +1,6 @@
 """Cleaning that says what it did: duplicates, conflicting labels, classes too small to keep.
 
-Nothing is dropped silently (DESIGN.md rule 7): every removal is counted in the
+Nothing is dropped silently (docs/style.md): every removal is counted in the
 :class:`CleanReport`, with example ids, and conflicting duplicates (same text, different
 labels) are reported but kept, since which label is right is the user's call.
 """
