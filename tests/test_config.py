@@ -84,6 +84,14 @@ def test_missing_and_invalid_yaml_files(tmp_path):
     bad.write_text("model: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML at line"):
         load_config(bad)
+    binary = tmp_path / "model.yaml"
+    binary.write_bytes(b"\x80\x81 not text")
+    with pytest.raises(ConfigError, match=r"model.yaml: not UTF-8 text \(byte 0\)"):
+        load_config(binary)
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="expected a mapping of config sections at the top level"):
+        load_config(listed)
 
 
 def test_shipped_recipes_load_and_build():

@@ -37,6 +37,8 @@ __all__ = [
     "EvalConfig",
     "Config",
     "load_config",
+    "read_config_file",
+    "read_yaml_mapping",
     "recipe_names",
     "recipe_path",
     "config_from_dict",
@@ -46,6 +48,8 @@ __all__ = [
 ]
 
 RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
+DATA_PATH_FIELDS = ("path", "val_path", "test_path", "label_names")
+"""The data fields that name files (resolved against the folder of the config file)."""
 
 
 @dataclass
@@ -299,22 +303,37 @@ def recipe_path(name: str) -> Path:
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
     """Read a YAML config (or start from defaults), apply ``a.b=c`` overrides, validate."""
-    raw: dict[str, Any] = {}
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"{p}: config file not found")
-        try:
-            raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            at = f" at line {mark.line + 1}" if mark is not None else ""
-            raise ConfigError(f"{p}: not valid YAML{at}") from exc
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{p}: expected a mapping of config sections at the top level")
-        raw = _resolve_paths(raw, p.parent)
+    raw = read_config_file(path) if path is not None else {}
     raw = apply_overrides(raw, overrides or [])
     return config_from_dict(raw)
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The raw mapping of a YAML config file, its data paths resolved against the file's folder
+    (unless they exist as given). Not validated: overrides may still apply."""
+    p = Path(path)
+    raw = read_yaml_mapping(p, "config file", "a mapping of config sections")
+    return _resolve_paths(raw, p.parent)
+
+
+def read_yaml_mapping(path: Path, what: str, expected: str) -> dict[str, Any]:
+    """The mapping a YAML file holds (empty for an empty file), or a one-line ConfigError:
+    ``what`` not found, not UTF-8 text, not valid YAML (with the line), not ``expected``."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: {what} not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}: not valid YAML{at}") from exc
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected {expected} at the top level")
+    return raw
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -348,7 +367,7 @@ def _resolve_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
     data = raw.get("data")
     if not isinstance(data, dict):
         return raw
-    for key in ("path", "val_path", "test_path", "label_names"):
+    for key in DATA_PATH_FIELDS:
         value = data.get(key)
         if isinstance(value, str):
             data[key] = _resolve_one(value, base)

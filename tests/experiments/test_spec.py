@@ -102,6 +102,16 @@ def test_experiment_fields_go_through_the_settings_engine(write_exp, fields, mes
     assert str(info.value).startswith(f"{path}: {message}")
 
 
+def test_experiment_and_base_files_are_read_by_the_config_reader(tmp_path, write_exp):
+    listed = tmp_path / "list.yaml"
+    listed.write_text("- base\n- vary\n")
+    with pytest.raises(ConfigError, match="list.yaml: expected a mapping of experiment fields"):
+        load_experiment(listed)
+    (tmp_path / "broken.yaml").write_text("data: [unclosed\n")
+    with pytest.raises(ConfigError, match="broken.yaml: not valid YAML at line 2"):
+        load_experiment(write_exp(base="broken.yaml"))
+
+
 def test_every_experiment_field_is_documented_and_seeds_may_be_one_number(write_exp):
     from tailtune._settings import yaml_fields
     from tailtune.config_docs import field_docs

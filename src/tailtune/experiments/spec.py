@@ -21,7 +21,13 @@ from typing import Any, Literal
 import yaml
 
 from tailtune._settings import from_dict
-from tailtune.config import _resolve_paths, config_from_dict
+from tailtune.config import (
+    DATA_PATH_FIELDS,
+    _resolve_paths,
+    config_from_dict,
+    read_config_file,
+    read_yaml_mapping,
+)
 from tailtune.errors import ConfigError
 from tailtune.experiments.prediction import Prediction, parse_prediction
 
@@ -119,16 +125,7 @@ class Experiment:
 def load_experiment(path: str | Path) -> Experiment:
     """Read and validate an experiment YAML file (one-line ConfigError naming the field)."""
     p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{p}: experiment file not found")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(
-            f"{p}: not valid YAML" + (f" at line {mark.line + 1}" if mark else "")
-        ) from exc
-    raw = dict(raw or {})
+    raw = read_yaml_mapping(p, "experiment file", "a mapping of experiment fields")
     raw.setdefault("name", p.stem)
     return experiment_from_dict(raw, base_dir=p.parent, source=str(p))
 
@@ -173,10 +170,7 @@ def _load_base(base: Any, base_dir: Path, where: str) -> dict[str, Any]:
             raise ConfigError(
                 f"{where}: base: config file '{base}' not found (relative to {base_dir})"
             )
-        loaded = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{p}: expected a mapping of config sections at the top level")
-        out = _absolute(_resolve_paths(loaded, p.parent))
+        out = _absolute(read_config_file(p))
     else:
         raise ConfigError(f"{where}: base: got {base!r}, expected a config path or a mapping")
     config_from_dict(out)  # validate the base alone first: its errors name its own fields
@@ -230,7 +224,7 @@ def _absolute(raw: dict[str, Any]) -> dict[str, Any]:
     data = raw.get("data")
     if not isinstance(data, dict):
         return raw
-    for key in ("path", "val_path", "test_path", "label_names"):
+    for key in DATA_PATH_FIELDS:
         value = data.get(key)
         if isinstance(value, str) and Path(value).exists():
             data[key] = str(Path(value).resolve())
