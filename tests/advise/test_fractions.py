@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tailtune.advise.fractions import classwise_halves, nested_fractions, plan_fractions
+from tailtune.advise.fractions import classwise_halves, plan_fractions
+from tailtune.data import nested_fractions
 
 pytestmark = pytest.mark.unit
 

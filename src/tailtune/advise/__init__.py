@@ -10,7 +10,6 @@ from tailtune.advise.allocate import allocation_gain, curve_gain, greedy_allocat
 from tailtune.advise.confusable import confusable_pairs, merged_macro_f1, name_similarity
 from tailtune.advise.curves import CurveFit, fit_power_law, power_law
 from tailtune.advise.diagnose import examples_to_target, validation_needed
-from tailtune.advise.fractions import nested_fractions
 from tailtune.advise.output import print_advice
 from tailtune.advise.plan import naive_allocations
 from tailtune.advise.report import advice_fragment
@@ -33,7 +32,6 @@ __all__ = [
     "merged_macro_f1",
     "naive_allocations",
     "name_similarity",
-    "nested_fractions",
     "power_law",
     "print_advice",
     "validation_needed",

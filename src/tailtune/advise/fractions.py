@@ -28,7 +28,7 @@ from tailtune.advise.settings import FRACTIONS
 from tailtune.config import Config, DataConfig, config_from_dict, config_to_dict
 from tailtune.data.subsets import nested_fractions
 
-__all__ = ["FRACTIONS", "FractionRun", "nested_fractions", "plan_fractions", "run_fractions"]
+__all__ = ["FractionRun", "classwise_halves", "plan_fractions", "run_fractions"]
 
 EXECUTOR_NAMES = {"local": "sequential", "sequential": "sequential", "processes": "processes",
                   "ray": "ray"}  # fmt: skip
