@@ -80,6 +80,12 @@ class DataConfig:
     """Separator of several labels in one cell, e.g. "," for GoEmotions ids, "#" for ATIS."""
     multi_label: Literal["keep", "single"] = "keep"
     """keep: a set of labels is one class; single: keep rows with exactly one label."""
+    hierarchy: bool = False
+    """Read each label as a path: the label columns are its levels, top first (with one column,
+    each cell is a path split on label_separator, e.g. " > "); empty trailing levels end a path
+    early. Data stats and metrics then report every level."""
+    level_names: list[str] | None = None
+    """Names of the hierarchy's levels, top first; null = the label columns (or level 1, 2...)."""
     drop_duplicates: bool = False
     """Drop repeated (text, label) rows."""
     min_class_size: int = 1
@@ -126,9 +132,29 @@ class DataConfig:
             raise ConfigError(
                 f"{where}.train_fraction: got {self.train_fraction}, expected a fraction in (0, 1]"
             )
+        self._validate_hierarchy(where)
         if self.train_subsample is not None and self.train_fraction is not None:
             raise ConfigError(
                 f"{where}.train_subsample and {where}.train_fraction: give one of them, not both"
+            )
+
+    def _validate_hierarchy(self, where: str) -> None:
+        if self.level_names is not None and not self.hierarchy:
+            raise ConfigError(
+                f"{where}.level_names: names levels of a hierarchy; set {where}.hierarchy: true"
+            )
+        if not self.hierarchy:
+            return
+        if self.multi_label_separator is not None:
+            raise ConfigError(
+                f"{where}.hierarchy: a label is a path or a set of labels, not both; "
+                f"unset {where}.multi_label_separator"
+            )
+        n_cols = len(self.label_columns)
+        if self.level_names is not None and n_cols > 1 and len(self.level_names) != n_cols:
+            raise ConfigError(
+                f"{where}.level_names: got {len(self.level_names)} names for {n_cols} label "
+                "columns, expected one per column"
             )
 
 

@@ -34,6 +34,8 @@ app = typer.Typer(help="Inspect, split and subset labelled data.", no_args_is_he
     epilog=examples(
         "tailtune data stats complaints.csv --text-col narrative --label-col product",
         "tailtune data stats train.jsonl --head-min 500 --tail-max 20 --json",
+        "tailtune data stats complaints.csv --label-col Product --label-col Issue "
+        "--set data.hierarchy=true",
     ),
 )
 def data_stats(
@@ -59,7 +61,8 @@ def data_stats(
     set_: SetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Class statistics: sizes, imbalance, classes under 20/100, frequency tiers."""
+    """Class statistics: sizes, imbalance, classes under 20/100, frequency tiers (and the same per
+    level, with children per parent, when data.hierarchy is true)."""
     from tailtune._settings import from_kwargs
     from tailtune.config import EvalConfig
     from tailtune.data import class_stats
@@ -68,11 +71,17 @@ def data_stats(
     cfg = data_config(config, text_col, label_col, skip_rows, fmt, encoding, set_)
     frame, report = load_data(cfg, path)
     stats = class_stats(frame["label"], head_min=tiers.head_min, tail_max=tiers.tail_max)
+    levels = _level_stats(
+        cfg.data, frame["label"], head_min=tiers.head_min, tail_max=tiers.tail_max
+    )
     if as_json:
-        console.print_json(json.dumps({"load": report, "stats": stats}, default=str))
+        out = {"load": report, "stats": stats, **({"levels": levels} if levels else {})}
+        console.print_json(json.dumps(out, default=str))
         return
     print_load_report(report)
     _print_stats(stats)
+    if levels:
+        _print_levels(levels)
 
 
 @app.command(
@@ -193,4 +202,32 @@ def _print_stats(stats: dict) -> None:
         if isinstance(value, (dict, list)):
             value = json.dumps(value, default=str)
         table.add_row(str(key), str(value))
+    console.print(table)
+
+
+def _level_stats(data, labels, **tiers) -> list[dict] | None:
+    """Per-level statistics when the labels are paths (data.hierarchy), else None."""
+    from tailtune.data.hierarchy import Hierarchy, level_stats
+    from tailtune.workflow.prepare import hierarchy_options
+
+    options = hierarchy_options(data)
+    if options is None:
+        return None
+    return level_stats(labels, Hierarchy.from_labels(labels, **options, where="data"), **tiers)
+
+
+def _print_levels(levels: list[dict]) -> None:
+    table = Table(
+        "level", "classes", "rows", "largest", "< 20", "head/mid/tail", "children min/med/max",
+        "leaves", "repeated names", title="Per level (a node is its whole path)",
+    )  # fmt: skip
+    for s in levels:
+        fan = s["children_per_parent"]
+        tiers = "/".join(str(s["tiers"][t]["classes"]) for t in ("head", "mid", "tail"))
+        table.add_row(
+            s["level"], str(s["classes"]), f"{s['rows']:,}", str(s["largest"]["count"]),
+            str(s["classes_under_20"]), tiers,
+            "-" if fan is None else f"{fan['min']}/{fan['median']:g}/{fan['max']}",
+            str(s["leaves"]), str(s["names_under_several_parents"]),
+        )  # fmt: skip
     console.print(table)

@@ -16,9 +16,24 @@ FRAME_COLUMNS = ["id", "text", "label", "line"]
 
 
 def to_frame(
-    path, table, prefix, texts, labels, id_column, names, text_sep, label_sep, ml_sep, multi_label
+    path,
+    table,
+    prefix,
+    texts,
+    labels,
+    id_column,
+    names,
+    text_sep,
+    label_sep,
+    ml_sep,
+    multi_label,
+    hierarchy=False,
 ):
-    """Join text and label columns, map label ids to names, and split off rows to remove."""
+    """Join text and label columns, map label ids to names, and split off rows to remove.
+
+    With ``hierarchy`` the label columns are levels of a path: empty cells after the last filled
+    level end the path early (an empty cell before a filled one is still an empty label).
+    """
     feats = table.features or {}
     label_lists = [[_label_parts(v, ml_sep) for v in table.values[c]] for c in labels]
     label_lists = [
@@ -30,6 +45,8 @@ def to_frame(
         rid = str(table.values[id_column][i]) if id_column else f"{prefix}:{line}"
         text = text_sep.join(t for t in (_as_text(table.values[c][i]) for c in texts) if t.strip())
         per_col = [ll[i] for ll in label_lists]
+        while hierarchy and len(per_col) > 1 and not per_col[-1]:
+            per_col.pop()
         reason = None
         if not text.strip():
             reason = "empty_text"

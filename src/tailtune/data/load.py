@@ -49,6 +49,7 @@ def load_table(
     label_names: str | Path | None = None,
     multi_label_separator: str | None = None,
     multi_label: str = "keep",
+    hierarchy: bool = False,
     split: str | None = None,
     id_column: str | None = None,
     min_classes: int = 2,
@@ -61,6 +62,8 @@ def load_table(
     composite label joined by ``label_separator``. With ``label_names`` (a file, one name per line)
     labels are integer indices into it. ``multi_label_separator`` splits a multi-label cell;
     ``multi_label="single"`` keeps only rows with exactly one label (the others are reported).
+    With ``hierarchy`` the label columns are the levels of a path (:mod:`tailtune.data.hierarchy`):
+    empty trailing levels end a path early instead of removing the row.
     ``id_column`` takes ids from a column (e.g. ``id`` in split files) instead of ``<stem>:<line>``.
     ``min_classes`` (default 2) raises DataError when fewer distinct labels remain.
     """
@@ -92,6 +95,7 @@ def load_table(
             label_separator,
             multi_label_separator,
             multi_label,
+            hierarchy,
         )
         frames.append(frame)
         removed.append(gone)

@@ -14,7 +14,7 @@ import pandas as pd
 from tailtune.config import Config, DataConfig
 from tailtune.errors import ConfigError
 
-__all__ = ["Prepared", "load_frame", "prepare_data", "read_options"]
+__all__ = ["Prepared", "hierarchy_options", "load_frame", "prepare_data", "read_options"]
 
 
 @dataclass
@@ -42,7 +42,18 @@ def read_options(data: DataConfig) -> dict[str, Any]:
         "label_names": data.label_names,
         "multi_label_separator": data.multi_label_separator,
         "multi_label": data.multi_label,
+        "hierarchy": data.hierarchy,
     }
+
+
+def hierarchy_options(data: DataConfig) -> dict[str, Any] | None:
+    """``Hierarchy.from_labels`` keywords (level names, separator) when ``data.hierarchy`` is on:
+    the levels are named by ``data.level_names``, else by the label columns when there are
+    several, else numbered."""
+    if not data.hierarchy:
+        return None
+    columns = data.label_columns if len(data.label_columns) > 1 else None
+    return {"levels": data.level_names or columns, "separator": data.label_separator}
 
 
 def load_frame(data: DataConfig, path, **kwargs: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
