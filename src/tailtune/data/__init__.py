@@ -1,11 +1,13 @@
 """Data layer: frames in, frames out (``id, text, label, line``); no config objects here.
 
 Loaders (CSV, TSV, JSONL, Parquet, 🤗 datasets on disk, line-aligned files), reporting
-cleaning, a seeded rare-class-safe split, class statistics and tiers, experiment subsets, and
-a synthetic long-tail generator (clearly synthetic data, for demos and tests).
+cleaning, a seeded rare-class-safe split, class statistics and tiers, hierarchical labels (paths
+through a tree of levels), experiment subsets, and a synthetic long-tail generator (clearly
+synthetic data, for demos and tests).
 """
 
 from tailtune.data.clean import CleanReport, clean
+from tailtune.data.hierarchy import Hierarchy, level_stats
 from tailtune.data.load import (
     FRAME_COLUMNS,
     LoadResult,
@@ -27,11 +29,13 @@ __all__ = [
     "FRAME_COLUMNS",
     "PRESETS",
     "CleanReport",
+    "Hierarchy",
     "LoadResult",
     "SplitResult",
     "class_counts",
     "class_stats",
     "clean",
+    "level_stats",
     "load_line_aligned",
     "load_table",
     "preset_sizes",

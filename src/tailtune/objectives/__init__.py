@@ -1,4 +1,5 @@
-"""Long-tail objectives: class weights, post-hoc logit adjustment, and the ``Objective`` settings.
+"""Long-tail objectives: class weights, post-hoc logit adjustment, the back-off decision rule for
+hierarchical labels, and the ``Objective`` settings.
 
 Names are imported on first use (PEP 562), so ``from tailtune.objectives import Objective`` (what
 the config needs) costs no pandas import. Losses and samplers (torch) live in
@@ -12,11 +13,14 @@ import importlib
 from tailtune.objectives.settings import Objective
 
 __all__ = [
+    "BackoffRule",
     "DEFAULT_TAU_GRID",
     "SCHEMES",
     "Objective",
     "adjust_logits",
     "adjust_probabilities",
+    "backoff_depths",
+    "choose_thresholds",
     "class_weights",
     "priors_from_counts",
     "sample_weights",
@@ -25,6 +29,9 @@ __all__ = [
 ]
 
 _LAZY = {
+    "BackoffRule": "backoff",
+    "backoff_depths": "backoff",
+    "choose_thresholds": "backoff",
     "DEFAULT_TAU_GRID": "adjust",
     "adjust_logits": "adjust",
     "adjust_probabilities": "adjust",
