@@ -161,19 +161,20 @@ def test_load_hierarchy_keeps_paths_that_stop_early(tmp_path):
 # -- config -------------------------------------------------------------------------------------
 
 
-def test_config_hierarchy_options():
+def test_config_builds_the_hierarchy():
     from tailtune.config import load_config
-    from tailtune.workflow.prepare import hierarchy_options, read_options
+    from tailtune.workflow.prepare import build_hierarchy, read_options
 
     cols = 'data.label_columns=["Product", "Issue"]'
     cfg = load_config(None, [cols, "data.hierarchy=true"])
     assert read_options(cfg.data)["hierarchy"] is True
-    assert hierarchy_options(cfg.data) == {"levels": ["Product", "Issue"], "separator": " | "}
+    assert build_hierarchy(cfg.data, LABELS) == Hierarchy.from_labels(LABELS, ["Product", "Issue"])
     one = load_config(None, ["data.hierarchy=true", 'data.label_separator=" > "'])
-    assert hierarchy_options(one.data) == {"levels": None, "separator": " > "}
+    tree = build_hierarchy(one.data, ["a > b", "c"])
+    assert (tree.levels, tree.leaves) == (("level 1", "level 2"), (("a", "b"), ("c",)))
     named = load_config(None, ["data.hierarchy=true", 'data.level_names=["dept", "cat"]'])
-    assert hierarchy_options(named.data)["levels"] == ["dept", "cat"]
-    assert hierarchy_options(load_config(None, [cols]).data) is None
+    assert build_hierarchy(named.data, ["a | b"]).levels == ("dept", "cat")
+    assert build_hierarchy(load_config(None, [cols]).data, LABELS) is None
 
 
 @pytest.mark.parametrize(

@@ -207,13 +207,11 @@ def _print_stats(stats: dict) -> None:
 
 def _level_stats(data, labels, **tiers) -> list[dict] | None:
     """Per-level statistics when the labels are paths (data.hierarchy), else None."""
-    from tailtune.data.hierarchy import Hierarchy, level_stats
-    from tailtune.workflow.prepare import hierarchy_options
+    from tailtune.data import level_stats
+    from tailtune.workflow.prepare import build_hierarchy
 
-    options = hierarchy_options(data)
-    if options is None:
-        return None
-    return level_stats(labels, Hierarchy.from_labels(labels, **options, where="data"), **tiers)
+    tree = build_hierarchy(data, labels, where="data")
+    return None if tree is None else level_stats(labels, tree, **tiers)
 
 
 def _print_levels(levels: list[dict]) -> None:

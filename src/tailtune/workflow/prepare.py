@@ -14,7 +14,7 @@ import pandas as pd
 from tailtune.config import Config, DataConfig
 from tailtune.errors import ConfigError
 
-__all__ = ["Prepared", "hierarchy_options", "load_frame", "prepare_data", "read_options"]
+__all__ = ["Prepared", "build_hierarchy", "load_frame", "prepare_data", "read_options"]
 
 
 @dataclass
@@ -46,14 +46,17 @@ def read_options(data: DataConfig) -> dict[str, Any]:
     }
 
 
-def hierarchy_options(data: DataConfig) -> dict[str, Any] | None:
-    """``Hierarchy.from_labels`` keywords (level names, separator) when ``data.hierarchy`` is on:
-    the levels are named by ``data.level_names``, else by the label columns when there are
-    several, else numbered."""
+def build_hierarchy(data: DataConfig, labels, where: str = "training labels"):
+    """The :class:`~tailtune.data.Hierarchy` of ``labels`` when ``data.hierarchy`` is on, else
+    None. Levels are named by ``data.level_names``, else by the label columns when there are
+    several, else numbered; a path deeper than the levels is a DataError naming ``where``."""
     if not data.hierarchy:
         return None
+    from tailtune.data.hierarchy import Hierarchy
+
     columns = data.label_columns if len(data.label_columns) > 1 else None
-    return {"levels": data.level_names or columns, "separator": data.label_separator}
+    levels = data.level_names or columns
+    return Hierarchy.from_labels(labels, levels, data.label_separator, where=where)
 
 
 def load_frame(data: DataConfig, path, **kwargs: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -115,6 +118,9 @@ def prepare_data(cfg: Config) -> Prepared:
         train, reports["train_subsample"] = train_subsample(
             train, rows=data.train_subsample, fraction=data.train_fraction, seed=seed
         )
+    tree = build_hierarchy(data, train["label"])  # a bad path fails here, before any training
+    if tree is not None:
+        reports["hierarchy"] = {"levels": list(tree.levels), "leaf_paths": len(tree.leaves)}
     # an empty validation split (split.val: 0) is allowed: the workflow checks that the
     # backend chooses nothing on validation (tailtune.workflow.refit.check_no_validation)
     return Prepared(train=train, val=val, test=test, reports=_plain(reports))

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from tailtune.config import Config
-from tailtune.workflow.prepare import Prepared
+from tailtune.workflow.prepare import Prepared, build_hierarchy
 
-__all__ = ["score_split", "score_splits", "train_counts"]
+__all__ = ["hierarchy_scores", "score_split", "score_splits", "train_counts"]
 
 
 def score_splits(backend, prepared: Prepared, cfg: Config) -> dict[str, dict]:
@@ -35,6 +35,8 @@ def score_split(backend, frame: pd.DataFrame, train_counts, cfg: Config, split: 
     kw = {"train_counts": train_counts, "tiers": tiers.tiers}
     metrics = compute_metrics(gold, pred, **kw)
     metrics["tiers_rule"] = tiers.rule
+    if cfg.data.hierarchy:
+        metrics["hierarchy"] = hierarchy_scores(gold, pred, train_counts, cfg)
     per_class = per_class_table(gold, pred, **kw)
     k = min(cfg.eval.top_k, proba.shape[1])
     top = np.argsort(-proba, axis=1, kind="stable")[:, :k]
@@ -54,6 +56,21 @@ def score_split(backend, frame: pd.DataFrame, train_counts, cfg: Config, split: 
         }
     )
     return {"metrics": metrics, "per_class": per_class, "predictions": rows, "proba": proba}
+
+
+def hierarchy_scores(gold, pred, train_counts, cfg: Config) -> dict:
+    """Per-level, hierarchical (Kiritchenko et al. 2006) and path-error metrics of predicted leaf
+    paths (:func:`tailtune.evaluation.hierarchy.hierarchy_metrics`), tiers per level by training
+    count at that level."""
+    from tailtune.evaluation.hierarchy import hierarchy_metrics
+
+    tree = build_hierarchy(cfg.data, list(train_counts))
+    train = [tree.parse(c) for c, n in train_counts.items() for _ in range(n)]
+    return hierarchy_metrics(
+        [tree.parse(g) for g in gold], [tree.parse(p) for p in pred], tree.levels,
+        train=train, head_min=cfg.eval.head_min, tail_max=cfg.eval.tail_max,
+        separator=tree.separator,
+    )  # fmt: skip
 
 
 def train_counts(prepared: Prepared) -> dict[str, int]:

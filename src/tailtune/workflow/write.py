@@ -10,7 +10,7 @@ import pandas as pd
 
 from tailtune.config import Config
 from tailtune.runs import RunWriter, environment, layout
-from tailtune.workflow.prepare import Prepared
+from tailtune.workflow.prepare import Prepared, build_hierarchy
 from tailtune.workflow.score import train_counts
 
 __all__ = ["write_run"]
@@ -35,9 +35,10 @@ def write_run(
     backend.save(run.path(layout.MODEL))
     # tiers: explicit thresholds, else the fixed defaults, else data-driven (evaluation/tiers.py)
     tiers = resolve_tiers(counts, ev.head_min, ev.tail_max)
-    run.write_json(
-        layout.LABELS, {"classes": classes.tolist(), "train_counts": counts, **tiers.record()}
-    )
+    labels = {"classes": classes.tolist(), "train_counts": counts, **tiers.record()}
+    if cfg.data.hierarchy:
+        labels["hierarchy"] = build_hierarchy(cfg.data, list(counts)).to_dict()
+    run.write_json(layout.LABELS, labels)
     stats = {**class_stats(train_df["label"]), **tiers.class_stats(counts)}
     val_stats = split_stats(train_df["label"], prepared.val["label"])
     run.write_json(layout.DATA, {**prepared.reports, "train_stats": stats, "val_stats": val_stats})
