@@ -136,6 +136,7 @@ def evaluate(fit, val, test, level_names, targets, tiers=TIERS) -> dict:
     rows["flat composite"] = hierarchy_metrics(gold, leaf_paths, h.levels, **kw)
     summed, summed_p = consistent_paths(h, test_proba, classes, method="top_down")
     rows["flat leaves, parents summed"] = hierarchy_metrics(gold, summed, h.levels, **kw)
+    paired = discordant(gold, leaf_paths, summed, h.levels)
     val_paths, val_p = consistent_paths(h, val_proba, classes, method="top_down")
     rules = {}
     for target in targets:
@@ -149,10 +150,28 @@ def evaluate(fit, val, test, level_names, targets, tiers=TIERS) -> dict:
     return {
         "rows": rows,
         "rules": rules,
+        "paired": paired,
         "temperature": temperature,
         "fit_s": round(fit_s, 1),
         "sizes": {"fit": len(fit), "val": len(val), "test": len(test), "leaves": len(h.leaves)},
     }
+
+
+def discordant(gold, a, b, levels) -> dict:
+    """Per level, the rows one decoding gets right and the other wrong, and the exact McNemar
+    p-value (two-sided binomial test on the discordant rows; McNemar 1947)."""
+    from scipy.stats import binomtest
+
+    out = {}
+    for d, name in enumerate(levels, start=1):
+        rows = [i for i, g in enumerate(gold) if len(g) >= d]
+        right_a = [len(a[i]) >= d and a[i][:d] == gold[i][:d] for i in rows]
+        right_b = [len(b[i]) >= d and b[i][:d] == gold[i][:d] for i in rows]
+        only_a = sum(x and not y for x, y in zip(right_a, right_b, strict=True))
+        only_b = sum(y and not x for x, y in zip(right_a, right_b, strict=True))
+        p = binomtest(only_a, only_a + only_b).pvalue if only_a + only_b else 1.0
+        out[name] = {"only_flat": only_a, "only_summed": only_b, "p_value": float(p)}
+    return out
 
 
 def print_result(result: dict, level_names) -> None:
@@ -184,6 +203,13 @@ def print_result(result: dict, level_names) -> None:
                 f"{e['wrong_branch']}, deeper {e['deeper']}; first wrong level "
                 f"{e['first_wrong_level']}"
             )
+    print(
+        "right under one decoding only (flat composite / parents summed, McNemar exact p): "
+        + "; ".join(
+            f"{lvl} {v['only_flat']} / {v['only_summed']}, p {v['p_value']:.3g}"
+            for lvl, v in result["paired"].items()
+        )
+    )
     for target, rule in result["rules"].items():
         print(f"thresholds for precision {target}: {rule['thresholds']}")
 
