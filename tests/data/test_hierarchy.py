@@ -52,6 +52,8 @@ def test_levels_default_to_numbers_and_order_is_by_label_string():
     h = Hierarchy(levels=["a", "b"], leaves=[("b", "c"), ("a", "z"), ("a", "z")])
     assert h.leaves == (("a", "z"), ("b", "c")) and h.levels == ("a", "b")
     assert Hierarchy.from_labels(["p > q", "r"], separator=" > ").levels == ("level 1", "level 2")
+    with pytest.raises(ValueError, match="every leaf path needs 1..1 names"):
+        Hierarchy(levels=["a"], leaves=[("b", "c")])
 
 
 def test_json_round_trip(tree):

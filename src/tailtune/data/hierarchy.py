@@ -49,6 +49,8 @@ class Hierarchy:
     def __post_init__(self) -> None:
         # one order everywhere: sorted label strings, as numpy.unique orders a backend's classes_
         leaves = sorted({tuple(p) for p in self.leaves}, key=self.separator.join)
+        if any(not 1 <= len(p) <= len(self.levels) for p in leaves):
+            raise ValueError(f"every leaf path needs 1..{len(self.levels)} names")
         object.__setattr__(self, "leaves", tuple(leaves))
         object.__setattr__(self, "levels", tuple(self.levels))
         children: dict[Path, set[Path]] = {(): set()}
