@@ -11,7 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["encode", "stratified_indices", "resampled_scores", "percentile_ci"]
+__all__ = [
+    "encode",
+    "stratified_indices",
+    "resampled_scores",
+    "resampled_class_f1",
+    "percentile_ci",
+]
 
 
 def encode(gold, *preds) -> tuple[list[str], np.ndarray, list[np.ndarray]]:
@@ -56,7 +62,22 @@ def resampled_scores(
     return np.concatenate([a for a, _ in parts]), np.concatenate([f for _, f in parts])
 
 
+def resampled_class_f1(
+    gold: np.ndarray, pred: np.ndarray, idx: np.ndarray, n_classes: int
+) -> np.ndarray:
+    """Per-class F1 of every resample in ``idx``: a ``(B, n_classes)`` array (same formula as
+    :func:`resampled_scores`), for intervals of averages over a subset of classes (a tier)."""
+    gold, pred = np.asarray(gold), np.asarray(pred)
+    parts = [_class_f1(gold, pred, idx[i : i + 200], n_classes)[1] for i in range(0, len(idx), 200)]
+    return np.concatenate(parts)
+
+
 def _scores(gold, pred, idx, n_classes, present):
+    accuracy, f1 = _class_f1(gold, pred, idx, n_classes)
+    return accuracy, f1[:, present].mean(axis=1)
+
+
+def _class_f1(gold, pred, idx, n_classes):
     n_boot = len(idx)
     g, p = gold[idx], pred[idx]
     correct = g == p
@@ -69,7 +90,7 @@ def _scores(gold, pred, idx, n_classes, present):
     n_pred = np.bincount((p + offset).ravel(), minlength=size).reshape(n_boot, n_classes)
     denom = n_gold + n_pred
     f1 = np.divide(2.0 * tp, denom, out=np.zeros(denom.shape), where=denom > 0)
-    return accuracy, f1[:, present].mean(axis=1)
+    return accuracy, f1
 
 
 def percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:

@@ -17,6 +17,7 @@ from tailtune.errors import DataError
 from tailtune.evaluation._bootstrap import (
     encode,
     percentile_ci,
+    resampled_class_f1,
     resampled_scores,
     stratified_indices,
 )
@@ -109,12 +110,15 @@ def support_summary(gold, classes=None, *, few: int = 5, tiers=None) -> dict[str
 
 
 def bootstrap_ci(
-    gold, pred, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+    gold, pred, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95, tiers=None
 ) -> dict[str, dict[str, float]]:
     """Stratified-bootstrap percentile intervals for accuracy and macro F1.
 
     Returns ``{"accuracy": {...}, "macro_f1": {...}}``, each with ``value`` (on the full set),
-    ``low``, ``high``, ``se`` (bootstrap standard deviation) and ``half_width``.
+    ``low``, ``high``, ``se`` (bootstrap standard deviation) and ``half_width``. With ``tiers``
+    (label -> head/mid/tail, a run's labels.json; a label it lacks is tail) the result also has
+    ``tiers: {tier: {...}}``, the same interval for each tier's mean F1 over its classes present
+    in ``gold`` (the classes ``compute_metrics`` averages), from the same resamples.
     """
     classes, g, (p,) = encode(gold, pred)
     if len(g) == 0:
@@ -123,10 +127,27 @@ def bootstrap_ci(
     acc, mf1 = resampled_scores(g, p, idx, len(classes))
     full = np.arange(len(g))[None, :]
     acc0, mf10 = resampled_scores(g, p, full, len(classes))
-    return {
+    out = {
         "accuracy": _interval(float(acc0[0]), acc, level),
         "macro_f1": _interval(float(mf10[0]), mf1, level),
     }
+    if tiers is not None:
+        out["tiers"] = _tier_intervals(g, p, idx, classes, tiers, level)
+    return out
+
+
+def _tier_intervals(g, p, idx, classes, tiers, level) -> dict[str, dict[str, float]]:
+    """Per tier: the interval of the mean F1 over the tier's classes present in gold."""
+    f1 = resampled_class_f1(g, p, idx, len(classes))
+    f1_full = resampled_class_f1(g, p, np.arange(len(g))[None, :], len(classes))[0]
+    present = np.bincount(g, minlength=len(classes)) > 0
+    tier_of = np.array([tiers.get(c, "tail") for c in classes], dtype=object)
+    out = {}
+    for tier in TIERS:
+        cols = present & (tier_of == tier)
+        if cols.any():
+            out[tier] = _interval(float(f1_full[cols].mean()), f1[:, cols].mean(axis=1), level)
+    return out
 
 
 def min_detectable_difference(ci: dict[str, dict[str, float]], z: float = 1.96) -> dict[str, float]:

@@ -30,6 +30,7 @@ __all__ = [
     "MODEL",
     "PREDICTIONS",
     "PROBABILITIES",
+    "STOP_REQUEST",
     "TMP_PREFIX",
     "TRAIN_LOG",
     "UnfinishedFolder",
@@ -60,6 +61,10 @@ BEST = "best"  # checkpoints/best/model.pt: weights of the best evaluation
 CKPT_MODEL = "model.pt"
 CKPT_TRAINER = "trainer.pt"  # optimizer and scheduler tensors (loaded with weights_only=True)
 CKPT_STATE = "state.json"  # the loop's state and RNG states: plain JSON, written last
+# a file of this name in a training work folder asks the loop to stop at its next evaluation,
+# keeping the best checkpoint, and finish the run (a sweep pruning a trial; a user who has seen
+# enough): any process that can write the folder can ask, with no signal and no shared memory
+STOP_REQUEST = "STOP"
 
 # -- unfinished runs ---------------------------------------------------------------------------
 TMP_PREFIX = ".tmp-"

@@ -45,6 +45,7 @@ __all__ = [
     "rng_to_data",
     "save_resumable",
     "save_weights",
+    "stop_requested",
 ]
 
 
@@ -265,3 +266,10 @@ def _fsync(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def stop_requested(work: Path | None) -> bool:
+    """Whether someone asked this training to stop: a ``STOP`` file (``layout.STOP_REQUEST``) in
+    the work folder. The loop then ends at the evaluation it is at, with the best checkpoint, and
+    the run is written as usual (``info.stop_reason: stop_requested``)."""
+    return work is not None and (Path(work) / layout.STOP_REQUEST).exists()

@@ -94,10 +94,14 @@ class LoopState:
     elapsed_s: float = 0.0  # wall time of earlier sessions (before a resume)
     best_step: int | None = None
     out_of_time: bool = False  # train.time_budget was spent
+    stop_requested: bool = False  # a STOP file appeared in the work folder (layout.STOP_REQUEST)
     stopper: EarlyStopping = field(default_factory=EarlyStopping)
     guard: NotLearningGuard = field(default_factory=NotLearningGuard)
     rng: dict = field(default_factory=dict)  # generator states after the last completed step
     settled: bool = field(default=True, repr=False)  # False while a step or evaluation is applied
+
+    def finished(self) -> bool:  # early stopping, the time budget or a STOP file ended it
+        return self.stopper.should_stop or self.out_of_time or self.stop_requested
 
     def state_dict(self) -> dict:
         """Plain JSON data: the counters, history, early-stopping and guard state, RNG states."""
@@ -211,7 +215,7 @@ def fit_classifier(
                     log_file=work / layout.TRAIN_LOG if main and work is not None else None)  # fmt: skip
     try:
         with StopSignals() as signals, show:
-            while state.step < total and not state.stopper.should_stop and not state.out_of_time:
+            while state.step < total and not state.finished():
                 batches = _batches(lengths, s, state.epoch, rank, world, sample_probs)
                 while state.pos < len(batches) and state.step < total:
                     if left is not None and _out_of_time(parts, left() <= 0):
@@ -232,7 +236,7 @@ def fit_classifier(
                     )
                     if s.eval_every and state.step % s.eval_every == 0:
                         _evaluate_and_save(parts, state, score, len(batches), t0, show)
-                        if state.stopper.should_stop:
+                        if state.finished():
                             break
                     if _stop_requested(parts, signals):
                         _stop(parts, state, signals.received, t0, log)
@@ -250,8 +254,6 @@ def fit_classifier(
     if state.best_step is not None:
         best = parts.memory["best"] if root is None else ckpt.load_weights(_best_path(root))
         accelerator.unwrap_model(model).load_state_dict(best)
-    if s.tracker != "none":
-        accelerator.end_training()
     model.eval()
     info = fit_info(state, s, trainable, accelerator, total)
     info.update(precision_used=precision, gradient_checkpointing=checkpointing)
@@ -380,10 +382,10 @@ def _evaluate_and_save(parts: _Parts, state: LoopState, score, epoch_len: int, t
         _write_history(parts.work, state.history, append=True)
     if show is not None:
         show.evaluation(record, _speed(state, acc.num_processes))
-    if s.tracker != "none":
-        acc.log(record, step=state.step)
     state.settled = True
     _save_checkpoint(parts, state, t0)
+    if _on_any_process(parts, ckpt.stop_requested(parts.work)):
+        state.stop_requested = True
 
 
 def _best_path(root: Path) -> Path:

@@ -69,8 +69,18 @@ class TrainSettings:
     """Where to train: auto = CUDA when available."""
     not_learning_steps: int = 100
     """Warn when the loss stays within 2% of ln K after this many steps."""
-    tracker: Literal["none", "tensorboard", "mlflow", "wandb"] = "none"
-    """Experiment tracker that Accelerate logs the history to."""
+    report_to: list[Literal["mlflow", "wandb"]] = field(default_factory=list)
+    """Experiment trackers the finished run is reported to: the resolved config as params, the
+    history as per-step metrics, final metrics with tiers and 95% bootstrap intervals, the
+    report and tables as artifacts (tailtune.tracking; docs/tracking.md). [] = none. A tracker
+    that cannot be reached costs one warning; the run is kept."""
+    tracking_uri: str | None = None
+    """MLflow tracking URI (http://host:5000, sqlite:///path.db, ...); null = the
+    MLFLOW_TRACKING_URI variable, else a local store: <runs_dir>/mlflow.db (+ mlartifacts/)."""
+    tracking_experiment: str | None = None
+    """MLflow experiment / W&B project the run is filed under; null = the run's name."""
+    log_model: bool = False
+    """Also upload the run's model folder to the trackers (it can be large)."""
     log_every_s: float = 30.0
     """Seconds between plain progress lines on stderr when it is not a terminal (CI, nohup,
     SLURM), and in the run's train.log; a line is also written at every evaluation."""
@@ -108,6 +118,11 @@ class TrainSettings:
             if value is not None and value < 1:
                 raise ConfigError(f"{where}.{name}: got {value}, expected at least 1 (or null)")
         parse_duration(self.time_budget, f"{where}.time_budget")
+        for tracker in self.report_to:
+            if tracker not in ("mlflow", "wandb"):
+                raise ConfigError(
+                    f"{where}.report_to: got {tracker!r}, expected a list of: mlflow, wandb"
+                )
         if self.log_every_s <= 0:
             raise ConfigError(
                 f"{where}.log_every_s: got {self.log_every_s}, expected a positive number of seconds"

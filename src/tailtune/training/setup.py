@@ -31,7 +31,6 @@ def make_accelerator(accelerate, s: TrainSettings, work: Path | None):
             "train.precision=fp16 needs CUDA (this run trains on the CPU); use "
             "train.precision=bf16 (CPU autocast) or train.precision=no (fp32)"
         )
-    tracker = None if s.tracker == "none" else s.tracker
     state = accelerate.state.AcceleratorState._shared_state
     if state and state.get("_mixed_precision", s.precision) != s.precision:
         # a second fit in one process with another precision: Accelerate keeps global state
@@ -39,11 +38,8 @@ def make_accelerator(accelerate, s: TrainSettings, work: Path | None):
     acc = accelerate.Accelerator(
         cpu=cpu,
         mixed_precision=s.precision,
-        log_with=tracker,
         project_dir=str(work) if work is not None else None,
     )
-    if tracker:
-        acc.init_trackers("tailtune", config={k: str(v) for k, v in vars(s).items()})
     return acc
 
 
@@ -162,9 +158,13 @@ def fit_info(state, s: TrainSettings, trainable, accelerator, total) -> dict:
 
 
 def stop_reason(state, s: TrainSettings, total: int) -> str:
-    """Why training ended: ``time_budget``, ``early_stopping``, ``max_steps`` or ``epochs``."""
+    """Why training ended: ``time_budget``, ``stop_requested`` (a STOP file in the work folder,
+    e.g. a hyperparameter search pruning the run), ``early_stopping``, ``max_steps`` or
+    ``epochs``."""
     if state.out_of_time:
         return "time_budget"
+    if getattr(state, "stop_requested", False):
+        return "stop_requested"
     if state.stopper.should_stop:
         return "early_stopping"
     return "max_steps" if s.max_steps and state.step >= total else "epochs"
