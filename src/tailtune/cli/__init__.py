@@ -16,7 +16,18 @@ import sys
 
 import typer
 
-from tailtune.cli import advise, analyze, calc, config, data, experiment, export, runs, train
+from tailtune.cli import (
+    advise,
+    analyze,
+    calc,
+    config,
+    data,
+    experiment,
+    export,
+    runs,
+    sweep,
+    train,
+)
 from tailtune.cli._print import err_console, print_error
 from tailtune.errors import TailtuneError
 
@@ -37,6 +48,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(experiment.app, name="experiment")
 app.add_typer(calc.app, name="calc")
 app.add_typer(export.app)  # export, serve
+app.add_typer(sweep.app)  # sweep, track
 
 
 def main() -> None:

@@ -93,6 +93,12 @@ def train(
     if dist is not None:
         dist.share(str(run.final_path))
         dist.close()
+    if cfg.train.report_to:  # after the run is written: a tracker that is down cannot cost it
+        from tailtune.tracking import report_run
+
+        t = cfg.train
+        report_run(run.final_path, t.report_to, tracking_uri=t.tracking_uri, log_model=t.log_model,
+                   experiment=t.tracking_experiment, runs_dir=root, say=say)  # fmt: skip
     return run.final_path
 
 
