@@ -56,8 +56,9 @@ def report_run(
 
                 uri, artifacts = mlflow_uri(tracking_uri, root)
                 target = f"mlflow at {uri}"
-                run_id = log_mlflow(summary, uri=uri, experiment=name, artifact_location=artifacts)
-                done[tracker] = f"{uri} (experiment '{name}', run {run_id})"
+                done[tracker] = log_mlflow(
+                    summary, uri=uri, experiment=name, artifact_location=artifacts
+                )
             elif tracker == "wandb":
                 from tailtune.tracking._wandb import log_wandb
 

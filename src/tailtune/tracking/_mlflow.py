@@ -25,6 +25,8 @@ _TIMEOUTS = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+    # the client would print its own "View run" line; report_run says where the run went
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
 }
 
 
@@ -44,8 +46,8 @@ def mlflow_uri(uri: str | None, runs_dir: str | Path) -> tuple[str, str | None]:
 
 @contextlib.contextmanager
 def short_timeouts():
-    """MLflow's HTTP retry and timeout variables set low for the block, unless the user set
-    them (their values win); restored afterwards."""
+    """MLflow's HTTP retry and timeout variables set low (and its URL printing off) for the
+    block, unless the user set them (their values win); restored afterwards."""
     old = {k: os.environ.get(k) for k in _TIMEOUTS}
     for key, value in _TIMEOUTS.items():
         os.environ.setdefault(key, value)
@@ -60,7 +62,8 @@ def short_timeouts():
 def log_mlflow(
     summary: RunSummary, *, uri: str, experiment: str, artifact_location: str | None = None
 ) -> str:
-    """Create one MLflow run for ``summary`` under ``experiment``; return its run id."""
+    """Create one MLflow run for ``summary`` under ``experiment``; return where it is: the
+    run's page for a tracking server, else the store and the run id."""
     from tailtune._extras import require
 
     require("mlflow", "train.report_to: mlflow")
@@ -104,7 +107,9 @@ def log_mlflow(
                 client.set_terminated(run_id, "FAILED")
             raise
         client.set_terminated(run_id, "FINISHED")
-    return run_id
+    if uri.startswith(("http://", "https://")):
+        return f"{uri.rstrip('/')}/#/experiments/{exp_id}/runs/{run_id}"
+    return f"{uri} (experiment '{experiment}', run {run_id})"
 
 
 def _report(run_dir: Path, folder: Path) -> Path | None:

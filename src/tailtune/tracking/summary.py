@@ -108,7 +108,7 @@ def final_metrics(run, *, n_boot: int = 1000) -> dict[str, float]:
 
 
 def _bounds(interval: dict[str, float]) -> tuple[float, float]:
-    return round(interval["low"], 6), round(interval["high"], 6)
+    return float(interval["low"]), float(interval["high"])
 
 
 def _history(history: list[dict], finished: float, metrics: dict) -> list[tuple]:
