@@ -233,6 +233,9 @@ class EvalConfig:
     set here (either one) always wins, the other takes its default."""
     top_k: int = 5
     """Top-k probabilities written per prediction."""
+    score_test: bool = True
+    """Score the test split. false = its rows stay out of training and validation but are
+    never predicted or reported: a hyperparameter search's trials choose on validation alone."""
 
     def validate(self, where: str = "eval") -> None:
         """Raise ConfigError naming the first bad field, its value and what is allowed."""

@@ -17,15 +17,18 @@ from pathlib import Path
 
 from tailtune.runs import layout
 
-__all__ = ["HistoryPruner"]
+__all__ = ["HistoryPruner", "POLL_S"]
+
+POLL_S = 1.0  # seconds between two reads of the running trials' histories
 
 
 class HistoryPruner(threading.Thread):
     """Poll every ``interval`` seconds until :meth:`stop`; ``pruned`` holds the stopped trials."""
 
-    def __init__(self, sweep_dir: Path, metric: str, interval: float = 1.0):
+    def __init__(self, sweep_dir: Path, metric: str, interval: float | None = None):
         super().__init__(name="tailtune-sweep-pruner", daemon=True)
-        self.sweep_dir, self.metric, self.interval = Path(sweep_dir), metric, interval
+        self.sweep_dir, self.metric = Path(sweep_dir), metric
+        self.interval = POLL_S if interval is None else interval
         self.trials: dict[str, object] = {}  # folder stem -> optuna Trial
         self.seen: dict[str, int] = {}  # folder stem -> evaluations reported
         self.pruned: set[str] = set()

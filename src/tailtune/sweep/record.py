@@ -56,7 +56,7 @@ def finish_sweep(result, study, base: Config, raw_base: dict, *, trainer: str, s
         result.best = best
         full = config_to_dict(base)
         full["name"] = f"{spec.name}-best"
-        full["split"]["seed"] = raw_base["split"]["seed"]
+        full["split"]["seed"] = raw_base["split"]["seed"]  # the split the trials chose on
         best_raw = with_values(full, best["values"])
         result.best_config = _write_yaml(folder / BEST_YAML, best_raw)
         shown = ", ".join(f"{k}={v}" for k, v in best["values"].items())

@@ -15,13 +15,14 @@ __all__ = ["trial_base", "with_values", "trial_score"]
 
 
 def trial_base(base: Config, name: str) -> dict[str, Any]:
-    """The base config of every trial: no test split is read (a search chooses on validation
-    only), no refit (the trial is scored on validation), and the split's seed pinned to the
-    base run's, so every trial and every confirmation run shares one train / validation split
-    and a split.test carve holds out the same rows."""
+    """The base config of every trial: the test split is held out but never scored
+    (``eval.score_test: false``: a search chooses on validation only, and no trial's record
+    shows a test figure), no refit (the trial is scored on validation), and the split's seed
+    pinned to the base run's, so every trial and every confirmation run shares one train /
+    validation split and holds out the same test rows."""
     raw = config_to_dict(base)
     raw["name"] = name
-    raw["data"]["test_path"] = None
+    raw["eval"]["score_test"] = False
     raw["train"]["refit"] = False
     raw["split"]["seed"] = base.split.seed if base.split.seed is not None else base.seed
     return raw

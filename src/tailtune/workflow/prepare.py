@@ -108,7 +108,9 @@ def prepare_data(cfg: Config) -> Prepared:
         reports["split"] = result.report
     if data.test_path is not None:
         test, reports["load_test"] = load_frame(data, data.test_path)
-    if test is not None and len(test) == 0:
+    if test is not None and (len(test) == 0 or not cfg.eval.score_test):
+        if len(test):  # held out of training and validation, never scored (a sweep's trials)
+            reports["test_held_out"] = {"rows": len(test)}
         test = None
     if data.train_subsample is not None or data.train_fraction is not None:
         # after the split, training rows only: every point of a data-scaling curve keeps the
