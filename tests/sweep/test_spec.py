@@ -17,14 +17,19 @@ def _write(tmp_path, text: str):
 
 
 def test_a_recipe_with_overrides_is_the_base_config(tmp_path):
-    spec = load_sweep(_write(tmp_path, """
+    spec = load_sweep(
+        _write(
+            tmp_path,
+            """
 recipe: cpu-longtail
 set: [data.synthetic=tiny, train.epochs=2]
 params:
   - {field: model.tfidf.C, low: 0.05, high: 5.0, log: true}
   - {field: train.batch_size, low: 16, high: 128, integer: true, step: 16}
   - {field: objective.class_weights, choices: [none, sqrt_inverse]}
-"""))
+""",
+        )
+    )
     assert spec.name == "sweep" and spec.trials == 20 and spec.pruner == "median"
     cfg = base_config(spec)
     assert cfg.model.backend == "ensemble" and cfg.train.epochs == 2  # recipe, then --set

@@ -117,3 +117,18 @@ def test_resume_counts_the_time_of_earlier_sessions(tmp_path):
     result = _fit(tmp_path, resume=True, time_budget=spent * 0.9, eval_every=4)
     assert result.info["stop_reason"] == "time_budget" and result.info["steps"] == 8
     assert [h["step"] for h in result.history] == [4, 8]
+
+
+@pytest.mark.integration
+def test_a_stop_file_ends_training_at_the_next_evaluation_with_the_best_weights(tmp_path):
+    """A STOP file in the work folder (what a sweep's pruner writes) ends the fit at the
+    evaluation that sees it; the run finishes normally with its best checkpoint."""
+    from tailtune.runs import layout
+
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / layout.STOP_REQUEST).touch()  # asked before the first evaluation
+    result = _fit(tmp_path, eval_every=5, epochs=40)
+    info, history = result.info, result.history
+    assert info["stop_reason"] == "stop_requested"
+    assert [h["step"] for h in history] == [5] and info["steps"] == 5
+    assert info["best_step"] == 5 and (tmp_path / "checkpoints" / "best" / "model.pt").is_file()

@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tailtune.config import config_from_dict
 from tailtune.errors import ConfigError
 from tailtune.experiments.executors import DEFAULT_TRAINER, run_jobs
-from tailtune.runs.index import ensure_index, index_run, mark_status, run_config_hash, run_key
+from tailtune.runs.index import ensure_index, index_run, mark_status, run_key
 from tailtune.sweep.prune import HistoryPruner
 from tailtune.sweep.spec import SweepSpec, base_config
 from tailtune.sweep.study import counted, open_study, settle_orphans, suggest, trial_dir_name
@@ -131,7 +130,7 @@ def run_sweep(
                     say(f"  trial {trial.number}: failed ({exc})")
                     continue
                 stem = trial_dir_name(trial.number)
-                key = run_key(rel, run_config_hash(config_from_dict(raw)), stem)
+                key = run_key(rel, stem)  # a trial is its number: two may share a config
                 asked[key] = (trial, values)
                 jobs.append({"key": key, "config": raw, "run_name": stem,
                              "runs_dir": str(folder), "trainer": trainer})  # fmt: skip

@@ -30,8 +30,14 @@ def open_study(spec: SweepSpec, storage: str, workers: int):
 
     optuna = require("optuna", "tailtune sweep")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:  # a resumed study: the sampler's seed moves on, or its first draws would repeat
+        earlier = len(optuna.load_study(study_name=spec.name, storage=storage).trials)
+    except KeyError:
+        earlier = 0
     sampler = optuna.samplers.TPESampler(
-        seed=spec.seed, n_startup_trials=max(spec.startup_trials, 1), constant_liar=workers > 1
+        seed=spec.seed + earlier,
+        n_startup_trials=max(spec.startup_trials, 1),
+        constant_liar=workers > 1,
     )
     pruner = (
         optuna.pruners.MedianPruner(
