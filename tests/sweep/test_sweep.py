@@ -150,7 +150,9 @@ def test_a_killed_sweep_resumes_its_study_without_losing_or_repeating_trials(tmp
     states = [t.state.name for t in study.trials]
     assert "RUNNING" not in states and states.count("COMPLETE") == 6
     # the resumed sampler does not replay the first draws: no completed trial repeats another
-    done = [json.dumps(t.params, sort_keys=True) for t in study.trials if t.state.name == "COMPLETE"]
+    done = [
+        json.dumps(t.params, sort_keys=True) for t in study.trials if t.state.name == "COMPLETE"
+    ]
     assert len(set(done)) == 6
     requeued = {
         t.user_attrs["requeued_from"] for t in study.trials if "requeued_from" in t.user_attrs
