@@ -11,16 +11,16 @@ make it available (instead of five retries and a traceback).
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import os
 import random
-import socket
 from pathlib import Path
 
 import numpy as np
 
 from tailtune._extras import require
+from tailtune._hub import hub_endpoint as _hub_endpoint
+from tailtune._hub import reachable as _reachable
 from tailtune.errors import ConfigError
 
 __all__ = [
@@ -154,30 +154,6 @@ def _hf_cache_dir() -> str:
         return str(constants.HF_HUB_CACHE)
     except ImportError:  # pragma: no cover
         return "~/.cache/huggingface/hub"
-
-
-def _hub_endpoint() -> str:
-    try:
-        from huggingface_hub import constants
-
-        return str(constants.ENDPOINT)
-    except ImportError:  # pragma: no cover
-        return "https://huggingface.co"
-
-
-@functools.lru_cache(maxsize=8)
-def _reachable(endpoint: str, timeout: float = 3.0) -> bool:
-    """Can a TCP connection to the Hub be opened? (DNS failure or a timeout: no.) Cached per
-    process: a model-scaling experiment asks once, not per run."""
-    from urllib.parse import urlparse
-
-    url = urlparse(endpoint)
-    port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        with socket.create_connection((url.hostname or "", port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def minilm_dir() -> Path | None:

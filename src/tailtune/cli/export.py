@@ -26,6 +26,7 @@ RUN = "runs/atis-minilm-encoder-20261201-101500"
         f"tailtune export {RUN} --format hf -o exports/atis-hf",
         f"tailtune export {RUN} --format onnx --quantize int8 -o exports/atis-onnx-int8",
         "tailtune export runs/atis-tfidf-20261201-101500 --format sklearn -o exports/atis-sk",
+        f"tailtune export {RUN} --format hf -o exports/atis-hf --push my-org/atis-minilm",
     ),
 )
 def export_cmd(
@@ -35,19 +36,30 @@ def export_cmd(
     quantize: Annotated[
         str | None, typer.Option("--quantize", help="int8: dynamic int8 quantization (onnx).")
     ] = None,
+    push: Annotated[
+        str | None,
+        typer.Option("--push", help="Then upload the folder to this Hugging Face model repo."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Export a run's model as a transformers folder, ONNX, or a scikit-learn pipeline, and
-    report how closely it reproduces tailtune predict on the run's validation texts."""
+    """Export a run's model as a transformers folder, ONNX, or a scikit-learn pipeline, with a
+    model card (README.md), and report how closely it reproduces tailtune predict on the run's
+    validation texts; --push uploads the folder to the Hugging Face Hub."""
     from tailtune.export import export_run
 
     report = export_run(run, fmt, out, quantize=quantize)
     if as_json:
         console.print_json(json.dumps(report, default=str))
-        return
-    files = ", ".join(report["files"])
-    console.print(f"exported {report['backend']} run as {fmt} to {out}: {files}", soft_wrap=True)
-    console.print(agreement_line(report["agreement"]), soft_wrap=True)
+    else:
+        files = ", ".join(report["files"])
+        console.print(
+            f"exported {report['backend']} run as {fmt} to {out}: {files}", soft_wrap=True
+        )
+        console.print(agreement_line(report["agreement"]), soft_wrap=True)
+    if push:
+        from tailtune.export.push import push_export
+
+        console.print(f"pushed to {push_export(out, push)}", soft_wrap=True)
 
 
 def agreement_line(a: dict) -> str:

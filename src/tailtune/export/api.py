@@ -14,6 +14,7 @@ from typing import Any
 from tailtune.errors import TailtuneError
 from tailtune.export._files import staged_dir, write_export_json
 from tailtune.export._source import open_run
+from tailtune.export.card import write_card
 
 __all__ = ["FORMATS", "QUANTIZE", "export_run"]
 
@@ -26,7 +27,8 @@ def export_run(
 ) -> dict[str, Any]:
     """Export a finished run's model to ``out_dir`` as ``fmt`` (hf, onnx or sklearn).
 
-    Returns the report also written to ``out_dir/export.json``: format, source run, backend,
+    The folder also holds ``README.md``, a Hugging Face model card (:mod:`.card`). Returns the
+    report also written to ``out_dir/export.json``: format, source run, backend,
     classes, the files written, what was folded in (post-hoc τ, temperature) and the agreement
     with ``tailtune predict`` on the run's validation texts (top-1 share, largest probability
     difference). Raises TailtuneError with one line when the run cannot take this format.
@@ -63,6 +65,7 @@ def export_run(
             report["onnx"], reference = export_onnx(source, folder, quantize)
             write_export_json(folder, report)  # the runtime reads labels and lengths from it
             report["agreement"] = check_agreement(folder, reference, source.val_texts, quantize)
+        write_card(folder, source.run_path, fmt)  # README.md: the HF model card
         report["files"] = sorted({p.name for p in folder.iterdir()} | {"export.json"})
         report["export_s"] = round(time.perf_counter() - started, 2)
         write_export_json(folder, report)

@@ -21,6 +21,7 @@ def write_run(
 ):
     """Write every artifact of a fitted, scored run (file names in :mod:`tailtune.runs.layout`)."""
     from tailtune.data import class_stats, split_stats
+    from tailtune.data.fingerprint import data_fingerprint
     from tailtune.evaluation import resolve_tiers
 
     ev, train_df = cfg.eval, prepared.train
@@ -41,7 +42,9 @@ def write_run(
     run.write_json(layout.LABELS, labels)
     stats = {**class_stats(train_df["label"]), **tiers.class_stats(counts)}
     val_stats = split_stats(train_df["label"], prepared.val["label"])
-    run.write_json(layout.DATA, {**prepared.reports, "train_stats": stats, "val_stats": val_stats})
+    fingerprint = data_fingerprint(_data_paths(cfg), train_df)
+    run.write_json(layout.DATA, {**prepared.reports, "fingerprint": fingerprint,
+                                 "train_stats": stats, "val_stats": val_stats})  # fmt: skip
     info = dict(getattr(backend, "info_", {}) or {})
     run.write_json(layout.ENV, environment(seed=cfg.seed, device=str(info.get("device", "cpu"))))
     metrics: dict[str, Any] = {split: result["metrics"] for split, result in scored.items()}
@@ -61,3 +64,11 @@ def write_run(
     if refit is not None:
         metrics["refit"] = refit
     run.write_json(layout.METRICS, metrics)
+
+
+def _data_paths(cfg: Config) -> list[str]:
+    """The data files a run read (path, val_path, test_path), for their digests."""
+    out: list[str] = []
+    for value in (cfg.data.path, cfg.data.val_path, cfg.data.test_path):
+        out += [value] if isinstance(value, str) else list(value or [])
+    return out
