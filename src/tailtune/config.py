@@ -58,8 +58,20 @@ class DataConfig:
 
     path: str | list[str] | None = None
     """File(s) or a `datasets` directory; null = synthetic data."""
-    format: Literal["auto", "csv", "tsv", "jsonl", "parquet", "hf", "lines"] = "auto"
-    """File format; auto = from the extension."""
+    format: Literal["auto", "csv", "tsv", "jsonl", "parquet", "hf", "hub", "lines"] = "auto"
+    """File format; auto = from the extension (a folder: a `datasets` save_to_disk folder, or
+    line-aligned files); hub = path is a Hugging Face Hub data set name (needs a network)."""
+    split: str | None = None
+    """The split of a `datasets` DatasetDict (save_to_disk folder or hub data set) read as
+    path, e.g. train; ignored for files without splits."""
+    val_split: str | None = None
+    """The DatasetDict split read as validation (no split is made): of val_path when it is
+    given, else of path itself, e.g. validation."""
+    test_split: str | None = None
+    """The DatasetDict split read as test: of test_path when it is given, else of path, e.g.
+    test."""
+    hub_config: str | None = None
+    """The configuration (subset) of a hub data set, e.g. simplified for go_emotions."""
     text_columns: list[str] = field(default_factory=lambda: ["text"])
     """Column(s) holding the text; several are joined by text_separator."""
     label_columns: list[str] = field(default_factory=lambda: ["label"])
@@ -133,6 +145,12 @@ class DataConfig:
                 f"{where}.train_fraction: got {self.train_fraction}, expected a fraction in (0, 1]"
             )
         self._validate_hierarchy(where)
+        for name, own in (("val_split", "val_path"), ("test_split", "test_path")):
+            if getattr(self, name) and self.path is None and getattr(self, own) is None:
+                raise ConfigError(
+                    f"{where}.{name}: names a split of a DatasetDict, but neither {where}.path "
+                    f"nor {where}.{own} is given"
+                )
         if self.train_subsample is not None and self.train_fraction is not None:
             raise ConfigError(
                 f"{where}.train_subsample and {where}.train_fraction: give one of them, not both"

@@ -102,9 +102,7 @@ def test_hf_dataset_dict_needs_a_split_and_maps_class_labels(tmp_path):
     ds.save_to_disk(tmp_path / "single")
     from tailtune.errors import DataError
 
-    with pytest.raises(
-        DataError, match=r"dd: a DatasetDict; choose one with split= \(splits: train, test\)"
-    ):
+    with pytest.raises(DataError, match=r"dd: a DatasetDict with splits train, test; name the one to read \(data.split"):  # fmt: skip
         load_table(tmp_path / "dd")
     r = load_table(tmp_path / "dd", split="test")
     assert r.frame["label"].tolist() == ["neg", "pos"]

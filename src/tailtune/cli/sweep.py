@@ -17,7 +17,7 @@ app = typer.Typer()
 
 @app.command(
     "sweep",
-    short_help="Search config fields with an Optuna study (resumable; best config written).",
+    short_help="Search config fields with a resumable Optuna study.",
     epilog=examples(
         "tailtune sweep configs/sweeps/tiny-tfidf.yaml",
         "tailtune sweep sweep.yaml --trials 40 --executor processes --workers 2",
@@ -54,7 +54,7 @@ def sweep_cmd(
 
 @app.command(
     "track",
-    short_help="Report finished runs to MLflow or Weights & Biases.",
+    short_help="Report finished runs to MLflow or W&B.",
     epilog=examples(
         "tailtune track runs/atis-tfidf-20261201-101500",
         "tailtune track runs/atis-* --to mlflow --uri http://127.0.0.1:5000",

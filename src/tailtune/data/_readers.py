@@ -194,7 +194,8 @@ def read_parquet(path: Path, wanted: list[str]) -> RawTable:
 
 
 def read_hf(path: Path, wanted: list[str], *, split: str | None) -> RawTable:
-    """Read a 🤗 ``datasets`` dataset saved with ``save_to_disk`` (a Dataset or a DatasetDict)."""
+    """Read a 🤗 ``datasets`` dataset saved with ``save_to_disk`` (a Dataset or a DatasetDict,
+    whose ``split`` is read: data.split, data.val_split or data.test_split)."""
     from tailtune._extras import require
 
     datasets = require("datasets", "reading a datasets directory")
@@ -202,21 +203,61 @@ def read_hf(path: Path, wanted: list[str], *, split: str | None) -> RawTable:
         ds = datasets.load_from_disk(str(path))
     except FileNotFoundError as exc:
         raise DataError(f"{path}: not a dataset saved with save_to_disk ({exc})") from exc
+    return _dataset_table(_pick_split(ds, split, str(path), datasets), path, wanted)
+
+
+def read_hub(name: str, wanted: list[str], *, split: str | None, config: str | None) -> RawTable:
+    """Read a data set from the Hugging Face Hub by name (``datasets.load_dataset``), one
+    ``split`` of its ``config``; offline, one line saying how to bring it here instead."""
+    from tailtune._extras import require
+    from tailtune._hub import unreachable_reason
+
+    datasets = require("datasets", "reading a hub data set")
+    shown = f"'{name}'" + (f" (config '{config}')" if config else "")
+    why = unreachable_reason()
+    if why is not None:
+        args = repr(name) + (f", {config!r}" if config else "")
+        raise DataError(
+            f"data.path {shown}: a hub data set, and the Hub is not available ({why}); on a "
+            f"connected machine run datasets.load_dataset({args}).save_to_disk('FOLDER'), copy "
+            "FOLDER here and set data.path to it (data.format: auto)"
+        )
+    try:
+        ds = datasets.load_dataset(name, config)
+    except Exception as exc:  # noqa: BLE001 - unknown name, missing config, network: one line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise DataError(f"data.path {shown}: {type(exc).__name__}: {first}") from exc
+    return _dataset_table(_pick_split(ds, split, f"data.path {shown}", datasets), name, wanted)
+
+
+def _pick_split(ds, split: str | None, where: str, datasets):
+    """The Dataset to read: ``ds`` itself, or its ``split`` when it is a DatasetDict."""
     if isinstance(ds, datasets.DatasetDict):
         names = list(ds.keys())
-        if split is None or split not in ds:
-            what = f"no split '{split}'" if split else "a DatasetDict"
-            raise DataError(f"{path}: {what}; choose one with split= (splits: {', '.join(names)})")
-        ds = ds[split]
-    elif split is not None:
-        raise DataError(f"{path}: split='{split}' given but the directory holds a single Dataset")
-    _column_indices(path, list(ds.column_names), wanted)
-    values = {c: ds[c] for c in dict.fromkeys(wanted)}
-    values = {c: list(values[c]) for c in wanted}
+        if split is None:
+            raise DataError(
+                f"{where}: a DatasetDict with splits {', '.join(names)}; name the one to read "
+                "(data.split for data.path, data.val_split / data.test_split for validation / test)"
+            )
+        if split not in ds:
+            close = difflib.get_close_matches(split, names, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise DataError(f"{where}: no split '{split}'{hint}; its splits: {', '.join(names)}")
+        return ds[split]
+    if split is not None:
+        raise DataError(
+            f"{where}: split '{split}' given, but it holds a single Dataset (no splits)"
+        )
+    return ds
+
+
+def _dataset_table(ds, where, wanted: list[str]) -> RawTable:
+    _column_indices(where, list(ds.column_names), wanted)
+    values = {c: list(ds[c]) for c in dict.fromkeys(wanted)}
     return RawTable(
         columns=list(ds.column_names),
         lines=list(range(1, ds.num_rows + 1)),
-        values=values,
+        values={c: values[c] for c in wanted},
         features=dict(ds.features),
     )
 

@@ -20,7 +20,7 @@ from tailtune.errors import DataError
 __all__ = ["LoadResult", "load_table", "load_line_aligned", "summary_lines", "FRAME_COLUMNS"]
 
 FRAME_COLUMNS = _rows.FRAME_COLUMNS
-_FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf", "lines")
+_FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf", "hub", "lines")  # hub: a name, read by read_hub
 _SHOWN = 10  # line numbers listed per removal reason
 
 
@@ -51,13 +51,15 @@ def load_table(
     multi_label: str = "keep",
     hierarchy: bool = False,
     split: str | None = None,
+    hub_config: str | None = None,
     id_column: str | None = None,
     min_classes: int = 2,
 ) -> LoadResult:
     """Load one file or several (concatenated) into an ``id, text, label, line`` frame.
 
     ``format`` is auto (by suffix; a directory is a ``datasets`` directory), csv, tsv, jsonl,
-    parquet, hf (``save_to_disk`` output; a DatasetDict needs ``split=``) or lines (a directory
+    parquet, hf (``save_to_disk`` output; a DatasetDict needs ``split=``), hub (a Hugging Face
+    Hub data set name, with ``hub_config`` and ``split``; needs a network) or lines (a directory
     holding line-aligned ``seq.in`` + ``label``, as in ATIS). Several label columns make one
     composite label joined by ``label_separator``. With ``label_names`` (a file, one name per line)
     labels are integer indices into it. ``multi_label_separator`` splits a multi-label cell;
@@ -81,8 +83,13 @@ def load_table(
     prefixes = _id_prefixes(paths)
     frames, removed, files = [], [], []
     for p, skip, prefix in zip(paths, skips, prefixes, strict=False):
-        fmt = resolve_format(p, format, _FORMATS)
-        table = _read(p, fmt, texts, labels, id_column, column_names, skip, encoding, split)
+        if format == "hub":  # a name on the Hub, not a path
+            fmt = format
+            wanted = list(dict.fromkeys(texts + labels + ([id_column] if id_column else [])))
+            table = _readers.read_hub(str(p), wanted, split=split, config=hub_config)
+        else:
+            fmt = resolve_format(p, format, _FORMATS)
+            table = _read(p, fmt, texts, labels, id_column, column_names, skip, encoding, split)
         frame, gone = _rows.to_frame(
             p,
             table,

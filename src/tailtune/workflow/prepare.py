@@ -43,6 +43,8 @@ def read_options(data: DataConfig) -> dict[str, Any]:
         "multi_label_separator": data.multi_label_separator,
         "multi_label": data.multi_label,
         "hierarchy": data.hierarchy,
+        "split": data.split,
+        "hub_config": data.hub_config,
     }
 
 
@@ -64,7 +66,7 @@ def load_frame(data: DataConfig, path, **kwargs: Any) -> tuple[pd.DataFrame, dic
     :func:`tailtune.data.load_table` (e.g. ``min_classes=1`` for an evaluation file)."""
     from tailtune.data import load_table
 
-    result = load_table(path, **read_options(data), **kwargs)
+    result = load_table(path, **{**read_options(data), **kwargs})
     return result.frame, result.report
 
 
@@ -91,23 +93,26 @@ def prepare_data(cfg: Config) -> Prepared:
 
     seed = cfg.split.seed if cfg.split.seed is not None else cfg.seed
     test = None
-    if data.val_path is not None:
-        # Explicit validation file: the loaded file is all training data.
-        val, reports["load_val"] = load_frame(data, data.val_path)
+    # a DatasetDict's own validation / test splits stand for val_path / test_path
+    val_path = data.val_path if data.val_path is not None or not data.val_split else data.path
+    test_path = data.test_path if data.test_path is not None or not data.test_split else data.path
+    if val_path is not None:
+        # Explicit validation data: the loaded file is all training data.
+        val, reports["load_val"] = load_frame(data, val_path, split=data.val_split)
         train = frame
-        _check_known(train, val, "data.val_path")
+        _check_known(train, val, "data.val_split" if data.val_path is None else "data.val_path")
     else:
         result = split_frame(
             frame,
             val=cfg.split.val,
-            test=0.0 if data.test_path is not None else cfg.split.test,
+            test=0.0 if test_path is not None else cfg.split.test,
             seed=seed,
             stratify=cfg.split.stratify,
         )
         train, val, test = result.train, result.val, result.test
         reports["split"] = result.report
-    if data.test_path is not None:
-        test, reports["load_test"] = load_frame(data, data.test_path)
+    if test_path is not None:
+        test, reports["load_test"] = load_frame(data, test_path, split=data.test_split)
     if test is not None and (len(test) == 0 or not cfg.eval.score_test):
         if len(test):  # held out of training and validation, never scored (a sweep's trials)
             reports["test_held_out"] = {"rows": len(test)}
