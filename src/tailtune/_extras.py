@@ -24,6 +24,8 @@ _EXTRA_OF = {
     "fastapi": "serve",
     "uvicorn": "serve",
     "httpx": "serve",
+    "mlflow": "track",
+    "optuna": "track",
 }
 
 

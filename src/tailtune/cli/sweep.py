@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from tailtune.cli._common import examples
+from tailtune.cli._common import SetOpt, examples
 from tailtune.cli._print import console
 
 __all__ = ["app"]
@@ -22,6 +23,7 @@ app = typer.Typer()
         "tailtune sweep configs/sweeps/tiny-tfidf.yaml",
         "tailtune sweep sweep.yaml --trials 40 --executor processes --workers 2",
         "tailtune sweep sweep.yaml --confirm 3",
+        "tailtune sweep configs/sweeps/cpu-longtail-banking77.yaml --set data.subsample=3000",
     ),
 )
 def sweep_cmd(
@@ -35,6 +37,7 @@ def sweep_cmd(
     executor: Annotated[str | None, typer.Option(help="sequential, processes or ray.")] = None,
     workers: Annotated[int | None, typer.Option(help="Trials trained at once.")] = None,
     runs_dir: Annotated[Path | None, typer.Option(help="Override the runs folder.")] = None,
+    set_: SetOpt = None,
 ) -> None:
     """Run an Optuna study over config fields; started again under the same name, it resumes.
 
@@ -45,9 +48,10 @@ def sweep_cmd(
 
     given = {"trials": trials, "confirm": confirm, "executor": executor, "workers": workers,
              "runs_dir": str(runs_dir) if runs_dir else None}  # fmt: skip
-    result = run_sweep(
-        load_sweep(spec, given), log=lambda line: console.print(line, soft_wrap=True)
-    )
+    loaded = load_sweep(spec, given)
+    if set_:  # after the file's own overrides: the command line wins
+        loaded = dataclasses.replace(loaded, set=[*loaded.set, *set_])
+    result = run_sweep(loaded, log=lambda line: console.print(line, soft_wrap=True))
     console.print(f"{result.trained} trial(s) trained in {result.wall_s:.0f} s; record in "
                   f"{result.dir / 'sweep.json'}", soft_wrap=True)  # fmt: skip
 
