@@ -163,3 +163,16 @@ def test_a_killed_sweep_resumes_its_study_without_losing_or_repeating_trials(tmp
     assert finished == sorted(f"{t.number:04d}" for t in study.trials if t.state.name == "COMPLETE")
     rows = list_runs(tmp_path / "runs").to_dict("records")
     assert sum(str(r["run_dir"]).startswith("killed/trial-") for r in rows) == 6
+
+
+def test_a_study_is_not_resumed_over_another_base_config(tmp_path):
+    from tailtune.errors import ConfigError
+
+    run_sweep(load_sweep(_spec(tmp_path, "same", trials=1)))
+    other = _spec(tmp_path, "same", trials=2, set=[
+        "data.synthetic=tiny", "model.backend=tfidf", "split.val=0.3", f"runs_dir={tmp_path / 'runs'}"
+    ])  # fmt: skip
+    with pytest.raises(
+        ConfigError, match="was run with another base config; give the sweep a new name"
+    ):
+        run_sweep(load_sweep(other))

@@ -14,7 +14,7 @@ from typing import Any
 
 from tailtune.errors import ConfigError
 from tailtune.experiments.executors import DEFAULT_TRAINER, run_jobs
-from tailtune.runs.index import ensure_index, index_run, mark_status, run_key
+from tailtune.runs.index import ensure_index, index_run, mark_status, run_config_hash, run_key
 from tailtune.sweep.prune import HistoryPruner
 from tailtune.sweep.spec import SweepSpec, base_config
 from tailtune.sweep.study import counted, open_study, settle_orphans, suggest, trial_dir_name
@@ -62,9 +62,9 @@ def run_sweep(
     folder = sweep_dir(spec, root)
     folder.mkdir(parents=True, exist_ok=True)
     storage = spec.storage or f"sqlite:///{(folder / 'study.db').resolve()}"
-    study = open_study(spec, storage, spec.workers)
-    db, rel = ensure_index(root), folder.name
     raw_base = trial_base(base, spec.name)
+    study = open_study(spec, storage, spec.workers, run_config_hash(raw_base))
+    db, rel = ensure_index(root), folder.name
 
     def tell_finished(trial, run_dir, pruned: bool) -> dict[str, Any]:
         # ``trial`` is the asked Trial, or the number of one a stopped sweep left running

@@ -24,8 +24,9 @@ DRIVER_ATTR = "driver"  # "<host>:<pid>" of the sweep process that asked the tri
 SPACE_ATTR = "search_space"
 
 
-def open_study(spec: SweepSpec, storage: str, workers: int):
-    """Create the study, or load the one of this name (its search space must be unchanged)."""
+def open_study(spec: SweepSpec, storage: str, workers: int, base_hash: str = ""):
+    """Create the study, or load the one of this name (its search space, metric and base
+    config, by ``base_hash``, must be unchanged: trials of two bases never mix)."""
     from tailtune._extras import require
 
     optuna = require("optuna", "tailtune sweep")
@@ -51,15 +52,19 @@ def open_study(spec: SweepSpec, storage: str, workers: int):
         direction="maximize", load_if_exists=True,
     )  # fmt: skip
     space = json.dumps([_describe(p) for p in spec.params], sort_keys=True)
-    stored = study.user_attrs.get(SPACE_ATTR)
-    if stored is None:
-        study.set_user_attr(SPACE_ATTR, space)
-        study.set_user_attr("metric", spec.metric)
-    elif stored != space or study.user_attrs.get("metric") != spec.metric:
-        raise ConfigError(
-            f"sweep '{spec.name}': the study in {storage} searched other params or another metric; "
-            "give the sweep a new name (or remove that study) to search a new space"
-        )
+    own = {SPACE_ATTR: space, "metric": spec.metric, "base_config": base_hash}
+    if SPACE_ATTR not in study.user_attrs:
+        for key, value in own.items():
+            study.set_user_attr(key, value)
+    else:
+        changed = [k for k, v in own.items() if study.user_attrs.get(k) != v]
+        if changed:
+            what = {SPACE_ATTR: "params", "metric": "metric", "base_config": "base config"}
+            raise ConfigError(
+                f"sweep '{spec.name}': the study in {storage} was run with another "
+                f"{' and '.join(what[k] for k in changed)}; give the sweep a new name (or remove "
+                "that study) to search anew"
+            )
     return study
 
 
