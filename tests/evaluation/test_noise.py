@@ -116,3 +116,24 @@ def test_noise_report_on_run_dirs_and_id_mismatch(make_run, long_tail):
     rc = make_run("c", gold=gold[:-1], pred=pred[:-1], train_counts=train)
     with pytest.raises(DataError, match="same examples"):
         noise_report(ra, against=rc, n_boot=50)
+
+
+@pytest.mark.unit
+def test_tier_intervals_center_on_the_tier_means_of_compute_metrics():
+    from tailtune.evaluation import compute_metrics
+    from tailtune.evaluation.noise import bootstrap_ci
+
+    gold = ["a"] * 6 + ["b"] * 4 + ["c"] * 2
+    pred = ["a"] * 5 + ["b"] + ["b"] * 3 + ["a"] + ["c", "c"]
+    tiers = {"a": "head", "b": "mid", "c": "tail"}
+    ci = bootstrap_ci(gold, pred, n_boot=500, seed=1, tiers=tiers)
+    # by hand: F1(a) = 2*5 / (6 + 6) = 0.8333, F1(b) = 2*3 / (4 + 4) = 0.75, F1(c) = 1
+    assert ci["tiers"]["head"]["value"] == pytest.approx(10 / 12)
+    assert ci["tiers"]["mid"]["value"] == pytest.approx(0.75)
+    # c is always right, and stratified resampling keeps its two examples: no spread at all
+    assert (ci["tiers"]["tail"]["low"], ci["tiers"]["tail"]["high"]) == (1.0, 1.0)
+    for t in ("head", "mid"):
+        assert ci["tiers"][t]["low"] < ci["tiers"][t]["value"] < ci["tiers"][t]["high"]
+    metrics = compute_metrics(gold, pred, tiers=tiers)
+    for tier, interval in ci["tiers"].items():
+        assert interval["value"] == pytest.approx(metrics["tiers"][tier]["mean_f1"])
