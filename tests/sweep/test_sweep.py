@@ -176,3 +176,19 @@ def test_a_study_is_not_resumed_over_another_base_config(tmp_path):
         ConfigError, match="was run with another base config; give the sweep a new name"
     ):
         run_sweep(load_sweep(other))
+
+
+@pytest.mark.ray
+def test_trials_train_on_ray_workers_and_prune_through_the_shared_folder(tmp_path, monkeypatch):
+    pytest.importorskip("ray")
+    monkeypatch.setattr("tailtune.sweep.prune.POLL_S", 0.02)
+    spec = load_sweep(_spec(
+        tmp_path, "on-ray", trials=4, executor="ray", workers=2, pruner="median",
+        startup_trials=2, warmup_evals=1, seed=3,
+        params=[{"field": "train.lr", "low": 1e-5, "high": 1.0, "log": True}],
+    ))  # fmt: skip
+    result = run_sweep(spec, trainer="tests.sweep.history_trainer:train")  # starts and stops Ray
+    states = [t["state"] for t in result.trials]
+    assert len(states) == 4 and set(states) <= {"complete", "pruned"}
+    for t in result.trials:  # each trial is a run, scored on its best evaluation
+        assert is_run_dir(Path(t["run_dir"])) and t["value"] == pytest.approx(t["best_eval"])

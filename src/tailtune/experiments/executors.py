@@ -40,7 +40,7 @@ from typing import Any
 from tailtune.experiments.locks import ConfigLock
 from tailtune.runs.index import pid_alive
 
-__all__ = ["DEFAULT_TRAINER", "execute_job", "run_jobs", "ray_resources"]
+__all__ = ["DEFAULT_TRAINER", "execute_job", "ray_resources", "ray_session", "run_jobs"]
 
 DEFAULT_TRAINER = "tailtune.workflow:train"
 NEURAL = ("embedding_head", "encoder", "decoder_lora", "cascade", "ensemble")
@@ -331,19 +331,37 @@ def ray_resources(config: dict[str, Any], cluster_gpus: float = 0.0) -> dict[str
     return {"num_cpus": float(train.get("num_threads") or 1), "num_gpus": 1.0 if gpu else 0.0}
 
 
-def _run_ray(jobs, workers: int, address: str | None, on_result, on_start, claim) -> list[Result]:
+@contextlib.contextmanager
+def ray_session(workers: int = 2, address: str | None = None):
+    """Ray for the block: the one already running, else one started here (the cluster at
+    ``address``, or a local one with ``workers`` CPUs and this process's import path) and shut
+    down at the end. A caller that runs several batches of jobs (a sweep) holds one session."""
     from tailtune._extras import require
 
     ray = require("ray", "the ray executor")
-    started_here = not ray.is_initialized()
-    if started_here and address:
+    if ray.is_initialized():
+        yield ray
+        return
+    if address:
         ray.init(address=address, log_to_driver=False)
-    elif started_here:
+    else:
         env = {"PYTHONPATH": _child_env()["PYTHONPATH"]}
         ray.init(
             num_cpus=workers, include_dashboard=False, log_to_driver=False,
             runtime_env={"env_vars": env},
         )  # fmt: skip
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def _run_ray(jobs, workers: int, address: str | None, on_result, on_start, claim) -> list[Result]:
+    with ray_session(workers, address) as ray:
+        return _ray_jobs(ray, jobs, on_result, on_start, claim)
+
+
+def _ray_jobs(ray, jobs, on_result, on_start, claim) -> list[Result]:
     pending, locks = {}, {}
     try:
         gpus = float(ray.cluster_resources().get("GPU", 0))
@@ -373,5 +391,3 @@ def _run_ray(jobs, workers: int, address: str | None, on_result, on_start, claim
     finally:
         for lock in locks.values():
             _release(lock)
-        if started_here:
-            ray.shutdown()

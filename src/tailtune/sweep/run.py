@@ -5,6 +5,7 @@ each result, then write the best config and (when asked) confirm it on fresh see
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tailtune.errors import ConfigError
-from tailtune.experiments.executors import DEFAULT_TRAINER, run_jobs
+from tailtune.experiments.executors import DEFAULT_TRAINER, ray_session, run_jobs
 from tailtune.runs.index import ensure_index, index_run, mark_status, run_config_hash, run_key
 from tailtune.sweep.prune import HistoryPruner
 from tailtune.sweep.spec import SweepSpec, base_config
@@ -86,6 +87,9 @@ def run_sweep(
     pruner = HistoryPruner(folder, spec.metric) if spec.pruner != "none" else None
     if pruner is not None:
         pruner.start()
+    stack = contextlib.ExitStack()
+    if spec.executor == "ray":  # one Ray for every batch, not one start per batch
+        stack.enter_context(ray_session(spec.workers, spec.ray_address))
     trained = 0
     asked: dict[str, tuple[Any, dict]] = {}  # job key -> (trial, values) of the batch in flight
 
@@ -139,14 +143,14 @@ def run_sweep(
                 run_jobs(jobs, spec.executor, workers=spec.workers, ray_address=spec.ray_address,
                          on_start=on_start, on_result=on_result, work_dir=folder)  # fmt: skip
                 trained += len(jobs)
+        from tailtune.sweep.record import finish_sweep
+
+        result = SweepResult(spec, folder, storage, [], trained, before)
+        finish_sweep(result, study, base, raw_base, trainer=trainer, say=say, db=db)
     finally:
         if pruner is not None:
             pruner.stop()
-
-    from tailtune.sweep.record import finish_sweep
-
-    result = SweepResult(spec, folder, storage, [], trained, before)
-    finish_sweep(result, study, base, raw_base, trainer=trainer, say=say, db=db)
+        stack.close()
     result.wall_s = round(time.perf_counter() - started, 2)
     return result
 
