@@ -179,6 +179,7 @@ def test_a_study_is_not_resumed_over_another_base_config(tmp_path):
 
 
 @pytest.mark.ray
+@pytest.mark.slow  # a local Ray takes half a minute to start on 2 busy cores
 def test_trials_train_on_ray_workers_and_prune_through_the_shared_folder(tmp_path, monkeypatch):
     pytest.importorskip("ray")
     monkeypatch.setattr("tailtune.sweep.prune.POLL_S", 0.02)

@@ -76,7 +76,7 @@ def test_a_dead_server_costs_one_warning_and_the_run_is_kept(tmp_path, monkeypat
     assert len(ours) == 1
     message = str(ours[0].message)
     assert "\n" not in message and dead in message and str(path) in message
-    assert "tailtune track" in message
+    assert f"tailtune track {path} --to mlflow --uri {dead}" in message
     assert sum(line.startswith("warning:") for line in lines) == 1
     assert read_run(path).metrics["val"]["macro_f1"] > 0  # the run is finished and readable
 

@@ -68,10 +68,11 @@ def report_run(
             say(f"reported to {tracker}: {done[tracker]}")
         except Exception as exc:  # noqa: BLE001 - a tracker never costs the run
             first = (str(exc).strip().splitlines() or [""])[0][:300]
+            uri = f" --uri {tracking_uri}" if tracker == "mlflow" and tracking_uri else ""
             line = (
                 f"train.report_to: the run was not reported to {target} "
                 f"({type(exc).__name__}: {first}); it is kept in {run_dir}, report it later "
-                f"with: tailtune track {run_dir} --to {tracker}"
+                f"with: tailtune track {run_dir} --to {tracker}{uri}"
             )
             warnings.warn(line, TrackingWarning, stacklevel=2)
             say(f"warning: {line}")
