@@ -30,7 +30,8 @@ def test_the_top_level_lists_every_command_in_order():
     listed = [line.split()[1] for line in panel if line[2] != " "]  # not a wrapped description
     expected = [
         "quickstart", "train", "evaluate", "predict", "diagnose", "noise", "errors", "report",
-        "advise", "data", "config", "runs", "experiment", "calc", "export", "serve",
+        "advise", "data", "config", "runs", "experiment", "calc", "export", "serve", "sweep",
+        "track",
     ]  # fmt: skip
     assert listed == expected  # a new command is added here, where its place in the list is seen
     assert sorted(ROOT.commands) == sorted(expected)  # and nothing registered is hidden

@@ -20,7 +20,7 @@ from tailtune.errors import DataError
 __all__ = ["LoadResult", "load_table", "load_line_aligned", "summary_lines", "FRAME_COLUMNS"]
 
 FRAME_COLUMNS = _rows.FRAME_COLUMNS
-_FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf", "hub", "lines")  # hub: a name, read by read_hub
+_FORMATS = ("csv", "tsv", "jsonl", "parquet", "hf", "lines")  # and hub: a name, read by read_hub
 _SHOWN = 10  # line numbers listed per removal reason
 
 
