@@ -91,7 +91,9 @@ def test_a_spent_budget_stops_training_evaluates_and_records_the_reason(tmp_path
     assert history[-1]["step"] == info["steps"]
     assert info["best_step"] in [h["step"] for h in history]
     assert (tmp_path / "checkpoints" / "best" / "model.pt").is_file()
-    assert history[-1]["elapsed_s"] >= 0.3
+    # (no assertion on history[-1]["elapsed_s"]: when the budget runs out right after an
+    # evaluation step, that evaluation was timed before the budget was spent, so its clock
+    # reading depends on machine load; stop_reason above is what the budget decided)
     log = (tmp_path / "train.log").read_text()
     assert "time budget 0.3 spent" in log and f"at step {info['steps']}" in log
     assert result.info["time_budget"] == 0.3
