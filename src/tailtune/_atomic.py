@@ -27,6 +27,7 @@ __all__ = [
     "atomic_dir",
     "atomic_path",
     "fsync_path",
+    "refusal",
     "save_torch",
     "temp_name",
     "write_bytes",
@@ -79,7 +80,7 @@ def _remove(path: Path) -> None:
             path.unlink()
 
 
-def _reason(exc: BaseException) -> str | None:
+def refusal(exc: BaseException) -> str | None:
     """A short reason when ``exc`` means the file system refused the write, else None."""
     if isinstance(exc, OSError):
         if exc.errno in DISK_ERRNOS:
@@ -93,7 +94,7 @@ def _reason(exc: BaseException) -> str | None:
 def _write_error(path: Path, exc: BaseException, kept: str, then: str) -> WriteError:
     kept = kept or (f"{path} is unchanged" if path.exists() else f"nothing was written to {path}")
     then = then or "free space (or fix the permission) and run the same command again"
-    return WriteError(f"could not write {path}: {_reason(exc)}; {kept}; {then}")
+    return WriteError(f"could not write {path}: {refusal(exc)}; {kept}; {then}")
 
 
 @contextmanager
@@ -114,7 +115,7 @@ def atomic_path(path: str | Path, *, kept: str = "", then: str = "") -> Iterator
         fsync_path(path.parent)
     except BaseException as exc:
         _remove(tmp)
-        if _reason(exc) is not None and not isinstance(exc, TailtuneError):
+        if refusal(exc) is not None and not isinstance(exc, TailtuneError):
             raise _write_error(path, exc, kept, then) from exc
         raise
 
@@ -139,7 +140,7 @@ def atomic_dir(path: str | Path, *, kept: str = "", then: str = "") -> Iterator[
         fsync_path(path.parent)
     except BaseException as exc:
         _remove(tmp)
-        if _reason(exc) is not None and not isinstance(exc, TailtuneError):
+        if refusal(exc) is not None and not isinstance(exc, TailtuneError):
             raise _write_error(path, exc, kept, then) from exc
         raise
 

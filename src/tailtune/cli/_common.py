@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -105,7 +104,6 @@ def load_data(cfg, path: list[Path]):
 
 def write_frame_atomic(frame, out: Path) -> None:
     """Write a CSV through a temporary file, so a failed write never leaves half a file."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    frame.to_csv(tmp, index=False, lineterminator="\n")
-    os.replace(tmp, out)
+    from tailtune._atomic import write_csv
+
+    write_csv(frame, out)

@@ -325,12 +325,9 @@ def _evaluation_record(run: Path, data: Path, scored: dict) -> dict:
 
 
 def _write_json_atomic(record: dict, out: Path) -> None:
-    import os
+    from tailtune._atomic import write_text
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, out)
+    write_text(out, json.dumps(record, indent=2, default=str) + "\n")
 
 
 def _bold(label: str) -> None:
