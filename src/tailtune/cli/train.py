@@ -277,12 +277,15 @@ def predict_cmd(
     ] = None,
     set_: SetOpt = None,
     top_k: Annotated[int, typer.Option(help="Probabilities to keep per text.")] = 3,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --output.")] = False,
 ) -> None:
     """Predict labels for texts given inline or in a file read with the run's data options."""
+    from tailtune.cli._options import check_int, check_output
     from tailtune.workflow import predict
-    from tailtune.workflow.apply import check_output_path, predict_file
+    from tailtune.workflow.apply import predict_file
 
-    check_output_path(output)
+    check_int("--top-k", top_k, 1)
+    check_output("--output", output, inputs=[input_], force=force)
     if text is None and input_ is None:
         raise TailtuneError("predict: give --text or --input")
     if input_ is not None:
