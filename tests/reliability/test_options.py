@@ -94,3 +94,15 @@ def test_report_refuses_an_existing_file_without_force(monkeypatch, capsys, tmp_
 def test_noise_options(monkeypatch, capsys, tmp_path, opt, value):
     code, out, err = _main(monkeypatch, capsys, "noise", tmp_path / "no-run", opt, value)
     _one_line(code, out, err, f"{opt} {value}: expected")
+
+
+@pytest.mark.parametrize(("opt", "value"), [("--top", "-5"), ("--top", "0"), ("--hard", "-5")])
+def test_errors_counts(monkeypatch, capsys, tmp_path, opt, value):
+    code, out, err = _main(monkeypatch, capsys, "errors", tmp_path / "no-run", opt, value)
+    _one_line(code, out, err, f"{opt} {value}: expected")
+
+
+def test_errors_confusion_csv_into_a_folder_or_read_only(monkeypatch, capsys, tmp_path):
+    code, out, err = _main(monkeypatch, capsys, "errors", tmp_path / "no-run",
+                           "--confusion-csv", tmp_path)  # fmt: skip
+    _one_line(code, out, err, "--confusion-csv", "is a folder")

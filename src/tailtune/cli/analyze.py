@@ -117,11 +117,18 @@ def errors_cmd(
     confusion_csv: Annotated[
         Path | None, typer.Option("--confusion-csv", help="Write the full confusion matrix here.")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing --confusion-csv.")
+    ] = False,
 ) -> None:
     """Error analysis: confused pairs, where tail errors land, hardest mistakes, per-tier F1."""
+    from tailtune.cli._options import check_int, check_output
     from tailtune.evaluation.errors import error_report
     from tailtune.report import print_errors
 
+    check_int("--top", top, 1)
+    check_int("--hard", hard, 0)
+    check_output("--confusion-csv", confusion_csv, force=force)
     rep = error_report(run, split=split, top=top, n_hard=hard, issues=issues)
     print_errors(rep, console)
     if confusion_csv is not None:
