@@ -106,3 +106,18 @@ def test_errors_confusion_csv_into_a_folder_or_read_only(monkeypatch, capsys, tm
     code, out, err = _main(monkeypatch, capsys, "errors", tmp_path / "no-run",
                            "--confusion-csv", tmp_path)  # fmt: skip
     _one_line(code, out, err, "--confusion-csv", "is a folder")
+
+
+@pytest.mark.parametrize(("opt", "value"), [("--port", "-1"), ("--port", "70000"),
+                                            ("--workers", "0"), ("--max-wait-ms", "nan"),
+                                            ("--max-texts", "0")])  # fmt: skip
+def test_serve_options_fail_before_serving(monkeypatch, capsys, tmp_path, opt, value):
+    code, out, err = _main(monkeypatch, capsys, "serve", tmp_path / "no-run", opt, value)
+    _one_line(code, out, err, f"{opt} {value}: expected")
+    assert "serving" not in out
+
+
+@pytest.mark.parametrize(("opt", "value"), [("--seeds", "-1"), ("--workers", "-2")])
+def test_advise_options(monkeypatch, capsys, tmp_path, opt, value):
+    code, out, err = _main(monkeypatch, capsys, "advise", tmp_path / "no-run", opt, value)
+    _one_line(code, out, err, f"{opt} {value}: expected")
