@@ -121,3 +121,17 @@ def test_serve_options_fail_before_serving(monkeypatch, capsys, tmp_path, opt, v
 def test_advise_options(monkeypatch, capsys, tmp_path, opt, value):
     code, out, err = _main(monkeypatch, capsys, "advise", tmp_path / "no-run", opt, value)
     _one_line(code, out, err, f"{opt} {value}: expected")
+
+
+def test_data_stats_negative_skip_rows(monkeypatch, capsys, tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("text,label\na,x\n", encoding="utf-8")
+    code, out, err = _main(monkeypatch, capsys, "data", "stats", data, "--skip-rows", "-3")
+    _one_line(code, out, err, "--skip-rows -3: expected a value >= 0")
+
+
+def test_runs_list_negative_limit(monkeypatch, capsys, tmp_path):
+    code, out, err = _main(monkeypatch, capsys, "runs", "list", tmp_path,
+                           "--limit", "-1")  # fmt: skip
+    _one_line(code, out, err, "--limit -1: expected a value >= 1")
+    assert list(tmp_path.iterdir()) == []  # nothing created

@@ -79,8 +79,10 @@ def resolve_config(config: Path | None, recipe: str | None, overrides: list[str]
 
 def data_config(config, text_col, label_col, skip_rows, fmt, encoding, overrides=None):
     """A config whose data section takes the command-line reading options over ``config``."""
+    from tailtune.cli._options import check_int
     from tailtune.config import load_config
 
+    check_int("--skip-rows", skip_rows, 0)
     sets = list(overrides or [])
     if text_col:
         sets.append(f"data.text_columns={json.dumps(text_col)}")
