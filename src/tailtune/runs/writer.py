@@ -160,8 +160,10 @@ def _drop_partial_checkpoints(run: Path) -> None:
     ckpts = run / layout.CHECKPOINTS
     if ckpts.is_dir():
         for p in ckpts.iterdir():
-            if p.name.startswith((".tmp-", ".old-")):
-                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+            if p.name.startswith((".tmp-", ".old-")) and p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            elif p.name.startswith((".tmp-", ".old-")):
+                p.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
