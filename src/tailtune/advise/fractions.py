@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tailtune._atomic import atomic_path
 from tailtune._settings import to_dict
 from tailtune.advise.settings import FRACTIONS
 from tailtune.config import Config, DataConfig, config_from_dict, config_to_dict
@@ -173,6 +174,5 @@ def run_fractions(
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
     """Write atomically, so an interrupted advise never leaves a half file a re-run would read."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    frame.reset_index(drop=True).to_parquet(tmp, index=False)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        frame.reset_index(drop=True).to_parquet(tmp, index=False)

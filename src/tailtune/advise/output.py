@@ -8,6 +8,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from tailtune._atomic import write_text
+
 __all__ = ["write_advice", "render_markdown", "print_advice"]
 
 SHOWN = 15  # rows of each table on the terminal and in advice.md
@@ -189,7 +191,4 @@ def _plain(obj: Any) -> Any:
 
 
 def _atomic(path: Path, text: str) -> Path:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text(path, text)

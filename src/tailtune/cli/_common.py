@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -80,8 +79,10 @@ def resolve_config(config: Path | None, recipe: str | None, overrides: list[str]
 
 def data_config(config, text_col, label_col, skip_rows, fmt, encoding, overrides=None):
     """A config whose data section takes the command-line reading options over ``config``."""
+    from tailtune.cli._options import check_int
     from tailtune.config import load_config
 
+    check_int("--skip-rows", skip_rows, 0)
     sets = list(overrides or [])
     if text_col:
         sets.append(f"data.text_columns={json.dumps(text_col)}")
@@ -105,7 +106,6 @@ def load_data(cfg, path: list[Path]):
 
 def write_frame_atomic(frame, out: Path) -> None:
     """Write a CSV through a temporary file, so a failed write never leaves half a file."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    frame.to_csv(tmp, index=False, lineterminator="\n")
-    os.replace(tmp, out)
+    from tailtune._atomic import write_csv
+
+    write_csv(frame, out)

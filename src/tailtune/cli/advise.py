@@ -66,6 +66,11 @@ def advise_cmd(
     """
     from tailtune._settings import from_kwargs
     from tailtune.advise import advise, print_advice
+    from tailtune.cli._options import check_int
+
+    for seed in seeds or ():
+        check_int("--seeds", seed, 0, 2**32 - 1)
+    check_int("--workers", workers, 1)
 
     given = {"fractions": fractions, "seeds": seeds}
     settings = from_kwargs(AdviseSettings, {

@@ -86,9 +86,12 @@ def noise_cmd(
     With --against, both runs are paired on the split they share (test first); their
     predictions on it must be on the same examples.
     """
+    from tailtune.cli._options import BOOT_MAX, check_int
     from tailtune.evaluation.noise import noise_report
     from tailtune.report import print_noise
 
+    check_int("--n-boot", n_boot, 2, BOOT_MAX)
+    check_int("--seed", seed, 0, 2**32 - 1)
     rep = noise_report(run, against=against, split=split, n_boot=n_boot, seed=seed)
     if as_json:
         console.print_json(json.dumps(rep.to_dict(), default=str))
@@ -114,11 +117,18 @@ def errors_cmd(
     confusion_csv: Annotated[
         Path | None, typer.Option("--confusion-csv", help="Write the full confusion matrix here.")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing --confusion-csv.")
+    ] = False,
 ) -> None:
     """Error analysis: confused pairs, where tail errors land, hardest mistakes, per-tier F1."""
+    from tailtune.cli._options import check_int, check_output
     from tailtune.evaluation.errors import error_report
     from tailtune.report import print_errors
 
+    check_int("--top", top, 1)
+    check_int("--hard", hard, 0)
+    check_output("--confusion-csv", confusion_csv, force=force)
     rep = error_report(run, split=split, top=top, n_hard=hard, issues=issues)
     print_errors(rep, console)
     if confusion_csv is not None:
@@ -143,6 +153,7 @@ def report_cmd(
     ),
     title: Annotated[str | None, typer.Option(help="Report title.")] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing report.")] = False,
 ) -> None:
     """One self-contained HTML report (works offline) for one run or a comparison of several.
 
@@ -150,7 +161,10 @@ def report_cmd(
     and error sections read --split (default: test when present); several runs are compared
     on the split they share.
     """
+    from tailtune.cli._options import BOOT_MAX, check_int, check_output
     from tailtune.report import build_report
 
+    check_int("--n-boot", n_boot, 2, BOOT_MAX)
+    check_output("-o", out, inputs=runs, force=force)
     path = build_report(runs, out, title=title, n_boot=n_boot, split=split)
     console.print(f"wrote {path}")

@@ -103,8 +103,16 @@ def serve_cmd(
     ] = None,
 ) -> None:
     """Serve a run's model over HTTP: POST /predict, GET /health, GET /labels, docs at /docs."""
+    from tailtune.cli._options import check_float, check_int, check_port
     from tailtune.serve import serve_run
 
+    # checked before anything claims to serve
+    check_port("--port", port)
+    for opt, value in (("--workers", workers), ("--max-batch", max_batch),
+                       ("--max-text-chars", max_text_chars), ("--max-texts", max_texts),
+                       ("--threads", threads)):  # fmt: skip
+        check_int(opt, value, 1)
+    check_float("--max-wait-ms", max_wait_ms, 0)
     source = onnx if onnx is not None else run
     if onnx is not None:
         _check_onnx_of(run, onnx)

@@ -46,8 +46,10 @@ def runs_list(
 ) -> None:
     """Runs in the SQLite index (reconciled with the run directories first), then the
     interrupted runs: step reached, resumable or still in progress, size."""
+    from tailtune.cli._options import check_int
     from tailtune.runs import list_runs, unfinished_table
 
+    check_int("--limit", limit, 1)
     frame = list_runs(runs_dir, where=where, sort=sort, limit=limit, columns=column)
     if as_json:
         console.print_json(frame.to_json(orient="records"))

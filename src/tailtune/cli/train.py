@@ -277,12 +277,15 @@ def predict_cmd(
     ] = None,
     set_: SetOpt = None,
     top_k: Annotated[int, typer.Option(help="Probabilities to keep per text.")] = 3,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --output.")] = False,
 ) -> None:
     """Predict labels for texts given inline or in a file read with the run's data options."""
+    from tailtune.cli._options import check_int, check_output
     from tailtune.workflow import predict
-    from tailtune.workflow.apply import check_output_path, predict_file
+    from tailtune.workflow.apply import predict_file
 
-    check_output_path(output)
+    check_int("--top-k", top_k, 1)
+    check_output("--output", output, inputs=[input_], force=force)
     if text is None and input_ is None:
         raise TailtuneError("predict: give --text or --input")
     if input_ is not None:
@@ -325,12 +328,9 @@ def _evaluation_record(run: Path, data: Path, scored: dict) -> dict:
 
 
 def _write_json_atomic(record: dict, out: Path) -> None:
-    import os
+    from tailtune._atomic import write_text
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, out)
+    write_text(out, json.dumps(record, indent=2, default=str) + "\n")
 
 
 def _bold(label: str) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tailtune._atomic import write_csv
 from tailtune.errors import DataError
 from tailtune.evaluation.metrics import f1_histogram
 from tailtune.evaluation.splits import pick_split, split_model
@@ -58,8 +59,7 @@ class ErrorReport:
     def write_confusion_csv(self, path: str | Path) -> Path:
         """The full K x K confusion matrix (rows gold, columns predicted) as CSV."""
         path = Path(path)
-        self.confusion.to_csv(path, index_label="gold \\ pred", lineterminator="\n")
-        return path
+        return write_csv(self.confusion, path, index=True, index_label="gold \\ pred")
 
 
 def confusion_frame(gold, pred, classes=None) -> pd.DataFrame:

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from tailtune._atomic import write_text
 from tailtune.errors import TailtuneError
 
 __all__ = ["EXPORT_JSON", "staged_dir", "write_export_json", "read_export_json"]
@@ -40,7 +41,7 @@ def staged_dir(out_dir: str | Path):
 
 def write_export_json(folder: Path, report: dict[str, Any]) -> None:
     """``export.json``: format, source run, labels, what was folded in, agreement figures."""
-    (Path(folder) / EXPORT_JSON).write_text(json.dumps(report, indent=2, default=str) + "\n")
+    write_text(Path(folder) / EXPORT_JSON, json.dumps(report, indent=2, default=str) + "\n")
 
 
 def read_export_json(folder: str | Path) -> dict[str, Any]:

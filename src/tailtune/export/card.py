@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from tailtune._atomic import write_text
 from tailtune.evaluation.noise import bootstrap_ci
 from tailtune.evaluation.tiers import TIERS
 from tailtune.runs import Run, read_run
@@ -41,8 +42,7 @@ USAGE = {
 def write_card(folder: str | Path, run_path: str | Path, fmt: str) -> Path:
     """Write ``README.md`` for the export of ``run_path`` as ``fmt`` into ``folder``."""
     path = Path(folder) / CARD
-    path.write_text(model_card(read_run(run_path), fmt), encoding="utf-8")
-    return path
+    return write_text(path, model_card(read_run(run_path), fmt))
 
 
 def model_card(run: Run, fmt: str, where: str = ".") -> str:

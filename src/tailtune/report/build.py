@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from tailtune._atomic import write_text
 from tailtune.errors import DataError
 from tailtune.evaluation.diagnose import compare_runs, diagnose_run
 from tailtune.evaluation.errors import error_report
@@ -57,12 +58,8 @@ def build_report(
     )
     env.filters.update(pct=_pct, f3=_f3, signed=_signed)
     out = Path(out_html)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # Write beside the target and rename, so an interrupted build never leaves half a report.
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(env.get_template("report.html").render(**ctx), encoding="utf-8")
-    tmp.replace(out)
-    return out
+    # Written beside the target and renamed, so an interrupted build never leaves half a report.
+    return write_text(out, env.get_template("report.html").render(**ctx))
 
 
 def report_context(

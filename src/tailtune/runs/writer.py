@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tailtune import _atomic
 from tailtune.errors import TailtuneError
 from tailtune.runs import layout
 
@@ -108,6 +109,7 @@ class RunWriter:
                 self._lock = None
 
     def _rename(self) -> Path:
+        _drop_partial_checkpoints(self.tmp)
         base = self.runs_dir / f"{self.name}-{self.stamp}"
         target, n = base, 1
         while True:
@@ -131,24 +133,37 @@ class RunWriter:
         return p
 
     def write_json(self, rel: str, obj: Any) -> Path:
-        p = self.path(rel)
-        p.write_text(json.dumps(obj, indent=2, default=_json_default) + "\n", encoding="utf-8")
-        return p
+        return _atomic.write_text(
+            self.path(rel), json.dumps(obj, indent=2, default=_json_default) + "\n"
+        )
 
     def write_text(self, rel: str, text: str) -> Path:
-        p = self.path(rel)
-        p.write_text(text, encoding="utf-8")
-        return p
+        return _atomic.write_text(self.path(rel), text)
 
     def write_csv(self, rel: str, frame: pd.DataFrame) -> Path:
-        p = self.path(rel)
-        frame.to_csv(p, index=False, lineterminator="\n")
-        return p
+        return _atomic.write_csv(frame, self.path(rel))
 
     def write_arrays(self, rel: str, **arrays: np.ndarray) -> Path:
         p = self.path(rel)
-        np.savez_compressed(p, **arrays)
+        # through an open handle: given a path, numpy would append ".npz" to the temporary name
+        with _atomic.atomic_path(p) as tmp, open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
         return p
+
+
+def _drop_partial_checkpoints(run: Path) -> None:
+    """Remove half-written checkpoint folders (``.tmp-…``, ``.old-…``) before a run is finished.
+
+    A crash or a full disk during a checkpoint write can leave one behind; a finished run must
+    not carry it (it holds disk and is never read).
+    """
+    ckpts = run / layout.CHECKPOINTS
+    if ckpts.is_dir():
+        for p in ckpts.iterdir():
+            if p.name.startswith((".tmp-", ".old-")) and p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            elif p.name.startswith((".tmp-", ".old-")):
+                p.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -218,10 +233,7 @@ def in_progress(folder: str | Path) -> bool:
 
 def write_json_atomic(path: str | Path, obj: Any) -> None:
     """Write JSON next to ``path`` and rename over it, so readers never see half a file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=_json_default) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    _atomic.write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
 
 
 def _json_default(obj: Any) -> Any:

@@ -9,12 +9,12 @@ confirmation (:mod:`.confirm`) measures the config again on seeds the search nev
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from tailtune._atomic import write_text
 from tailtune.config import Config, config_to_dict
 from tailtune.runs.writer import write_json_atomic
 from tailtune.sweep.study import finished_trial_dir
@@ -94,7 +94,4 @@ def _requeued(trials: list[dict]) -> set[int]:
 def _write_yaml(path: Path, raw: dict) -> Path:
     """The best config, headed by the command that trains it; written through a temporary file."""
     text = f"# tailtune train {path}\n" + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_text(path, text)

@@ -22,11 +22,14 @@ import os
 import random
 import shutil
 import signal
+import threading
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from tailtune import _atomic
+from tailtune._atomic import save_torch
 from tailtune._extras import require
 from tailtune.errors import TailtuneError
 from tailtune.runs import layout
@@ -115,12 +118,9 @@ def rng_from_data(data: dict) -> dict:
 
 def save_weights(path: Path, state_dict: dict) -> None:
     """Write a state dict to ``path`` atomically."""
-    torch = require("torch")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state_dict, tmp)
-    _fsync(tmp)
-    tmp.replace(path)
+    save_torch(
+        state_dict, path, then="free space and run the same command with --set train.resume=true"
+    )
 
 
 def load_weights(path: Path) -> dict:
@@ -143,7 +143,7 @@ def save_resumable(
     """
     torch = require("torch")
     final = root / layout.step_dir(step)
-    tmp = root / f".tmp-{final.name}-{os.getpid()}"
+    tmp = root / f".tmp-{final.name}-{os.getpid()}-{threading.get_ident()}"
     try:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
@@ -164,12 +164,16 @@ def save_resumable(
         else:
             tmp.rename(final)
         _fsync(root)
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:
+        # torch.save reports a full disk as RuntimeError ("unexpected pos …"), not OSError
+        if isinstance(exc, RuntimeError) and _atomic.refusal(exc) is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         shutil.rmtree(tmp, ignore_errors=True)
         kept = find_checkpoints(root)
         older = f"; {kept[0].name} is kept" if kept else ""
         raise CheckpointError(
-            f"could not write checkpoint {final}: {exc.strerror or exc}{older}; free space and "
+            f"could not write checkpoint {final}: {_atomic.refusal(exc)}{older}; free space and "
             "run the same command with --set train.resume=true"
         ) from exc
     fault_point("checkpoint-written", step)

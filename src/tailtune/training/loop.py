@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tailtune._atomic import write_text
 from tailtune._extras import require
 from tailtune.objectives.losses import uniform_loss
 from tailtune.objectives.samplers import example_probabilities
@@ -498,4 +499,4 @@ def _write_history(work: Path, history: list[dict], append: bool = False) -> Non
         with path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(history[-1]) + "\n")
     else:
-        path.write_text("".join(json.dumps(r) + "\n" for r in history), encoding="utf-8")
+        write_text(path, "".join(json.dumps(r) + "\n" for r in history))
