@@ -44,6 +44,7 @@ __all__ = [
     "config_from_dict",
     "config_to_dict",
     "apply_overrides",
+    "check_seed",
     "dump_config",
 ]
 
@@ -197,6 +198,7 @@ class SplitConfig:
                 raise ConfigError(
                     f"{where}.{name}: got {v}, expected a fraction in [0, 1) or a whole count"
                 )
+        check_seed(self.seed, f"{where}.seed")
 
 
 @dataclass
@@ -299,11 +301,22 @@ class Config:
     """Metrics and tiers."""
 
     def validate(self, where: str = "") -> None:
-        """Every section validates itself when it is built; nothing spans sections yet."""
+        """Every section validates itself when it is built; the run's own fields here."""
+        check_seed(self.seed, f"{where}.seed" if where else "seed")
 
     def merged(self, partial: dict[str, Any]) -> Config:
         """A new config: ``partial`` (a nested dict of fields) deep-merged over this one."""
         return config_from_dict(deep_merge(config_to_dict(self), copy.deepcopy(partial)))
+
+
+SEED_MAX = 2**32 - 1
+"""numpy's and torch's generators take seeds from 0 to 2**32 - 1."""
+
+
+def check_seed(seed: int | None, where: str) -> None:
+    """A seed numpy and torch both accept (null passes: it means "the run's seed")."""
+    if seed is not None and not 0 <= seed <= SEED_MAX:
+        raise ConfigError(f"{where}: got {seed}, expected an integer from 0 to {SEED_MAX}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -32,7 +32,10 @@ RUN = "runs/atis-minilm-encoder-20261201-101500"
 def export_cmd(
     run: Annotated[Path, typer.Argument(help="Run directory.")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="hf, onnx or sklearn.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="New (or empty) output folder.")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="New (or empty) output folder; --force replaces one."),
+    ],
     quantize: Annotated[
         str | None, typer.Option("--quantize", help="int8: dynamic int8 quantization (onnx).")
     ] = None,
@@ -41,13 +44,16 @@ def export_cmd(
         typer.Option("--push", help="Then upload the folder to this Hugging Face model repo."),
     ] = None,
     as_json: JsonOpt = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a non-empty -o folder (never the run).")
+    ] = False,
 ) -> None:
     """Export a run's model as a transformers folder, ONNX, or a scikit-learn pipeline, with a
     model card (README.md), and report how closely it reproduces tailtune predict on the run's
     validation texts; --push uploads the folder to the Hugging Face Hub."""
     from tailtune.export import export_run
 
-    report = export_run(run, fmt, out, quantize=quantize)
+    report = export_run(run, fmt, out, quantize=quantize, force=force)
     if as_json:
         console.print_json(json.dumps(report, default=str))
     else:

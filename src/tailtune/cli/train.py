@@ -288,6 +288,9 @@ def predict_cmd(
     check_output("--output", output, inputs=[input_], force=force)
     if text is None and input_ is None:
         raise TailtuneError("predict: give --text or --input")
+    if input_ is None and set_:
+        # --set changes how --input is read; with --text nothing is read, so it would be ignored
+        raise TailtuneError(f"--set {set_[0]}: applies to reading --input; --text reads no file")
     if input_ is not None:
         if text:
             raise TailtuneError("predict: give --text or --input, not both")

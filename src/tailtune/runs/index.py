@@ -512,9 +512,14 @@ def list_runs(
     adds dotted config fields to the default columns.
     """
     db = ensure_index(runs_dir)
+    known = _known_fields(db)
+    for col in columns or []:
+        _check_field(col, known, "--column")
+    if sort:
+        _check_field(sort, known, "--sort")
     clauses, params = [], []
     for item in where or []:
-        clause, value = _clause(item)
+        clause, value = _clause(item, known)
         clauses.append(clause)
         params.append(value)
     sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(clauses) if clauses else "")
@@ -563,6 +568,11 @@ def show_run(runs_dir: str | Path, ref: str) -> dict[str, Any]:
 def compare_runs(runs_dir: str | Path, refs: list[str], all_fields: bool = False) -> pd.DataFrame:
     """Runs side by side: rows = metrics, tier mean F1s and the config fields that differ
     (every field with ``all_fields``); one column per run, named by its run dir or key."""
+    if len(refs) < 2:
+        raise TailtuneError(
+            f"runs compare: got {len(refs)} run(s), expected two or more "
+            "(`tailtune runs show` prints one)"
+        )
     runs = [show_run(runs_dir, r) for r in refs]
     flat = [flatten_config(r["config"]) for r in runs]
     fields = sorted(set().union(*flat))
@@ -582,11 +592,39 @@ def compare_runs(runs_dir: str | Path, refs: list[str], all_fields: bool = False
     return pd.DataFrame.from_dict(rows, orient="index", columns=names)
 
 
-def _clause(item: str) -> tuple[str, Any]:
+def _known_fields(db: Path) -> set[str]:
+    """The fields a query may name: the index's columns, every field (and section) of the
+    current config, and every dotted field of the configs the index holds (older runs)."""
+    from tailtune.config import Config, config_to_dict
+
+    names = {c for c in _COLUMNS if c not in ("config", "metrics")}
+    configs = [config_to_dict(Config())]
+    with connect(db, create=False) as con:
+        configs += [json.loads(c) for (c,) in con.execute("SELECT config FROM runs") if c]
+    for config in configs:
+        for dotted in flatten_config(config):
+            parts = dotted.split(".")
+            names.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+    return names
+
+
+def _check_field(field: str, known: set[str], option: str) -> None:
+    if field in known:
+        return
+    import difflib
+
+    close = difflib.get_close_matches(field, sorted(known), n=1)
+    hint = f"did you mean '{close[0]}'?" if close else "e.g. macro_f1, backend or train.lr"
+    raise TailtuneError(f"{option} {field}: not a column of the index or a config field ({hint})")
+
+
+def _clause(item: str, known: set[str] | None = None) -> tuple[str, Any]:
     m = _FILTER.match(item)
     if not m:
         raise TailtuneError(f"filter '{item}': expected field=value (ops: = != ~ > < >= <=)")
     field, op, raw = m.groups()
+    if known is not None:
+        _check_field(field, known, "--where")
     value: Any = raw
     with contextlib.suppress(yaml.YAMLError):
         parsed = yaml.safe_load(raw)

@@ -17,7 +17,12 @@ import yaml
 from tailtune.config import Config, config_from_dict, dump_config
 from tailtune.errors import DataError
 from tailtune.runs import RunWriter, layout
-from tailtune.runs.writer import in_progress, latest_interrupted, unfinished_runs
+from tailtune.runs.writer import (
+    in_progress,
+    latest_interrupted,
+    unfinished_runs,
+    writable_runs_dir,
+)
 from tailtune.workflow.fit import fit_backend, training_inputs
 from tailtune.workflow.prepare import Prepared, prepare_data
 from tailtune.workflow.refit import refit_backend, refit_decision, refit_phase
@@ -54,6 +59,8 @@ def train(
     say = _logger(quiet or worker, None if worker else log)
     started = time.perf_counter()
     root = Path(runs_dir if runs_dir is not None else cfg.runs_dir)
+    if not worker:
+        writable_runs_dir(root)  # before any work: a run that cannot be written is not started
     stem = dir_name or cfg.name
     prepared = prepare_data(cfg)
     _describe_data(prepared, say)
