@@ -362,9 +362,14 @@ def recipe_path(name: str) -> Path:
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Read a YAML config (or start from defaults), apply ``a.b=c`` overrides, validate."""
+    """Read a YAML config (or start from defaults), apply ``a.b=c`` overrides, validate.
+
+    Paths given with ``--set data.path=…`` follow the config file's rule: as given when they
+    exist from the current folder, else relative to the config file's folder.
+    """
     raw = read_config_file(path) if path is not None else {}
     raw = apply_overrides(raw, overrides or [])
+    raw = _resolve_paths(raw, Path(path).parent if path is not None else Path("."))
     return config_from_dict(raw)
 
 

@@ -128,7 +128,13 @@ def train_cmd(
 )
 def evaluate_cmd(
     run: Annotated[Path, typer.Argument(help="Run directory.")],
-    data: Annotated[Path | None, typer.Option("--data", help="Labelled file to score.")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Labelled file to score; with --split, where a moved run's data file is now.",
+        ),
+    ] = None,
     split: Annotated[
         str | None,
         typer.Option("--split", help="Score the run's own val or test split instead of a file."),
