@@ -129,6 +129,6 @@ def test_changed_data_is_refused(tmp_path):
     cfg = {"name": "tf", "runs_dir": str(tmp_path / "runs"), "data": {"path": str(data)}}
     path = train(config_from_dict(cfg))
     pd.DataFrame(rows[:60]).to_csv(data, index=False)
-    with pytest.raises(DataError, match="the data files changed"):
+    with pytest.raises(DataError, match=r"data\.path .*d\.csv: changed since training"):
         evaluate_checkpoints(path, "final", split="val")
     assert yaml.safe_load((Path(path) / "config.yaml").read_text())["name"] == "tf"

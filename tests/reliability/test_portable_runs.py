@@ -119,7 +119,7 @@ def test_data_changed_in_place(monkeypatch, capsys, tmp_path, trained):
     with data.open("a") as fh:
         fh.write("an added row,b\n")
     code, out, err = cli(monkeypatch, capsys, "evaluate", run, "--split", "val", cwd=tmp_path)
-    one_line(code, out, err, "data.path: changed since training")
+    one_line(code, out, err, "data.path d.csv: changed since training")
 
 
 def test_runs_show_and_compare_take_run_folders(monkeypatch, capsys, tmp_path, trained):

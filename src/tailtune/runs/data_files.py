@@ -71,13 +71,13 @@ def _locate(value: str, recorded: list[dict], field: str, run_path: Path) -> str
     here = Path(value)
     if here.exists():
         if entry is not None:
-            _check(here, entry, field)
+            _check(here, entry, f"{field} {value}")
         return str(here.absolute())
     if entry is None:
         return value  # a Hugging Face dataset name, or a run from before fingerprints
     there = Path(entry["path"])
     if there.exists():
-        _check(there, entry, field)
+        _check(there, entry, f"{field} {there}")
         return str(there)
     raise DataError(
         f"{run_path}: {field} {value} not found (trained on {there}, {entry['bytes']:,} bytes, "
