@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from tailtune.cli._common import JsonOpt, examples
-from tailtune.cli._print import console
+from tailtune.cli._print import console, err_console
+from tailtune.errors import TailtuneError
 
 __all__ = ["app"]
 
@@ -107,6 +108,15 @@ def serve_cmd(
     threads: Annotated[
         int | None, typer.Option(help="CPU threads per worker for the model.")
     ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            envvar="TAILTUNE_API_KEY",
+            show_envvar=True,
+            help="Require this key (Authorization: Bearer KEY) on every request but /health.",
+        ),
+    ] = None,
 ) -> None:
     """Serve a run's model over HTTP: POST /predict, GET /health, GET /labels, docs at /docs."""
     from tailtune.cli._options import check_float, check_int, check_port
@@ -124,18 +134,43 @@ def serve_cmd(
         _check_onnx_of(run, onnx)
     else:
         _check_source(run)
-    console.print(f"serving {source} on http://{host}:{port} (docs at /docs)", soft_wrap=True)
+    if api_key is not None and not api_key.strip():
+        raise TailtuneError("--api-key: empty; give a key or leave the option out")
+
+    def announce() -> None:
+        if api_key is None and not _loopback(host):
+            err_console.print(
+                f"warning: --host {host} serves anyone who can reach this machine, without a "
+                "key; add --api-key KEY (or set TAILTUNE_API_KEY)",
+                style="yellow", soft_wrap=True, markup=False,
+            )  # fmt: skip
+        console.print(f"serving {source} on http://{host}:{port} (docs at /docs)", soft_wrap=True)
+
     serve_run(
         source,
         host=host,
         port=port,
         workers=workers,
+        announce=announce,
+        api_key=api_key,
         max_batch=max_batch,
         max_wait_ms=max_wait_ms,
         max_text_chars=max_text_chars,
         max_texts=max_texts,
         threads=threads,
     )
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_source(path: Path) -> None:
