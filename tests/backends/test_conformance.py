@@ -42,8 +42,10 @@ def _majority(dirs):
 
 def _tfidf(dirs):
     from tailtune.backends.tfidf import TfidfBackend
+    from tailtune.objectives import Objective
 
-    return TfidfBackend(class_weights="sqrt_inverse", tune_posthoc_tau=True, seed=1)
+    objective = Objective(class_weights="sqrt_inverse", tune_posthoc_tau=True)
+    return TfidfBackend(objective=objective, seed=1)
 
 
 def _embedding_head(dirs):
@@ -73,10 +75,13 @@ def _decoder_lora(dirs):
 
 def _cascade(dirs):
     from tailtune.backends.cascade import CascadeBackend
-    from tailtune.backends.tfidf import TfidfBackend
+    from tailtune.backends.tfidf import TfidfBackend, TfidfSettings
 
     return CascadeBackend(
-        router=TfidfBackend(C=2.0), specialist=TfidfBackend(C=10.0), head_top_k=2, seed=1
+        router=TfidfBackend(tfidf=TfidfSettings(C=2.0)),
+        specialist=TfidfBackend(tfidf=TfidfSettings(C=10.0)),
+        head_top_k=2,
+        seed=1,
     )
 
 
@@ -84,8 +89,9 @@ def _ensemble(dirs):
     from tailtune.backends.ensemble import EnsembleBackend
     from tailtune.backends.majority import MajorityBackend
     from tailtune.backends.tfidf import TfidfBackend
+    from tailtune.objectives import Objective
 
-    members = [TfidfBackend(tune_posthoc_tau=True), MajorityBackend()]
+    members = [TfidfBackend(objective=Objective(tune_posthoc_tau=True)), MajorityBackend()]
     return EnsembleBackend(members=members, carve=0.25, seed=1)
 
 
@@ -260,10 +266,10 @@ def test_freeze_pins_the_choices_fit_made_and_refits_without_validation(fitted):
     params = frozen.get_params(deep=True)
     assert not any(v is True for k, v in params.items() if k.endswith("tune_posthoc_tau"))
     if "objective" in params:
-        assert frozen.posthoc_tau == backend.posthoc_tau
+        assert frozen.objective.posthoc_tau == backend.tau_
+    if "train" in params:
         assert frozen.train.max_steps == backend.info_["best_step"]
     if backend.name == "tfidf":
-        assert frozen.posthoc_tau == backend.posthoc_tau
         assert frozen.temperature == backend.info_["temperature"]
     if backend.name == "ensemble":
         assert frozen.weights == list(backend.weights_) and frozen.carve == 0.0

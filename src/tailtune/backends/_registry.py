@@ -35,7 +35,7 @@ def backend_class(name: str) -> type:
 
 def make_backend(name: str, **kwargs: Any):
     """Instantiate a backend by name with keyword arguments (settings objects or flat fields)."""
-    return backend_class(name)(**kwargs)
+    return backend_class(name).from_flat(**kwargs)
 
 
 def load_backend(path: str | Path):

@@ -98,15 +98,7 @@ def backend_kwargs(cfg) -> dict[str, Any]:
     if name == "majority":
         return {"seed": cfg.seed}
     if name == "tfidf":
-        return {
-            **dataclasses.asdict(cfg.model.tfidf),
-            "class_weights": obj.class_weights,
-            "beta": obj.beta,
-            "weight_cap": obj.weight_cap,
-            "posthoc_tau": obj.posthoc_tau,
-            "tune_posthoc_tau": obj.tune_posthoc_tau,
-            "seed": cfg.seed,
-        }
+        return {"tfidf": copy.deepcopy(cfg.model.tfidf), "objective": obj, "seed": cfg.seed}
     if name == "cascade":
         c = cfg.model.cascade
         return {

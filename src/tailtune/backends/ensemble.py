@@ -16,23 +16,15 @@ takes estimators; ``{"backend": name, **kwargs}`` also works); ``fit`` trains cl
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tailtune.backends._common import (
-    argmax_labels,
-    encode_labels,
-    read_backend_json,
-    sub_dir,
-    trainable_params,
-    write_backend_json,
-)
+from tailtune.backends._common import sub_dir, trainable_params
 from tailtune.backends._registry import as_stage
-from tailtune.backends.base import BackendBase, check_fit_input, clone
+from tailtune.backends.base import BackendBase, clone
 from tailtune.errors import ConfigError, DataError
 
 __all__ = ["EnsembleBackend", "blend", "weight_grid"]
@@ -40,11 +32,8 @@ __all__ = ["EnsembleBackend", "blend", "weight_grid"]
 
 def without_posthoc(member):
     """``member`` with no post-hoc adjustment of its own: the ensemble adjusts the blend once."""
-    params = member.get_params(deep=False)
-    if "objective" in params:
+    if "objective" in member.get_params(deep=False):
         member.set_params(objective__posthoc_tau=0.0, objective__tune_posthoc_tau=False)
-    elif "posthoc_tau" in params:
-        member.set_params(posthoc_tau=0.0, tune_posthoc_tau=False)
     return member
 
 
@@ -92,27 +81,29 @@ class EnsembleBackend(BackendBase):
         self.tune_tau = tune_tau
         self.posthoc_tau = posthoc_tau
         self.seed = seed
-        self.history_: list[dict] = []
-        self.info_: dict = {}
-        n = len(members or [])
+
+    def _check_params(self) -> None:
+        n = len(self.members or [])
         if n < 2:
             raise ConfigError(f"model.ensemble.members: got {n}, expected at least 2 members")
-        if weights is not None and len(weights) != n:
-            raise ConfigError(f"model.ensemble.weights: got {len(weights)} weights for {n} members")
-        if not 0 <= carve < 1:
-            raise ConfigError(f"model.ensemble.carve: got {carve}, expected a fraction in [0, 1)")
+        if self.weights is not None and len(self.weights) != n:
+            raise ConfigError(
+                f"model.ensemble.weights: got {len(self.weights)} weights for {n} members"
+            )
+        if not 0 <= self.carve < 1:
+            raise ConfigError(
+                f"model.ensemble.carve: got {self.carve}, expected a fraction in [0, 1)"
+            )
+
+    def _posthoc(self) -> tuple[float, bool]:
+        # τ is chosen with the blend weights in _tune, not by the base class's τ search
+        return float(self.posthoc_tau), False
 
     # -- training ----------------------------------------------------------------------------
 
-    def fit(self, texts, labels, eval_set=None, work_dir=None) -> EnsembleBackend:
+    def _fit(self, texts, labels, eval_set, work_dir) -> None:
         """Carve a tuning split, fit every member on the rest, choose blend weights and τ."""
-        check_fit_input(texts, labels, eval_set)
         start = time.perf_counter()
-        texts = list(texts)
-        labels = np.asarray(labels, dtype=object).astype(str)
-        self.classes_, counts = np.unique(labels, return_counts=True)
-        self.classes_ = self.classes_.astype(object)
-        self.prior_ = counts / counts.sum()
         fit_texts, fit_labels, tune = self._carve(texts, labels, eval_set)
         work = Path(work_dir) if work_dir is not None else None
 
@@ -133,7 +124,6 @@ class EnsembleBackend(BackendBase):
         self.weights_ = np.asarray(
             self.weights or [1.0 / len(self.members)] * len(self.members), dtype=np.float64
         )
-        self.tau_ = float(self.posthoc_tau)
         tuning: dict[str, Any] = {}
         if tune is not None and len(tune[0]):
             tuning = self._tune(*tune)
@@ -148,7 +138,6 @@ class EnsembleBackend(BackendBase):
             **tuning,
         }
         self.info_["fit_s"] = round(time.perf_counter() - start, 3)
-        return self
 
     def _carve(self, texts, labels, eval_set):
         """``(fit_texts, fit_labels, tune_set)``: a stratified, seeded carve of the training data
@@ -169,10 +158,7 @@ class EnsembleBackend(BackendBase):
         from tailtune.evaluation import compute_metrics
         from tailtune.objectives.adjust import adjust_probabilities, tune_tau
 
-        labels = np.asarray(labels, dtype=object).astype(str)
-        known = np.isin(labels, self.classes_)
-        texts = [t for t, k in zip(texts, known, strict=True) if k]
-        gold = encode_labels(self.classes_, labels[known])
+        texts, gold = self.space_.known(texts, labels)
         probas = [self._member_proba(m, texts) for m in self.members_]
         member_f1 = [round(compute_metrics(gold, p.argmax(axis=1))["macro_f1"], 4) for p in probas]
         grid = [tuple(self.weights_)] if self.weights is not None else weight_grid(len(probas))
@@ -213,56 +199,33 @@ class EnsembleBackend(BackendBase):
     def _member_proba(self, member, texts) -> np.ndarray:
         """A member's probabilities with columns in the ensemble's class order."""
         proba = member.predict_proba(texts)
-        order = encode_labels(np.asarray(member.classes_, dtype=object).astype(str), self.classes_)
-        return proba[:, order]
+        return proba[:, member.space_.encode(self.classes_)]
 
-    def predict_proba(self, texts) -> np.ndarray:
-        from tailtune.objectives.adjust import adjust_probabilities
-
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, len(self.classes_)))
-        p = blend([self._member_proba(m, texts) for m in self.members_], self.weights_)
-        return adjust_probabilities(p, self.prior_, self.tau_) if self.tau_ else p
-
-    def predict(self, texts) -> np.ndarray:
-        return argmax_labels(self.classes_, self.predict_proba(texts))
+    def _raw_proba(self, texts) -> np.ndarray:
+        return blend([self._member_proba(m, texts) for m in self.members_], self.weights_)
 
     # -- persistence -------------------------------------------------------------------------
 
-    def save(self, path) -> None:
-        """``backend.json``, ``state.json`` and each member in ``member0/``, ``member1/``, ..."""
-        path = Path(path)
+    def _saved_params(self, path: Path) -> dict:
+        """Each member saved in ``member0/``, ``member1/``, ...; backend.json names the folders."""
         folders = [f"member{i}" for i in range(len(self.members_))]
-        write_backend_json(path, self.name, {**self.get_params(deep=False), "members": folders})
-        for i, member in enumerate(self.members_):
-            member.save(path / f"member{i}")
-        state = {
-            "classes": [str(c) for c in self.classes_],
-            "prior": self.prior_.tolist(),
-            "weights": self.weights_.tolist(),
-            "tau": self.tau_,
-            "info": self.info_,
-            "history": self.history_,
-        }
-        (path / "state.json").write_text(json.dumps(state, default=str), encoding="utf-8")
+        for folder, member in zip(folders, self.members_, strict=True):
+            member.save(path / folder)
+        return {**self.get_params(deep=False), "members": folders}
 
     @classmethod
-    def load(cls, path) -> EnsembleBackend:
+    def _loaded_params(cls, path: Path, params: dict) -> dict:
         from tailtune.backends import load_backend
 
-        path = Path(path)
-        params = read_backend_json(path)["params"]
-        folders = params.pop("members")
+        folders = params["members"]
         if not all(isinstance(f, str) for f in folders):
             raise DataError(f"{path}: an ensemble saved by an older tailtune; retrain it")
-        members = [load_backend(path / f) for f in folders]
-        obj = cls(members=[clone(m) for m in members], **params)
-        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
-        obj.classes_ = np.asarray(state["classes"], dtype=object)
-        obj.prior_ = np.asarray(state["prior"], dtype=np.float64)
-        obj.weights_ = np.asarray(state["weights"], dtype=np.float64)
-        obj.tau_ = float(state["tau"])
-        obj.info_, obj.history_ = state["info"], state["history"]
-        obj.members_ = members
-        return obj
+        return {**params, "members": [load_backend(path / f) for f in folders]}
+
+    def _state(self, path: Path) -> dict:
+        return {"weights": self.weights_.tolist()}
+
+    def _restore(self, path: Path, state: dict, **options) -> None:
+        # load passed the fitted members as params: they are members_, the params their clones
+        self.members_, self.members = self.members, [clone(m) for m in self.members]
+        self.weights_ = np.asarray(state["weights"], dtype=np.float64)
