@@ -114,8 +114,10 @@ def test_ensemble_from_a_config_through_the_train_workflow(tmp_path):
                     ]
                 },
             },
-            # members inherit the run's objective, but never its post-hoc τ
-            "objective": {"class_weights": "sqrt_inverse", "tune_posthoc_tau": True},
+            # members inherit the run's objective, but never its post-hoc τ (the ensemble adjusts
+            # the blend; objective.tune_posthoc_tau with an ensemble is refused, see
+            # test_settings_in_use.py)
+            "objective": {"class_weights": "sqrt_inverse"},
             "eval": {"head_min": 60, "tail_max": 20},
         }
     )

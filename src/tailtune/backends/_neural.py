@@ -15,6 +15,13 @@ class NeuralBackend(BackendBase):
     """Base of the encoder, embedding-head and LoRA backends (objective + train settings)."""
 
     settings: dict[str, type] = {"objective": Objective, "train": TrainSettings}
+    uses_gpu = True
+    export_forms = {"hf": "classifier", "onnx": "classifier"}
+
+    def export_refusal(self, fmt: str) -> str | None:
+        if fmt == "sklearn":
+            return f"a {self.name} run is a neural model; use --format hf or onnx"
+        return super().export_refusal(fmt)
 
     def loop_settings(self) -> TrainSettings:
         """The training loop's settings: ``train`` plus the run's seed and the sampler."""

@@ -17,6 +17,7 @@ BACKENDS: dict[str, str] = {
     "embedding_head": "tailtune.backends.embedding_head:EmbeddingHeadBackend",
     "encoder": "tailtune.backends.encoder:EncoderBackend",
     "decoder_lora": "tailtune.backends.decoder_lora:DecoderLoraBackend",
+    "prototype": "tailtune.backends.prototype:PrototypeBackend",
     "cascade": "tailtune.backends.cascade:CascadeBackend",
     "ensemble": "tailtune.backends.ensemble:EnsembleBackend",
 }

@@ -37,6 +37,7 @@ __all__ = [
     "decode_params",
     "encode_params",
     "is_backend",
+    "merge_in_use",
     "split_flat",
 ]
 
@@ -63,8 +64,8 @@ class Backend(Protocol):
     def save(self, path: str | Path) -> None: ...
 
 
-_SETTINGS_WHERE = {"tfidf": "model.tfidf", "embedding": "model.embedding", "lora": "model.lora"}
-"""The config section of a settings argument, for error messages."""
+SECTIONS = {"tfidf": "model.tfidf", "embedding": "model.embedding", "lora": "model.lora"}
+"""The config section of a settings argument (where it is not the argument's own name)."""
 
 
 def is_backend(value: Any) -> bool:
@@ -204,12 +205,81 @@ class BackendBase:
             return {}
         return {"objective__posthoc_tau": self.tau_, "objective__tune_posthoc_tau": False}
 
+    # -- what the workflow, the CLI, the report and the exports ask --------------------------
+    # A composite answers for itself (recursing into its stages), so no code outside backends/
+    # asks a backend its name.
+
+    uses_gpu = False
+    """Whether training wants a GPU when one is there (``train.device: auto``)."""
+    export_forms: dict[str, str] = {}
+    """Export format -> the form this backend takes in it (``classifier``, ``pooled_head``,
+    ``pipeline``); a format not listed is refused with :meth:`export_refusal`."""
+    export_refusals: dict[str, str] = {}
+    """Export format -> why this backend has no such form (and what to do instead)."""
+
+    def export_refusal(self, fmt: str) -> str | None:
+        """None when the backend exports to ``fmt``, else the one-line reason it does not."""
+        if fmt in self.export_forms:
+            return None
+        return self.export_refusals.get(fmt, f"backend '{self.name}' has no {fmt} form")
+
+    uses: dict[str, tuple[str, ...]] = {}
+    """Settings argument -> the fields of it this backend reads; an argument of ``settings``
+    not listed here is read whole."""
+
+    @classmethod
+    def fields_in_use(cls) -> dict[str, frozenset[str]]:
+        """Config section (``objective``, ``train``, ``model.tfidf`` ...) -> the fields of it this
+        backend class reads. A section not listed is not read at all."""
+        out = {}
+        for arg, settings_cls in cls.settings.items():
+            names = cls.uses.get(arg) or [f.name for f in dataclasses.fields(settings_cls)]
+            out[SECTIONS.get(arg, arg)] = frozenset(names)
+        return out
+
+    def settings_in_use(self) -> dict[str, frozenset[str]]:
+        """The config fields this built backend reads (a composite adds its stages')."""
+        return self.fields_in_use()
+
+    @classmethod
+    def check_model_config(cls, model, where: str = "model") -> None:
+        """Rules of this backend on its config section, checked when the config is loaded
+        (``model`` is a :class:`tailtune.config.ModelConfig`)."""
+
+    def validation_need(self) -> str | None:
+        """Why this backend cannot be fitted without a validation split, or None when it can."""
+        if self._posthoc()[1]:
+            return "objective.tune_posthoc_tau chooses τ on validation"
+        train = getattr(self, "train", None)
+        if train is not None and train.patience is not None:
+            return (
+                "early stopping (train.patience) follows a validation metric; "
+                "set train.patience: null"
+            )
+        return None
+
+    def refit_steps(self, frozen, n_refit: int, n_fit: int, where: str = "model") -> list[dict]:
+        """Scale the step count ``freeze`` pinned in ``frozen`` from the ``n_fit`` rows early
+        stopping chose it on to the ``n_refit`` rows of the refit (epochs kept); what changed."""
+        best = self.info_.get("best_step")
+        train = getattr(frozen, "train", None)
+        if not best or train is None:
+            return []
+        steps = max(1, round(int(best) * n_refit / max(n_fit, 1)))
+        frozen.train = dataclasses.replace(train, max_steps=steps)
+        return [{"stage": where, "selected_step": int(best), "refit_steps": steps}]
+
+    @classmethod
+    def summary_lines(cls, info: Mapping[str, Any] | None) -> list[str]:
+        """Lines the console prints after training, from ``metrics.json``'s ``info``."""
+        return []
+
     def _check_params(self) -> None:
         """Validate every settings argument (called by ``fit``, never by ``__init__``)."""
         for arg in self.settings:
             value = getattr(self, arg)
             if hasattr(value, "validate"):
-                value.validate(_SETTINGS_WHERE.get(arg, arg))
+                value.validate(SECTIONS.get(arg, arg))
 
     # -- persistence -----------------------------------------------------------------------------
     # Plain JSON, arrays and safetensors only, never pickle: a run directory is untrusted input.
@@ -317,6 +387,15 @@ class BackendBase:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params(deep=False).items())
         return f"{type(self).__name__}({args})"
+
+
+def merge_in_use(*parts: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    """The union of several ``settings_in_use`` maps (a composite's and its stages')."""
+    out: dict[str, frozenset[str]] = {}
+    for part in parts:
+        for section, names in part.items():
+            out[section] = out.get(section, frozenset()) | names
+    return out
 
 
 def clone(backend: Any) -> Any:

@@ -18,6 +18,7 @@ in ``info_``). Each stage is any non-composite backend, passed built (as scikit-
 from __future__ import annotations
 
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ import numpy as np
 
 from tailtune.backends._common import sub_dir, trainable_params
 from tailtune.backends._registry import as_stage
-from tailtune.backends.base import BackendBase, clone
+from tailtune.backends.base import BackendBase, clone, is_backend, merge_in_use
 from tailtune.backends.labels import as_labels
 from tailtune.errors import ConfigError, DataError
 
@@ -79,6 +80,15 @@ class CascadeBackend(BackendBase):
     """A router over head classes + OTHER and a specialist over the rest (any two backends)."""
 
     name = "cascade"
+    uses_gpu = True  # when a stage is neural
+    export_refusals = {
+        "sklearn": "a cascade routes between two models; serve the run with tailtune serve",
+        "onnx": "a cascade routes between two models in tailtune; serve the run with tailtune serve",
+        "hf": (
+            "a cascade routes between two models, which one transformers model cannot hold; "
+            "serve the run with tailtune serve"
+        ),
+    }
 
     def __init__(
         self,
@@ -141,6 +151,54 @@ class CascadeBackend(BackendBase):
         if eval_set is not None:
             self.info_.update(self.evaluate(*eval_set))
         self.info_["fit_s"] = round(time.perf_counter() - start, 3)
+
+    @classmethod
+    def fields_in_use(cls) -> dict[str, frozenset[str]]:
+        from tailtune.backends.build import CascadeSettings
+
+        return {"model.cascade": frozenset(f.name for f in fields(CascadeSettings))}
+
+    def settings_in_use(self) -> dict[str, frozenset[str]]:
+        """The cascade's own section and what its two stages read (they get the run's
+        objective and training settings)."""
+        stages = [s for s in (self.router, self.specialist) if is_backend(s)]
+        return merge_in_use(self.fields_in_use(), *(s.settings_in_use() for s in stages))
+
+    def validation_need(self) -> str | None:
+        for role in ("router", "specialist"):
+            stage = getattr(self, role)
+            reason = stage.validation_need() if is_backend(stage) else None
+            if reason is not None:
+                return f"the cascade's {role}: {reason}"
+        return None
+
+    def refit_steps(self, frozen, n_refit: int, n_fit: int, where: str = "model") -> list[dict]:
+        out: list[dict] = []
+        for role in ("router", "specialist"):
+            fitted = getattr(self, f"{role}_")
+            out += fitted.refit_steps(getattr(frozen, role), n_refit, n_fit, f"{where}.{role}")
+        return out
+
+    @classmethod
+    def summary_lines(cls, info) -> list[str]:
+        """The cascade's four validation figures: router macro F1 over the head classes +
+        OTHER, the specialist's on the gold-tail rows, the combined macro F1 (hard routing),
+        and the rows routing lost (neither can be recovered by the specialist)."""
+        info = info or {}
+        if "router_macro_f1" not in info:
+            return []
+        head = f" ({info['n_head']} head + OTHER)" if info.get("n_head") else ""
+        tail = f" ({info['n_tail']} tail classes)" if info.get("n_tail") else ""
+        proba = info.get("combined_macro_f1_proba")
+        return [
+            "cascade (validation):",
+            f"  router macro F1{head}: {_f(info.get('router_macro_f1'))}",
+            f"  specialist macro F1 on its subset{tail}: {_f(info.get('specialist_macro_f1'))}",
+            f"  combined macro F1 (all classes, hard routing): {_f(info.get('combined_macro_f1'))}"
+            + (f"; argmax of the probabilities (the val row): {_f(proba)}" if proba else ""),
+            f"  routing lost {info.get('routing_lost')}: {info.get('tail_sent_to_head')} gold "
+            f"tail sent to a head class, {info.get('head_sent_to_other')} gold head sent to OTHER",
+        ]
 
     def _stage(self, stage: Any, role: str):
         """The given stage (a backend, or ``{"backend": name, **kwargs}``)."""
@@ -243,3 +301,7 @@ class CascadeBackend(BackendBase):
 def _subset(texts: list[str], labels: np.ndarray, keep: list[str]) -> tuple[list[str], np.ndarray]:
     mask = np.isin(labels, keep)
     return [t for t, k in zip(texts, mask, strict=True) if k], labels[mask]
+
+
+def _f(value) -> str:
+    return "–" if value is None or value != value else f"{value:.3f}"

@@ -69,6 +69,13 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
 
     name = "embedding_head"
     settings = {"objective": Objective, "train": TrainSettings, "embedding": HeadSettings}
+    export_forms = {"onnx": "pooled_head"}
+    export_refusals = {
+        "hf": (
+            "an embedding-head run pools a frozen encoder (mean, normalized) into its own head, "
+            "which no transformers *ForSequenceClassification class holds; use --format onnx"
+        )
+    }
 
     def __init__(
         self,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,14 @@ import numpy as np
 
 from tailtune.backends._common import sub_dir, trainable_params
 from tailtune.backends._registry import as_stage
-from tailtune.backends.base import BackendBase, clone
+from tailtune.backends.base import BackendBase, clone, is_backend, merge_in_use
 from tailtune.errors import ConfigError, DataError
 
 __all__ = ["EnsembleBackend", "blend", "weight_grid"]
+
+
+POSTHOC_FIELDS = frozenset({"posthoc_tau", "tune_posthoc_tau", "posthoc_tau_max"})
+"""Objective fields a member never sees (the ensemble adjusts the blend once)."""
 
 
 def without_posthoc(member):
@@ -65,6 +70,21 @@ class EnsembleBackend(BackendBase):
     """Average the probabilities of several backends; blend weights and τ from carved data."""
 
     name = "ensemble"
+    uses_gpu = True  # when a member is neural; the members decide for themselves on CPU
+    export_refusals = {
+        "sklearn": (
+            "an ensemble blends several models' probabilities; no one scikit-learn pipeline "
+            "holds it (serve the run with tailtune serve)"
+        ),
+        "onnx": (
+            "an ensemble blends models of different kinds in tailtune; serve the run with "
+            "tailtune serve, or export each member's own run"
+        ),
+        "hf": (
+            "an ensemble blends several models' probabilities, which one transformers model "
+            "cannot hold; serve the run with tailtune serve, or export each member's own run"
+        ),
+    }
 
     def __init__(
         self,
@@ -83,17 +103,47 @@ class EnsembleBackend(BackendBase):
         self.seed = seed
 
     def _check_params(self) -> None:
-        n = len(self.members or [])
-        if n < 2:
-            raise ConfigError(f"model.ensemble.members: got {n}, expected at least 2 members")
-        if self.weights is not None and len(self.weights) != n:
-            raise ConfigError(
-                f"model.ensemble.weights: got {len(self.weights)} weights for {n} members"
-            )
+        _check_rules(len(self.members or []), self.weights, self.carve)
         if not 0 <= self.carve < 1:
             raise ConfigError(
                 f"model.ensemble.carve: got {self.carve}, expected a fraction in [0, 1)"
             )
+
+    @classmethod
+    def check_model_config(cls, model, where: str = "model") -> None:
+        e = model.ensemble
+        _check_rules(len(e.members), e.weights, e.carve, f"{where}.ensemble")
+
+    @classmethod
+    def fields_in_use(cls) -> dict[str, frozenset[str]]:
+        from tailtune.backends.build import EnsembleSettings
+
+        return {"model.ensemble": frozenset(f.name for f in fields(EnsembleSettings))}
+
+    def settings_in_use(self) -> dict[str, frozenset[str]]:
+        """The ensemble's own section and what its members read, except post-hoc τ: members
+        are built without it, and the ensemble adjusts the blend (``model.ensemble.tune_tau``)."""
+        members = [m.settings_in_use() for m in self.members or [] if is_backend(m)]
+        out = merge_in_use(self.fields_in_use(), *members)
+        if "objective" in out:
+            out["objective"] = out["objective"] - POSTHOC_FIELDS
+        return out
+
+    def validation_need(self) -> str | None:
+        if self.carve > 0:
+            return None  # it carves its own tuning split from the training data
+        if self.weights is None or self.tune_tau:
+            return "the ensemble chooses blend weights and τ on validation (carve 0)"
+        stages = (m for m in self.members or [] if is_backend(m))
+        return next((r for m in stages if (r := m.validation_need()) is not None), None)
+
+    def refit_steps(self, frozen, n_refit: int, n_fit: int, where: str = "model") -> list[dict]:
+        # members were fitted on the ensemble's carve; refit members see everything (carve 0)
+        member_fit = int(self.info_.get("fit_size") or n_fit)
+        out: list[dict] = []
+        for i, (m, f) in enumerate(zip(self.members_, frozen.members, strict=True)):
+            out += m.refit_steps(f, n_refit, member_fit, f"{where}.members[{i}]")
+        return out
 
     def _posthoc(self) -> tuple[float, bool]:
         # τ is chosen with the blend weights in _tune, not by the base class's τ search
@@ -229,3 +279,11 @@ class EnsembleBackend(BackendBase):
         # load passed the fitted members as params: they are members_, the params their clones
         self.members_, self.members = self.members, [clone(m) for m in self.members]
         self.weights_ = np.asarray(state["weights"], dtype=np.float64)
+
+
+def _check_rules(n: int, weights, carve: float, where: str = "model.ensemble") -> None:
+    """The ensemble's own rules: at least two members, one weight per member."""
+    if n < 2:
+        raise ConfigError(f"{where}.members: got {n}, expected at least 2 members")
+    if weights is not None and len(weights) != n:
+        raise ConfigError(f"{where}.weights: got {len(weights)} weights for {n} members")

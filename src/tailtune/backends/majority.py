@@ -18,6 +18,9 @@ class MajorityBackend(BackendBase):
     """Predicts the training prior: every example gets the most frequent training class."""
 
     name = "majority"
+    export_refusals = dict.fromkeys(
+        ("sklearn", "onnx", "hf"), "a majority-class run has no model to export"
+    )
 
     def __init__(self, seed: int = 0):
         self.seed = seed

@@ -54,6 +54,11 @@ class TfidfSettings:
     def validate(self, where: str = "model.tfidf") -> None:
         """Raise ConfigError naming the first bad field, its value and what is allowed."""
         check_choices(self, where)
+        if self.probability != "softmax":
+            raise ConfigError(
+                f"{where}.probability: got {self.probability!r}; only 'softmax' (of the "
+                "temperature-scaled margins) is implemented"
+            )
         for name in ("word_ngrams", "char_ngrams"):
             rng = getattr(self, name)
             if rng is not None and (len(rng) != 2 or not 1 <= rng[0] <= rng[1]):
@@ -74,6 +79,17 @@ class TfidfBackend(BackendBase):
 
     name = "tfidf"
     settings = {"tfidf": TfidfSettings, "objective": Objective}
+    uses = {
+        "objective": (
+            "class_weights", "beta", "weight_cap", "posthoc_tau", "tune_posthoc_tau",
+            "posthoc_tau_max",
+        )
+    }  # fmt: skip
+    export_forms = {"sklearn": "pipeline"}
+    export_refusals = {
+        "onnx": "a TF-IDF run exports with --format sklearn (a scikit-learn pipeline)",
+        "hf": "a TF-IDF run is not a transformers model; export it with --format sklearn",
+    }
 
     def __init__(
         self,
