@@ -33,7 +33,8 @@ def encoder_run(tmp_path_factory):
         "data": {"synthetic": "tiny"}, "split": {"val": 0.2, "test": 0.15},
         "model": {"backend": "encoder", "name": str(model), "max_length": 24},
         "train": {"epochs": 2, "batch_size": 16, "eval_every": 4, "lr": 2e-3, "patience": None,
-                  "num_threads": 1, "device": "cpu", "keep_checkpoints": 3, "refit": False},
+                  "num_threads": 1, "device": "cpu", "keep_checkpoints": 3, "refit": False,
+                  "keep_all_checkpoints": True},
     }  # fmt: skip
     return train(config_from_dict(cfg)), root
 

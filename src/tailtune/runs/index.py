@@ -609,7 +609,7 @@ def show_run(runs_dir: str | Path, ref: str) -> dict[str, Any]:
         out["run_dir"] = str(folder)
         out["config"] = json.loads(out["config"] or "{}")
         out["metrics"] = json.loads(out["metrics"] or "{}")
-        return out
+        return _with_disk(out, folder)
     db = ensure_index(runs_dir)
     with connect(db, create=False) as con:
         con.row_factory = sqlite3.Row
@@ -631,7 +631,20 @@ def show_run(runs_dir: str | Path, ref: str) -> dict[str, Any]:
     out = dict((exact or rows)[0])
     out["config"] = json.loads(out["config"] or "{}")
     out["metrics"] = json.loads(out["metrics"] or "{}")
-    return out
+    folder = Path(out["run_dir"]) if out["run_dir"] else None
+    if folder is not None and not folder.is_absolute():
+        folder = Path(runs_dir) / folder
+    return _with_disk(out, folder)
+
+
+def _with_disk(row: dict[str, Any], folder: Path | None) -> dict[str, Any]:
+    """``row`` plus ``disk``: the bytes the run folder holds (total and model / checkpoints /
+    other), when the folder is there."""
+    if folder is not None and folder.is_dir():
+        from tailtune.runs.retention import disk_usage
+
+        row["disk"] = disk_usage(folder)
+    return row
 
 
 def compare_runs(runs_dir: str | Path, refs: list[str], all_fields: bool = False) -> pd.DataFrame:

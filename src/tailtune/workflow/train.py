@@ -18,6 +18,7 @@ from tailtune.backends.build import check_settings
 from tailtune.config import Config, config_from_dict, dump_config
 from tailtune.errors import DataError
 from tailtune.runs import RunWriter, layout
+from tailtune.runs.retention import prune_finished
 from tailtune.runs.writer import (
     in_progress,
     latest_interrupted,
@@ -97,6 +98,9 @@ def train(
                 backend, prepared.test, train_counts(prepared), cfg, "test"
             )
         write_run(run, cfg, backend, prepared, scored, timing, started, refit=refit)
+        if removed := prune_finished(run.tmp, cfg.train.keep_all_checkpoints):
+            say(f"checkpoints: kept the newest and the best, removed {', '.join(removed)} "
+                "(train.keep_all_checkpoints=true keeps them)")  # fmt: skip
         run.write_text(layout.LOG, "\n".join(say.lines) + "\n")
     say(f"run written to {run.final_path}")
     _index(root, run.final_path)
