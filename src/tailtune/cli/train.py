@@ -128,7 +128,13 @@ def train_cmd(
 )
 def evaluate_cmd(
     run: Annotated[Path, typer.Argument(help="Run directory.")],
-    data: Annotated[Path | None, typer.Option("--data", help="Labelled file to score.")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Labelled file to score; with --split, where a moved run's data file is now.",
+        ),
+    ] = None,
     split: Annotated[
         str | None,
         typer.Option("--split", help="Score the run's own val or test split instead of a file."),
@@ -288,6 +294,9 @@ def predict_cmd(
     check_output("--output", output, inputs=[input_], force=force)
     if text is None and input_ is None:
         raise TailtuneError("predict: give --text or --input")
+    if input_ is None and set_:
+        # --set changes how --input is read; with --text nothing is read, so it would be ignored
+        raise TailtuneError(f"--set {set_[0]}: applies to reading --input; --text reads no file")
     if input_ is not None:
         if text:
             raise TailtuneError("predict: give --text or --input, not both")

@@ -249,7 +249,7 @@ def fit_classifier(
                 # the last step is always evaluated (max_steps, fractional epochs)
                 _evaluate_and_save(parts, state, score, len(batches), t0, show)
     except KeyboardInterrupt:  # a second Ctrl-C, or no handler outside the main thread
-        _stop(parts, state, signal.SIGINT, t0, log)
+        _stop(parts, state, signal.SIGINT, t0, log, save=signals.received is None)
 
     # -- restore the best evaluation's weights ---------------------------------------------------
     if state.best_step is not None:
@@ -441,10 +441,11 @@ def _on_any_process(parts: _Parts, flag: bool) -> bool:
     return bool(total.item())
 
 
-def _stop(parts: _Parts, state: LoopState, signum, t0, log):
-    """Save the state (when it is a consistent one) and raise :class:`TrainingInterrupted`."""
+def _stop(parts: _Parts, state: LoopState, signum, t0, log, save: bool = True):
+    """Save the state (when consistent; not on a second Ctrl-C) and raise TrainingInterrupted."""
     name = signal.Signals(signum or signal.SIGINT).name
-    saved = state.settled and parts.root is not None
+    name = name if save else f"a second {name} (no new checkpoint)"
+    saved = save and state.settled and parts.root is not None
     if saved:
         newest = ckpt.find_checkpoints(parts.root)
         if not newest or layout.step_of(newest[0]) != state.step:

@@ -18,7 +18,13 @@ from tailtune.backends.build import check_settings
 from tailtune.config import Config, config_from_dict, dump_config
 from tailtune.errors import DataError
 from tailtune.runs import RunWriter, layout
-from tailtune.runs.writer import in_progress, latest_interrupted, unfinished_runs
+from tailtune.runs.retention import prune_finished
+from tailtune.runs.writer import (
+    in_progress,
+    latest_interrupted,
+    unfinished_runs,
+    writable_runs_dir,
+)
 from tailtune.workflow.fit import fit_backend, training_inputs
 from tailtune.workflow.prepare import Prepared, prepare_data
 from tailtune.workflow.refit import refit_backend, refit_decision, refit_phase
@@ -57,6 +63,8 @@ def train(
         say(f"warning: {line}")
     started = time.perf_counter()
     root = Path(runs_dir if runs_dir is not None else cfg.runs_dir)
+    if not worker:
+        writable_runs_dir(root)  # before any work: a run that cannot be written is not started
     stem = dir_name or cfg.name
     prepared = prepare_data(cfg)
     _describe_data(prepared, say)
@@ -90,6 +98,9 @@ def train(
                 backend, prepared.test, train_counts(prepared), cfg, "test"
             )
         write_run(run, cfg, backend, prepared, scored, timing, started, refit=refit)
+        if removed := prune_finished(run.tmp, cfg.train.keep_all_checkpoints):
+            say(f"checkpoints: kept the newest and the best, removed {', '.join(removed)} "
+                "(train.keep_all_checkpoints=true keeps them)")  # fmt: skip
         run.write_text(layout.LOG, "\n".join(say.lines) + "\n")
     say(f"run written to {run.final_path}")
     _index(root, run.final_path)
