@@ -67,7 +67,7 @@ def load_backend(path: str | Path):
 def as_stage(spec: Any, where: str, seed: int):
     """A composite's stage: a built backend, or ``{"backend": name, **kwargs}`` built here
     (seeded with the composite's ``seed`` unless the spec names one)."""
-    from tailtune.backends.base import is_backend
+    from tailtune.backends.params import is_backend
 
     if isinstance(spec, dict):
         spec = dict(spec)

@@ -294,9 +294,12 @@ def predict_cmd(
     check_output("--output", output, inputs=[input_], force=force)
     if text is None and input_ is None:
         raise TailtuneError("predict: give --text or --input")
-    if input_ is None and set_:
-        # --set changes how --input is read; with --text nothing is read, so it would be ignored
-        raise TailtuneError(f"--set {set_[0]}: applies to reading --input; --text reads no file")
+    if set_ and input_ is None:
+        # one rule for --set with a trained run: data.* fields, for reading a new file
+        from tailtune.workflow.apply import file_data_options
+
+        file_data_options({}, set_)  # a non-data field: the same error as with --input
+        raise TailtuneError("predict: --set data.* reads an --input file; --text reads none")
     if input_ is not None:
         if text:
             raise TailtuneError("predict: give --text or --input, not both")

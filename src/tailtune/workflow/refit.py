@@ -140,7 +140,7 @@ _MISSING = object()
 def _flat(params: dict[str, Any]) -> dict[str, Any]:
     """JSON-ready values of a deep params dict (sub-backends and settings objects left out:
     their fields appear under their own ``a__b`` keys)."""
-    from tailtune.backends.base import is_backend
+    from tailtune.backends.params import is_backend
 
     out: dict[str, Any] = {}
     for key, value in params.items():
