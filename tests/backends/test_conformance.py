@@ -89,6 +89,16 @@ def _ensemble(dirs):
     return EnsembleBackend(members=members, carve=0.25, seed=1)
 
 
+def _hierarchical(dirs):
+    from tailtune.backends.hierarchical import HierarchicalBackend
+    from tailtune.backends.tfidf import TfidfBackend
+
+    # one level (the toy labels are not paths): per parent = one stage under the root
+    return HierarchicalBackend(
+        model=TfidfBackend(tune_posthoc_tau=True), strategy="top_down", per="parent", seed=1
+    )
+
+
 FACTORIES = {
     "majority": _majority,
     "tfidf": _tfidf,
@@ -97,6 +107,7 @@ FACTORIES = {
     "decoder_lora": _decoder_lora,
     "cascade": _cascade,
     "ensemble": _ensemble,
+    "hierarchical": _hierarchical,
 }
 NEURAL = {"embedding_head", "encoder", "decoder_lora"}
 

@@ -19,9 +19,10 @@ BACKENDS: dict[str, str] = {
     "decoder_lora": "tailtune.backends.decoder_lora:DecoderLoraBackend",
     "cascade": "tailtune.backends.cascade:CascadeBackend",
     "ensemble": "tailtune.backends.ensemble:EnsembleBackend",
+    "hierarchical": "tailtune.backends.hierarchical:HierarchicalBackend",
 }
 
-COMPOSITES = ("cascade", "ensemble")
+COMPOSITES = ("cascade", "ensemble", "hierarchical")
 """Backends made of other backends; a composite never nests another."""
 
 

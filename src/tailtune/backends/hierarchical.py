@@ -1,0 +1,406 @@
+"""Hierarchical classification: a consistent path, each level any backend, and back-off.
+
+Labels are paths (``"Mortgage | Escrow"``, :mod:`tailtune.data.hierarchy`); the tree is learned
+from the training labels. Two strategies, both giving probabilities over the leaf paths
+(``classes_``), from which every node's probability is the sum of the leaves under it:
+
+- ``flat``: one backend over the leaf paths (the composite label), parents summed from leaves.
+- ``top_down``: one backend per level, or per parent, each choosing among the options under
+  the node above (:mod:`tailtune.backends._topdown`); a leaf's probability is the product of
+  the conditionals along its path. It generalises the router + specialist cascade (a router
+  over the top level, a specialist under each parent), and counts routing losses as the cascade
+  does: rows whose gold node at a level could not be predicted because the level above was wrong.
+
+``predict`` decodes a path in which each node sits under the one above (``decode``: ``top_down``
+follows the most probable node level by level; ``leaf`` takes the most probable leaf). The
+back-off rule (:class:`tailtune.objectives.backoff.BackoffRule`) is given as thresholds, or
+chosen on the eval set for a target precision per level, and saved with the model;
+:meth:`HierarchicalBackend.predict_paths` applies it. Stages are built backends, as the cascade
+takes them; ``fit`` trains clones (``model_`` or ``stages_``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tailtune.backends import _topdown as td
+from tailtune.backends._common import read_backend_json, sub_dir, write_backend_json
+from tailtune.backends.base import BackendBase, check_fit_input, clone
+from tailtune.errors import ConfigError, DataError
+
+__all__ = ["HierarchicalBackend", "UNKNOWN"]
+
+UNKNOWN = "unknown"
+"""The answer of a backed-off prediction that clears no level's threshold."""
+
+
+class HierarchicalBackend(BackendBase):
+    """A flat or top-down model over label paths, with a saved back-off rule."""
+
+    name = "hierarchical"
+
+    def __init__(
+        self,
+        model: Any = None,
+        levels: list | None = None,
+        parent_models: dict | None = None,
+        strategy: str = "flat",
+        per: str = "level",
+        decode: str = "top_down",
+        level_names: list[str] | None = None,
+        separator: str = " | ",
+        backoff_precision: float | list[float] | None = None,
+        backoff_thresholds: list[float | None] | None = None,
+        seed: int = 42,
+    ):
+        self.model = model
+        self.levels = levels
+        self.parent_models = parent_models
+        self.strategy = strategy
+        self.per = per
+        self.decode = decode
+        self.level_names = level_names
+        self.separator = separator
+        self.backoff_precision = backoff_precision
+        self.backoff_thresholds = backoff_thresholds
+        self.seed = seed
+        self.history_: list[dict] = []
+        self.info_: dict = {}
+
+    # -- training ----------------------------------------------------------------------------
+
+    def fit(self, texts, labels, eval_set=None, work_dir=None) -> HierarchicalBackend:
+        """Learn the tree from ``labels``, fit the stage(s), and choose the back-off rule."""
+        from tailtune.data.hierarchy import Hierarchy
+
+        check_fit_input(texts, labels, eval_set)
+        self._check_params()
+        start = time.perf_counter()
+        texts, labels = list(texts), [str(x) for x in labels]
+        tree = Hierarchy.from_labels(labels, self.level_names, self.separator, where="fit labels")
+        if any(td.END in leaf for leaf in tree.leaves):
+            raise DataError(f"fit labels: a level is named {td.END!r}, the end-of-path option")
+        self.hierarchy_ = tree
+        self.classes_ = np.asarray(tree.classes, dtype=object)
+        work = Path(work_dir) if work_dir is not None else None
+        if self.strategy == "flat":
+            self.model_ = clone(self._template(0)).fit(
+                texts, labels, eval_set=eval_set, work_dir=sub_dir(work, "model")
+            )
+            self.stages_ = {}
+            self.history_ = list(self.model_.history_)
+        else:
+            self.model_ = None
+            self.stages_ = self._fit_stages(texts, labels, eval_set, work)
+            self.history_ = [
+                {**h, "stage": key} for key, s in self.stages_.items() for h in s.history_
+            ]
+        self.rule_ = self._rule(eval_set)
+        self.info_ = {
+            "strategy": self.strategy,
+            "per": self.per if self.strategy == "top_down" else None,
+            "levels": list(tree.levels),
+            "leaf_paths": len(tree.leaves),
+            "stages": 1 if self.model_ is not None else len(self.stages_),
+            "backoff": None if self.rule_ is None else self.rule_.to_dict(),
+            "trainable_params": sum(
+                int(getattr(s, "info_", {}).get("trainable_params", 0) or 0) for s in self._fitted()
+            ),
+        }
+        if eval_set is not None:
+            self.info_.update(self.evaluate(*eval_set))
+        self.info_["fit_s"] = round(time.perf_counter() - start, 3)
+        return self
+
+    def _check_params(self) -> None:
+        for name, value, allowed in (
+            ("strategy", self.strategy, ("flat", "top_down")),
+            ("per", self.per, ("level", "parent")),
+            ("decode", self.decode, ("top_down", "leaf")),
+        ):
+            if value not in allowed:
+                raise ConfigError(
+                    f"model.hierarchy.{name}: got {value!r}, expected one of {', '.join(allowed)}"
+                )
+        if self.model is None and not self.levels:
+            raise ConfigError("model.hierarchy: no backend given for the levels")
+
+    def _template(self, depth_index: int, key: str | None = None):
+        """The unfitted backend for level ``depth_index + 1`` (or the parent ``key``):
+        ``parent_models`` (a refit's frozen stages) wins over ``levels``, ``levels`` over
+        ``model``."""
+        from tailtune.backends._registry import as_stage
+
+        if key is not None and self.parent_models and key in self.parent_models:
+            return self.parent_models[key]
+        spec = self.model
+        if self.levels:
+            if depth_index >= len(self.levels):
+                raise ConfigError(
+                    f"model.hierarchy.levels: {len(self.levels)} backends for a hierarchy of "
+                    f"{self.hierarchy_.depth} levels; give one per level"
+                )
+            spec = self.levels[depth_index]
+        if isinstance(spec, dict):
+            return as_stage(spec, f"model.hierarchy.levels[{depth_index}]", self.seed)
+        return spec
+
+    def _fit_stages(self, texts, labels, eval_set, work) -> dict[str, Any]:
+        """One clone per level (or per parent with two options or more), each fitted on the
+        rows that choose an option there, labelled with the option they take."""
+        tree = self.hierarchy_
+        paths = [tree.parse(x) for x in labels]
+        val = None
+        if eval_set is not None:
+            val = (list(eval_set[0]), [tree.parse(str(x)) for x in eval_set[1]])
+        stages: dict[str, Any] = {}
+        for depth in range(1, tree.depth + 1):
+            groups = td.parents(tree, depth)
+            if self.per == "level":
+                units = [(f"level {depth}", groups)]
+            else:
+                units = [(tree.label(p) or "(root)", [p]) for p in groups]
+            for key, under in units:
+                opts = {o for p in under for o in td.options(tree, p)}
+                if len(opts) < 2:
+                    continue  # one option: nothing to learn, its conditional is 1
+                rows, ys = _rows(tree, paths, depth, under)
+                stage = clone(self._template(depth - 1, key))
+                sub_eval = None
+                if val is not None:
+                    vrows, vys = _rows(tree, val[1], depth, under)
+                    keep = [i for i, y in zip(vrows, vys, strict=True) if y in opts]
+                    if keep:
+                        sub_eval = ([val[0][i] for i in keep],
+                                    [y for y in vys if y in opts])  # fmt: skip
+                stage.fit([texts[i] for i in rows], ys, eval_set=sub_eval,
+                          work_dir=sub_dir(work, key.replace("/", "_")))  # fmt: skip
+                stages[key] = stage
+        return stages
+
+    def _rule(self, eval_set):
+        from tailtune.objectives.backoff import BackoffRule, choose_thresholds
+
+        levels = tuple(self.hierarchy_.levels)
+        if self.backoff_thresholds is not None:
+            given = tuple(None if t is None else float(t) for t in self.backoff_thresholds)
+            if len(given) != len(levels):
+                raise ConfigError(
+                    f"model.hierarchy.backoff_thresholds: {len(given)} thresholds for "
+                    f"{len(levels)} levels ({', '.join(levels)})"
+                )
+            return BackoffRule(given, None, levels)
+        if self.backoff_precision is None:
+            return None
+        if eval_set is None:
+            raise ConfigError(
+                "model.hierarchy.backoff_precision: chosen on validation, but there is no "
+                "validation split; give backoff_thresholds instead"
+            )
+        paths, path_proba = self.paths_proba(list(eval_set[0]))
+        gold = [self.hierarchy_.parse(str(x)) for x in eval_set[1]]
+        target = self.backoff_precision
+        try:
+            return choose_thresholds(gold, paths, path_proba, target, levels)
+        except ValueError as exc:
+            raise ConfigError(f"model.hierarchy.backoff_precision: {exc}") from None
+
+    def validation_need(self) -> str | None:
+        """Why this model cannot be fitted without a validation split (None when it can)."""
+        if self.backoff_precision is not None and self.backoff_thresholds is None:
+            return "model.hierarchy.backoff_precision chooses back-off thresholds on validation"
+        return None
+
+    def frozen_params(self) -> dict:
+        """The back-off thresholds chosen, and the stage(s) frozen (per parent: each parent's
+        own stage, since each chose on its own validation rows)."""
+        from tailtune.backends.base import freeze
+
+        out: dict[str, Any] = {}
+        if self.rule_ is not None:
+            out["backoff_thresholds"] = list(self.rule_.thresholds)
+        if self.model_ is not None:
+            out["model"] = freeze(self.model_)
+            return out
+        frozen = {key: freeze(stage) for key, stage in self.stages_.items()}
+        if frozen:  # the template of a parent or level the refit data adds
+            out["model"] = next(iter(frozen.values()))
+        if self.per == "parent":
+            out["parent_models"] = frozen
+        else:
+            out["levels"] = [
+                frozen[f"level {d}"] if f"level {d}" in frozen
+                else clone(self._template(d - 1))
+                for d in range(1, self.hierarchy_.depth + 1)
+            ]  # fmt: skip
+        return out
+
+    def _fitted(self) -> list:
+        return [self.model_] if self.model_ is not None else list(self.stages_.values())
+
+    # -- prediction --------------------------------------------------------------------------
+
+    def predict_proba(self, texts) -> np.ndarray:
+        """``(n, K)`` over the leaf paths ``classes_`` (module docstring)."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, len(self.classes_)))
+        if self.model_ is not None:
+            from tailtune.backends._topdown import restrict
+
+            return restrict(self.model_.predict_proba(texts), self.model_.classes_, self.classes_)
+        tree, cache = self.hierarchy_, {}
+
+        def conditional(parent, rows):
+            opts = td.options(tree, parent)
+            key = self._stage_key(parent)
+            stage = self.stages_[key]
+            if self.per == "level":
+                if key not in cache:
+                    cache[key] = stage.predict_proba(texts)
+                proba = cache[key][rows]
+            else:
+                proba = stage.predict_proba([texts[i] for i in rows])
+            return td.restrict(proba, stage.classes_, opts)
+
+        return td.leaf_proba(tree, len(texts), conditional)
+
+    def _stage_key(self, parent) -> str:
+        if self.per == "level":
+            return f"level {len(parent) + 1}"
+        return self.hierarchy_.label(parent) or "(root)"
+
+    def decide(self, proba: np.ndarray) -> np.ndarray:
+        """The predicted leaf label of each row of ``proba`` under the decoding rule."""
+        paths, _ = self._paths(np.asarray(proba))
+        return np.asarray([self.hierarchy_.label(p) for p in paths], dtype=object)
+
+    def predict(self, texts) -> np.ndarray:
+        """The decoded path of each text, as a leaf label (each node under the one above)."""
+        return self.decide(self.predict_proba(texts))
+
+    def paths_proba(self, texts) -> tuple[list, np.ndarray]:
+        """``(paths, path_proba)``: the decoded paths and each level's node probability."""
+        return self._paths(self.predict_proba(list(texts)))
+
+    def _paths(self, proba):
+        from tailtune.data.hierarchy_proba import consistent_paths
+
+        return consistent_paths(self.hierarchy_, proba, list(self.classes_), method=self.decode)
+
+    def answer(self, paths, path_proba) -> list[str]:
+        """The back-off answers: each path cut to its confident levels, as a label, or
+        ``"unknown"``; the whole path when the model has no back-off rule."""
+        cut = paths if self.rule_ is None else self.rule_.apply(paths, path_proba)
+        return [self.hierarchy_.label(p) if p else UNKNOWN for p in cut]
+
+    def predict_paths(self, texts) -> dict[str, Any]:
+        """Everything a hierarchical prediction says: ``path`` (leaf labels), ``answer``
+        (backed off), ``depth`` answered, and ``level_proba`` ``(n, depth)``."""
+        paths, path_proba = self.paths_proba(texts)
+        depths = (
+            np.array([len(p) for p in paths])
+            if self.rule_ is None
+            else self.rule_.depths(path_proba)
+        )
+        return {
+            "path": [self.hierarchy_.label(p) for p in paths],
+            "answer": self.answer(paths, path_proba),
+            "depth": depths,
+            "level_proba": path_proba,
+        }
+
+    # -- evaluation --------------------------------------------------------------------------
+
+    def evaluate(self, texts, labels) -> dict:
+        """Per level on labelled texts: the path's macro F1, and the rows routing lost (gold
+        reaches the level, the node above was predicted wrong), as the cascade counts them."""
+        from tailtune.evaluation import compute_metrics
+
+        tree = self.hierarchy_
+        gold = [tree.parse(str(x)) for x in labels]
+        pred, _ = self.paths_proba(texts)
+        out: dict[str, Any] = {"levels_eval": {}}
+        for d, name in enumerate(tree.levels, start=1):
+            rows = [i for i, g in enumerate(gold) if len(g) >= d]
+            if not rows:
+                continue
+            g_d = [tree.label(gold[i][:d]) for i in rows]
+            p_d = [tree.label(pred[i][:d]) for i in rows]
+            lost = sum(1 for i in rows if d > 1 and pred[i][: d - 1] != gold[i][: d - 1])
+            out["levels_eval"][name] = {
+                "macro_f1": compute_metrics(g_d, p_d)["macro_f1"],
+                "routing_lost": lost,
+                "rows": len(rows),
+            }
+        out["routing_lost"] = sum(v["routing_lost"] for v in out["levels_eval"].values())
+        return out
+
+    # -- persistence -------------------------------------------------------------------------
+
+    def save(self, path) -> None:
+        """``backend.json`` (with the back-off rule), ``state.json`` and each stage's folder."""
+        path = Path(path)
+        params = self.get_params(deep=False)
+        params.update(model=None, levels=None, parent_models=None)  # the stages are saved below
+        rule = None if self.rule_ is None else self.rule_.to_dict()
+        write_backend_json(path, self.name, params, decision_rule=rule)
+        folders = {}
+        for i, (key, stage) in enumerate(self._named()):
+            folders[key] = f"stage{i}"
+            stage.save(path / f"stage{i}")
+        state = {
+            "hierarchy": self.hierarchy_.to_dict(),
+            "stages": folders,
+            "info": self.info_,
+            "history": self.history_,
+        }
+        (path / "state.json").write_text(json.dumps(state, default=str), encoding="utf-8")
+
+    def _named(self):
+        return [("model", self.model_)] if self.model_ is not None else list(self.stages_.items())
+
+    @classmethod
+    def load(cls, path) -> HierarchicalBackend:
+        """The saved model, its stages through ``load_backend`` and its back-off rule."""
+        from tailtune.backends import load_backend
+        from tailtune.data.hierarchy import Hierarchy
+        from tailtune.objectives.backoff import BackoffRule
+
+        path = Path(path)
+        meta = read_backend_json(path)
+        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+        stages = {key: load_backend(path / folder) for key, folder in state["stages"].items()}
+        obj = cls(**meta["params"])
+        obj.hierarchy_ = Hierarchy.from_dict(state["hierarchy"], where=f"{path}/state.json")
+        obj.classes_ = np.asarray(obj.hierarchy_.classes, dtype=object)
+        obj.model_ = stages.pop("model", None)
+        obj.stages_ = stages
+        # an unfitted template, so that a loaded model can be cloned and refitted
+        fitted = obj.model_ if obj.model_ is not None else next(iter(stages.values()), None)
+        if obj.model is None and obj.levels is None and fitted is not None:
+            obj.model = clone(fitted)
+        rule = meta.get("decision_rule")
+        obj.rule_ = None if rule is None else BackoffRule.from_dict(rule, f"{path}/backend.json")
+        obj.info_, obj.history_ = state["info"], state["history"]
+        return obj
+
+
+def _rows(tree, paths, depth: int, under) -> tuple[list[int], list[str]]:
+    """Row indices whose path passes through one of ``under`` and takes an option at
+    ``depth``, and that option's label."""
+    keep = set(under)
+    rows, ys = [], []
+    for i, path in enumerate(paths):
+        if path[: depth - 1] not in keep:
+            continue
+        y = td.target(tree, path, depth)
+        if y is not None:
+            rows.append(i)
+            ys.append(y)
+    return rows, ys
