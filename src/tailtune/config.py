@@ -23,6 +23,7 @@ import yaml
 
 from tailtune._settings import check_choices, deep_merge, from_dict, to_dict
 from tailtune.backends.build import CascadeSettings, EnsembleSettings
+from tailtune.backends.build_hierarchy import HierarchySettings
 from tailtune.backends.embedding_head import HeadSettings
 from tailtune.backends.lora import LoraSettings
 from tailtune.backends.tfidf import TfidfSettings
@@ -221,6 +222,8 @@ class ModelConfig:
     """Router + specialist cascade settings."""
     ensemble: EnsembleSettings = field(default_factory=EnsembleSettings)
     """Probability-averaging ensemble settings."""
+    hierarchy: HierarchySettings = field(default_factory=HierarchySettings)
+    """How a path is predicted when data.hierarchy is on (flat or top-down, back-off)."""
 
     def validate(self, where: str = "model") -> None:
         """Raise ConfigError naming the first bad field, its value and what is allowed."""

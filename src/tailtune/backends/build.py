@@ -79,8 +79,16 @@ class EnsembleSettings:
 
 
 def build_backend(cfg):
-    """The backend a run config asks for, unfitted (``cfg`` is a :class:`tailtune.config.Config`)."""
-    return backend_class(cfg.model.backend)(**backend_kwargs(cfg))
+    """The backend a run config asks for, unfitted (``cfg`` is a :class:`tailtune.config.Config`).
+
+    With ``data.hierarchy`` the configured backend becomes the stage of a hierarchical model
+    (:mod:`tailtune.backends.build_hierarchy`)."""
+    base = backend_class(cfg.model.backend)(**backend_kwargs(cfg))
+    if not cfg.data.hierarchy:
+        return base
+    from tailtune.backends.build_hierarchy import hierarchical_kwargs
+
+    return backend_class("hierarchical")(**hierarchical_kwargs(cfg, base, build_stage))
 
 
 def backend_objective(cfg):
@@ -167,4 +175,4 @@ def build_stage(spec: dict[str, Any], cfg, where: str):
         stage_cfg = cfg.merged(spec)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
-    return build_backend(stage_cfg)
+    return backend_class(stage_cfg.model.backend)(**backend_kwargs(stage_cfg))

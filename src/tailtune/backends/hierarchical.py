@@ -277,7 +277,7 @@ class HierarchicalBackend(BackendBase):
 
     def decide(self, proba: np.ndarray) -> np.ndarray:
         """The predicted leaf label of each row of ``proba`` under the decoding rule."""
-        paths, _ = self._paths(np.asarray(proba))
+        paths, _ = self.decode_paths(np.asarray(proba))
         return np.asarray([self.hierarchy_.label(p) for p in paths], dtype=object)
 
     def predict(self, texts) -> np.ndarray:
@@ -286,9 +286,10 @@ class HierarchicalBackend(BackendBase):
 
     def paths_proba(self, texts) -> tuple[list, np.ndarray]:
         """``(paths, path_proba)``: the decoded paths and each level's node probability."""
-        return self._paths(self.predict_proba(list(texts)))
+        return self.decode_paths(self.predict_proba(list(texts)))
 
-    def _paths(self, proba):
+    def decode_paths(self, proba) -> tuple[list, np.ndarray]:
+        """``(paths, path_proba)`` decoded from leaf probabilities (``decode``)."""
         from tailtune.data.hierarchy_proba import consistent_paths
 
         return consistent_paths(self.hierarchy_, proba, list(self.classes_), method=self.decode)

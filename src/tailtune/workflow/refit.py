@@ -68,6 +68,10 @@ def validation_need(backend) -> str | None:
             return "the ensemble chooses blend weights and τ on validation (carve 0)"
         members = params.get("members") or []
         return next((r for m in members if (r := _stage_need(m)) is not None), None)
+    if name == "hierarchical":
+        stages = [params.get("model"), *(params.get("levels") or [])]
+        own = backend.validation_need()
+        return own or next((r for m in stages if (r := _stage_need(m)) is not None), None)
     if name == "cascade":
         for role in ("router", "specialist"):
             reason = _stage_need(params.get(role))
@@ -163,6 +167,10 @@ def _walk_scale(fitted, frozen, n_refit, n_fit, where, out) -> None:
         for i, (m, f) in enumerate(zip(fitted.members_, frozen.members, strict=True)):
             _walk_scale(m, f, n_refit, member_fit, f"{where}.members[{i}]", out)
         return
+    if name == "hierarchical":
+        stages = [params.get("model"), *(params.get("levels") or [])]
+        own = backend.validation_need()
+        return own or next((r for m in stages if (r := _stage_need(m)) is not None), None)
     if name == "cascade":
         for role in ("router", "specialist"):
             _walk_scale(

@@ -30,13 +30,14 @@ def score_split(backend, frame: pd.DataFrame, train_counts, cfg: Config, split: 
     texts, gold = frame["text"].tolist(), frame["label"].astype(str).to_numpy()
     proba = backend.predict_proba(texts)
     classes = np.asarray(backend.classes_, dtype=object)
-    pred = classes[proba.argmax(axis=1)].astype(str)
+    pred = decide(backend, proba)
     tiers = resolve_tiers(train_counts, cfg.eval.head_min, cfg.eval.tail_max)
     kw = {"train_counts": train_counts, "tiers": tiers.tiers}
     metrics = compute_metrics(gold, pred, **kw)
     metrics["tiers_rule"] = tiers.rule
+    answers = backoff_answers(backend, proba)
     if cfg.data.hierarchy:
-        metrics["hierarchy"] = hierarchy_scores(gold, pred, train_counts, cfg)
+        metrics["hierarchy"] = hierarchy_scores(gold, pred, train_counts, cfg, answers)
     per_class = per_class_table(gold, pred, **kw)
     k = min(cfg.eval.top_k, proba.shape[1])
     top = np.argsort(-proba, axis=1, kind="stable")[:, :k]
@@ -55,22 +56,46 @@ def score_split(backend, frame: pd.DataFrame, train_counts, cfg: Config, split: 
             "top_k": top_k,
         }
     )
+    if answers is not None:  # the back-off answer: the deepest confident level, or "unknown"
+        rows["answer"] = answers
     return {"metrics": metrics, "per_class": per_class, "predictions": rows, "proba": proba}
 
 
-def hierarchy_scores(gold, pred, train_counts, cfg: Config) -> dict:
+def decide(backend, proba: np.ndarray) -> np.ndarray:
+    """The predicted labels under the model's own decision rule (a hierarchical model decodes
+    a consistent path), else the argmax of ``proba``."""
+    if callable(getattr(backend, "decide", None)):
+        return np.asarray(backend.decide(proba)).astype(str)
+    return np.asarray(backend.classes_, dtype=object)[proba.argmax(axis=1)].astype(str)
+
+
+def backoff_answers(backend, proba: np.ndarray) -> list[str] | None:
+    """The back-off answers (deepest confident level or "unknown") of a model that saved a
+    back-off rule, else None."""
+    if getattr(backend, "rule_", None) is None or not callable(getattr(backend, "answer", None)):
+        return None
+    return backend.answer(*backend.decode_paths(proba))
+
+
+def hierarchy_scores(gold, pred, train_counts, cfg: Config, answers=None) -> dict:
     """Per-level, hierarchical (Kiritchenko et al. 2006) and path-error metrics of predicted leaf
     paths (:func:`tailtune.evaluation.hierarchy.hierarchy_metrics`), tiers per level by training
-    count at that level."""
-    from tailtune.evaluation.hierarchy import hierarchy_metrics
+    count at that level; with back-off ``answers``, their coverage and precision per level
+    (:func:`tailtune.evaluation.hierarchy.backoff_table`) under ``"backoff"``."""
+    from tailtune.evaluation.hierarchy import backoff_table, hierarchy_metrics
 
     tree = build_hierarchy(cfg.data, list(train_counts))
     train = [tree.parse(c) for c, n in train_counts.items() for _ in range(n)]
-    return hierarchy_metrics(
-        [tree.parse(g) for g in gold], [tree.parse(p) for p in pred], tree.levels,
+    gold_paths = [tree.parse(g) for g in gold]
+    out = hierarchy_metrics(
+        gold_paths, [tree.parse(p) for p in pred], tree.levels,
         train=train, head_min=cfg.eval.head_min, tail_max=cfg.eval.tail_max,
         separator=tree.separator,
     )  # fmt: skip
+    if answers is not None:
+        answered = [() if a == "unknown" else tree.parse(a) for a in answers]
+        out["backoff"] = backoff_table(gold_paths, answered, tree.levels)
+    return out
 
 
 def train_counts(prepared: Prepared) -> dict[str, int]:
