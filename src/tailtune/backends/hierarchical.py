@@ -240,6 +240,21 @@ class HierarchicalBackend(BackendBase):
             ]  # fmt: skip
         return out
 
+    def frozen_pairs(self, frozen) -> list[tuple[str, Any, Any]]:
+        """``(key, fitted stage, its frozen copy in `frozen`)`` for every stage, so a refit can
+        scale each stage's pinned step count (:mod:`tailtune.workflow.refit`). A top-down stage
+        sees only its level's or parent's rows, so its steps scale by the whole data's ratio:
+        an approximation the refit block of metrics.json records per stage."""
+        if self.model_ is not None:
+            return [("model", self.model_, frozen.model)]
+        if self.per == "parent":
+            return [(k, s, frozen.parent_models[k]) for k, s in self.stages_.items()]
+        return [
+            (f"levels[{d - 1}]", self.stages_[f"level {d}"], frozen.levels[d - 1])
+            for d in range(1, self.hierarchy_.depth + 1)
+            if f"level {d}" in self.stages_
+        ]
+
     def _fitted(self) -> list:
         return [self.model_] if self.model_ is not None else list(self.stages_.values())
 

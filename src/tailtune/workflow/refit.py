@@ -168,9 +168,9 @@ def _walk_scale(fitted, frozen, n_refit, n_fit, where, out) -> None:
             _walk_scale(m, f, n_refit, member_fit, f"{where}.members[{i}]", out)
         return
     if name == "hierarchical":
-        stages = [params.get("model"), *(params.get("levels") or [])]
-        own = backend.validation_need()
-        return own or next((r for m in stages if (r := _stage_need(m)) is not None), None)
+        for key, stage, target in fitted.frozen_pairs(frozen):
+            _walk_scale(stage, target, n_refit, n_fit, f"{where}.{key}", out)
+        return
     if name == "cascade":
         for role in ("router", "specialist"):
             _walk_scale(
@@ -210,6 +210,11 @@ def _flat(params: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in params.items():
         if is_backend(value) or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
+            continue
+        if isinstance(value, dict) and value and all(is_backend(v) for v in value.values()):
+            for name, member in value.items():  # a hierarchical model's stage per parent
+                for k, v in _flat(member.get_params(deep=True)).items():
+                    out[f"{key}[{name}]__{k}"] = v
             continue
         if isinstance(value, (list, tuple)) and value and is_backend(value[0]):
             for i, member in enumerate(value):
