@@ -99,6 +99,9 @@ class DataConfig:
     early. Data stats and metrics then report every level."""
     level_names: list[str] | None = None
     """Names of the hierarchy's levels, top first; null = the label columns (or level 1, 2...)."""
+    missing_levels: list[str] = field(default_factory=lambda: ["None"])
+    """With hierarchy: label cells that mean "no value here", read as empty so the path ends
+    above (CFPB's payday file writes an absent Sub-issue as the word None); [] = none."""
     drop_duplicates: bool = False
     """Drop repeated (text, label) rows."""
     min_class_size: int = 1
