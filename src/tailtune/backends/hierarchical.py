@@ -210,6 +210,13 @@ class HierarchicalBackend(BackendBase):
         except ValueError as exc:
             raise ConfigError(f"model.hierarchy.backoff_precision: {exc}") from None
 
+    def fit_backoff(self, texts, labels) -> HierarchicalBackend:
+        """Choose the back-off rule again on labelled texts, under the current
+        ``backoff_precision`` / ``backoff_thresholds`` (what ``fit`` does with its eval set)."""
+        self.rule_ = self._rule((list(texts), list(labels)))
+        self.info_["backoff"] = None if self.rule_ is None else self.rule_.to_dict()
+        return self
+
     def validation_need(self) -> str | None:
         """Why this model cannot be fitted without a validation split (None when it can)."""
         if self.backoff_precision is not None and self.backoff_thresholds is None:
