@@ -298,6 +298,13 @@ def predict_cmd(
         write_frame_atomic(frame, output)
         console.print(f"wrote {output}: {len(frame):,} predictions")
         return
+    if "answer" in frame:  # a hierarchy: the path, the back-off answer, each level's p
+        table = Table("text", "path", "answer", "p per level")
+        for row in frame.itertuples():
+            levels = ", ".join(f"{k} {v:.3f}" for k, v in json.loads(row.level_proba).items())
+            table.add_row(Text(row.text[:60]), Text(str(row.pred)), Text(row.answer), levels)
+        console.print(table)
+        return
     table = Table("text", "prediction", "p")
     for row in frame.itertuples():
         table.add_row(Text(row.text[:80]), Text(str(row.pred)), f"{row.prob:.3f}")

@@ -11,7 +11,16 @@ import pandas as pd
 from tailtune.config import Config
 from tailtune.workflow.prepare import Prepared, build_hierarchy
 
-__all__ = ["hierarchy_scores", "score_split", "score_splits", "train_counts"]
+__all__ = [
+    "backoff_answers",
+    "decide",
+    "hierarchy_scores",
+    "path_columns",
+    "pred_proba",
+    "score_split",
+    "score_splits",
+    "train_counts",
+]
 
 
 def score_splits(backend, prepared: Prepared, cfg: Config) -> dict[str, dict]:
@@ -52,7 +61,7 @@ def score_split(backend, frame: pd.DataFrame, train_counts, cfg: Config, split: 
             "text": texts,
             "gold": gold,
             "pred": pred,
-            "prob": np.round(proba.max(axis=1), 5),
+            "prob": np.round(pred_proba(classes, proba, pred), 5),
             "top_k": top_k,
         }
     )
@@ -67,6 +76,30 @@ def decide(backend, proba: np.ndarray) -> np.ndarray:
     if callable(getattr(backend, "decide", None)):
         return np.asarray(backend.decide(proba)).astype(str)
     return np.asarray(backend.classes_, dtype=object)[proba.argmax(axis=1)].astype(str)
+
+
+def pred_proba(classes, proba: np.ndarray, pred) -> np.ndarray:
+    """The probability of each row's predicted class (the row maximum under argmax; a decoded
+    path need not be the most probable leaf)."""
+    col = {str(c): j for j, c in enumerate(classes)}
+    return proba[np.arange(len(pred)), [col[str(p)] for p in pred]] if len(pred) else proba[:, 0]
+
+
+def path_columns(backend, proba: np.ndarray) -> dict[str, list] | None:
+    """For a hierarchical model: ``answer`` (back-off) and ``level_proba`` (JSON ``{level:
+    probability of the predicted node}``) per row; None for any other model."""
+    if not callable(getattr(backend, "decode_paths", None)):
+        return None
+    paths, path_proba = backend.decode_paths(proba)
+    levels = backend.hierarchy_.levels
+    return {
+        "answer": backend.answer(paths, path_proba),
+        "level_proba": [
+            json.dumps({lvl: round(float(p), 5) for lvl, p in zip(levels, row, strict=True)
+                        if not np.isnan(p)})
+            for row in path_proba
+        ],
+    }  # fmt: skip
 
 
 def backoff_answers(backend, proba: np.ndarray) -> list[str] | None:
