@@ -201,7 +201,6 @@ def evaluate(
 def predict(run_path: str | Path, texts: list[str], top_k: int = 3) -> pd.DataFrame:
     """Predict labels (with top-k probabilities) for raw texts with a run's saved model."""
     from tailtune.backends import load_backend
-
     from tailtune.workflow.score import decide, path_columns, pred_proba
 
     run = read_run(run_path)
