@@ -33,10 +33,7 @@ from tailtune.backends._common import read_backend_json, sub_dir, write_backend_
 from tailtune.backends.base import BackendBase, check_fit_input, clone
 from tailtune.errors import ConfigError, DataError
 
-__all__ = ["HierarchicalBackend", "UNKNOWN"]
-
-UNKNOWN = "unknown"
-"""The answer of a backed-off prediction that clears no level's threshold."""
+__all__ = ["HierarchicalBackend"]
 
 
 class HierarchicalBackend(BackendBase):
@@ -100,6 +97,7 @@ class HierarchicalBackend(BackendBase):
             self.history_ = [
                 {**h, "stage": key} for key, s in self.stages_.items() for h in s.history_
             ]
+        self.rule_ = None  # the rule is chosen on the paths decoded without one
         self.rule_ = self._rule(eval_set)
         self.info_ = {
             "strategy": self.strategy,
@@ -213,6 +211,7 @@ class HierarchicalBackend(BackendBase):
     def fit_backoff(self, texts, labels) -> HierarchicalBackend:
         """Choose the back-off rule again on labelled texts, under the current
         ``backoff_precision`` / ``backoff_thresholds`` (what ``fit`` does with its eval set)."""
+        self.rule_ = None
         self.rule_ = self._rule((list(texts), list(labels)))
         self.info_["backoff"] = None if self.rule_ is None else self.rule_.to_dict()
         return self
@@ -297,10 +296,17 @@ class HierarchicalBackend(BackendBase):
             return f"level {len(parent) + 1}"
         return self.hierarchy_.label(parent) or "(root)"
 
+    @property
+    def decision_(self):
+        """The decision rule (:class:`~tailtune.objectives.path_decision.PathDecision`): the
+        tree, ``decode`` and the back-off rule, as predict, serve and exports apply it."""
+        from tailtune.objectives.path_decision import PathDecision
+
+        return PathDecision(self.hierarchy_, self.decode, self.rule_)
+
     def decide(self, proba: np.ndarray) -> np.ndarray:
-        """The predicted leaf label of each row of ``proba`` under the decoding rule."""
-        paths, _ = self.decode_paths(np.asarray(proba))
-        return np.asarray([self.hierarchy_.label(p) for p in paths], dtype=object)
+        """The predicted leaf label of each row of ``proba`` under the decision rule."""
+        return self.decision_.labels(np.asarray(proba), list(self.classes_))
 
     def predict(self, texts) -> np.ndarray:
         """The decoded path of each text, as a leaf label (each node under the one above)."""
@@ -312,31 +318,12 @@ class HierarchicalBackend(BackendBase):
 
     def decode_paths(self, proba) -> tuple[list, np.ndarray]:
         """``(paths, path_proba)`` decoded from leaf probabilities (``decode``)."""
-        from tailtune.data.hierarchy_proba import consistent_paths
-
-        return consistent_paths(self.hierarchy_, proba, list(self.classes_), method=self.decode)
-
-    def answer(self, paths, path_proba) -> list[str]:
-        """The back-off answers: each path cut to its confident levels, as a label, or
-        ``"unknown"``; the whole path when the model has no back-off rule."""
-        cut = paths if self.rule_ is None else self.rule_.apply(paths, path_proba)
-        return [self.hierarchy_.label(p) if p else UNKNOWN for p in cut]
+        return self.decision_.paths(np.asarray(proba), list(self.classes_))
 
     def predict_paths(self, texts) -> dict[str, Any]:
-        """Everything a hierarchical prediction says: ``path`` (leaf labels), ``answer``
-        (backed off), ``depth`` answered, and ``level_proba`` ``(n, depth)``."""
-        paths, path_proba = self.paths_proba(texts)
-        depths = (
-            np.array([len(p) for p in paths])
-            if self.rule_ is None
-            else self.rule_.depths(path_proba)
-        )
-        return {
-            "path": [self.hierarchy_.label(p) for p in paths],
-            "answer": self.answer(paths, path_proba),
-            "depth": depths,
-            "level_proba": path_proba,
-        }
+        """Everything a hierarchical prediction says (``PathDecision.describe``): ``path``,
+        ``answer`` (backed off, or "unknown"), ``depth`` answered and ``level_proba``."""
+        return self.decision_.describe(self.predict_proba(list(texts)), list(self.classes_))
 
     # -- evaluation --------------------------------------------------------------------------
 

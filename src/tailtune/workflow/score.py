@@ -73,9 +73,11 @@ def score_split(backend, frame: pd.DataFrame, train_counts, cfg: Config, split: 
 def decide(backend, proba: np.ndarray) -> np.ndarray:
     """The predicted labels under the model's own decision rule (a hierarchical model decodes
     a consistent path), else the argmax of ``proba``."""
-    if callable(getattr(backend, "decide", None)):
-        return np.asarray(backend.decide(proba)).astype(str)
-    return np.asarray(backend.classes_, dtype=object)[proba.argmax(axis=1)].astype(str)
+    decision = getattr(backend, "decision_", None)
+    classes = np.asarray(backend.classes_, dtype=object)
+    if decision is not None:
+        return np.asarray(decision.labels(proba, list(classes))).astype(str)
+    return classes[proba.argmax(axis=1)].astype(str)
 
 
 def pred_proba(classes, proba: np.ndarray, pred) -> np.ndarray:
@@ -86,28 +88,27 @@ def pred_proba(classes, proba: np.ndarray, pred) -> np.ndarray:
 
 
 def path_columns(backend, proba: np.ndarray) -> dict[str, list] | None:
-    """For a hierarchical model: ``answer`` (back-off) and ``level_proba`` (JSON ``{level:
-    probability of the predicted node}``) per row; None for any other model."""
-    if not callable(getattr(backend, "decode_paths", None)):
+    """For a model with a path decision rule: ``answer`` (back-off) and ``level_proba`` (JSON
+    ``{level: probability of the predicted node}``) per row; None for any other model."""
+    decision = getattr(backend, "decision_", None)
+    if decision is None:
         return None
-    paths, path_proba = backend.decode_paths(proba)
-    levels = backend.hierarchy_.levels
+    out = decision.describe(proba, [str(c) for c in backend.classes_])
     return {
-        "answer": backend.answer(paths, path_proba),
+        "answer": out["answer"],
         "level_proba": [
-            json.dumps({lvl: round(float(p), 5) for lvl, p in zip(levels, row, strict=True)
-                        if not np.isnan(p)})
-            for row in path_proba
+            json.dumps({k: round(v, 5) for k, v in row.items()}) for row in out["level_proba"]
         ],
-    }  # fmt: skip
+    }
 
 
 def backoff_answers(backend, proba: np.ndarray) -> list[str] | None:
-    """The back-off answers (deepest confident level or "unknown") of a model that saved a
-    back-off rule, else None."""
-    if getattr(backend, "rule_", None) is None or not callable(getattr(backend, "answer", None)):
+    """The back-off answers (deepest confident level or "unknown") of a model whose decision
+    rule backs off, else None."""
+    decision = getattr(backend, "decision_", None)
+    if decision is None or decision.rule is None:
         return None
-    return backend.answer(*backend.decode_paths(proba))
+    return decision.describe(proba, [str(c) for c in backend.classes_])["answer"]
 
 
 def hierarchy_scores(gold, pred, train_counts, cfg: Config, answers=None) -> dict:
@@ -126,7 +127,9 @@ def hierarchy_scores(gold, pred, train_counts, cfg: Config, answers=None) -> dic
         separator=tree.separator,
     )  # fmt: skip
     if answers is not None:
-        answered = [() if a == "unknown" else tree.parse(a) for a in answers]
+        from tailtune.objectives.path_decision import UNKNOWN
+
+        answered = [() if a == UNKNOWN else tree.parse(a) for a in answers]
         out["backoff"] = backoff_table(gold_paths, answered, tree.levels)
     return out
 
