@@ -52,7 +52,7 @@ def test_sklearn_export_carries_the_decision_rule(tmp_path):
 def test_top_down_run_is_refused_in_one_line(tmp_path):
     run = _run(tmp_path, strategy="top_down")
     with pytest.raises(
-        TailtuneError, match="top-down hierarchical model .* hierarchy.strategy: flat"
+        TailtuneError, match="top-down hierarchical model chooses .*model.hierarchy.strategy: flat"
     ):
         export_run(run, "sklearn", tmp_path / "out")
     assert not (tmp_path / "out").exists()
