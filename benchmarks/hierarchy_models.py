@@ -79,8 +79,10 @@ def run_model(name, model, fit, val, test, levels, targets, decodes=("top_down",
     return rows
 
 
-def evaluate(fit, val, test, levels, targets) -> dict:
-    """Every row of the module docstring, by name."""
+def evaluate(fit, val, test, levels, targets, show=None) -> dict:
+    """Every row of the module docstring, by name; ``show(rows)`` is called after each model
+    (so a long run prints as it goes)."""
+    show = show or (lambda rows: None)
     from tailtune.backends.hierarchical import HierarchicalBackend
 
     sep = " | "
@@ -93,9 +95,12 @@ def evaluate(fit, val, test, levels, targets) -> dict:
     rows["flat composite"] = flat_rows.pop("flat, decode leaf")
     rows["flat, parents summed"] = flat_rows.pop("flat, decode top_down")
     rows.update(flat_rows)
+    show(rows)
     for per in ("level", "parent"):
         model = HierarchicalBackend(model=stage(), strategy="top_down", per=per, **common)
-        rows.update(run_model(f"top-down per {per}", model, fit, val, test, levels, targets))
+        more = run_model(f"top-down per {per}", model, fit, val, test, levels, targets)
+        show(more)
+        rows.update(more)
     return rows
 
 
@@ -146,8 +151,7 @@ def main(argv=None) -> None:
         names = LEVEL_COLUMNS[:depth]
         fit, val, test = cfpb_paths(depth)
         print(f"\n== CFPB {' -> '.join(names)}: fit {len(fit)}, val {len(val)}, test {len(test)}")
-        rows = evaluate(fit, val, test, names, targets)
-        print_rows(rows, names)
+        rows = evaluate(fit, val, test, names, targets, lambda r, n=names: print_rows(r, n))
         out[" -> ".join(names)] = rows
     if args.json:
         args.json.write_text(json.dumps(out, indent=1, default=str))
