@@ -171,3 +171,37 @@ def test_save_load_keeps_probabilities_and_rule(tmp_path, strategy, per):
     again = freeze(model)
     assert again.backoff_thresholds == [0.3, 0.5]
     assert clone(back).fit(texts, labels).predict(texts[:4]).tolist() == labels[:4]
+
+
+def test_config_section_errors_are_one_line():
+    from tailtune.config import config_from_dict
+
+    with pytest.raises(ConfigError, match="model.hierarchy.levels: one backend per level"):
+        config_from_dict({"model": {"hierarchy": {"levels": [{"backend": "tfidf"}]}}})
+    with pytest.raises(ConfigError, match=r"model.hierarchy.backoff_precision: got 1.5"):
+        config_from_dict({"model": {"hierarchy": {"backoff_precision": 1.5}}})
+    with pytest.raises(ConfigError, match=r"model.hierarchy.strategy"):
+        config_from_dict({"model": {"hierarchy": {"strategy": "bottom_up"}}})
+
+
+def test_per_level_backends_from_config_and_routing_info(tmp_path):
+    from tailtune.backends import build_backend
+    from tailtune.config import config_from_dict
+
+    cfg = config_from_dict({
+        "data": {"hierarchy": True, "label_columns": ["P", "I"]},
+        "model": {"backend": "tfidf", "hierarchy": {
+            "strategy": "top_down",
+            "levels": [{"backend": "majority"}, {"model": {"tfidf": {"C": 3.0}}}]}},
+    })  # fmt: skip
+    model = build_backend(cfg)
+    assert model.name == "hierarchical" and model.level_names == ["P", "I"]
+    assert [m.name for m in model.levels] == ["majority", "tfidf"] and model.levels[1].C == 3.0
+    texts = [f"{w} {i}" for i in range(6) for w in ("pa", "pb", "qa", "qc")] + ["pa x"] * 4
+    labels = ["P | a", "P | b", "Q | a", "Q | c"] * 6 + ["P | a"] * 4
+    model.fit(texts, labels)
+    # the top level is a majority classifier (P: 16 of 28 rows): every row goes to P, so every
+    # Q row's Issue is lost to routing
+    got = model.evaluate(texts, labels)
+    assert got["levels_eval"]["I"]["routing_lost"] == 12
+    assert set(model.predict(texts)) <= {"P | a", "P | b"}

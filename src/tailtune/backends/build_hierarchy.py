@@ -44,6 +44,11 @@ class HierarchySettings:
     def validate(self, where: str = "model.hierarchy") -> None:
         """Raise ConfigError naming the first bad field, its value and what is allowed."""
         check_choices(self, where)
+        if self.levels and self.strategy != "top_down":
+            raise ConfigError(
+                f"{where}.levels: one backend per level needs {where}.strategy: top_down "
+                f"(got {self.strategy}, one model over the leaf paths)"
+            )
         target = self.backoff_precision
         targets = target if isinstance(target, list) else [] if target is None else [target]
         for t in targets:

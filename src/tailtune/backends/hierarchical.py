@@ -176,8 +176,9 @@ class HierarchicalBackend(BackendBase):
                     if keep:
                         sub_eval = ([val[0][i] for i in keep],
                                     [y for y in vys if y in opts])  # fmt: skip
+                # numbered folders: a parent's label can be long or hold any character
                 stage.fit([texts[i] for i in rows], ys, eval_set=sub_eval,
-                          work_dir=sub_dir(work, key.replace("/", "_")))  # fmt: skip
+                          work_dir=sub_dir(work, f"stage{len(stages)}"))  # fmt: skip
                 stages[key] = stage
         return stages
 
