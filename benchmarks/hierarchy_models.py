@@ -17,7 +17,7 @@ and fitted on training minus the carve with the carve as its eval set. Rows, sco
 - ``top-down per level`` / ``per parent``: a classifier per level (its children masked to the
   predicted parent's) or per parent node; ``routing lost`` counts test rows whose Issue could
   not be right because the Product was wrong, as the cascade counts routing losses.
-- ``... back-off p>=T``: the path cut at the deepest level whose probability clears the
+- ``... back-off p>=T``: the (top-down decoded) path cut at the deepest level whose probability clears the
   threshold chosen on the carve for precision T at every level (``fit_backoff``).
 """
 
@@ -44,7 +44,7 @@ def stage():
 
 def run_model(name, model, fit, val, test, levels, targets, decodes=("top_down",)) -> dict:
     """Fit ``model`` on ``fit`` (eval set ``val``), score ``test``: one row per decoding, and
-    one back-off row per target (on the first decoding)."""
+    one back-off row per target (on the first decoding: the model's default, top-down)."""
     from tailtune.evaluation.hierarchy import backoff_table, hierarchy_metrics
 
     t0 = time.perf_counter()
@@ -63,7 +63,7 @@ def run_model(name, model, fit, val, test, levels, targets, decodes=("top_down",
         label = name if len(decodes) == 1 else f"{name}, decode {decode}"
         rows[label] = {**hierarchy_metrics(gold, paths, tree.levels, **kw), "fit_s": fit_s}
     model.set_params(decode=decodes[0])
-    if "routing_lost" in model.info_:
+    if model.strategy == "top_down":  # rows whose level above was routed wrong
         routed = model.evaluate(test["text"].tolist(), test["label"].tolist())
         rows[label]["routing"] = routed["levels_eval"]
     paths, path_proba = model.decode_paths(proba)
@@ -91,9 +91,9 @@ def evaluate(fit, val, test, levels, targets, show=None) -> dict:
     common = {"level_names": list(levels), "separator": sep, "seed": 42}
     rows = {}
     flat = HierarchicalBackend(model=stage(), strategy="flat", **common)
-    flat_rows = run_model("flat", flat, fit, val, test, levels, targets, ("leaf", "top_down"))
+    flat_rows = run_model("flat", flat, fit, val, test, levels, targets, ("top_down", "leaf"))
     rows["flat composite"] = flat_rows.pop("flat, decode leaf")
-    rows["flat, parents summed"] = flat_rows.pop("flat, decode top_down")
+    rows["flat, parents summed"] = flat_rows.pop("flat, decode top_down")  # back-off's path
     rows.update(flat_rows)
     show(rows)
     for per in ("level", "parent"):
