@@ -11,7 +11,7 @@ from tailtune.backends import clone, freeze, load_backend
 from tailtune.backends.base import BackendBase
 from tailtune.backends.hierarchical import HierarchicalBackend
 from tailtune.data.hierarchy import Hierarchy
-from tailtune.errors import ConfigError
+from tailtune.errors import ConfigError, DataError
 
 pytestmark = pytest.mark.unit
 
@@ -139,6 +139,9 @@ def test_given_thresholds_win_and_a_wrong_count_is_one_line():
         bad.fit(["u"] * len(LABELS), LABELS)
     with pytest.raises(ConfigError, match="no validation split"):
         HierarchicalBackend(model=Fixed(), backoff_precision=0.9).fit(["u"] * 12, LABELS)
+    with pytest.raises(DataError, match="a top-level class is named 'unknown'"):
+        bad = HierarchicalBackend(model=Fixed(), backoff_thresholds=[0.5, 0.5])
+        bad.fit(["u"] * 3, ["unknown | a", "P | a", "P | b"])
 
 
 def test_routing_losses_count_rows_lost_above():

@@ -32,6 +32,7 @@ from tailtune.backends import _topdown as td
 from tailtune.backends._common import read_backend_json, sub_dir, write_backend_json
 from tailtune.backends.base import BackendBase, check_fit_input, clone
 from tailtune.errors import ConfigError, DataError
+from tailtune.objectives.path_decision import UNKNOWN
 
 __all__ = ["HierarchicalBackend"]
 
@@ -82,6 +83,12 @@ class HierarchicalBackend(BackendBase):
         tree = Hierarchy.from_labels(labels, self.level_names, self.separator, where="fit labels")
         if any(td.END in leaf for leaf in tree.leaves):
             raise DataError(f"fit labels: a level is named {td.END!r}, the end-of-path option")
+        backs_off = self.backoff_precision is not None or self.backoff_thresholds is not None
+        if backs_off and any(leaf[0] == UNKNOWN for leaf in tree.leaves):
+            raise DataError(
+                f"fit labels: a top-level class is named {UNKNOWN!r}, the back-off answer when "
+                "no level is sure; rename it"
+            )
         self.hierarchy_ = tree
         self.classes_ = np.asarray(tree.classes, dtype=object)
         work = Path(work_dir) if work_dir is not None else None
