@@ -25,14 +25,11 @@ class Fixed(BackendBase):
     def __init__(self, table: dict | None = None, seed: int = 0):
         self.table = table
         self.seed = seed
-        self.history_: list[dict] = []
-        self.info_: dict = {}
 
-    def fit(self, texts, labels, eval_set=None, work_dir=None):
-        self.classes_ = np.unique(np.asarray(labels, dtype=object).astype(str)).astype(object)
-        return self
+    def _fit(self, texts, labels, eval_set, work_dir) -> None:
+        pass  # the template method has learned classes_ from the labels
 
-    def predict_proba(self, texts):
+    def _raw_proba(self, texts):
         out = np.zeros((len(texts), len(self.classes_)))
         for i, t in enumerate(texts):
             given = {c: p for c, p in (self.table or {}).get(t, {}).items() if c in self.classes_}
@@ -41,9 +38,6 @@ class Fixed(BackendBase):
             for j, c in enumerate(self.classes_):
                 out[i, j] = given.get(c, left / len(rest) if rest else 0.0)
         return out
-
-    def predict(self, texts):
-        return self.classes_[self.predict_proba(texts).argmax(axis=1)]
 
 
 TREE = Hierarchy.from_labels(["A", "A | x", "A | y", "B"], ["top", "sub"])
@@ -157,11 +151,11 @@ def test_routing_losses_count_rows_lost_above():
 @pytest.mark.parametrize("strategy,per", [("flat", "level"), ("top_down", "level"),
                                           ("top_down", "parent")])  # fmt: skip
 def test_save_load_keeps_probabilities_and_rule(tmp_path, strategy, per):
-    from tailtune.backends.tfidf import TfidfBackend
+    from tailtune.backends.tfidf import TfidfBackend, TfidfSettings
 
     texts = [f"{w} {i}" for i in range(6) for w in ("pa", "pb", "qa", "qc")]
     labels = ["P | a", "P | b", "Q | a", "Q | c"] * 6
-    base = TfidfBackend(char_ngrams=None, classifier="logreg")
+    base = TfidfBackend(tfidf=TfidfSettings(char_ngrams=None, classifier="logreg"))
     model = HierarchicalBackend(model=base, strategy=strategy, per=per,
                                 backoff_thresholds=[0.3, 0.5])  # fmt: skip
     model.fit(texts, labels, eval_set=(texts[:8], labels[:8]))
@@ -199,7 +193,9 @@ def test_per_level_backends_from_config_and_routing_info(tmp_path):
     })  # fmt: skip
     model = build_backend(cfg)
     assert model.name == "hierarchical" and model.level_names == ["P", "I"]
-    assert [m.name for m in model.levels] == ["majority", "tfidf"] and model.levels[1].C == 3.0
+    assert [m.name for m in model.levels] == ["majority", "tfidf"] and model.levels[
+        1
+    ].tfidf.C == 3.0
     texts = [f"{w} {i}" for i in range(6) for w in ("pa", "pb", "qa", "qc")] + ["pa x"] * 4
     labels = ["P | a", "P | b", "Q | a", "Q | c"] * 6 + ["P | a"] * 4
     model.fit(texts, labels)
@@ -208,3 +204,15 @@ def test_per_level_backends_from_config_and_routing_info(tmp_path):
     got = model.evaluate(texts, labels)
     assert got["levels_eval"]["I"]["routing_lost"] == 12
     assert set(model.predict(texts)) <= {"P | a", "P | b"}
+
+
+def test_hierarchy_settings_without_paths_are_refused():
+    from tailtune.backends.build import check_settings
+    from tailtune.config import config_from_dict
+
+    cfg = config_from_dict({"model": {"hierarchy": {"strategy": "top_down"}}})
+    with pytest.raises(ConfigError, match="model.hierarchy.strategy=top_down: applies to labels"):
+        check_settings(cfg)
+    ok = config_from_dict({"data": {"hierarchy": True},
+                           "model": {"hierarchy": {"strategy": "top_down"}}})  # fmt: skip
+    assert check_settings(ok) == []

@@ -85,7 +85,9 @@ def test_top_down_run_keeps_paths_consistent_and_saves_its_backoff_rule(tmp_path
     tree = Hierarchy.from_dict(run.labels["hierarchy"])
     meta = json.loads((run.path / "model" / "backend.json").read_text())
     assert meta["backend"] == "hierarchical" and meta["params"]["strategy"] == "top_down"
-    rule = meta["decision_rule"]
+    state = json.loads((run.path / "model" / "state.json").read_text())
+    assert state["rule"] == "path" and state["decision"]["decode"] == "top_down"
+    rule = state["decision"]["backoff"]
     assert rule["rule"] == "backoff" and rule["target_precision"] == [0.9, 0.9]
     val = run.split_predictions("val")
     assert all(tree.is_leaf(tree.parse(p)) for p in val["pred"])

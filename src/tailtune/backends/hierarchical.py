@@ -21,16 +21,16 @@ takes them; ``fit`` trains clones (``model_`` or ``stages_``).
 
 from __future__ import annotations
 
-import json
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tailtune.backends import _topdown as td
-from tailtune.backends._common import read_backend_json, sub_dir, write_backend_json
-from tailtune.backends.base import BackendBase, check_fit_input, clone
+from tailtune.backends._common import sub_dir, trainable_params
+from tailtune.backends.base import BackendBase, clone, is_backend, merge_in_use
 from tailtune.errors import ConfigError, DataError
 from tailtune.objectives.path_decision import UNKNOWN
 
@@ -41,6 +41,7 @@ class HierarchicalBackend(BackendBase):
     """A flat or top-down model over label paths, with a saved back-off rule."""
 
     name = "hierarchical"
+    decision = "path"  # predict decodes with decision_ (tailtune.backends.labels.PathRule)
 
     def __init__(
         self,
@@ -67,19 +68,17 @@ class HierarchicalBackend(BackendBase):
         self.backoff_precision = backoff_precision
         self.backoff_thresholds = backoff_thresholds
         self.seed = seed
-        self.history_: list[dict] = []
-        self.info_: dict = {}
 
     # -- training ----------------------------------------------------------------------------
 
-    def fit(self, texts, labels, eval_set=None, work_dir=None) -> HierarchicalBackend:
-        """Learn the tree from ``labels``, fit the stage(s), and choose the back-off rule."""
+    def _fit(self, texts, labels, eval_set, work_dir) -> None:
+        """Learn the tree from ``labels``, fit the stage(s), and choose the back-off rule
+        (``fit``, the template method of :class:`BackendBase`, has checked the input and set
+        ``classes_``: the sorted leaf labels, the tree's own order)."""
         from tailtune.data.hierarchy import Hierarchy
 
-        check_fit_input(texts, labels, eval_set)
-        self._check_params()
         start = time.perf_counter()
-        texts, labels = list(texts), [str(x) for x in labels]
+        labels = [str(x) for x in labels]
         tree = Hierarchy.from_labels(labels, self.level_names, self.separator, where="fit labels")
         if any(td.END in leaf for leaf in tree.leaves):
             raise DataError(f"fit labels: a level is named {td.END!r}, the end-of-path option")
@@ -90,7 +89,6 @@ class HierarchicalBackend(BackendBase):
                 "no level is sure; rename it"
             )
         self.hierarchy_ = tree
-        self.classes_ = np.asarray(tree.classes, dtype=object)
         work = Path(work_dir) if work_dir is not None else None
         if self.strategy == "flat":
             self.model_ = clone(self._template(0)).fit(
@@ -113,14 +111,11 @@ class HierarchicalBackend(BackendBase):
             "leaf_paths": len(tree.leaves),
             "stages": 1 if self.model_ is not None else len(self.stages_),
             "backoff": None if self.rule_ is None else self.rule_.to_dict(),
-            "trainable_params": sum(
-                int(getattr(s, "info_", {}).get("trainable_params", 0) or 0) for s in self._fitted()
-            ),
+            "trainable_params": sum(trainable_params(s) for s in self._fitted()),
         }
         if eval_set is not None:
             self.info_.update(self.evaluate(*eval_set))
         self.info_["fit_s"] = round(time.perf_counter() - start, 3)
-        return self
 
     def _check_params(self) -> None:
         for name, value, allowed in (
@@ -221,14 +216,8 @@ class HierarchicalBackend(BackendBase):
         ``backoff_precision`` / ``backoff_thresholds`` (what ``fit`` does with its eval set)."""
         self.rule_ = None
         self.rule_ = self._rule((list(texts), list(labels)))
-        self.info_["backoff"] = None if self.rule_ is None else self.rule_.to_dict()
+        self.info_ = {**self.info_, "backoff": None if self.rule_ is None else self.rule_.to_dict()}
         return self
-
-    def validation_need(self) -> str | None:
-        """Why this model cannot be fitted without a validation split (None when it can)."""
-        if self.backoff_precision is not None and self.backoff_thresholds is None:
-            return "model.hierarchy.backoff_precision chooses back-off thresholds on validation"
-        return None
 
     def frozen_params(self) -> dict:
         """The back-off thresholds chosen, and the stage(s) frozen (per parent: each parent's
@@ -274,15 +263,12 @@ class HierarchicalBackend(BackendBase):
 
     # -- prediction --------------------------------------------------------------------------
 
-    def predict_proba(self, texts) -> np.ndarray:
+    def _raw_proba(self, texts) -> np.ndarray:
         """``(n, K)`` over the leaf paths ``classes_`` (module docstring)."""
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, len(self.classes_)))
         if self.model_ is not None:
-            from tailtune.backends._topdown import restrict
-
-            return restrict(self.model_.predict_proba(texts), self.model_.classes_, self.classes_)
+            return td.restrict(
+                self.model_.predict_proba(texts), self.model_.classes_, self.classes_
+            )
         tree, cache = self.hierarchy_, {}
 
         def conditional(parent, rows):
@@ -359,54 +345,91 @@ class HierarchicalBackend(BackendBase):
         out["routing_lost"] = sum(v["routing_lost"] for v in out["levels_eval"].values())
         return out
 
-    # -- persistence -------------------------------------------------------------------------
+    # -- what the workflow, the CLI and the checks ask (BackendBase) -------------------------
 
-    def save(self, path) -> None:
-        """``backend.json`` (with the back-off rule), ``state.json`` and each stage's folder."""
-        path = Path(path)
-        params = self.get_params(deep=False)
-        params.update(model=None, levels=None, parent_models=None)  # the stages are saved below
-        rule = None if self.rule_ is None else self.rule_.to_dict()
-        write_backend_json(path, self.name, params, decision_rule=rule)
+    @classmethod
+    def fields_in_use(cls) -> dict[str, frozenset[str]]:
+        from tailtune.backends.build_hierarchy import HierarchySettings
+
+        return {"model.hierarchy": frozenset(f.name for f in fields(HierarchySettings))}
+
+    def settings_in_use(self) -> dict[str, frozenset[str]]:
+        """The ``model.hierarchy`` section and what every stage reads."""
+        return merge_in_use(self.fields_in_use(), *(s.settings_in_use() for s in self._given()))
+
+    def validation_need(self) -> str | None:
+        if self.backoff_precision is not None and self.backoff_thresholds is None:
+            return "model.hierarchy.backoff_precision chooses back-off thresholds on validation"
+        return next((r for s in self._given() if (r := s.validation_need()) is not None), None)
+
+    def refit_steps(self, frozen, n_refit: int, n_fit: int, where: str = "model") -> list[dict]:
+        """Each stage's pinned steps scaled by the whole data's ratio (a top-down stage sees
+        only its level's or parent's rows, whose share of the refit data is about the same)."""
+        out: list[dict] = []
+        for key, stage, target in self.frozen_pairs(frozen):
+            out += stage.refit_steps(target, n_refit, n_fit, f"{where}.{key}")
+        return out
+
+    def export_refusal(self, fmt: str) -> str | None:
+        if self.strategy == "flat" and getattr(self, "model_", None) is not None:
+            return self.model_.export_refusal(fmt)
+        return (
+            "a top-down hierarchical model chooses among several classifiers; serve the run "
+            "with tailtune serve, or train model.hierarchy.strategy: flat to export it"
+        )
+
+    @classmethod
+    def summary_lines(cls, info) -> list[str]:
+        """Per level on validation: the decoded path's macro F1 and the rows routing lost."""
+        levels = (info or {}).get("levels_eval") or {}
+        if not levels:
+            return []
+        out = [f"hierarchical, {info.get('strategy', '').replace('_', '-')} (validation):"]
+        for name, v in levels.items():
+            lost = f", routing lost {v['routing_lost']}" if v.get("routing_lost") else ""
+            out.append(f"  {name}: macro F1 {v['macro_f1']:.3f} on {v['rows']} rows{lost}")
+        return out
+
+    def _given(self) -> list:
+        """The stage backends given as params (template, per-level, per-parent)."""
+        given = [self.model, *(self.levels or []), *(self.parent_models or {}).values()]
+        return [s for s in given if is_backend(s)]
+
+    # -- persistence (BackendBase.save / load) -----------------------------------------------
+
+    def _saved_params(self, path: Path) -> dict:
+        """Each fitted stage saved in ``stage<i>/``; the params keep no backend (they are the
+        stages' templates, rebuilt from the saved stages on load)."""
         folders = {}
         for i, (key, stage) in enumerate(self._named()):
             folders[key] = f"stage{i}"
             stage.save(path / f"stage{i}")
-        state = {
-            "hierarchy": self.hierarchy_.to_dict(),
-            "stages": folders,
-            "info": self.info_,
-            "history": self.history_,
-        }
-        (path / "state.json").write_text(json.dumps(state, default=str), encoding="utf-8")
+        self._folders = folders
+        return {**self.get_params(deep=False), "model": None, "levels": None,
+                "parent_models": None}  # fmt: skip
+
+    def _state(self, path: Path) -> dict:
+        """The tree, the stage folders and the decision rule (decoding and back-off)."""
+        return {"stages": self._folders, "decision": self.decision_.to_dict()}
 
     def _named(self):
         return [("model", self.model_)] if self.model_ is not None else list(self.stages_.items())
 
-    @classmethod
-    def load(cls, path) -> HierarchicalBackend:
-        """The saved model, its stages through ``load_backend`` and its back-off rule."""
+    def _restore(self, path: Path, state: dict, **options) -> None:
         from tailtune.backends import load_backend
-        from tailtune.data.hierarchy import Hierarchy
-        from tailtune.objectives.backoff import BackoffRule
+        from tailtune.objectives.path_decision import PathDecision
 
-        path = Path(path)
-        meta = read_backend_json(path)
-        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
-        stages = {key: load_backend(path / folder) for key, folder in state["stages"].items()}
-        obj = cls(**meta["params"])
-        obj.hierarchy_ = Hierarchy.from_dict(state["hierarchy"], where=f"{path}/state.json")
-        obj.classes_ = np.asarray(obj.hierarchy_.classes, dtype=object)
-        obj.model_ = stages.pop("model", None)
-        obj.stages_ = stages
+        stages = {
+            key: load_backend(path / folder, **options) for key, folder in state["stages"].items()
+        }
+        decision = PathDecision.from_dict(state["decision"], f"{path}/state.json")
+        self.hierarchy_, self.rule_ = decision.hierarchy, decision.rule
+        self.model_ = stages.pop("model", None)
+        self.stages_ = stages
         # an unfitted template, so that a loaded model can be cloned and refitted
-        fitted = obj.model_ if obj.model_ is not None else next(iter(stages.values()), None)
-        if obj.model is None and obj.levels is None and fitted is not None:
-            obj.model = clone(fitted)
-        rule = meta.get("decision_rule")
-        obj.rule_ = None if rule is None else BackoffRule.from_dict(rule, f"{path}/backend.json")
-        obj.info_, obj.history_ = state["info"], state["history"]
-        return obj
+        fitted = self.model_ if self.model_ is not None else next(iter(stages.values()), None)
+        if self.model is None and self.levels is None and fitted is not None:
+            self.model = clone(fitted)
 
 
 def _rows(tree, paths, depth: int, under) -> tuple[list[int], list[str]]:
