@@ -17,6 +17,8 @@ and fitted on training minus the carve with the carve as its eval set. Rows, sco
 - ``top-down per level`` / ``per parent``: a classifier per level (its children masked to the
   predicted parent's) or per parent node; ``routing lost`` counts test rows whose Issue could
   not be right because the Product was wrong, as the cascade counts routing losses.
+- ``right only under flat composite / this row``: per level, the test rows one of the two gets
+  right and the other wrong, with the exact McNemar p-value (McNemar 1947).
 - ``... back-off p>=T``: the (top-down decoded) path cut at the deepest level whose probability clears the
   threshold chosen on the carve for precision T at every level (``fit_backoff``).
 """
@@ -62,7 +64,8 @@ def run_model(name, model, fit, val, test, levels, targets, decodes=("top_down",
         model.set_params(decode=decode)
         paths, _ = model.decode_paths(proba)
         label = name if len(decodes) == 1 else f"{name}, decode {decode}"
-        rows[label] = {**hierarchy_metrics(gold, paths, tree.levels, **kw), "fit_s": fit_s}
+        rows[label] = {**hierarchy_metrics(gold, paths, tree.levels, **kw), "fit_s": fit_s,
+                       "_paths": paths, "_gold": gold}  # fmt: skip
     model.set_params(decode=decodes[0])
     if model.strategy == "top_down":  # rows whose level above was routed wrong
         routed = model.evaluate(test["text"].tolist(), test["label"].tolist())
@@ -96,13 +99,33 @@ def evaluate(fit, val, test, levels, targets, show=None) -> dict:
     rows["flat composite"] = flat_rows.pop("flat, decode leaf")
     rows["flat, parents summed"] = flat_rows.pop("flat, decode top_down")  # back-off's path
     rows.update(flat_rows)
+    base = rows["flat composite"]
+    rows["flat, parents summed"]["paired"] = discordant(
+        base["_gold"], base["_paths"], rows["flat, parents summed"]["_paths"], levels
+    )
     show(rows)
     for per in ("level", "parent"):
         model = HierarchicalBackend(model=stage(), strategy="top_down", per=per, **common)
         more = run_model(f"top-down per {per}", model, fit, val, test, levels, targets)
+        # exact McNemar per level against the composite-label baseline, on the same rows
+        more[f"top-down per {per}"]["paired"] = discordant(
+            base["_gold"], base["_paths"], more[f"top-down per {per}"]["_paths"], levels
+        )
         show(more)
         rows.update(more)
+    for m in rows.values():
+        m.pop("_paths", None), m.pop("_gold", None)
     return rows
+
+
+def discordant(gold, a, b, levels) -> dict:
+    """hierarchy_sklearn.py's per-level exact McNemar test (McNemar 1947): rows right under
+    one prediction only, ``a`` (the baseline) vs ``b``."""
+    if str(HERE) not in sys.path:
+        sys.path.insert(0, str(HERE))
+    from hierarchy_sklearn import discordant as paired
+
+    return paired(gold, a, b, levels)
 
 
 def print_rows(rows: dict, levels) -> None:
@@ -134,6 +157,10 @@ def print_rows(rows: dict, levels) -> None:
                 lost = {k: v["routing_lost"] for k, v in m["routing"].items()}
                 line += f"; routing lost {lost}"
             print(f"{'':<34} {line}")
+            if "paired" in m:
+                pair = "; ".join(f"{lvl} {v['only_flat']} / {v['only_summed']}, p {v['p_value']:.3g}"
+                                 for lvl, v in m["paired"].items())  # fmt: skip
+                print(f"{'':<34} right only under flat composite / this row (McNemar): {pair}")
 
 
 def main(argv=None) -> None:

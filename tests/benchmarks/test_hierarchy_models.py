@@ -28,7 +28,7 @@ def test_every_row_on_a_tiny_hierarchy(capsys):
              "top-down per parent", "top-down per parent, back-off p>=0.9"]  # fmt: skip
     assert sorted(rows) == sorted(names)
     out = capsys.readouterr().out
-    assert all(name in out for name in names)
+    assert all(name in out for name in names) and "McNemar" in out
     for name in ("flat composite", "top-down per level", "top-down per parent"):
         m = rows[name]
         assert m["levels"]["Product"]["accuracy"] == 1.0  # the Product is always in the text
@@ -39,6 +39,8 @@ def test_every_row_on_a_tiny_hierarchy(capsys):
         m = rows[f"top-down per {per}"]
         # the Issue a wrong Product hides: none here
         assert m["routing"]["Issue"]["routing_lost"] == m["errors"]["wrong_branch"] == 0
+        # the Products agree with the baseline's (all right): no discordant rows at that level
+        assert m["paired"]["Product"] == {"only_flat": 0, "only_summed": 0, "p_value": 1.0}
         back = rows[f"top-down per {per}, back-off p>=0.9"]
         assert back["thresholds"][0] is not None
         assert back["backoff"]["levels"]["Product"]["precision"] == 1.0
