@@ -88,6 +88,10 @@ def test_train_predict_and_errors_of_a_hierarchical_run(tmp_path):
         values = list(probs.values())
         assert all(a >= b - 1e-9 for a, b in zip(values, values[1:], strict=False))
 
+    res = _run("evaluate", run, "--data", data)
+    assert res.exit_code == 0, res.output
+    assert "Per level (eval)" in res.stdout and "hierarchical P/R/F1" in res.stdout
+
     res = _run("errors", run, "--split", "val")
     assert res.exit_code == 0, res.output
     assert "Per level (val)" in res.stdout and "prec." in res.stdout

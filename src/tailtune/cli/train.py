@@ -186,7 +186,10 @@ def evaluate_cmd(
     if as_json:
         console.print_json(json.dumps(record, default=str))
     else:
+        from tailtune.report.hierarchy import print_hierarchy
+
         print_metrics_table({"eval": scored["metrics"]})
+        print_hierarchy(scored["metrics"].get("hierarchy"), console, "eval")  # labels = paths
     if output is not None:
         console.print(f"wrote {output}")
 
