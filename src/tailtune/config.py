@@ -24,6 +24,7 @@ import yaml
 from tailtune._settings import check_choices, deep_merge, from_dict, not_a_choice, to_dict
 from tailtune.backends._registry import BACKENDS, backend_class
 from tailtune.backends.build import CascadeSettings, EnsembleSettings
+from tailtune.backends.build_hierarchy import HierarchySettings
 from tailtune.backends.embedding_head import HeadSettings
 from tailtune.backends.lora import LoraSettings
 from tailtune.backends.tfidf import TfidfSettings
@@ -100,6 +101,9 @@ class DataConfig:
     early. Data stats and metrics then report every level."""
     level_names: list[str] | None = None
     """Names of the hierarchy's levels, top first; null = the label columns (or level 1, 2...)."""
+    missing_levels: list[str] = field(default_factory=lambda: ["None"])
+    """With hierarchy: label cells that mean "no value here", read as empty so the path ends
+    above (CFPB's payday file writes an absent Sub-issue as the word None); [] = none."""
     drop_duplicates: bool = False
     """Drop repeated (text, label) rows."""
     min_class_size: int = 1
@@ -223,6 +227,8 @@ class ModelConfig:
     """Router + specialist cascade settings."""
     ensemble: EnsembleSettings = field(default_factory=EnsembleSettings)
     """Probability-averaging ensemble settings."""
+    hierarchy: HierarchySettings = field(default_factory=HierarchySettings)
+    """How a path is predicted when data.hierarchy is on (flat or top-down, back-off)."""
 
     def validate(self, where: str = "model") -> None:
         """Raise ConfigError naming the first bad field, its value and what is allowed."""

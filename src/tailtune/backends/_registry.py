@@ -21,9 +21,10 @@ BACKENDS: dict[str, str] = {
     "prototype": "tailtune.backends.prototype:PrototypeBackend",
     "cascade": "tailtune.backends.cascade:CascadeBackend",
     "ensemble": "tailtune.backends.ensemble:EnsembleBackend",
+    "hierarchical": "tailtune.backends.hierarchical:HierarchicalBackend",
 }
 
-COMPOSITES = ("cascade", "ensemble")
+COMPOSITES = ("cascade", "ensemble", "hierarchical")
 """Backends made of other backends; a composite never nests another."""
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from tailtune.errors import DataError
 
-__all__ = ["ArgmaxRule", "LabelSpace", "RULES", "as_labels", "decision_rule"]
+__all__ = ["ArgmaxRule", "LabelSpace", "PathRule", "RULES", "as_labels", "decision_rule"]
 
 
 def as_labels(labels: Sequence) -> np.ndarray:
@@ -66,7 +66,21 @@ class ArgmaxRule:
         return np.asarray(classes, dtype=object)[np.asarray(proba).argmax(axis=1)]
 
 
-RULES = {"argmax": ArgmaxRule()}
+class PathRule:
+    """A model over label paths (:mod:`tailtune.backends.hierarchical`): the path its own
+    :class:`~tailtune.objectives.path_decision.PathDecision` decodes (tree, decoding, back-off),
+    saved in the model's state. Deciding needs that tree, so this entry only names the rule."""
+
+    name = "path"
+
+    def decide(self, classes: np.ndarray, proba: np.ndarray) -> np.ndarray:
+        raise DataError(
+            "decision rule 'path': decided by the hierarchical model's saved PathDecision, not "
+            "from classes and probabilities alone"
+        )
+
+
+RULES = {"argmax": ArgmaxRule(), "path": PathRule()}
 """Decision rules by the name a saved model records."""
 
 

@@ -192,7 +192,10 @@ def evaluate_cmd(
     if as_json:
         console.print_json(json.dumps(record, default=str))
     else:
+        from tailtune.report.hierarchy import print_hierarchy
+
         print_metrics_table({"eval": scored["metrics"]})
+        print_hierarchy(scored["metrics"].get("hierarchy"), console, "eval")  # labels = paths
     if output is not None:
         console.print(f"wrote {output}")
 
@@ -309,6 +312,13 @@ def predict_cmd(
     if output is not None:
         write_frame_atomic(frame, output)
         console.print(f"wrote {output}: {len(frame):,} predictions")
+        return
+    if "answer" in frame:  # a hierarchy: the path, the back-off answer, each level's p
+        table = Table("text", "path", "answer", "p per level")
+        for row in frame.itertuples():
+            levels = ", ".join(f"{k} {v:.3f}" for k, v in json.loads(row.level_proba).items())
+            table.add_row(Text(row.text[:60]), Text(str(row.pred)), Text(row.answer), levels)
+        console.print(table)
         return
     table = Table("text", "prediction", "p")
     for row in frame.itertuples():
