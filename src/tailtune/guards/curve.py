@@ -6,7 +6,8 @@ Every threshold is a figure of the data (see :mod:`tailtune.guards.reference`):
   wrong), or one that rose more than ln K / 2 nats above its running minimum;
 - not-learning: after a full epoch, the training loss is not 2% below the prior-predictor loss
   H(π) (measured on the training batches when the history has it), or validation is at chance
-  while the training loss is not 10% below it;
+  while the training loss is not 10% below H(π); either only once the training loss no longer
+  falls (by 2% from one evaluation to the next);
 - labels-unrelated: validation at chance (the bootstrap interval of macro F1 reaches the chance
   figure) while the training loss fell 10% or more below H(π): the model memorises labels it
   cannot predict, as networks do on random labels (Zhang et al. 2017, "Understanding deep
@@ -63,11 +64,13 @@ def check_history(history, *, n_classes: int, prior_entropy: float | None = None
     found = [f for f in (_divergence(rows, n_classes),) if f]
     if found:  # a diverged run explains everything else it shows
         return found
-    learn = _learning(rows, n_classes, prior_entropy, train_counts)
-    if learn:
-        return [learn]
-    collapsed = _collapsed(rows)
-    return [collapsed] if collapsed else []
+    # the most specific cause first: a flat loss, then a collapse (which puts a small label
+    # set at chance too), then what being at chance means given the training loss
+    for finding in (_flat(rows, prior_entropy), _collapsed(rows),
+                    _at_chance_cause(rows, prior_entropy, train_counts)):  # fmt: skip
+        if finding is not None:
+            return [finding]
+    return []
 
 
 def _divergence(rows, n_classes) -> Finding | None:
@@ -88,22 +91,30 @@ def _divergence(rows, n_classes) -> Finding | None:
     return None
 
 
-def _learning(rows, n_classes, prior_entropy, train_counts) -> Finding | None:
+def _flat(rows, prior_entropy) -> Finding | None:
     last = rows[-1]
-    train = last.get("train_loss")
-    prior = last.get("prior_loss") or prior_entropy
+    train, prior = last.get("train_loss"), last.get("prior_loss") or prior_entropy
     full_epoch = last.get("epoch") is None or last["epoch"] >= 1
-    chance = _at_chance(rows)
-    if _finite(train) and prior and full_epoch and train >= (1 - FLAT_DROP) * prior:
+    if (_finite(train) and prior and full_epoch and train >= (1 - FLAT_DROP) * prior
+            and not _falling(rows)):  # fmt: skip
         return _finding("not-learning", "the training loss is not below the loss of always "
                         "predicting the class prior", last, train_loss=train, prior_loss=prior,
-                        **(chance or {}))  # fmt: skip
+                        **(_at_chance(rows) or {}))  # fmt: skip
+    return None
+
+
+def _at_chance_cause(rows, prior_entropy, train_counts) -> Finding | None:
+    chance = _at_chance(rows)
     if chance is None:
         return None
+    last = rows[-1]
+    train, prior = last.get("train_loss"), last.get("prior_loss") or prior_entropy
     if not _finite(train) or not prior:
         return _finding("not-learning", "validation is indistinguishable from chance", last,
                         **chance)  # fmt: skip
     if train >= (1 - UNRELATED_DROP) * prior:
+        if _falling(rows):
+            return None  # memorising or learning: the next evaluations tell
         return _finding("not-learning", "validation is indistinguishable from chance and the "
                         "training loss barely fell", last, train_loss=train, prior_loss=prior,
                         **chance)  # fmt: skip
@@ -148,6 +159,12 @@ def _finding(guard: str, cause: str, row: dict, **evidence) -> Finding:
     ev = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in evidence.items()
           if v is not None}  # fmt: skip
     return Finding(guard, cause, ev, WHAT_TO_DO[guard], row.get("step"))
+
+
+def _falling(rows) -> bool:
+    """Whether the training loss fell by more than 2% at the last evaluation."""
+    before, last = rows[-2].get("train_loss"), rows[-1].get("train_loss")
+    return _finite(before) and _finite(last) and last < (1 - FLAT_DROP) * before
 
 
 def _finite(v) -> bool:

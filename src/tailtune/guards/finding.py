@@ -8,14 +8,14 @@ from typing import Any
 __all__ = ["GUARDS", "Finding", "first_finding"]
 
 # Every guard, in the order a diagnosis ranks them: the first finding is the verdict. A
-# diverging run explains everything after it; a model that learned nothing cannot be collapsed
-# or memorising for another reason; leakage inflates figures but does not explain a curve.
+# diverging run explains everything after it; a model that learned nothing is collapsed or at
+# chance for that reason; a collapse puts a small label set at chance too; leakage inflates figures but does not explain a curve.
 GUARDS = (
     "divergence",
     "not-learning",
+    "collapsed",
     "identifier-labels",
     "labels-unrelated",
-    "collapsed",
     "leakage",
 )
 

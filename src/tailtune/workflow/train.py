@@ -57,6 +57,7 @@ def train(
     stem = dir_name or cfg.name
     prepared = prepare_data(cfg)
     _describe_data(prepared, say)
+    _check_leakage(prepared, say)
     fit_texts, fit_labels, added = training_inputs(cfg, prepared.train)
     if added:
         prepared.reports["label_name_examples"] = added
@@ -171,6 +172,18 @@ def _describe_data(prepared: Prepared, say) -> None:
     if singles:
         has = "classes have" if len(singles) > 1 else "class has"
         say(f"{len(singles)} {has} a single example: trained on, not validated")
+
+
+def _check_leakage(prepared: Prepared, say) -> None:
+    """Validation / test texts also in training (or test in validation): one warning line per
+    pair of splits, kept for metrics.json ``guards`` (tailtune.guards.leakage)."""
+    from tailtune.guards import check_leakage
+
+    test = prepared.test["text"].tolist() if prepared.test is not None else None
+    found = check_leakage(prepared.train["text"].tolist(), prepared.val["text"].tolist(), test)
+    for finding in found:
+        say(f"warning: {finding.line()}")
+    prepared.reports["leakage"] = [f.to_dict() for f in found]
 
 
 def _resume_folder(root: Path, name: str, given: str | Path | None, say) -> Path:

@@ -46,6 +46,7 @@ def write_run(
     run.write_json(layout.DATA, {**prepared.reports, "fingerprint": fingerprint,
                                  "train_stats": stats, "val_stats": val_stats})  # fmt: skip
     info = dict(getattr(backend, "info_", {}) or {})
+    guards = [*info.pop("guards", []), *prepared.reports.get("leakage", [])]
     run.write_json(layout.ENV, environment(seed=cfg.seed, device=str(info.get("device", "cpu"))))
     metrics: dict[str, Any] = {split: result["metrics"] for split, result in scored.items()}
     metrics.update(
@@ -59,6 +60,7 @@ def write_run(
             "tiers_rule": tiers.rule,
             "timing": {**timing, "total_s": round(time.perf_counter() - started, 3)},
             "info": info,
+            "guards": guards,  # tailtune.guards findings: during training, and leakage
         }
     )
     if refit is not None:
