@@ -7,6 +7,7 @@ Each guard's trigger, evidence and advice: docs/evaluation.md, "Guards".
 """
 
 from tailtune.guards.curve import WHAT_TO_DO, check_history
+from tailtune.guards.final import check_predictions
 from tailtune.guards.finding import GUARDS, Finding, first_finding
 from tailtune.guards.leakage import check_leakage, normalise_text, overlap
 from tailtune.guards.reference import (
@@ -23,6 +24,7 @@ __all__ = [
     "chance_macro_f1",
     "check_history",
     "check_leakage",
+    "check_predictions",
     "coverage",
     "evaluation_figures",
     "first_finding",

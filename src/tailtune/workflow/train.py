@@ -9,9 +9,11 @@ reads only run directories.
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from tailtune.config import Config, config_from_dict, dump_config
@@ -51,7 +53,7 @@ def train(
     # torchrun / accelerate launch: rank 0 owns the run folder; the others write nothing
     dist = _launch(cfg)
     worker = dist is not None and not dist.is_main
-    say = _logger(quiet or worker, None if worker else log)
+    say = _logger(quiet or worker, None if worker else log, warn=not worker)
     started = time.perf_counter()
     root = Path(runs_dir if runs_dir is not None else cfg.runs_dir)
     stem = dir_name or cfg.name
@@ -78,6 +80,7 @@ def train(
         backend, fit_s = fit_backend(cfg, prepared, fit_texts, fit_labels, run.tmp, say)
         t_pred = time.perf_counter()
         scored = score_splits(backend, prepared, cfg)
+        _check_predictions(backend, prepared, scored, say)
         timing = {"fit_s": round(fit_s, 3), "predict_s": round(time.perf_counter() - t_pred, 3)}
         # refit (tailtune.workflow.refit): validation metrics stay the selection model's, test is scored
         # with the model retrained on train + validation, which is the one saved
@@ -183,7 +186,28 @@ def _check_leakage(prepared: Prepared, say) -> None:
     found = check_leakage(prepared.train["text"].tolist(), prepared.val["text"].tolist(), test)
     for finding in found:
         say(f"warning: {finding.line()}")
-    prepared.reports["leakage"] = [f.to_dict() for f in found]
+    prepared.reports["guards"] = [f.to_dict() for f in found]
+
+
+def _check_predictions(backend, prepared: Prepared, scored: dict, say) -> None:
+    """A model without a training curve (the guards watched the others while they trained):
+    collapsed or at-chance validation predictions, one warning line each."""
+    if getattr(backend, "history_", None) or "val" not in scored:
+        return
+    from tailtune.guards import check_predictions
+
+    rows = scored["val"]["predictions"]
+    train = prepared.train
+
+    def train_fit():  # only when validation is at chance: memorised or not learned?
+        proba = backend.predict_proba(train["text"].tolist())
+        classes = np.asarray(backend.classes_, dtype=object)
+        return train["label"].astype(str).to_numpy(), classes[proba.argmax(axis=1)].astype(str)
+
+    found = check_predictions(rows["gold"], rows["pred"], train_counts(prepared), train_fit)
+    for finding in found:
+        say(f"warning: {finding.line()}")
+    prepared.reports["guards"] = prepared.reports.get("guards", []) + [f.to_dict() for f in found]
 
 
 def _resume_folder(root: Path, name: str, given: str | Path | None, say) -> Path:
@@ -225,7 +249,7 @@ def _index(root: Path, path: Path) -> None:
         warnings.warn(f"could not update the run index: {exc}", stacklevel=2)
 
 
-def _logger(quiet: bool, log):
+def _logger(quiet: bool, log, warn: bool = False):
     lines: list[str] = []
 
     def say(msg: str) -> None:
@@ -234,6 +258,8 @@ def _logger(quiet: bool, log):
             log(msg)
         elif not quiet:
             print(msg)
+        elif warn and msg.startswith("warning:"):  # quiet drops the story, not warnings
+            print(msg, file=sys.stderr)
 
     say.lines = lines  # type: ignore[attr-defined]
     return say

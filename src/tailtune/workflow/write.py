@@ -46,7 +46,7 @@ def write_run(
     run.write_json(layout.DATA, {**prepared.reports, "fingerprint": fingerprint,
                                  "train_stats": stats, "val_stats": val_stats})  # fmt: skip
     info = dict(getattr(backend, "info_", {}) or {})
-    guards = [*info.pop("guards", []), *prepared.reports.get("leakage", [])]
+    guards = [*info.pop("guards", []), *prepared.reports.get("guards", [])]
     run.write_json(layout.ENV, environment(seed=cfg.seed, device=str(info.get("device", "cpu"))))
     metrics: dict[str, Any] = {split: result["metrics"] for split, result in scored.items()}
     metrics.update(
