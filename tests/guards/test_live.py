@@ -92,4 +92,5 @@ def test_an_overweighted_class_collapses_the_predictor(data, tmp_path, capsys):
 
     result, diagnosis = _fit(data, tmp_path, loss=heavy)
     ev = _check(result, diagnosis, capsys, "collapsed")
-    assert ev == {"predicted_classes_90pct": 1, "gold_classes_90pct": 4}
+    assert ev == {"predicted_classes_90pct": 1, "gold_classes_90pct": 4,
+                  "top_class_predicted": 1.0, "top_class_prior": 0.25}  # fmt: skip

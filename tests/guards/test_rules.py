@@ -97,11 +97,15 @@ def test_labels_unrelated_versus_identifier_labels():
 
 
 def test_collapsed_needs_two_evaluations_far_below_the_gold_spread():
-    cov = {"pred_cover": 2, "gold_cover": 40}
+    cov = {"pred_cover": 2, "gold_cover": 40, "pred_top_share": 0.6, "pred_top_prior": 0.05}
     h = [_row(5, 1, 0.5, **cov), _row(10, 2, 0.4, **cov)]
     assert [f.guard for f in check_history(h, n_classes=50, prior_entropy=3.5)] == ["collapsed"]
     spread = [_row(5, 1, 0.5, **cov), _row(10, 2, 0.4, pred_cover=30, gold_cover=40)]
     assert check_history(spread, n_classes=50, prior_entropy=3.5) == []
+    # following the prior's majority class (74% of rows, predicted for all) is chance, not collapse
+    prior_major = {"pred_cover": 1, "gold_cover": 6, "pred_top_share": 1.0, "pred_top_prior": 0.74}
+    assert check_history([_row(5, 1, 0.5, **prior_major)] * 2, n_classes=21,
+                         prior_entropy=1.1) == []  # fmt: skip
     # a label set that is itself one class for 90% of rows: predicting it is not a collapse
     assert check_history([_row(5, 1, 0.3, pred_cover=1, gold_cover=1)] * 2, n_classes=5,
                          prior_entropy=0.5) == []  # fmt: skip

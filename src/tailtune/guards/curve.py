@@ -15,7 +15,10 @@ Every threshold is a figure of the data (see :mod:`tailtune.guards.reference`):
 - identifier-labels: the same, on a label whose classes have a median of 3 training rows or
   fewer: the label names rows (an id), not something the text says;
 - collapsed: on the last two evaluations, 90% of the predictions fall in fewer classes than a
-  fifth of those holding 90% of the gold labels (and in fewer classes than the gold labels).
+  fifth of those holding 90% of the gold labels (and in fewer classes than the gold labels),
+  and the most predicted class gets at least twice its share of the prior: following the
+  prior's majority class is what chance does (the at-chance guards speak for it), going beyond
+  it is a collapse (class weights, a sampler, a bias).
 
 Nothing fires before the second evaluation: one point is no trend.
 """
@@ -116,7 +119,8 @@ def _at_chance_cause(rows, prior_entropy, train_counts) -> Finding | None:
         if _falling(rows):
             return None  # memorising or learning: the next evaluations tell
         return _finding("not-learning", "validation is indistinguishable from chance and the "
-                        "training loss barely fell", last, train_loss=train, prior_loss=prior,
+                        "training loss barely fell: nothing this model learns from the texts "
+                        "predicts these labels", last, train_loss=train, prior_loss=prior,
                         **chance)  # fmt: skip
     rows_per_class = median(train_counts.values()) if train_counts else None
     if rows_per_class is not None and rows_per_class <= ID_ROWS:
@@ -147,12 +151,15 @@ def _collapsed(rows) -> Finding | None:
     if not all("pred_cover" in r and "gold_cover" in r for r in tail):
         return None
     if not all(r["pred_cover"] < r["gold_cover"] and r["pred_cover"] <= max(1, r["gold_cover"] / 5)
+               and r.get("pred_top_share", 1) >= 2 * r.get("pred_top_prior", 0)
                for r in tail):  # fmt: skip
         return None
     last = tail[-1]
     return _finding("collapsed", "almost every validation row is predicted as one of a few "
                     "classes", last, predicted_classes_90pct=last["pred_cover"],
-                    gold_classes_90pct=last["gold_cover"])  # fmt: skip
+                    gold_classes_90pct=last["gold_cover"],
+                    top_class_predicted=last.get("pred_top_share"),
+                    top_class_prior=last.get("pred_top_prior"))  # fmt: skip
 
 
 def _finding(guard: str, cause: str, row: dict, **evidence) -> Finding:

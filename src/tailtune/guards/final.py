@@ -33,7 +33,8 @@ def check_predictions(gold, pred, train_counts: dict, train_fit=None) -> list[Fi
     fit = _figures(*train_fit(), train_counts) if train_fit is not None else None
     if fit is None or fit["macro_f1_low"] <= fit["chance_macro_f1"]:
         return [_finding("not-learning", "validation is indistinguishable from chance and the "
-                         "model does not fit its training rows either", figures, **chance,
+                         "model does not fit its training rows either: nothing it learns from "
+                         "the texts predicts these labels", figures, **chance,
                          train_macro_f1=(fit or {}).get("macro_f1"))]  # fmt: skip
     per_class = float(np.median(list(train_counts.values())))
     if per_class <= ID_ROWS:

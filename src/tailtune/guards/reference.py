@@ -6,7 +6,8 @@
   labels from the prior, on the validation labels at hand;
 - the lower end of the model's macro F1 interval by stratified bootstrap (Efron & Tibshirani
   1993, ch. 6), so that "at chance" means indistinguishable from chance on this validation set;
-- coverage: how many classes hold 90% of the gold labels, and of the predictions.
+- coverage: how many classes hold 90% of the gold labels, and of the predictions; the share
+  of predictions going to the most predicted class, and that class's share of the prior.
 """
 
 from __future__ import annotations
@@ -68,11 +69,14 @@ def evaluation_figures(gold, pred, prior, *, n_boot: int = 200, seed: int = 0) -
     prior = np.pad(np.asarray(prior, dtype=float), (0, k - len(prior)))
     idx = stratified_indices(gold, n_boot, seed)
     _, f1 = resampled_scores(gold, pred, idx, k)
+    top = int(np.bincount(pred, minlength=k).argmax())
     return {
         "chance_macro_f1": round(chance_macro_f1(gold, prior), 4),
         "macro_f1_low": round(float(np.quantile(f1, 0.025)), 4),
         "pred_cover": coverage(pred),
         "gold_cover": coverage(gold),
+        "pred_top_share": round(float(np.mean(pred == top)), 4),
+        "pred_top_prior": round(float(prior[top] / prior.sum()), 4),
     }
 
 
