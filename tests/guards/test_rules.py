@@ -46,11 +46,14 @@ def test_evaluation_figures_perfect_and_constant():
         "macro_f1_low": 1.0,
         "pred_cover": 4,
         "gold_cover": 4,
+        "pred_top_share": 0.25,
+        "pred_top_prior": 0.25,
     }
     constant = evaluation_figures(gold, [0] * 40, [0.25] * 4)
     # always class 0: F1 of class 0 = 2*10/(10+40) = 0.4, macro 0.1, identical in every resample
     assert constant["macro_f1_low"] == pytest.approx(0.1)
     assert constant["pred_cover"] == 1
+    assert (constant["pred_top_share"], constant["pred_top_prior"]) == (1.0, 0.25)
 
 
 def test_nothing_on_the_first_evaluation():
