@@ -78,6 +78,7 @@ def train(
         record = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, resume=False))
         run.write_text(layout.CONFIG, dump_config(record))
         backend, fit_s = fit_backend(cfg, prepared, fit_texts, fit_labels, run.tmp, say)
+        choices = _say_choices(cfg, backend, prepared, run.tmp, say)
         t_pred = time.perf_counter()
         scored = score_splits(backend, prepared, cfg)
         _check_predictions(backend, prepared, scored, say)
@@ -90,7 +91,8 @@ def train(
             scored["test"] = score_split(
                 backend, prepared.test, train_counts(prepared), cfg, "test"
             )
-        write_run(run, cfg, backend, prepared, scored, timing, started, refit=refit)
+        write_run(run, cfg, backend, prepared, scored, timing, started, refit=refit,
+                  choices=choices)  # fmt: skip
         run.write_text(layout.LOG, "\n".join(say.lines) + "\n")
     say(f"run written to {run.final_path}")
     _index(root, run.final_path)
@@ -175,6 +177,21 @@ def _describe_data(prepared: Prepared, say) -> None:
     if singles:
         has = "classes have" if len(singles) > 1 else "class has"
         say(f"{len(singles)} {has} a single example: trained on, not validated")
+
+
+def _say_choices(cfg: Config, backend, prepared: Prepared, work: Path, say) -> dict:
+    """What the fit chose on which rows (tailtune.workflow.choices): console, log.txt and, for
+    runs with a training log, train.log."""
+    from tailtune.workflow.choices import validation_choices
+
+    choices = validation_choices(cfg, backend, len(prepared.val))
+    for line in choices["lines"]:
+        say(line)
+    log = work / layout.TRAIN_LOG
+    if choices["lines"] and log.is_file():
+        with log.open("a", encoding="utf-8") as fh:
+            fh.write("".join(line + "\n" for line in choices["lines"]))
+    return choices
 
 
 def _check_leakage(prepared: Prepared, say) -> None:

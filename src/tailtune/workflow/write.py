@@ -17,7 +17,15 @@ __all__ = ["write_run"]
 
 
 def write_run(
-    run: RunWriter, cfg: Config, backend, prepared: Prepared, scored, timing, started, refit=None
+    run: RunWriter,
+    cfg: Config,
+    backend,
+    prepared: Prepared,
+    scored,
+    timing,
+    started,
+    refit=None,
+    choices=None,
 ):
     """Write every artifact of a fitted, scored run (file names in :mod:`tailtune.runs.layout`)."""
     from tailtune.data import class_stats, split_stats
@@ -65,6 +73,8 @@ def write_run(
     )
     if refit is not None:
         metrics["refit"] = refit
+    if choices is not None:  # what the fit chose on which rows (tailtune.workflow.choices)
+        metrics["choices"] = choices
     run.write_json(layout.METRICS, metrics)
 
 
