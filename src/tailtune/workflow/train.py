@@ -68,6 +68,13 @@ def train(
         if not worker:
             resume_from = _resume_folder(root, stem, resume_from, say)
         cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, resume=True))
+    changed = {}
+    if resume_from is not None and not worker:
+        from tailtune.workflow.resume_check import resume_changes
+
+        changed = resume_changes(cfg, resume_from)
+        for key, values in changed.items():
+            say(f"resuming with {key} changed: {values['was']!r} → {values['now']!r}")
     if worker:
         return _train_beside_main(cfg, prepared, fit_texts, fit_labels, dist)
 
@@ -92,7 +99,7 @@ def train(
                 backend, prepared.test, train_counts(prepared), cfg, "test"
             )
         write_run(run, cfg, backend, prepared, scored, timing, started, refit=refit,
-                  choices=choices)  # fmt: skip
+                  choices=choices, resume_changes=changed)  # fmt: skip
         run.write_text(layout.LOG, "\n".join(say.lines) + "\n")
     say(f"run written to {run.final_path}")
     _index(root, run.final_path)

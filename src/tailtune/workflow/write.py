@@ -26,6 +26,7 @@ def write_run(
     started,
     refit=None,
     choices=None,
+    resume_changes=None,
 ):
     """Write every artifact of a fitted, scored run (file names in :mod:`tailtune.runs.layout`)."""
     from tailtune.data import class_stats, split_stats
@@ -75,6 +76,8 @@ def write_run(
         metrics["refit"] = refit
     if choices is not None:  # what the fit chose on which rows (tailtune.workflow.choices)
         metrics["choices"] = choices
+    if resume_changes:  # safe fields changed on resume: config.yaml has the new values
+        metrics["resume_changes"] = resume_changes
     run.write_json(layout.METRICS, metrics)
 
 
