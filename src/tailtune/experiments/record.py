@@ -37,6 +37,7 @@ def build_record(
     failures: dict[str, str] | None = None,
     prediction_written: str | None = None,
     in_progress: dict[str, str] | None = None,
+    prediction_versions: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The record as a JSON-ready dict; ``run_dirs`` maps run ids to finished run directories,
     ``in_progress`` the runs another driver was training (by run id, who holds the lock)."""
@@ -70,9 +71,31 @@ def build_record(
     paired = _paired_bootstraps(exp, cells)
     record["meaningful"] = _meaningful(exp, cells, paired)
     record["prediction_check"] = check_prediction(
-        exp.expected, _prediction_inputs(exp, cells, paired)
+        exp.expected, _prediction_inputs(exp, exp.expected, cells, paired)
     )
+    if prediction_versions:
+        record["prediction_written"] = prediction_versions[-1]["registered"]
+        record["prediction_versions"] = prediction_versions
+        _changed_after_results(record, exp, cells, paired, prediction_versions)
     return record
+
+
+def _changed_after_results(record, exp, cells, paired, versions) -> None:
+    """Mark every verdict when the prediction was edited after results existed, and keep the
+    original (first) prediction's verdict beside the current one."""
+    from tailtune.experiments.prediction import Prediction
+    from tailtune.experiments.registry import AFTER_RESULTS
+
+    if not any(v["after_results"] for v in versions):
+        return
+    record["prediction_changed_after_results"] = True
+    check = record["prediction_check"]
+    check["sentence"] = f"{AFTER_RESULTS} (version {len(versions)}): {check['sentence']}"
+    first = versions[0]
+    original = Prediction(**first["expected"]) if first.get("expected") else None
+    orig = check_prediction(original, _prediction_inputs(exp, original, cells, paired))
+    orig["text"], orig["registered"] = first["text"], first["registered"]
+    record["original_prediction_check"] = orig
 
 
 def held_constant(planned: list[PlannedRun]) -> dict[str, Any]:
@@ -211,11 +234,12 @@ def _meaningful(exp, cells, boots) -> dict[str, Any]:
     return {"comparisons": comparisons, "summary": summary or "no comparison (missing runs)"}
 
 
-def _prediction_inputs(exp, cells, boots) -> list[dict[str, Any]]:
-    """What :func:`check_prediction` needs for each value against the first, on its metric."""
-    if exp.expected is None or exp.is_grid or not cells:
+def _prediction_inputs(exp, expected, cells, boots) -> list[dict[str, Any]]:
+    """What :func:`check_prediction` needs for each value against the first, on the metric of
+    the prediction ``expected``."""
+    if expected is None or exp.is_grid or not cells:
         return []
-    metric = exp.expected.metric
+    metric = expected.metric
     (values,) = exp.fields.values()
     first = cells[0]
     out = []
@@ -269,6 +293,7 @@ def render_markdown(record: dict[str, Any]) -> str:
         f"# Experiment: {record['experiment']}", "",
         f"**Variable changed** ({'grid' if var['grid'] else 'one variable'}): {fields}; seeds {var['seeds']}", "",
         f"**Prediction** (written {record.get('prediction_written') or 'before running'}): {record['prediction']}", "",
+        *_original_lines(record),
         f"**Prediction held?** {_prediction_line(record)}", "",
         f"**Result** (validation, mean ± std over seeds; Δ vs `{res['cells'][0]['label']}`):", "",
         "| value | seeds | accuracy | macro F1 | zero-F1 classes | Δ " + res["metric"] + " | Δ head F1 | Δ mid F1 | Δ tail F1 |",
@@ -300,11 +325,27 @@ def render_markdown(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _original_lines(record: dict[str, Any]) -> list[str]:
+    """The original prediction and its verdict, when the prediction changed after results."""
+    orig = record.get("original_prediction_check")
+    if not record.get("prediction_changed_after_results") or orig is None:
+        return []
+    n = len(record.get("prediction_versions") or [])
+    return [f"**Prediction changed after results** (version {n}); the original, registered "
+            f"{orig['registered']}: {orig['text']}", "",
+            f"**Original prediction held?** {orig['sentence']}", ""]  # fmt: skip
+
+
 def _prediction_line(record: dict[str, Any]) -> str:
     check = record.get("prediction_check") or {}
     if not check.get("checkable"):
         return check.get("sentence") or "not machine-checkable"
-    lines = [f"**{check['verdict']}**: {check['prediction']['metric']} "
+    changed = (
+        "prediction changed after results: "
+        if record.get("prediction_changed_after_results")
+        else ""
+    )
+    lines = [f"{changed}**{check['verdict']}**: {check['prediction']['metric']} "
              f"{check['prediction']['direction']} by at least {check['prediction']['at_least']:g}"]  # fmt: skip
     for c in check["comparisons"]:
         lines.append(f"- {c['b']} vs {c['a']}: {c['sentence']}")
