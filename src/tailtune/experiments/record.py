@@ -51,7 +51,11 @@ def build_record(
         "held_constant": held_constant(planned),
         "prediction": exp.prediction,
         "prediction_written": prediction_written,
-        "result": {"metric": exp.metric, "cells": cells},
+        "result": {
+            "metric": exp.metric,
+            "cells": cells,
+            "tiers_rule": next((c["tiers_rule"] for c in cells if c.get("tiers_rule")), None),
+        },  # fmt: skip
         "failed": [
             {"values": p.values, "seed": p.seed, "run_id": p.run_id, "error": failures[p.run_id]}
             for p in planned
@@ -172,6 +176,7 @@ def _cells(exp, planned, run_dirs) -> list[dict[str, Any]]:
             "total_s": (run.metrics.get("timing") or {}).get("total_s"),
         })  # fmt: skip
     out = list(cells.values())
+    _fix_tiers(out)
     for cell in out:
         for m in {*METRICS, exp.metric}:
             cell[m] = mean_std([r[m] for r in cell["runs"]])
@@ -181,6 +186,21 @@ def _cells(exp, planned, run_dirs) -> list[dict[str, Any]]:
         cell["delta"] = {m: _sub(cell[m]["mean"], first[m]["mean"]) for m in {*METRICS, exp.metric}}
         cell["tier_delta"] = {t: _sub(cell["tiers"][t], first["tiers"][t]) for t in TIERS}
     return out
+
+
+def _fix_tiers(cells: list[dict[str, Any]]) -> None:
+    """Every run's tier F1 on the tiers of the full training data (experiments/fixed_tiers)."""
+    from tailtune.experiments.fixed_tiers import fixed_tiers, tier_means
+
+    runs = [r for c in cells for r in c["runs"]]
+    fixed = fixed_tiers([Path(r["run_dir"]) for r in runs])
+    if fixed is None:
+        return
+    tiers, rule = fixed
+    for r in runs:
+        r["tiers"] = tier_means(Path(r["run_dir"]), tiers)
+    for c in cells:
+        c["tiers_rule"] = rule
 
 
 def _paired_bootstraps(exp, cells) -> dict[str, list[dict[str, Any]]]:
@@ -310,6 +330,9 @@ def render_markdown(record: dict[str, Any]) -> str:
         lines.append(f"\nFailed: {f['values']} seed {f['seed']}: {f['error']}")
     for f in record.get("in_progress", []):
         lines.append(f"\nIn progress elsewhere: {f['values']} seed {f['seed']}: {f['held_by']}")
+    rule = res.get("tiers_rule")
+    if rule:
+        lines.append(f"\nTier columns: {rule}.")
     lines += ["", f"**Meaningful?** {record['meaningful']['summary']}", ""]
     for comp in record["meaningful"]["comparisons"]:
         for p in comp["paired_bootstrap"]:
