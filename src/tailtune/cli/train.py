@@ -220,7 +220,8 @@ def _checkpoint_table(result: dict) -> Table:
 
     table = Table(
         title=f"Checkpoints of {Path(result['run']).name} on {result['evaluated_on']}",
-        caption="best = the checkpoint training chose on validation; final = the run's model",
+        caption="best = the checkpoint early stopping kept (on validation); final = the run's "
+        "model; highest = the highest macro F1 here, among rows not trained on these rows",
     )
     for col in ("checkpoint", "step", "acc.", "macro F1", "zero F1", "head F1", "mid F1",
                 "tail F1", ""):  # fmt: skip
@@ -233,8 +234,12 @@ def _checkpoint_table(result: dict) -> Table:
         m = row["metrics"]
         tiers = m.get("tiers", {})
         marks = []
-        if row["checkpoint"] == result["best"] and len(result["rows"]) > 1:
+        if row.get("in_sample"):
+            marks.append("in-sample: trained on these rows, not ranked")
+        elif row["checkpoint"] == result["highest"] and len(result["rows"]) > 1:
             marks.append("◀ highest")
+        if row["checkpoint"] == "best":
+            marks.append("kept by early stopping")
         table.add_row(
             row["checkpoint"],
             "" if row["step"] is None else str(row["step"]),
