@@ -8,10 +8,21 @@ from pathlib import Path
 import pandas as pd
 
 from tailtune.config import Config
+from tailtune.errors import ConfigError
 from tailtune.workflow.prepare import Prepared
 from tailtune.workflow.refit import check_no_validation
 
-__all__ = ["fit_backend", "training_inputs"]
+__all__ = ["check_trainable", "fit_backend", "training_inputs"]
+
+
+def check_trainable(cfg: Config) -> None:
+    """Raise ConfigError when the configured backend cannot train on the data's label kind."""
+    if cfg.data.multi_label == "sets":
+        # until a backend takes label sets, never train on the set strings as composite classes
+        raise ConfigError(
+            f"data.multi_label: sets: backend '{cfg.model.backend}' does not train on label sets "
+            "yet; set data.multi_label: keep (each set one class) or single (single-label rows)"
+        )
 
 
 def training_inputs(cfg: Config, train_df: pd.DataFrame) -> tuple[list, list, dict]:
@@ -41,6 +52,7 @@ def fit_backend(cfg: Config, prepared: Prepared, texts, labels, work_dir: Path, 
     """Build the configured backend and fit it (checkpoints go to ``work_dir``); seconds taken."""
     from tailtune.backends import build_backend
 
+    check_trainable(cfg)
     backend = build_backend(cfg)
     say(f"fitting {cfg.model.backend}" + (f" ({cfg.model.name})" if cfg.model.name else ""))
     started = time.perf_counter()

@@ -18,7 +18,7 @@ from tailtune.config import Config, config_from_dict, dump_config
 from tailtune.errors import DataError
 from tailtune.runs import RunWriter, layout
 from tailtune.runs.writer import in_progress, latest_interrupted, unfinished_runs
-from tailtune.workflow.fit import fit_backend, training_inputs
+from tailtune.workflow.fit import check_trainable, fit_backend, training_inputs
 from tailtune.workflow.prepare import Prepared, prepare_data
 from tailtune.workflow.refit import refit_backend, refit_decision, refit_phase
 from tailtune.workflow.score import score_split, score_splits, train_counts
@@ -55,6 +55,7 @@ def train(
     started = time.perf_counter()
     root = Path(runs_dir if runs_dir is not None else cfg.runs_dir)
     stem = dir_name or cfg.name
+    check_trainable(cfg)  # before any data is read or folder made
     prepared = prepare_data(cfg)
     _describe_data(prepared, say)
     fit_texts, fit_labels, added = training_inputs(cfg, prepared.train)
