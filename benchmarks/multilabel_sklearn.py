@@ -1,13 +1,18 @@
 """GoEmotions as multi-label data (28 labels with neutral): a linear one-vs-rest baseline, and
 tuned per-label thresholds against a fixed 0.5, side by side.
 
-    python benchmarks/multilabel_sklearn.py [--C 1,4] [--n-boot 1000] [--json out.json]
+    python benchmarks/multilabel_sklearn.py [--C 1,4] [--embeddings minilm] [--n-boot 1000]
+        [--json out.json]
 
 Data: the data set's own train / dev / test files (43,410 / 5,426 / 5,427 comments), read by
 ``tailtune.data.load_table(multi_label="sets")``: every comment keeps all its labels (16% carry
 two or more). Model: word 1-2 + char_wb 2-5 TF-IDF (sublinear tf) and one L2 logistic regression
 per label (scikit-learn ``OneVsRestClassifier``, liblinear), fitted on train. ``--C`` values are
 compared on dev macro F1 (per-label thresholds, tuned on dev); nothing is chosen on test.
+``--embeddings minilm`` adds a second model, the same regression on all-MiniLM-L6-v2 sentence
+embeddings (mean-pooled, max length 64, L2-normalized, cached where the embedding_head backend
+caches them), and the blend ``w·TF-IDF + (1 − w)·embeddings`` of their probabilities, w chosen
+on dev macro F1 in steps of 0.1.
 
 Decision rules, all scored on test (the dev split tunes every threshold):
 
@@ -31,6 +36,8 @@ import os
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 HERE = Path(__file__).resolve().parent
 
@@ -74,6 +81,25 @@ def features(train_texts, *others):
     return [x_train] + [hstack([v.transform(t) for v in vecs]).tocsr() for t in others]
 
 
+def embeddings(texts: list[str], model_name: str, max_length: int = 64) -> np.ndarray:
+    """Mean-pooled, L2-normalized sentence embeddings, read from (or written to) the cache the
+    embedding_head backend uses (same key: model, pooling, max length, texts)."""
+    from tailtune.backends._hf import load_pretrained, load_tokenizer
+    from tailtune.backends.embedding_head import _default_cache, embed_texts, embedding_cache_key
+
+    path = _default_cache() / f"{embedding_cache_key(model_name, 'mean', max_length, texts)}.npy"
+    if path.is_file():
+        x = np.load(path)
+    else:
+        model = load_pretrained("AutoModel", model_name).eval()
+        x = embed_texts(model, load_tokenizer(model_name), texts, max_length=max_length)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.npy")
+        np.save(tmp, x)
+        tmp.replace(path)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
 def fit_ovr(x, y, c: float):
     """One L2 logistic regression per label."""
     from sklearn.linear_model import LogisticRegression
@@ -98,12 +124,47 @@ def rules(p_dev, y_dev, labels):
     }
 
 
+def choose_c(x_tr, y_tr, x_dv, y_dv, labels, cs, name):
+    """The C with the best dev macro F1 (per-label thresholds tuned on dev): model, dev scores."""
+    from tailtune.evaluation.set_metrics import set_metrics
+    from tailtune.objectives.thresholds import tune_set_rule
+
+    best = None
+    for c in cs:
+        t = time.perf_counter()
+        model = fit_ovr(x_tr, y_tr, c)
+        p_dv = model.predict_proba(x_dv)
+        dev = set_metrics(y_dv, tune_set_rule(p_dv, y_dv, labels).apply(p_dv), labels)["macro_f1"]
+        print(f"{name} C={c:g}: dev macro F1 (tuned thresholds) {dev:.4f}, "
+              f"fit {time.perf_counter() - t:.0f} s", flush=True)  # fmt: skip
+        if best is None or dev > best[0]:
+            best = (dev, c, model, p_dv)
+    return best[1], best[2], best[3]
+
+
+def blend(p_a, p_b, y_dv, labels):
+    """The weight w of ``w·a + (1 − w)·b`` (steps of 0.1) with the best dev macro F1."""
+    from tailtune.evaluation.set_metrics import set_metrics
+    from tailtune.objectives.thresholds import tune_set_rule
+
+    scores = []
+    for w in np.linspace(0, 1, 11):
+        p = w * p_a + (1 - w) * p_b
+        scores.append(
+            set_metrics(y_dv, tune_set_rule(p, y_dv, labels).apply(p), labels)["macro_f1"]
+        )
+    return float(np.linspace(0, 1, 11)[int(np.argmax(scores))])
+
+
 def main(argv=None) -> int:
     from tailtune.evaluation.set_metrics import bootstrap_sets, paired_bootstrap_sets, set_metrics
-    from tailtune.objectives.thresholds import tune_set_rule
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--C", default="1,4", help="inverse regularization values compared on dev")
+    ap.add_argument("--embeddings", default=None,
+                    help="also a model on this encoder's sentence embeddings (e.g. minilm) and "
+                         "its blend with TF-IDF")  # fmt: skip
+    ap.add_argument("--emb-C", default="1,4,16", help="C values of the embedding model")
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
@@ -112,54 +173,59 @@ def main(argv=None) -> int:
     splits, labels = load_goemotions(data_root())
     (tr_t, y_tr), (dv_t, y_dv), (te_t, y_te) = splits["train"], splits["dev"], splits["test"]
     x_tr, x_dv, x_te = features(tr_t, dv_t, te_t)
-    print(f"features: {x_tr.shape[1]:,} columns, {time.perf_counter() - t0:.0f} s")
+    print(f"features: {x_tr.shape[1]:,} columns, {time.perf_counter() - t0:.0f} s", flush=True)
     train_counts = dict(zip(labels, y_tr.sum(axis=0).tolist(), strict=True))
-
-    best = None
-    for c in (float(v) for v in args.C.split(",")):
+    cs = [float(v) for v in args.C.split(",")]
+    c, model, p_dv = choose_c(x_tr, y_tr, x_dv, y_dv, labels, cs, "tfidf")
+    models = {f"TF-IDF OvR LR (C={c:g})": (p_dv, model.predict_proba(x_te))}
+    if args.embeddings:
         t = time.perf_counter()
-        model = fit_ovr(x_tr, y_tr, c)
-        p_dv = model.predict_proba(x_dv)
-        dev = set_metrics(y_dv, tune_set_rule(p_dv, y_dv, labels).apply(p_dv), labels)["macro_f1"]
-        print(
-            f"C={c:g}: dev macro F1 (tuned thresholds) {dev:.4f}, fit {time.perf_counter() - t:.0f} s"
-        )
-        if best is None or dev > best[0]:
-            best = (dev, c, model, p_dv)
-    _, c, model, p_dv = best
-    p_te = model.predict_proba(x_te)
+        e_tr, e_dv, e_te = (embeddings(x, args.embeddings) for x in (tr_t, dv_t, te_t))
+        print(f"embeddings: {time.perf_counter() - t:.0f} s (0 when cached)", flush=True)
+        ec = [float(v) for v in args.emb_C.split(",")]
+        c2, emb, q_dv = choose_c(e_tr, y_tr, e_dv, y_dv, labels, ec, args.embeddings)
+        models[f"{args.embeddings} embeddings OvR LR (C={c2:g})"] = (q_dv, emb.predict_proba(e_te))
+        (a_dv, a_te), (b_dv, b_te) = list(models.values())
+        w = blend(a_dv, b_dv, y_dv, labels)
+        models[f"blend {w:.1f} TF-IDF + {1 - w:.1f} {args.embeddings}"] = (
+            w * a_dv + (1 - w) * b_dv, w * a_te + (1 - w) * b_te)  # fmt: skip
 
     table, preds = [], {}
-    for name, rule in rules(p_dv, y_dv, labels).items():
-        pred = rule.apply(p_te)
-        preds[name] = pred
-        m = set_metrics(y_te, pred, labels, train_counts=train_counts)
-        ci = bootstrap_sets(y_te, pred, n_boot=args.n_boot)["macro_f1"]
-        table.append({"rule": name, **{k: m[k] for k in (
-            "macro_f1", "micro_f1", "samples_f1", "zero_f1", "subset_accuracy", "hamming_loss",
-            "empty_predictions", "zero_f1_labels")},
-            "macro_f1_low": ci["low"], "macro_f1_high": ci["high"],
-            "tiers": m["tiers"]})  # fmt: skip
-    cmp = paired_bootstrap_sets(y_te, preds["fixed 0.5"], preds["per-label, shrink 10"],
-                                n_boot=args.n_boot)  # fmt: skip
-    print(f"\nGoEmotions test (5,427 comments, 28 labels), OvR logistic regression C={c:g}, "
-          f"{time.perf_counter() - t0:.0f} s in all\n")  # fmt: skip
-    print("| decision rule | macro F1 [95% CI] | micro F1 | samples F1 | zero-F1 labels | "
-          "subset acc. | Hamming | no label |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|")
+    for model_name, (m_dv, m_te) in models.items():
+        for name, rule in rules(m_dv, y_dv, labels).items():
+            pred = rule.apply(m_te)
+            preds[(model_name, name)] = pred
+            m = set_metrics(y_te, pred, labels, train_counts=train_counts)
+            ci = bootstrap_sets(y_te, pred, n_boot=args.n_boot)["macro_f1"]
+            table.append({"model": model_name, "rule": name, **{k: m[k] for k in (
+                "macro_f1", "micro_f1", "samples_f1", "zero_f1", "subset_accuracy",
+                "hamming_loss", "empty_predictions", "zero_f1_labels")},
+                "macro_f1_low": ci["low"], "macro_f1_high": ci["high"],
+                "tiers": m["tiers"]})  # fmt: skip
+    print(f"\nGoEmotions test (5,427 comments, 28 labels), {time.perf_counter() - t0:.0f} s in "
+          "all\n")  # fmt: skip
+    print("| model | decision rule | macro F1 [95% CI] | micro F1 | samples F1 | zero-F1 labels "
+          "| subset acc. | Hamming | no label |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in table:
-        print(f"| {r['rule']} | {r['macro_f1']:.3f} [{r['macro_f1_low']:.3f}, "
+        print(f"| {r['model']} | {r['rule']} | {r['macro_f1']:.3f} [{r['macro_f1_low']:.3f}, "
               f"{r['macro_f1_high']:.3f}] | {r['micro_f1']:.3f} | {r['samples_f1']:.3f} | "
               f"{r['zero_f1']} | {r['subset_accuracy']:.3f} | {r['hamming_loss']:.4f} | "
               f"{r['empty_predictions']} |")  # fmt: skip
-    d = cmp["macro_f1"]
-    print(f"\nper-label shrink 10 vs fixed 0.5, paired bootstrap: macro F1 {d['diff']:+.3f} "
-          f"[{d['low']:+.3f}, {d['high']:+.3f}], p(no gain) = {d['p_le_0']:.3f}")  # fmt: skip
+    paired = {}
+    for model_name in models:
+        cmp = paired_bootstrap_sets(y_te, preds[(model_name, "fixed 0.5")],
+                                    preds[(model_name, "per-label, shrink 10")],
+                                    n_boot=args.n_boot)["macro_f1"]  # fmt: skip
+        paired[model_name] = cmp
+        print(f"\n{model_name}: per-label shrink 10 vs fixed 0.5, paired bootstrap: macro F1 "
+              f"{cmp['diff']:+.3f} [{cmp['low']:+.3f}, {cmp['high']:+.3f}], "
+              f"p(no gain) = {cmp['p_le_0']:.3f}")  # fmt: skip
     for r in table:
         if r["zero_f1_labels"]:
-            print(f"zero-F1 labels under {r['rule']}: {', '.join(r['zero_f1_labels'])}")
+            print(f"zero-F1 labels, {r['model']}, {r['rule']}: {', '.join(r['zero_f1_labels'])}")
     if args.json:
-        args.json.write_text(json.dumps({"C": c, "rows": table, "paired": cmp}, indent=2))
+        args.json.write_text(json.dumps({"rows": table, "paired": paired}, indent=2))
     return 0
 
 
