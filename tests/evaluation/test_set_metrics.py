@@ -50,7 +50,10 @@ def test_agrees_with_scikit_learn():
 
 
 def test_per_label_table_and_errors():
-    t = per_label_table(Y, P, LABELS).set_index("label")
+    t = per_label_table(Y, P, LABELS, train_counts={"a": 9, "b": 5, "c": 1, "d": 1})
+    assert t["label"].tolist() == ["a", "b", "c"]  # d is absent from gold
+    assert t["f1"].mean() == pytest.approx(set_metrics(Y, P, LABELS)["macro_f1"])
+    t = t.set_index("label")
     assert t.loc["b", "missed"] == 1 and t.loc["c", "spurious"] == 1 and t.loc["c", "missed"] == 1
     s = set_error_summary(Y, P)
     assert (s["exact"], s["missed_and_spurious"], s["nothing_predicted"]) == (2, 1, 1)

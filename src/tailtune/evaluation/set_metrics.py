@@ -69,22 +69,35 @@ def set_metrics(
 
 
 def per_label_table(
-    y: np.ndarray, pred: np.ndarray, labels: Sequence[str], train_counts=None
+    y: np.ndarray,
+    pred: np.ndarray,
+    labels: Sequence[str],
+    *,
+    train_counts: Mapping[str, int] | None = None,
+    tiers: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """``label, support, predicted, tp, missed, spurious, precision, recall, f1[, train]``,
-    by support (largest first). missed = false negatives, spurious = false positives."""
+    """One row per label present in gold, the rows whose F1 values average to ``macro_f1``:
+    ``label, tier, train_count, support, predicted, missed, spurious, precision, recall, f1``
+    (the columns of :func:`tailtune.evaluation.per_class_table`, plus missed = false negatives
+    and spurious = false positives). Sorted by training count, else support, then label."""
     y, pred = _check(y, pred, labels)
     tp, support, predicted = _counts(y, pred)
+    if tiers is None and train_counts is not None:
+        tiers = resolve_tiers(train_counts).tiers
+    counts = [int(train_counts.get(c, 0)) if train_counts is not None else pd.NA for c in labels]
     table = pd.DataFrame({
-        "label": list(labels), "support": support, "predicted": predicted, "tp": tp,
-        "missed": support - tp, "spurious": predicted - tp,
+        "label": list(labels),
+        "tier": [tiers.get(c, "tail") if tiers is not None else None for c in labels],
+        "train_count": pd.array(counts, dtype="Int64"),
+        "support": support.astype(np.int64), "predicted": predicted.astype(np.int64),
+        "missed": (support - tp).astype(np.int64), "spurious": (predicted - tp).astype(np.int64),
         "precision": np.divide(tp, predicted, out=np.zeros(len(tp)), where=predicted > 0),
         "recall": np.divide(tp, support, out=np.zeros(len(tp)), where=support > 0),
         "f1": 2.0 * tp / np.maximum(support + predicted, 1),
-    })  # fmt: skip
-    if train_counts is not None:
-        table["train"] = [int(train_counts.get(lab, 0)) for lab in labels]
-    return table.sort_values(["support", "label"], ascending=[False, True]).reset_index(drop=True)
+    })[support > 0]  # fmt: skip
+    key = "train_count" if train_counts is not None else "support"
+    table = table.sort_values([key, "label"], ascending=[False, True], kind="mergesort")
+    return table.reset_index(drop=True)
 
 
 def bootstrap_sets(
