@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.metrics import f1_score, hamming_loss
+from sklearn.metrics import accuracy_score, f1_score, hamming_loss
 
 from tailtune.evaluation.set_errors import confused_pairs, set_error_summary
 from tailtune.evaluation.set_metrics import (
@@ -47,6 +47,8 @@ def test_agrees_with_scikit_learn():
     assert m["macro_f1"] == pytest.approx(f1_score(y, p, average="macro", zero_division=0))
     assert m["samples_f1"] == pytest.approx(f1_score(y, p, average="samples", zero_division=1))
     assert m["hamming_loss"] == pytest.approx(hamming_loss(y, p))
+    assert m["weighted_f1"] == pytest.approx(f1_score(y, p, average="weighted", zero_division=0))
+    assert m["accuracy"] == m["subset_accuracy"] == pytest.approx(accuracy_score(y, p))
 
 
 def test_per_label_table_and_errors():

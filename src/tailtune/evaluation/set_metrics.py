@@ -13,6 +13,11 @@ Definitions (gold ``Y``, predicted ``P``; tp/fp/fn per label or per text):
 - subset_accuracy: the share of texts whose predicted set equals the gold set exactly;
 - hamming_loss: the share of the N·K label decisions that are wrong.
 
+So that run tables, cards and comparisons written for single-label runs read a multi-label run
+too, the result also carries ``accuracy`` (= subset accuracy), ``weighted_f1`` (per-label F1
+weighted by support, scikit-learn's ``average="weighted"``), ``macro_precision``,
+``macro_recall`` and ``balanced_accuracy`` (= macro recall, its single-label definition).
+
 Tiers follow the one rule of :func:`tailtune.evaluation.tiers.resolve_tiers` on each label's
 training positives. :func:`bootstrap_sets` resamples texts (a text's labels travel together) for
 intervals and paired comparisons (Koehn 2004; Dror et al. 2018).
@@ -45,11 +50,19 @@ def set_metrics(
     tp, support, predicted = _counts(y, pred)
     present = support > 0
     f1 = 2.0 * tp / np.maximum(support + predicted, 1)
+    precision = np.divide(tp, predicted, out=np.zeros(len(tp)), where=predicted > 0)
+    recall = np.divide(tp, support, out=np.zeros(len(tp)), where=support > 0)
+    subset = float((y == pred).all(axis=1).mean())
     out = {
+        "accuracy": subset,
+        "weighted_f1": float((f1 * support).sum() / max(support.sum(), 1)),
+        "macro_precision": float(precision[present].mean()) if present.any() else 0.0,
+        "macro_recall": float(recall[present].mean()) if present.any() else 0.0,
+        "balanced_accuracy": float(recall[present].mean()) if present.any() else 0.0,
         "micro_f1": float(2.0 * tp.sum() / max(support.sum() + predicted.sum(), 1)),
         "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
         "samples_f1": float(_samples_f1(y, pred).mean()),
-        "subset_accuracy": float((y == pred).all(axis=1).mean()),
+        "subset_accuracy": subset,
         "hamming_loss": float((y != pred).mean()),
         "zero_f1": int(np.sum(f1[present] == 0.0)),
         "zero_f1_labels": [labels[j] for j in np.flatnonzero(present & (f1 == 0))],

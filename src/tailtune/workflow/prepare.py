@@ -25,6 +25,8 @@ class Prepared:
     val: pd.DataFrame
     test: pd.DataFrame | None
     reports: dict[str, Any] = field(default_factory=dict)
+    set_separator: str | None = None
+    """Label sets (data.multi_label: sets): the separator joining a set's labels; else None."""
 
 
 def read_options(data: DataConfig) -> dict[str, Any]:
@@ -147,7 +149,8 @@ def prepare_data(cfg: Config) -> Prepared:
         reports["hierarchy"] = {"levels": list(tree.levels), "leaf_paths": len(tree.leaves)}
     # an empty validation split (split.val: 0) is allowed: the workflow checks that the
     # backend chooses nothing on validation (tailtune.workflow.refit.check_no_validation)
-    return Prepared(train=train, val=val, test=test, reports=_plain(reports))
+    sep = (data.multi_label_separator or ",") if sets else None
+    return Prepared(train=train, val=val, test=test, reports=_plain(reports), set_separator=sep)
 
 
 def _check_set_options(data: DataConfig) -> None:

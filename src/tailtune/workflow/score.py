@@ -27,6 +27,11 @@ def score_split(backend, frame: pd.DataFrame, train_counts, cfg: Config, split: 
     """Predict one split and compute its metrics, per-class table and prediction rows."""
     from tailtune.evaluation import compute_metrics, per_class_table, resolve_tiers
 
+    if cfg.data.multi_label == "sets":
+        from tailtune.workflow.score_sets import score_set_split
+
+        return score_set_split(backend, frame, train_counts, cfg, split)
+
     texts, gold = frame["text"].tolist(), frame["label"].astype(str).to_numpy()
     proba = backend.predict_proba(texts)
     classes = np.asarray(backend.classes_, dtype=object)
@@ -74,5 +79,10 @@ def hierarchy_scores(gold, pred, train_counts, cfg: Config) -> dict:
 
 
 def train_counts(prepared: Prepared) -> dict[str, int]:
-    """Training examples per class (the counts tiers and per-class tables are read against)."""
+    """Training examples per class (the counts tiers and per-class tables are read against);
+    with label sets, training texts per label."""
+    if prepared.set_separator is not None:
+        from tailtune.workflow.score_sets import set_train_counts
+
+        return set_train_counts(prepared.train["label"], prepared.set_separator)
     return dict(Counter(prepared.train["label"]))
