@@ -42,7 +42,7 @@ import numpy as np
 from tailtune._atomic import write_text
 from tailtune._extras import require
 from tailtune.objectives.losses import uniform_loss
-from tailtune.objectives.samplers import example_probabilities
+from tailtune.objectives.samplers import example_probabilities, set_example_probabilities
 from tailtune.runs import layout
 from tailtune.training import checkpoints as ckpt
 from tailtune.training import preflight
@@ -179,7 +179,7 @@ def fit_classifier(
     if lengths is None and "input_ids" in train_items[0]:
         lengths = [len(it["input_ids"]) for it in train_items]
     lengths = np.asarray(lengths if lengths is not None else np.ones(len(train_items)))
-    sample_probs = None if s.sampler == "none" else example_probabilities(labels, s.sampler)
+    sample_probs = None if s.sampler == "none" else _sample_probs(labels, s.sampler)
 
     checkpointing = enable_checkpointing(model, s, log)
     optimizer = make_optimizer(model, s, head_prefixes, optimizer_cls)
@@ -307,6 +307,14 @@ def evaluate(model, items, labels, *, collate, loss_fn, metrics_fn, batch_size, 
     metrics = metrics_fn(logits.numpy(), labels)
     scores.update({k: v for k, v in metrics.items() if isinstance(v, int | float)})
     return scores
+
+
+def _sample_probs(labels: np.ndarray, sampler: str) -> np.ndarray:
+    """Per-item draw probabilities of class-aware sampling (over label sets when the labels are
+    0/1 vectors)."""
+    if np.ndim(labels) == 2:
+        return set_example_probabilities(labels, sampler)
+    return example_probabilities(labels, sampler)
 
 
 def classification_metrics(logits: np.ndarray, labels: np.ndarray) -> dict:

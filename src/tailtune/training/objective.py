@@ -10,7 +10,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["make_loss", "make_set_loss", "set_rule", "softmax", "tuned_tau"]
+__all__ = [
+    "make_loss",
+    "make_set_loss",
+    "set_metrics_fn",
+    "set_rule",
+    "softmax",
+    "tuned_tau",
+]
 
 
 def make_loss(counts: np.ndarray, objective):
@@ -65,6 +72,24 @@ def set_rule(scores: np.ndarray | None, y: np.ndarray | None, labels, objective)
         return SetRule.fixed([str(x) for x in labels], 0.5, **kw)
     return tune_set_rule(scores, y, [str(x) for x in labels], shrink=objective.threshold_shrink,
                          **kw)  # fmt: skip
+
+
+def set_metrics_fn(objective, labels):
+    """``metrics_fn(logits, y)`` of the training loop for label sets: sigmoid scores, the
+    decision rule ``objective`` makes on these validation labels, then the multi-label metrics
+    (so early stopping follows the macro F1 the saved model will have)."""
+    from tailtune.backends._sets import sigmoid
+    from tailtune.evaluation.set_metrics import set_metrics
+
+    names = [str(x) for x in labels]
+
+    def metrics(logits, y):
+        scores = sigmoid(np.asarray(logits))
+        y = np.asarray(y) > 0.5
+        rule = set_rule(scores, y, names, objective)
+        return set_metrics(y, rule.apply(scores), names)
+
+    return metrics
 
 
 def softmax(logits) -> np.ndarray:
