@@ -319,7 +319,7 @@ def tt_finetune(d, args):
         enc.fit(d["Xf"], d["yf"], eval_set=(d["Xv"], d["yv"]))
     with Clock() as pred:
         p = enc.predict(d["Xt"])
-    note = f"τ={enc.params.get('posthoc_tau', 0):g}; trained on the 90% fit part"
+    note = f"τ={enc.tau_:g}; trained on the 90% fit part"
     return [_res("tt: recipe cpu-finetune", p, fit, pred, note)]
 
 

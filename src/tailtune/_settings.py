@@ -65,10 +65,10 @@ def check_choices(obj: Any, where: str) -> None:
         allowed = _choices(hints[f.name])
         value = getattr(obj, f.name)
         if allowed is not None and value not in allowed:
-            raise _not_a_choice(value, allowed, f"{where}.{f.name}" if where else f.name)
+            raise not_a_choice(value, allowed, f"{where}.{f.name}" if where else f.name)
 
 
-def _not_a_choice(value: Any, allowed: tuple, where: str) -> ConfigError:
+def not_a_choice(value: Any, allowed: tuple, where: str) -> ConfigError:
     """The error for a value outside a ``Literal``'s choices, with a "did you mean" hint."""
     shown = ", ".join("null" if a is None else str(a) for a in allowed)
     close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)
@@ -143,7 +143,7 @@ def _coerce(value: Any, tp: Any, where: str, kind: str = "config") -> Any:
     if origin is Literal:
         if value in args:
             return value
-        raise _not_a_choice(value, args, where)
+        raise not_a_choice(value, args, where)
     if origin is list:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: got {_show(value)}, expected a list")

@@ -21,7 +21,8 @@ from typing import Any, Literal
 
 import yaml
 
-from tailtune._settings import check_choices, deep_merge, from_dict, to_dict
+from tailtune._settings import check_choices, deep_merge, from_dict, not_a_choice, to_dict
+from tailtune.backends._registry import BACKENDS, backend_class
 from tailtune.backends.build import CascadeSettings, EnsembleSettings
 from tailtune.backends.embedding_head import HeadSettings
 from tailtune.backends.lora import LoraSettings
@@ -230,10 +231,9 @@ class SplitConfig:
 class ModelConfig:
     """Which backend, which transformers model (hub id or local path) and its settings."""
 
-    backend: Literal[
-        "majority", "tfidf", "embedding_head", "encoder", "decoder_lora", "cascade", "ensemble"
-    ] = "tfidf"
-    """The backend (tailtune.backends.BACKENDS)."""
+    backend: str = "tfidf"
+    """The backend: a name of tailtune.backends.BACKENDS (majority, tfidf, embedding_head,
+    encoder, decoder_lora, prototype, cascade, ensemble)."""
     name: str | None = None
     """A transformers model: hub id or local path (neural backends)."""
     max_length: int = 128
@@ -254,16 +254,9 @@ class ModelConfig:
         check_choices(self, where)
         if self.max_length < 1:
             raise ConfigError(f"{where}.max_length: got {self.max_length}, expected at least 1")
-        members = self.ensemble.members
-        if self.backend == "ensemble" and len(members) < 2:
-            raise ConfigError(
-                f"{where}.ensemble.members: got {len(members)}, expected at least 2 members"
-            )
-        weights = self.ensemble.weights
-        if self.backend == "ensemble" and weights is not None and len(weights) != len(members):
-            raise ConfigError(
-                f"{where}.ensemble.weights: got {len(weights)} weights for {len(members)} members"
-            )
+        if self.backend not in BACKENDS:  # the registry is the list: a new backend is one line
+            raise not_a_choice(self.backend, tuple(BACKENDS), f"{where}.backend")
+        backend_class(self.backend).check_model_config(self, where)
 
 
 @dataclass

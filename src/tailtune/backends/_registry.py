@@ -17,6 +17,7 @@ BACKENDS: dict[str, str] = {
     "embedding_head": "tailtune.backends.embedding_head:EmbeddingHeadBackend",
     "encoder": "tailtune.backends.encoder:EncoderBackend",
     "decoder_lora": "tailtune.backends.decoder_lora:DecoderLoraBackend",
+    "prototype": "tailtune.backends.prototype:PrototypeBackend",
     "cascade": "tailtune.backends.cascade:CascadeBackend",
     "ensemble": "tailtune.backends.ensemble:EnsembleBackend",
 }
@@ -35,7 +36,7 @@ def backend_class(name: str) -> type:
 
 def make_backend(name: str, **kwargs: Any):
     """Instantiate a backend by name with keyword arguments (settings objects or flat fields)."""
-    return backend_class(name)(**kwargs)
+    return backend_class(name).from_flat(**kwargs)
 
 
 def load_backend(path: str | Path):

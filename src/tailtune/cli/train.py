@@ -111,7 +111,7 @@ def train_cmd(
 
     if is_main_process():  # under torchrun, one summary (rank 0's), not one per process
         print_run_summary(path)
-        _print_cascade(path)
+        _print_backend_summary(path)
 
 
 @app.command(
@@ -304,11 +304,16 @@ def predict_cmd(
     console.print(table)
 
 
-def _print_cascade(path: Path) -> None:
-    from tailtune.report.terminal import print_cascade
+def _print_backend_summary(path: Path) -> None:
+    """The lines the run's backend gives about itself (a cascade's four figures, say)."""
+    from tailtune.backends import BACKENDS, backend_class
     from tailtune.runs import read_run
 
-    print_cascade(read_run(path).metrics.get("info"), console=console)
+    metrics = read_run(path).metrics
+    name = metrics.get("backend")
+    lines = backend_class(name).summary_lines(metrics.get("info")) if name in BACKENDS else []
+    for i, line in enumerate(lines):
+        console.print(Text(line, style="bold" if i == 0 else ""))
 
 
 def _warn(line: str) -> None:

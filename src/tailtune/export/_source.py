@@ -56,10 +56,7 @@ def open_run(run_path: str | Path, device: str = "cpu") -> Source:
 
 def posthoc(backend) -> tuple[float, float, np.ndarray | None]:
     """``(τ, temperature, class priors)`` that ``predict_proba`` applies after the logits."""
-    tau = getattr(backend, "posthoc_tau", None)
-    if tau is None:
-        params = backend.get_params() if hasattr(backend, "get_params") else {}
-        tau = params.get("posthoc_tau", getattr(backend, "params", {}).get("posthoc_tau", 0.0))
+    tau = getattr(backend, "tau_", 0.0)
     temperature = float(getattr(backend, "temperature_", 1.0) or 1.0)
     prior = getattr(backend, "prior_", None)
     return float(tau or 0.0), temperature, None if prior is None else np.asarray(prior, float)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from tailtune.backends.build import check_settings
 from tailtune.config import Config, config_from_dict, dump_config
 from tailtune.errors import DataError
 from tailtune.runs import RunWriter, layout
@@ -52,6 +53,8 @@ def train(
     dist = _launch(cfg)
     worker = dist is not None and not dist.is_main
     say = _logger(quiet or worker, None if worker else log)
+    for line in check_settings(cfg):  # a setting the backend cannot use: refused before any work
+        say(f"warning: {line}")
     started = time.perf_counter()
     root = Path(runs_dir if runs_dir is not None else cfg.runs_dir)
     stem = dir_name or cfg.name
