@@ -46,16 +46,16 @@ def test_split_writes_sets_that_read_back(tmp_path):
     assert set(json.loads(back.stdout)["stats"]["counts"]) == {"a", "b", "c"}
 
 
-def test_training_on_sets_is_one_line_until_a_backend_takes_them(tmp_path, monkeypatch, capsys):
+def test_a_backend_without_sets_is_one_line(tmp_path, monkeypatch, capsys):
     p = tmp_path / "d.csv"
     p.write_text(CSV)
     args = ["train", "--set", f"data.path={p}", "--set", "data.label_columns=[tags]", *SETS,
-            "--set", f"runs_dir={tmp_path / 'runs'}"]  # fmt: skip
+            "--set", f"runs_dir={tmp_path / 'runs'}", "--set", "model.backend=majority"]  # fmt: skip
     monkeypatch.setattr(sys, "argv", ["tailtune", *args])
     with pytest.raises(SystemExit) as exit_info:
         cli.main()
     assert exit_info.value.code == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: data.multi_label: sets: backend 'tfidf' does not train on label")
+    assert err.startswith("error: data.multi_label: sets: backend 'majority' does not train on")
     assert err.count("\n") == 1
     assert not (tmp_path / "runs").exists()

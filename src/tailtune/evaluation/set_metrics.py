@@ -71,6 +71,7 @@ def set_metrics(
         "empty_predictions": int((pred.sum(axis=1) == 0).sum()),
         "n_examples": int(len(y)),
         "n_labels": int(present.sum()),
+        "n_classes": int(present.sum()),
         "macro_over": f"labels present in the evaluation gold ({int(present.sum())})",
     }
     if tiers is None and train_counts is not None:

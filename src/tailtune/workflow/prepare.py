@@ -28,6 +28,14 @@ class Prepared:
     set_separator: str | None = None
     """Label sets (data.multi_label: sets): the separator joining a set's labels; else None."""
 
+    def labels_of(self, frame: pd.DataFrame) -> list:
+        """A split's labels as a backend takes them: strings, or (label sets) label tuples."""
+        if self.set_separator is None:
+            return frame["label"].tolist()
+        from tailtune.data.labelsets import parse_sets
+
+        return parse_sets(frame["label"], self.set_separator)
+
 
 def read_options(data: DataConfig) -> dict[str, Any]:
     """The DataConfig's reading options as :func:`tailtune.data.load_table` keywords (the one

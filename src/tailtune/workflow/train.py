@@ -162,7 +162,11 @@ def _describe_data(prepared: Prepared, say) -> None:
     say(
         f"data: {len(prepared.train):,} train / {len(prepared.val):,} val"
         + (f" / {len(test):,} test" if test is not None else "")
-        + f", {prepared.train['label'].nunique()} classes"
+        + (
+            f", {len(train_counts(prepared))} labels in sets"
+            if prepared.set_separator
+            else f", {prepared.train['label'].nunique()} classes"
+        )
     )
     sub = prepared.reports.get("train_subsample")
     if sub:
