@@ -84,8 +84,8 @@ def features(train_texts, *others):
 def embeddings(texts: list[str], model_name: str, max_length: int = 64) -> np.ndarray:
     """Mean-pooled, L2-normalized sentence embeddings, read from (or written to) the cache the
     embedding_head backend uses (same key: model, pooling, max length, texts)."""
-    from tailtune.backends._hf import load_pretrained, load_tokenizer
     from tailtune.backends._embeddings import _default_cache, embed_texts, embedding_cache_key
+    from tailtune.backends._hf import load_pretrained, load_tokenizer
 
     path = _default_cache() / f"{embedding_cache_key(model_name, 'mean', max_length, texts)}.npy"
     if path.is_file():

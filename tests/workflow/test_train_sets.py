@@ -22,7 +22,9 @@ def _tickets(path, n=300, seed=0):
     rng = random.Random(seed)
     rows = []
     for _ in range(n):
-        tags = [t for t, p in (("billing", 0.5), ("login", 0.3), ("refund", 0.08)) if rng.random() < p]
+        tags = [
+            t for t, p in (("billing", 0.5), ("login", 0.3), ("refund", 0.08)) if rng.random() < p
+        ]
         words = [WORDS[t] for t in tags] or ["hello there"]
         rows.append((" ".join(words + [f"w{rng.randint(0, 40)}"]), ",".join(tags) or "other"))
     pd.DataFrame(rows, columns=["text", "tags"]).to_csv(path, index=False)
