@@ -22,6 +22,7 @@ import numpy as np
 
 from tailtune._settings import from_kwargs
 from tailtune.backends._common import read_backend_json, write_backend_json
+from tailtune.backends._sets import as_sets, is_label_sets
 from tailtune.backends.labels import LabelSpace, as_labels, decision_rule
 from tailtune.backends.params import decode_params, encode_params, is_backend, split_flat
 from tailtune.errors import ConfigError, DataError
@@ -73,7 +74,10 @@ class BackendBase:
     prefixes: dict[str, str] = {}
     """Flat-keyword prefix of a settings argument for :meth:`from_flat` (``lora_r`` → ``lora.r``)."""
     decision = "argmax"
-    """The decision rule of :data:`tailtune.backends.labels.RULES` that ``predict`` applies."""
+    """The decision rule of :data:`tailtune.backends.labels.RULES` that ``predict`` applies
+    (a fitted model of label sets uses ``thresholds``, see :attr:`decision_`)."""
+    takes_sets = False
+    """Whether ``fit`` takes label sets (multi-label: one sequence of labels per text)."""
     # unfitted defaults, read-only: fit assigns fresh ones
     history_: Sequence[dict] = ()
     info_: Mapping[str, Any] = MappingProxyType({})
@@ -111,12 +115,20 @@ class BackendBase:
     # -- the template methods ------------------------------------------------------------------
 
     def fit(self, texts, labels, eval_set=None, work_dir=None):
-        """Check input and settings, learn the label space, ``_fit``, then τ on validation."""
+        """Check input and settings, learn the label space, ``_fit``, then τ on validation.
+
+        ``labels`` may be label sets (one list or tuple of labels per text, as scikit-learn's
+        multi-label estimators take them): the space is then of kind ``multi``, ``_fit`` learns
+        one probability per label, and the per-label thresholds of the decision rule are tuned
+        on ``eval_set`` (:meth:`_fit_label_sets`).
+        """
         check_fit_input(texts, labels, eval_set)
         self._check_params()
+        if is_label_sets(labels):
+            return self._fit_label_sets(list(texts), as_sets(labels), eval_set, work_dir)
         texts, labels = list(texts), as_labels(labels)
         space = LabelSpace.from_labels(labels)
-        self.classes_, self.prior_ = space.classes, space.prior
+        self.classes_, self.prior_, self.kind_ = space.classes, space.prior, space.kind
         self.history_, self.info_ = [], {}
         tau, tune = self._posthoc()
         self.tau_ = float(tau)
@@ -127,8 +139,44 @@ class BackendBase:
             self.info_["posthoc_tau"] = self.tau_
         return self
 
+    def _fit_label_sets(self, texts: list[str], sets: list[tuple], eval_set, work_dir):
+        """Label sets: learn the ``multi`` space, ``_fit`` on the sets, then the decision rule's
+        thresholds on validation (0.5 without validation data or with tune_thresholds off)."""
+        from tailtune.objectives.settings import Objective
+        from tailtune.training.objective import set_rule
+
+        if not self.takes_sets:
+            raise ConfigError(f"data.multi_label: sets: backend '{self.name}' does not train on "
+                              "label sets (tfidf and embedding_head do)")  # fmt: skip
+        tau, tune = self._posthoc()
+        if tau or tune:
+            raise ConfigError("objective.posthoc_tau / tune_posthoc_tau: adjust a softmax over "
+                              "classes; label sets have one probability per label, set 0 / false")  # fmt: skip
+        space = LabelSpace.from_sets(sets)
+        self.classes_, self.prior_, self.kind_ = space.classes, space.prior, space.kind
+        self.history_, self.info_, self.tau_ = [], {}, 0.0
+        if eval_set is not None:
+            eval_set = (list(eval_set[0]), as_sets(eval_set[1]))
+        self._fit(texts, sets, eval_set, work_dir)
+        objective = getattr(self, "objective", None) or Objective()
+        scores = y = None
+        if eval_set is not None and len(eval_set[0]):
+            val_texts, y = space.known(*eval_set)
+            scores = self._raw_proba(val_texts)
+        self.rule_ = set_rule(scores, y, self.classes_, objective)
+        self.info_["thresholds"] = {"global": self.rule_.global_threshold,
+                                    "tuned": scores is not None and objective.tune_thresholds}  # fmt: skip
+        return self
+
+    @property
+    def decision_(self) -> str:
+        """The decision rule this fitted model applies: ``thresholds`` for label sets."""
+        return "thresholds" if getattr(self, "kind_", "single") == "multi" else self.decision
+
     def _fit(self, texts: list[str], labels: np.ndarray, eval_set, work_dir) -> None:
-        """Train on ``texts``/``labels`` (``classes_``/``prior_`` are set); fill ``info_``."""
+        """Train on ``texts``/``labels`` (``classes_``/``prior_`` are set); fill ``info_``.
+        With label sets (``self.space_.kind == "multi"``) ``labels`` and ``eval_set``'s labels are
+        tuples of labels and the model learns one independent probability per class."""
         raise NotImplementedError
 
     def _raw_proba(self, texts: list[str]) -> np.ndarray:
@@ -142,7 +190,7 @@ class BackendBase:
         if not texts:  # scikit-learn's transformers and the tokenizers refuse zero rows
             return np.zeros((0, len(self.classes_)))
         proba = self._raw_proba(texts)
-        tau = getattr(self, "tau_", 0.0)
+        tau = getattr(self, "tau_", 0.0)  # always 0 for label sets
         if tau:
             from tailtune.objectives.adjust import adjust_probabilities
 
@@ -150,8 +198,10 @@ class BackendBase:
         return proba
 
     def predict(self, texts) -> np.ndarray:
-        """The label the decision rule picks for each text (argmax of ``predict_proba``)."""
-        return decision_rule(self.decision).decide(self.classes_, self.predict_proba(texts))
+        """The label the decision rule picks for each text (argmax of ``predict_proba``); for
+        label sets, a tuple of labels per text (those over their thresholds)."""
+        rule = decision_rule(self.decision_)
+        return rule.decide(self.classes_, self.predict_proba(texts), getattr(self, "rule_", None))
 
     # -- post-hoc τ ------------------------------------------------------------------------------
 
@@ -178,8 +228,8 @@ class BackendBase:
 
     @property
     def space_(self) -> LabelSpace:
-        """The learned label space (``classes_`` and ``prior_``)."""
-        return LabelSpace(self.classes_, self.prior_)
+        """The learned label space (``classes_``, ``prior_`` and its kind)."""
+        return LabelSpace(self.classes_, self.prior_, getattr(self, "kind_", "single"))
 
     def frozen_params(self) -> dict[str, Any]:
         """Params that pin what ``fit`` chose on validation (see :func:`freeze`): here τ."""
@@ -277,7 +327,9 @@ class BackendBase:
         state = {
             "classes": [str(c) for c in self.classes_],
             "prior": np.asarray(self.prior_, dtype=float).tolist(),
-            "rule": self.decision,
+            "rule": self.decision_,
+            "kind": getattr(self, "kind_", "single"),
+            **({"set_rule": self.rule_.to_dict()} if hasattr(self, "rule_") else {}),
             "tau": float(getattr(self, "tau_", 0.0)),
             "info": dict(self.info_),
             "history": list(self.history_),
@@ -300,6 +352,11 @@ class BackendBase:
         obj.classes_ = np.asarray(state["classes"], dtype=object)
         obj.prior_ = np.asarray(state["prior"], dtype=np.float64)
         decision_rule(state.get("rule", "argmax"))  # a rule this version lacks fails here
+        obj.kind_ = state.get("kind", "single")
+        if "set_rule" in state:
+            from tailtune.objectives.thresholds import SetRule
+
+            obj.rule_ = SetRule.from_dict(state["set_rule"])
         # a model saved before τ was learned state kept the chosen τ in its params
         obj.tau_ = float(state.get("tau", obj._posthoc()[0]))
         obj.info_, obj.history_ = state.get("info", {}), state.get("history", [])

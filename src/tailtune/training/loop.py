@@ -42,7 +42,7 @@ import numpy as np
 from tailtune._atomic import write_text
 from tailtune._extras import require
 from tailtune.objectives.losses import uniform_loss
-from tailtune.objectives.samplers import example_probabilities
+from tailtune.objectives.samplers import example_probabilities, set_example_probabilities
 from tailtune.runs import layout
 from tailtune.training import checkpoints as ckpt
 from tailtune.training import preflight
@@ -184,8 +184,9 @@ def fit_classifier(
     if lengths is None and "input_ids" in train_items[0]:
         lengths = [len(it["input_ids"]) for it in train_items]
     lengths = np.asarray(lengths if lengths is not None else np.ones(len(train_items)))
-    sample_probs = None if s.sampler == "none" else example_probabilities(labels, s.sampler)
-    watch = Watch(labels, sample_probs, num_classes)
+    sample_probs = None if s.sampler == "none" else _sample_probs(labels, s.sampler)
+    # the guards read single-label class indices; label sets (0/1 rows) train without them
+    watch = Watch(labels, sample_probs, num_classes) if np.ndim(labels) == 1 else None
 
     checkpointing = enable_checkpointing(model, s, log)
     optimizer = make_optimizer(model, s, head_prefixes, optimizer_cls)
@@ -323,6 +324,14 @@ def evaluate(
     if watch is not None:
         scores.update(watch.figures(labels, logits.numpy()))
     return scores
+
+
+def _sample_probs(labels: np.ndarray, sampler: str) -> np.ndarray:
+    """Per-item draw probabilities of class-aware sampling (over label sets when the labels are
+    0/1 vectors)."""
+    if np.ndim(labels) == 2:
+        return set_example_probabilities(labels, sampler)
+    return example_probabilities(labels, sampler)
 
 
 def classification_metrics(logits: np.ndarray, labels: np.ndarray) -> dict:

@@ -27,7 +27,7 @@ from tailtune.runs.writer import (
     unfinished_runs,
     writable_runs_dir,
 )
-from tailtune.workflow.fit import fit_backend, training_inputs
+from tailtune.workflow.fit import check_trainable, fit_backend, training_inputs
 from tailtune.workflow.prepare import Prepared, prepare_data
 from tailtune.workflow.refit import refit_backend, refit_decision, refit_phase
 from tailtune.workflow.score import score_split, score_splits, train_counts
@@ -68,6 +68,7 @@ def train(
     if not worker:
         writable_runs_dir(root)  # before any work: a run that cannot be written is not started
     stem = dir_name or cfg.name
+    check_trainable(cfg)  # before any data is read or folder made
     prepared = prepare_data(cfg)
     _describe_data(prepared, say)
     _check_leakage(prepared, say)
@@ -185,7 +186,11 @@ def _describe_data(prepared: Prepared, say) -> None:
     say(
         f"data: {len(prepared.train):,} train / {len(prepared.val):,} val"
         + (f" / {len(test):,} test" if test is not None else "")
-        + f", {prepared.train['label'].nunique()} classes"
+        + (
+            f", {len(train_counts(prepared))} labels in sets"
+            if prepared.set_separator
+            else f", {prepared.train['label'].nunique()} classes"
+        )
     )
     sub = prepared.reports.get("train_subsample")
     if sub:
