@@ -63,8 +63,9 @@ def test_lists_and_scores_every_kept_checkpoint(encoder_run):
     backend.load_checkpoint(next(c for c in list_checkpoints(path) if c.name == "best").path)
     np.testing.assert_allclose(backend.predict_proba(texts), final, atol=1e-6)
     best = max(result["rows"], key=lambda r: r["metrics"]["macro_f1"])
-    assert result["best"] in {r["checkpoint"] for r in result["rows"]}
-    assert rows[result["best"]]["macro_f1"] == best["metrics"]["macro_f1"]
+    assert result["highest"] in {r["checkpoint"] for r in result["rows"]}
+    assert rows[result["highest"]]["macro_f1"] == best["metrics"]["macro_f1"]
+    assert not any(r["in_sample"] for r in result["rows"])  # no refit: nothing in-sample
 
 
 def test_names_are_forgiving_and_a_missing_one_is_one_line(encoder_run):
@@ -86,7 +87,8 @@ def test_cli_table_and_promote(encoder_run, tmp_path):
     path, _ = encoder_run
     res = _cli(["evaluate", str(path), "--checkpoint", "all", "--output", "ck.json"], tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "◀ highest" in res.stdout and "the checkpoint training chose" in res.stdout
+    assert "◀ highest" in res.stdout and "the checkpoint early stopping kept" in res.stdout
+    assert "kept by early stopping" in res.stdout and "in-sample" not in res.stdout
     record = json.loads((tmp_path / "ck.json").read_text())
     assert record["evaluated_on"] == "val split" and len(record["rows"]) == 5
 

@@ -21,9 +21,10 @@ BACKENDS: dict[str, str] = {
     "prototype": "tailtune.backends.prototype:PrototypeBackend",
     "cascade": "tailtune.backends.cascade:CascadeBackend",
     "ensemble": "tailtune.backends.ensemble:EnsembleBackend",
+    "hierarchical": "tailtune.backends.hierarchical:HierarchicalBackend",
 }
 
-COMPOSITES = ("cascade", "ensemble")
+COMPOSITES = ("cascade", "ensemble", "hierarchical")
 """Backends made of other backends; a composite never nests another."""
 
 
@@ -67,7 +68,7 @@ def load_backend(path: str | Path):
 def as_stage(spec: Any, where: str, seed: int):
     """A composite's stage: a built backend, or ``{"backend": name, **kwargs}`` built here
     (seeded with the composite's ``seed`` unless the spec names one)."""
-    from tailtune.backends.base import is_backend
+    from tailtune.backends.params import is_backend
 
     if isinstance(spec, dict):
         spec = dict(spec)

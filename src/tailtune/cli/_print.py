@@ -112,6 +112,10 @@ def print_run_summary(path: Path) -> None:
             )
         console.print(table)
         console.print(f"tiers by training count: {recorded_rule(run.labels)}")
+    from tailtune.report.hierarchy import print_hierarchy
+
+    for split, m in splits.items():  # labels that are paths: every level, hF1, back-off
+        print_hierarchy(m.get("hierarchy"), console, split)
     from tailtune.runs.clean import human_size
     from tailtune.runs.retention import disk_usage
 

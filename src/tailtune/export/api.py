@@ -54,6 +54,10 @@ def export_run(
         "classes": source.classes,
         "val_texts": len(source.val_texts),
     }
+    if source.decision is not None:
+        # a hierarchy: the model gives leaf-path probabilities; this rule (tree, decoding,
+        # back-off) turns them into the path, each level's probability and the answer
+        report["decision"] = source.decision
     with staged_dir(out_dir, force) as folder:
         if fmt == "hf":
             from tailtune.export.hf import export_hf

@@ -104,7 +104,7 @@ def create_app(
         status, message = body_error(exc) or (exc.status_code, str(exc.detail))
         return error(status, message)
 
-    @app.post("/predict", response_model=PredictResponse)
+    @app.post("/predict", response_model=PredictResponse, response_model_exclude_none=True)
     async def predict(body: PredictRequest) -> Any:
         """Labels and top-k probabilities for each text (micro-batched with other requests)."""
         top_k = min(3, n_classes) if body.top_k is None else body.top_k
@@ -115,7 +115,10 @@ def create_app(
             proba = await app.state.batcher.submit(body.texts)
         except Exception as exc:  # a model failure answers this request, not the server
             return error(500, f"prediction failed: {type(exc).__name__}: {exc}")
-        return {"predictions": top_k_rows(proba, classes, top_k), "model": predictor.backend}
+        rows = top_k_rows(proba, classes, top_k)
+        if predictor.decision is not None:  # a hierarchy: its saved decision rule
+            _add_paths(rows, proba, predictor)
+        return {"predictions": rows, "model": predictor.backend}
 
     @app.get("/health")
     async def health() -> dict:
@@ -207,3 +210,15 @@ def top_k_rows(proba: np.ndarray, classes: np.ndarray, k: int) -> list[dict]:
         top = [{"label": str(classes[j]), "probability": round(float(p[j]), 6)} for j in idx]
         rows.append({"label": top[0]["label"], "probability": top[0]["probability"], "top_k": top})
     return rows
+
+
+def _add_paths(rows: list[dict], proba: np.ndarray, predictor) -> None:
+    """The decoded path as each row's label (with its probability), the back-off answer and
+    each level's probability (:class:`tailtune.objectives.path_decision.PathDecision`)."""
+    out = predictor.decision.describe(proba, predictor.classes)
+    col = {c: j for j, c in enumerate(predictor.classes)}
+    for i, row in enumerate(rows):
+        row["label"] = out["path"][i]
+        row["probability"] = round(float(proba[i, col[row["label"]]]), 6)
+        row["answer"] = out["answer"][i]
+        row["levels"] = {k: round(v, 6) for k, v in out["level_proba"][i].items()}

@@ -91,6 +91,7 @@ class NotLearningGuard:
     losses: list = field(default_factory=list)
     uniform: list = field(default_factory=list)
     checked: bool = False
+    fired: bool = False  # it warned (the evaluation-level not-learning guard then stays quiet)
 
     @property
     def active(self) -> bool:
@@ -110,6 +111,7 @@ class NotLearningGuard:
         mean_uniform = sum(self.uniform) / len(self.uniform)
         if abs(mean_loss - mean_uniform) > TOLERANCE * mean_uniform:
             return None
+        self.fired = True
         return not_learning_message(step, mean_loss, mean_uniform)
 
     def state_dict(self) -> dict:

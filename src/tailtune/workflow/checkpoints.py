@@ -93,9 +93,12 @@ def evaluate_checkpoints(
 ) -> dict[str, Any]:
     """Score each chosen checkpoint on a split of the run's data or on a labelled file.
 
-    Returns ``{"rows": [{checkpoint, step, phase, metrics}], "best": name, "split": …,
-    "trained_best": name or None, "notes": [...]}``; ``best`` has the highest macro F1 (the
-    earliest on a tie: fewer steps for the same score).
+    Returns ``{"rows": [{checkpoint, step, phase, in_sample, metrics}], "highest": name or
+    None, "split": …, "trained_best": name or None, "notes": [...]}``; ``highest`` has the
+    highest macro F1 among the rows scored on data the checkpoint did not train on (the earliest
+    on a tie: fewer steps for the same score). A refit checkpoint scored on validation trained
+    on those rows: it is ``in_sample`` and never ranked. ``trained_best`` is the checkpoint
+    early stopping kept (the one meaning of "best").
     """
     from tailtune.backends import load_backend
     from tailtune.runs import read_run
@@ -121,19 +124,23 @@ def evaluate_checkpoints(
                 "checkpoint": ckpt.name,
                 "step": ckpt.step,
                 "phase": ckpt.phase,
+                # a refit model trained on train + validation: its validation score is in-sample
+                "in_sample": data is None and where == "val split" and ckpt.phase == "refit",
                 "metrics": _score(backend, frame, counts, cfg),
             }
         )
-    # ties go to fewer steps; "final" (no step of its own) loses them
+    # ties go to fewer steps; "final" (no step of its own) loses them; in-sample rows never rank
+    ranked = [r for r in rows if not r["in_sample"]]
     best = max(
-        rows,
+        ranked,
         key=lambda r: (r["metrics"]["macro_f1"], -(r["step"] if r["step"] is not None else 1e18)),
+        default=None,
     )
     return {
         "run": str(run.path),
         "evaluated_on": where,
         "rows": rows,
-        "best": best["checkpoint"],
+        "highest": best["checkpoint"] if best is not None else None,
         "trained_best": f"step-{step}" if (step := _best_step(run.path)) else None,
         "notes": notes,
     }
