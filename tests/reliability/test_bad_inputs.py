@@ -119,7 +119,10 @@ def test_experiment_negative_seed(monkeypatch, capsys, tmp_path):
 def test_predict_set_without_input_is_refused(monkeypatch, capsys, tfidf_run):
     code, out, err = cli(monkeypatch, capsys, "predict", tfidf_run, "--text", "hi",
                          "--set", "train.zzz=1")  # fmt: skip
-    one_line(code, out, err, "--set train.zzz=1: applies to reading --input")
+    one_line(code, out, err, "--set 'train.zzz=1': only data.* fields apply")
+    code, out, err = cli(monkeypatch, capsys, "predict", tfidf_run, "--text", "hi",
+                         "--set", "data.encoding=latin-1")  # fmt: skip
+    one_line(code, out, err, "--set data.* reads an --input file; --text reads none")
 
 
 @pytest.mark.parametrize(
