@@ -293,6 +293,11 @@ def predict_cmd(
     check_output("--output", output, inputs=[input_], force=force)
     if text is None and input_ is None:
         raise TailtuneError("predict: give --text or --input")
+    if input_ is None and set_:  # one rule for --set: data.* fields of a file read, as --input
+        raise TailtuneError(
+            f"--set '{set_[0]}': predict --text reads no file; --set takes the data.* fields "
+            "used to read --input"
+        )
     if input_ is not None:
         if text:
             raise TailtuneError("predict: give --text or --input, not both")
