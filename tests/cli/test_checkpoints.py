@@ -33,7 +33,8 @@ def encoder_run(tmp_path_factory):
         "data": {"synthetic": "tiny"}, "split": {"val": 0.2, "test": 0.15},
         "model": {"backend": "encoder", "name": str(model), "max_length": 24},
         "train": {"epochs": 2, "batch_size": 16, "eval_every": 4, "lr": 2e-3, "patience": None,
-                  "num_threads": 1, "device": "cpu", "keep_checkpoints": 3, "refit": False},
+                  "num_threads": 1, "device": "cpu", "keep_checkpoints": 3, "refit": False,
+                  "keep_all_checkpoints": True},
     }  # fmt: skip
     return train(config_from_dict(cfg)), root
 
@@ -131,6 +132,6 @@ def test_changed_data_is_refused(tmp_path):
     cfg = {"name": "tf", "runs_dir": str(tmp_path / "runs"), "data": {"path": str(data)}}
     path = train(config_from_dict(cfg))
     pd.DataFrame(rows[:60]).to_csv(data, index=False)
-    with pytest.raises(DataError, match="the data files changed"):
+    with pytest.raises(DataError, match=r"data\.path .*d\.csv: changed since training"):
         evaluate_checkpoints(path, "final", split="val")
     assert yaml.safe_load((Path(path) / "config.yaml").read_text())["name"] == "tf"

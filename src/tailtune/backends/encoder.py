@@ -3,7 +3,7 @@
 ``AutoModelForSequenceClassification`` with a fresh head, trained by
 :func:`tailtune.training.fit_classifier` under an :class:`~tailtune.objectives.Objective` and
 :class:`~tailtune.training.TrainSettings` (``EncoderBackend(model_name=..., objective=...,
-train=...)``; their fields may also be given flat, ``EncoderBackend(lr=1e-4)``). The label names
+train=...)``; their fields may also be given flat, ``EncoderBackend.from_flat(lr=1e-4)``). The label names
 travel inside the saved model (``id2label`` / ``label2id``), and ``load`` reproduces the logits
 exactly.
 """
@@ -11,18 +11,11 @@ exactly.
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
 
 import numpy as np
 
 from tailtune._extras import require
-from tailtune.backends._common import (
-    argmax_labels,
-    encode_labels,
-    read_backend_json,
-    write_backend_json,
-)
 from tailtune.backends._hf import (
     load_pretrained,
     load_tokenizer,
@@ -30,8 +23,7 @@ from tailtune.backends._hf import (
     quiet_transformers,
     seed_everything,
 )
-from tailtune.backends._neural import NeuralBackend, known_rows
-from tailtune.backends.base import check_fit_input, decode_params, encode_params
+from tailtune.backends._neural import NeuralBackend
 from tailtune.objectives.settings import Objective
 from tailtune.training.settings import TrainSettings
 
@@ -44,6 +36,7 @@ class EncoderBackend(NeuralBackend):
     """Fine-tune every weight of an encoder with a classification head."""
 
     name = "encoder"
+    takes_sets = True
 
     def __init__(
         self,
@@ -52,55 +45,53 @@ class EncoderBackend(NeuralBackend):
         objective: Objective | None = None,
         train: TrainSettings | None = None,
         seed: int = 42,
-        **flat,
     ):
         self.model_name = model_name
         self.max_length = max_length
+        self.objective = objective if objective is not None else Objective()
+        self.train = train if train is not None else TrainSettings()
         self.seed = seed
-        self._init_settings(flat, objective=objective, train=train)
-        self.history_: list[dict] = []
-        self.info_: dict = {}
 
     # -- training ----------------------------------------------------------------------------
 
-    def fit(self, texts, labels, eval_set=None, work_dir=None) -> EncoderBackend:
-        """Fine-tune on ``texts``/``labels``; evaluate and early-stop on ``eval_set``."""
+    def _fit(self, texts, labels, eval_set, work_dir) -> None:
+        """Fine-tune on ``texts``/``labels``; evaluate and early-stop on ``eval_set``. Label sets:
+        one sigmoid per label under ``objective.set_loss`` (the model's config says
+        ``problem_type: multi_label_classification``), early stopping on the macro F1 of the
+        thresholds the saved model will use."""
         from tailtune.training import fit_classifier, pad_collate
-        from tailtune.training.objective import make_loss, softmax
+        from tailtune.training.objective import make_loss, make_set_loss, set_metrics_fn
         from tailtune.training.preflight import check_pad_token
 
-        check_fit_input(texts, labels, eval_set)
-        labels = np.asarray(labels, dtype=object).astype(str)
-        self.classes_, counts = np.unique(labels, return_counts=True)
-        self.classes_ = self.classes_.astype(object)
-        self.prior_ = counts / counts.sum()
+        y = self.space_.encode(labels)
+        if self.space_.kind == "multi":
+            loss = make_set_loss(y, self.objective)
+            metrics_fn = set_metrics_fn(self.objective, self.classes_)
+        else:
+            loss = make_loss(np.bincount(y, minlength=len(self.classes_)), self.objective)
+            metrics_fn = None
         seed_everything(self.seed)  # before the head is created: the seed fixes its init
         self.tokenizer_ = load_tokenizer(self.model_name)
         check_pad_token(self.tokenizer_)
         self.model_ = self._new_model()
-        items = self._items(texts, encode_labels(self.classes_, labels))
         val_items, dropped = None, 0
         if eval_set is not None:
-            val_texts, val_labels = known_rows(eval_set, self.classes_)
+            val_texts, val_y = self.space_.known(*eval_set)
             dropped = len(eval_set[0]) - len(val_texts)
-            val_items = self._items(val_texts, encode_labels(self.classes_, val_labels))
+            val_items = self._items(val_texts, val_y)
         result = fit_classifier(
             self.model_,
-            items,
+            self._items(texts, y),
             collate=functools.partial(pad_collate, pad_id=self.tokenizer_.pad_token_id),
-            loss_fn=make_loss(counts, self.objective),
+            loss_fn=loss,
             num_classes=len(self.classes_),
             settings=self.loop_settings(),
             eval_items=val_items,
             work_dir=work_dir,
             head_prefixes=HEAD_PREFIXES,
+            metrics_fn=metrics_fn,
         )
         self.history_, self.info_ = result.history, {**result.info, "val_rows_unseen": dropped}
-        if self.objective.tune_posthoc_tau and val_items:
-            probs = softmax(self._logits([it["input_ids"] for it in val_items]))
-            self._record_tau(probs, np.asarray([it["labels"] for it in val_items]))
-        self.info_["posthoc_tau"] = self.posthoc_tau
-        return self
 
     def _new_model(self):
         """The pretrained encoder with a fresh, seeded classification head, in float32."""
@@ -117,6 +108,8 @@ class EncoderBackend(NeuralBackend):
             dtype=torch.float32,
         )
         model.config.pad_token_id = self.tokenizer_.pad_token_id
+        if self.space_.kind == "multi":  # transformers then applies a sigmoid, not a softmax
+            model.config.problem_type = "multi_label_classification"
         return model
 
     def _items(self, texts, y) -> list[dict]:
@@ -124,6 +117,8 @@ class EncoderBackend(NeuralBackend):
         from tailtune.training import encode_texts
 
         ids = encode_texts(self.tokenizer_, list(texts), self.max_length)
+        if np.ndim(y) == 2:  # label sets: a 0/1 vector per text
+            return [{"input_ids": i, "labels": lab} for i, lab in zip(ids, y, strict=True)]
         return [{"input_ids": i, "labels": int(lab)} for i, lab in zip(ids, y, strict=True)]
 
     # -- prediction --------------------------------------------------------------------------
@@ -143,59 +138,35 @@ class EncoderBackend(NeuralBackend):
         )
         return logits.numpy()
 
-    def predict_proba(self, texts) -> np.ndarray:
-        """Class probabilities (n, K) in ``classes_`` order, post-hoc adjusted when τ > 0."""
+    def _raw_proba(self, texts) -> np.ndarray:
         from tailtune.training import encode_texts
         from tailtune.training.objective import softmax
 
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, len(self.classes_)))
-        probs = softmax(self._logits(encode_texts(self.tokenizer_, texts, self.max_length)))
-        if self.posthoc_tau:
-            from tailtune.objectives.adjust import adjust_probabilities
+        logits = self._logits(encode_texts(self.tokenizer_, texts, self.max_length))
+        if self.space_.kind == "multi":  # one sigmoid per label
+            from tailtune.backends._sets import sigmoid
 
-            probs = adjust_probabilities(probs, self.prior_, self.posthoc_tau)
-        return probs
+            return sigmoid(logits)
+        return softmax(logits)
 
     def _checkpoint_module(self):
         return self.model_
 
-    def predict(self, texts) -> np.ndarray:
-        """Most probable label of each text."""
-        return argmax_labels(self.classes_, self.predict_proba(texts))
-
     # -- persistence -------------------------------------------------------------------------
 
-    def save(self, path) -> None:
-        """``backend.json``, the transformers model and tokenizer in ``model/``, ``state.json``."""
-        path = Path(path)
-        write_backend_json(path, self.name, encode_params(self.get_params(deep=False)))
+    def _state(self, path: Path) -> dict:
+        """The transformers model and its tokenizer in ``model/``."""
         self.model_.save_pretrained(path / "model")
         self.tokenizer_.save_pretrained(path / "model")
-        state = {
-            "classes": list(self.classes_),
-            "prior": self.prior_.tolist(),
-            "info": self.info_,
-            "history": self.history_,
-        }
-        (path / "state.json").write_text(json.dumps(state, default=str), encoding="utf-8")
+        return {}
 
-    @classmethod
-    def load(cls, path, device: str = "auto") -> EncoderBackend:
-        """Load a saved encoder backend (on CUDA when available, unless ``device='cpu'``)."""
+    def _restore(self, path: Path, state: dict, device: str = "auto") -> None:
+        """Read ``model/`` (on CUDA when available, unless ``device='cpu'``)."""
         torch = require("torch")
         transformers = require("transformers")
         quiet_transformers()
-        path = Path(path)
-        obj = cls(**decode_params(cls, read_backend_json(path)["params"]))
-        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
-        obj.classes_ = np.asarray(state["classes"], dtype=object)
-        obj.prior_ = np.asarray(state["prior"])
-        obj.info_, obj.history_ = state["info"], state["history"]
-        obj.tokenizer_ = transformers.AutoTokenizer.from_pretrained(path / "model")
-        obj.model_ = transformers.AutoModelForSequenceClassification.from_pretrained(
+        self.tokenizer_ = transformers.AutoTokenizer.from_pretrained(path / "model")
+        self.model_ = transformers.AutoModelForSequenceClassification.from_pretrained(
             path / "model", dtype=torch.float32, local_files_only=True
         ).to(pick_device(device))
-        obj.model_.eval()
-        return obj
+        self.model_.eval()

@@ -32,6 +32,7 @@ from tailtune.experiments.spec import Experiment, load_experiment
 from tailtune.runs.clean import find_unfinished
 from tailtune.runs.index import ensure_index, index_run, mark_status, run_config_hash, run_key
 from tailtune.runs.reader import is_run_dir, read_run
+from tailtune.runs.writer import writable_runs_dir
 
 __all__ = ["ExperimentResult", "run_experiment", "show_experiment"]
 
@@ -68,6 +69,7 @@ def run_experiment(
     say = log or (lambda msg: None)
     planned = plan_runs(exp)
     root, edir = runs_root(exp, runs_dir), experiment_dir(exp, runs_dir)
+    writable_runs_dir(root, "--runs-dir" if runs_dir is not None else "runs_dir")
     edir.mkdir(parents=True, exist_ok=True)
     versions = _write_plan(exp, planned, edir)
     db = ensure_index(root)

@@ -15,9 +15,8 @@ from tailtune._extras import require
 from tailtune.errors import TailtuneError
 from tailtune.export._adjust import fold_linear
 
-__all__ = ["TRANSFORMER_KINDS", "plain_classifier", "head_linear", "fold_adjustment"]
+__all__ = ["plain_classifier", "head_linear", "fold_adjustment"]
 
-TRANSFORMER_KINDS = ("encoder", "decoder_lora")
 HEAD_NAMES = ("classifier", "score")
 
 
@@ -25,13 +24,22 @@ def plain_classifier(source):
     """``(model, tokenizer)``: a transformers classifier in eval mode on CPU, and its tokenizer."""
     backend = source.backend
     model, tok = backend.model_, backend.tokenizer_
-    if source.kind == "decoder_lora" and _is_peft(model):
+    if _is_peft(model):  # LoRA adapters fold into the base weights
         model = _merge(model, tok, source)
     model.eval()
     model.config.id2label = {i: c for i, c in enumerate(source.classes)}
     model.config.label2id = {c: i for i, c in enumerate(source.classes)}
     model.config.num_labels = len(source.classes)
-    model.config.problem_type = "single_label_classification"
+    rule = getattr(backend, "rule_", None)
+    if backend.space_.kind == "multi":
+        # transformers applies a sigmoid per label for this problem type (pipeline included);
+        # the tuned thresholds travel in the config, read by whoever turns scores into sets
+        model.config.problem_type = "multi_label_classification"
+        model.config.tailtune_thresholds = dict(zip(source.classes, rule.thresholds, strict=True))
+        model.config.tailtune_decision = {k: v for k, v in rule.to_dict().items()
+                                          if k in ("top_k", "at_least_one")}  # fmt: skip
+    else:
+        model.config.problem_type = "single_label_classification"
     model.config.pad_token_id = tok.pad_token_id
     # Decoders pool the last real token; the transformers pipeline passes no position ids, so
     # right padding is the side on which batched pipeline calls give tailtune's logits.

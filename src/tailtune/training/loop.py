@@ -42,7 +42,7 @@ import numpy as np
 from tailtune._atomic import write_text
 from tailtune._extras import require
 from tailtune.objectives.losses import uniform_loss
-from tailtune.objectives.samplers import example_probabilities
+from tailtune.objectives.samplers import example_probabilities, set_example_probabilities
 from tailtune.runs import layout
 from tailtune.training import checkpoints as ckpt
 from tailtune.training import preflight
@@ -184,8 +184,9 @@ def fit_classifier(
     if lengths is None and "input_ids" in train_items[0]:
         lengths = [len(it["input_ids"]) for it in train_items]
     lengths = np.asarray(lengths if lengths is not None else np.ones(len(train_items)))
-    sample_probs = None if s.sampler == "none" else example_probabilities(labels, s.sampler)
-    watch = Watch(labels, sample_probs, num_classes)
+    sample_probs = None if s.sampler == "none" else _sample_probs(labels, s.sampler)
+    # the guards read single-label class indices; label sets (0/1 rows) train without them
+    watch = Watch(labels, sample_probs, num_classes) if np.ndim(labels) == 1 else None
 
     checkpointing = enable_checkpointing(model, s, log)
     optimizer = make_optimizer(model, s, head_prefixes, optimizer_cls)
@@ -256,7 +257,7 @@ def fit_classifier(
                 # the last step is always evaluated (max_steps, fractional epochs)
                 _evaluate_and_save(parts, state, score, len(batches), t0, show)
     except KeyboardInterrupt:  # a second Ctrl-C, or no handler outside the main thread
-        _stop(parts, state, signal.SIGINT, t0, log)
+        _stop(parts, state, signal.SIGINT, t0, log, save=signals.received is None)
 
     # -- restore the best evaluation's weights ---------------------------------------------------
     if state.best_step is not None:
@@ -323,6 +324,14 @@ def evaluate(
     if watch is not None:
         scores.update(watch.figures(labels, logits.numpy()))
     return scores
+
+
+def _sample_probs(labels: np.ndarray, sampler: str) -> np.ndarray:
+    """Per-item draw probabilities of class-aware sampling (over label sets when the labels are
+    0/1 vectors)."""
+    if np.ndim(labels) == 2:
+        return set_example_probabilities(labels, sampler)
+    return example_probabilities(labels, sampler)
 
 
 def classification_metrics(logits: np.ndarray, labels: np.ndarray) -> dict:
@@ -474,10 +483,11 @@ def _on_any_process(parts: _Parts, flag: bool) -> bool:
     return bool(total.item())
 
 
-def _stop(parts: _Parts, state: LoopState, signum, t0, log):
-    """Save the state (when it is a consistent one) and raise :class:`TrainingInterrupted`."""
+def _stop(parts: _Parts, state: LoopState, signum, t0, log, save: bool = True):
+    """Save the state (when consistent; not on a second Ctrl-C) and raise TrainingInterrupted."""
     name = signal.Signals(signum or signal.SIGINT).name
-    saved = state.settled and parts.root is not None
+    name = name if save else f"a second {name} (no new checkpoint)"
+    saved = save and state.settled and parts.root is not None
     if saved:
         newest = ckpt.find_checkpoints(parts.root)
         if not newest or layout.step_of(newest[0]) != state.step:

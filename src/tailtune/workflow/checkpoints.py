@@ -155,6 +155,7 @@ def promote(run_path: str | Path, which: str, *, say=None) -> dict[str, Any]:
     from tailtune.backends import load_backend
     from tailtune.config import config_from_dict
     from tailtune.runs import read_run
+    from tailtune.runs.data_files import locate_data
     from tailtune.runs.writer import write_json_atomic
     from tailtune.workflow.prepare import prepare_data
     from tailtune.workflow.score import score_split
@@ -166,7 +167,7 @@ def promote(run_path: str | Path, which: str, *, say=None) -> dict[str, Any]:
     backend = load_backend(run.path / layout.MODEL)
     _check_neural(backend, run.path)
     backend.load_checkpoint(ckpt.path)
-    cfg = config_from_dict(run.config)
+    cfg = config_from_dict(locate_data(run))
     prepared = prepare_data(cfg)
     counts = {k: int(v) for k, v in run.labels.get("train_counts", {}).items()}
     frames = {"val": prepared.val} if len(prepared.val) else {}
@@ -244,12 +245,15 @@ def _check_neural(backend, run_path: Path) -> None:
 def _evaluation_data(run, split, data, overrides):
     """(frame, description, train counts, config, notes) of what the checkpoints are scored on."""
     from tailtune.config import config_from_dict
+    from tailtune.runs.data_files import locate_data
 
-    cfg = config_from_dict(run.config)
     counts = {k: int(v) for k, v in run.labels.get("train_counts", {}).items()}
-    if data is not None:
-        if split is not None:
-            raise DataError("give --data FILE or --split val|test, not both")
+    if data is None or split is not None:
+        # the run's own split; with --split, --data says where the run's data is now (moved)
+        cfg = config_from_dict(locate_data(run, [data] if data is not None else None))
+    else:
+        cfg = config_from_dict(run.config)
+    if data is not None and split is None:
         from tailtune.workflow.apply import file_data_options, unseen
         from tailtune.workflow.prepare import load_frame
 

@@ -16,11 +16,18 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from tailtune.backends.build import check_settings
 from tailtune.config import Config, config_from_dict, dump_config
 from tailtune.errors import DataError
 from tailtune.runs import RunWriter, layout
-from tailtune.runs.writer import in_progress, latest_interrupted, unfinished_runs
-from tailtune.workflow.fit import fit_backend, training_inputs
+from tailtune.runs.retention import prune_finished
+from tailtune.runs.writer import (
+    in_progress,
+    latest_interrupted,
+    unfinished_runs,
+    writable_runs_dir,
+)
+from tailtune.workflow.fit import check_trainable, fit_backend, training_inputs
 from tailtune.workflow.prepare import Prepared, prepare_data
 from tailtune.workflow.refit import refit_backend, refit_decision, refit_phase
 from tailtune.workflow.score import score_split, score_splits, train_counts
@@ -54,9 +61,14 @@ def train(
     dist = _launch(cfg)
     worker = dist is not None and not dist.is_main
     say = _logger(quiet or worker, None if worker else log, warn=not worker)
+    for line in check_settings(cfg):  # a setting the backend cannot use: refused before any work
+        say(f"warning: {line}")
     started = time.perf_counter()
     root = Path(runs_dir if runs_dir is not None else cfg.runs_dir)
+    if not worker:
+        writable_runs_dir(root)  # before any work: a run that cannot be written is not started
     stem = dir_name or cfg.name
+    check_trainable(cfg)  # before any data is read or folder made
     prepared = prepare_data(cfg)
     _describe_data(prepared, say)
     _check_leakage(prepared, say)
@@ -100,6 +112,9 @@ def train(
             )
         write_run(run, cfg, backend, prepared, scored, timing, started, refit=refit,
                   choices=choices, resume_changes=changed)  # fmt: skip
+        if removed := prune_finished(run.tmp, cfg.train.keep_all_checkpoints):
+            say(f"checkpoints: kept the newest and the best, removed {', '.join(removed)} "
+                "(train.keep_all_checkpoints=true keeps them)")  # fmt: skip
         run.write_text(layout.LOG, "\n".join(say.lines) + "\n")
     say(f"run written to {run.final_path}")
     _index(root, run.final_path)
@@ -171,7 +186,11 @@ def _describe_data(prepared: Prepared, say) -> None:
     say(
         f"data: {len(prepared.train):,} train / {len(prepared.val):,} val"
         + (f" / {len(test):,} test" if test is not None else "")
-        + f", {prepared.train['label'].nunique()} classes"
+        + (
+            f", {len(train_counts(prepared))} labels in sets"
+            if prepared.set_separator
+            else f", {prepared.train['label'].nunique()} classes"
+        )
     )
     sub = prepared.reports.get("train_subsample")
     if sub:
@@ -216,8 +235,8 @@ def _check_leakage(prepared: Prepared, say) -> None:
 def _check_predictions(backend, prepared: Prepared, scored: dict, say) -> None:
     """A model without a training curve (the guards watched the others while they trained):
     collapsed or at-chance validation predictions, one warning line each."""
-    if getattr(backend, "history_", None) or "val" not in scored:
-        return
+    if getattr(backend, "history_", None) or "val" not in scored or prepared.set_separator:
+        return  # label sets: the guards read single labels
     from tailtune.guards import check_predictions
 
     rows = scored["val"]["predictions"]

@@ -61,7 +61,7 @@ def write_run(
     metrics.update(
         {
             "name": cfg.name,
-            "backend": cfg.model.backend,
+            "backend": str(getattr(backend, "name", cfg.model.backend)),  # hierarchical: its own
             "model": cfg.model.name,
             "train_size": len(train_df),
             "n_classes": len(counts),
