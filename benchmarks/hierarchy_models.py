@@ -74,10 +74,10 @@ def run_model(name, model, fit, val, test, levels, targets, decodes=("top_down",
     for target in targets:
         model.set_params(backoff_precision=target)
         model.fit_backoff(val["text"].tolist(), val["label"].tolist())
-        answered = model.rule_.apply(paths, path_proba)
+        answered = model.backoff_.apply(paths, path_proba)
         rows[f"{name}, back-off p>={target:g}"] = {
             "backoff": backoff_table(gold, answered, tree.levels),
-            "thresholds": list(model.rule_.thresholds),
+            "thresholds": list(model.backoff_.thresholds),
             **hierarchy_metrics(gold, answered, tree.levels, **kw),
         }
     return rows

@@ -46,6 +46,7 @@ __all__ = [
     "config_from_dict",
     "config_to_dict",
     "apply_overrides",
+    "check_seed",
     "dump_config",
 ]
 
@@ -92,8 +93,16 @@ class DataConfig:
     """File with one class name per line; the labels are indices into it."""
     multi_label_separator: str | None = None
     """Separator of several labels in one cell, e.g. "," for GoEmotions ids, "#" for ATIS."""
-    multi_label: Literal["keep", "single"] = "keep"
-    """keep: a set of labels is one class; single: keep rows with exactly one label."""
+    multi_label: Literal["keep", "single", "sets"] = "keep"
+    """keep: a set of labels is one class; single: keep rows with exactly one label; sets: each
+    text carries a set of labels (multi-label classification, tailtune.data.labelsets)."""
+    label_format: Literal["separator", "json", "columns"] = "separator"
+    """How a label set is written (multi_label: sets): separator = labels in one cell split on
+    multi_label_separator (list cells of JSONL/Parquet are lists); json = a JSON list in the
+    cell; columns = label_columns are one 0/1 column per label, named after it."""
+    keep_empty_set: bool = False
+    """multi_label: sets: keep texts with no label as the empty set (else they are removed and
+    listed, as empty labels are)."""
     hierarchy: bool = False
     """Read each label as a path: the label columns are its levels, top first (with one column,
     each cell is a path split on label_separator, e.g. " > "); empty trailing levels end a path
@@ -150,6 +159,7 @@ class DataConfig:
                 f"{where}.train_fraction: got {self.train_fraction}, expected a fraction in (0, 1]"
             )
         self._validate_hierarchy(where)
+        self._validate_sets(where)
         for name, own in (("val_split", "val_path"), ("test_split", "test_path")):
             if getattr(self, name) and self.path is None and getattr(self, own) is None:
                 raise ConfigError(
@@ -159,6 +169,24 @@ class DataConfig:
         if self.train_subsample is not None and self.train_fraction is not None:
             raise ConfigError(
                 f"{where}.train_subsample and {where}.train_fraction: give one of them, not both"
+            )
+
+    def _validate_sets(self, where: str) -> None:
+        sets = self.multi_label == "sets"
+        if not sets and (self.label_format != "separator" or self.keep_empty_set):
+            field_ = "label_format" if self.label_format != "separator" else "keep_empty_set"
+            raise ConfigError(
+                f"{where}.{field_}: applies to label sets only; set {where}.multi_label: sets"
+            )
+        if sets and self.hierarchy:
+            raise ConfigError(
+                f"{where}.multi_label: sets and {where}.hierarchy: a label is a path or a set of "
+                "labels, not both"
+            )
+        if sets and self.label_format == "columns" and len(self.label_columns) < 2:
+            raise ConfigError(
+                f"{where}.label_columns: label_format columns needs one 0/1 column per label "
+                f"(at least 2), got {self.label_columns}"
             )
 
     def _validate_hierarchy(self, where: str) -> None:
@@ -202,6 +230,7 @@ class SplitConfig:
                 raise ConfigError(
                     f"{where}.{name}: got {v}, expected a fraction in [0, 1) or a whole count"
                 )
+        check_seed(self.seed, f"{where}.seed")
 
 
 @dataclass
@@ -298,11 +327,22 @@ class Config:
     """Metrics and tiers."""
 
     def validate(self, where: str = "") -> None:
-        """Every section validates itself when it is built; nothing spans sections yet."""
+        """Every section validates itself when it is built; the run's own fields here."""
+        check_seed(self.seed, f"{where}.seed" if where else "seed")
 
     def merged(self, partial: dict[str, Any]) -> Config:
         """A new config: ``partial`` (a nested dict of fields) deep-merged over this one."""
         return config_from_dict(deep_merge(config_to_dict(self), copy.deepcopy(partial)))
+
+
+SEED_MAX = 2**32 - 1
+"""numpy's and torch's generators take seeds from 0 to 2**32 - 1."""
+
+
+def check_seed(seed: int | None, where: str) -> None:
+    """A seed numpy and torch both accept (null passes: it means "the run's seed")."""
+    if seed is not None and not 0 <= seed <= SEED_MAX:
+        raise ConfigError(f"{where}: got {seed}, expected an integer from 0 to {SEED_MAX}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,9 +388,14 @@ def recipe_path(name: str) -> Path:
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Read a YAML config (or start from defaults), apply ``a.b=c`` overrides, validate."""
+    """Read a YAML config (or start from defaults), apply ``a.b=c`` overrides, validate.
+
+    Paths given with ``--set data.path=…`` follow the config file's rule: as given when they
+    exist from the current folder, else relative to the config file's folder.
+    """
     raw = read_config_file(path) if path is not None else {}
     raw = apply_overrides(raw, overrides or [])
+    raw = _resolve_paths(raw, Path(path).parent if path is not None else Path("."))
     return config_from_dict(raw)
 
 

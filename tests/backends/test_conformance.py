@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from tailtune.backends import BACKENDS, backend_class, clone, load_backend
-from tailtune.backends.base import BackendBase, is_backend
+from tailtune.backends.base import BackendBase
+from tailtune.backends.params import is_backend
 from tailtune.errors import ConfigError, DataError
 from tests.training.tiny_models import toy_task
 

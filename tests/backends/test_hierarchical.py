@@ -117,7 +117,7 @@ def test_backoff_thresholds_chosen_on_validation_and_applied():
     # v2 0.95, v0 0.9 + 0.1/3, v1 0.8 + 0.2/3 right, v3 Q 0.55 wrong: precision 1 needs
     # p >= 0.8 + 0.2/3. Second level among those three: v0 0.9 right, v1 0.8 right, v2 P | a
     # 0.5 wrong: p >= 0.8
-    assert model.rule_.thresholds == pytest.approx((0.8 + 0.2 / 3, 0.8))
+    assert model.backoff_.thresholds == pytest.approx((0.8 + 0.2 / 3, 0.8))
     out = model.predict_paths(["v0", "v2", "v3"])
     assert out["answer"] == ["P | a", "P", "unknown"]
     assert out["depth"].tolist() == [2, 1, 0]
@@ -163,7 +163,7 @@ def test_save_load_keeps_probabilities_and_rule(tmp_path, strategy, per):
     model.save(tmp_path / "m")
     back = load_backend(tmp_path / "m")
     np.testing.assert_allclose(back.predict_proba(texts), model.predict_proba(texts))
-    assert back.rule_ == model.rule_
+    assert back.backoff_ == model.backoff_
     assert back.predict_paths(texts[:4])["answer"] == model.predict_paths(texts[:4])["answer"]
     again = freeze(model)
     assert again.backoff_thresholds == [0.3, 0.5]

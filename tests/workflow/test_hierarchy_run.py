@@ -106,4 +106,4 @@ def test_top_down_run_keeps_paths_consistent_and_saves_its_backoff_rule(tmp_path
         g[0] != tree.parse(p)[0] for g, p in zip(gold, val["pred"], strict=True)
     )
     back = load_backend(run.path / "model")
-    assert back.rule_.to_dict() == rule
+    assert back.backoff_.to_dict() == rule

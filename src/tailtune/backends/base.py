@@ -1,18 +1,15 @@
-"""The backend contract in one place: the ``Backend`` protocol, params, ``clone``.
+"""The backend contract in one place: the ``Backend`` protocol and ``BackendBase``.
 
 As in scikit-learn's ``base.py``: a backend's constructor arguments are its *params* — stored
 as given, read back by ``get_params`` (from the ``__init__`` signature), changed by
-``set_params``; learned state ends in ``_``. ``clone(backend)`` is an unfitted copy with equal
-params, and :func:`freeze` is the clone whose params pin what ``fit`` chose on validation (a
-tuned τ, a temperature, blend weights), so "refit on all the data with every choice frozen" is
-``freeze(fitted).fit(all)``. Settings dataclasses count as params;
-``set_params(objective__posthoc_tau=1.0)`` reaches inside. :class:`BackendBase` holds the
-mechanics every backend shares as template methods.
+``set_params``; learned state ends in ``_``. ``clone`` and ``freeze`` live in
+:mod:`tailtune.backends.params`. :class:`BackendBase` holds the mechanics every backend shares
+as template methods, and what the workflow, the CLI and the exports ask of a backend, so that
+a composite answers for itself and no code outside backends/ asks a backend its name.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import inspect
 import json
@@ -25,21 +22,12 @@ import numpy as np
 
 from tailtune._settings import from_kwargs
 from tailtune.backends._common import read_backend_json, write_backend_json
+from tailtune.backends._sets import as_sets, is_label_sets
 from tailtune.backends.labels import LabelSpace, as_labels, decision_rule
+from tailtune.backends.params import decode_params, encode_params, is_backend, split_flat
 from tailtune.errors import ConfigError, DataError
 
-__all__ = [
-    "Backend",
-    "BackendBase",
-    "check_fit_input",
-    "clone",
-    "freeze",
-    "decode_params",
-    "encode_params",
-    "is_backend",
-    "merge_in_use",
-    "split_flat",
-]
+__all__ = ["Backend", "BackendBase", "check_fit_input"]
 
 
 @runtime_checkable
@@ -68,11 +56,6 @@ SECTIONS = {"tfidf": "model.tfidf", "embedding": "model.embedding", "lora": "mod
 """The config section of a settings argument (where it is not the argument's own name)."""
 
 
-def is_backend(value: Any) -> bool:
-    """A built backend (not a class, not a settings dataclass)."""
-    return not isinstance(value, type) and hasattr(value, "get_params") and hasattr(value, "fit")
-
-
 class BackendBase:
     """The shared mechanics of every backend, as template methods (scikit-learn's mixins).
 
@@ -91,7 +74,10 @@ class BackendBase:
     prefixes: dict[str, str] = {}
     """Flat-keyword prefix of a settings argument for :meth:`from_flat` (``lora_r`` → ``lora.r``)."""
     decision = "argmax"
-    """The decision rule of :data:`tailtune.backends.labels.RULES` that ``predict`` applies."""
+    """The decision rule of :data:`tailtune.backends.labels.RULES` that ``predict`` applies
+    (a fitted model of label sets uses ``thresholds``, see :attr:`decision_`)."""
+    takes_sets = False
+    """Whether ``fit`` takes label sets (multi-label: one sequence of labels per text)."""
     # unfitted defaults, read-only: fit assigns fresh ones
     history_: Sequence[dict] = ()
     info_: Mapping[str, Any] = MappingProxyType({})
@@ -129,12 +115,20 @@ class BackendBase:
     # -- the template methods ------------------------------------------------------------------
 
     def fit(self, texts, labels, eval_set=None, work_dir=None):
-        """Check input and settings, learn the label space, ``_fit``, then τ on validation."""
+        """Check input and settings, learn the label space, ``_fit``, then τ on validation.
+
+        ``labels`` may be label sets (one list or tuple of labels per text, as scikit-learn's
+        multi-label estimators take them): the space is then of kind ``multi``, ``_fit`` learns
+        one probability per label, and the per-label thresholds of the decision rule are tuned
+        on ``eval_set`` (:meth:`_fit_label_sets`).
+        """
         check_fit_input(texts, labels, eval_set)
         self._check_params()
+        if is_label_sets(labels):
+            return self._fit_label_sets(list(texts), as_sets(labels), eval_set, work_dir)
         texts, labels = list(texts), as_labels(labels)
         space = LabelSpace.from_labels(labels)
-        self.classes_, self.prior_ = space.classes, space.prior
+        self.classes_, self.prior_, self.kind_ = space.classes, space.prior, space.kind
         self.history_, self.info_ = [], {}
         tau, tune = self._posthoc()
         self.tau_ = float(tau)
@@ -145,8 +139,44 @@ class BackendBase:
             self.info_["posthoc_tau"] = self.tau_
         return self
 
+    def _fit_label_sets(self, texts: list[str], sets: list[tuple], eval_set, work_dir):
+        """Label sets: learn the ``multi`` space, ``_fit`` on the sets, then the decision rule's
+        thresholds on validation (0.5 without validation data or with tune_thresholds off)."""
+        from tailtune.objectives.settings import Objective
+        from tailtune.training.objective import set_rule
+
+        if not self.takes_sets:
+            raise ConfigError(f"data.multi_label: sets: backend '{self.name}' does not train on "
+                              "label sets (tfidf and embedding_head do)")  # fmt: skip
+        tau, tune = self._posthoc()
+        if tau or tune:
+            raise ConfigError("objective.posthoc_tau / tune_posthoc_tau: adjust a softmax over "
+                              "classes; label sets have one probability per label, set 0 / false")  # fmt: skip
+        space = LabelSpace.from_sets(sets)
+        self.classes_, self.prior_, self.kind_ = space.classes, space.prior, space.kind
+        self.history_, self.info_, self.tau_ = [], {}, 0.0
+        if eval_set is not None:
+            eval_set = (list(eval_set[0]), as_sets(eval_set[1]))
+        self._fit(texts, sets, eval_set, work_dir)
+        objective = getattr(self, "objective", None) or Objective()
+        scores = y = None
+        if eval_set is not None and len(eval_set[0]):
+            val_texts, y = space.known(*eval_set)
+            scores = self._raw_proba(val_texts)
+        self.rule_ = set_rule(scores, y, self.classes_, objective)
+        self.info_["thresholds"] = {"global": self.rule_.global_threshold,
+                                    "tuned": scores is not None and objective.tune_thresholds}  # fmt: skip
+        return self
+
+    @property
+    def decision_(self) -> str:
+        """The decision rule this fitted model applies: ``thresholds`` for label sets."""
+        return "thresholds" if getattr(self, "kind_", "single") == "multi" else self.decision
+
     def _fit(self, texts: list[str], labels: np.ndarray, eval_set, work_dir) -> None:
-        """Train on ``texts``/``labels`` (``classes_``/``prior_`` are set); fill ``info_``."""
+        """Train on ``texts``/``labels`` (``classes_``/``prior_`` are set); fill ``info_``.
+        With label sets (``self.space_.kind == "multi"``) ``labels`` and ``eval_set``'s labels are
+        tuples of labels and the model learns one independent probability per class."""
         raise NotImplementedError
 
     def _raw_proba(self, texts: list[str]) -> np.ndarray:
@@ -160,7 +190,7 @@ class BackendBase:
         if not texts:  # scikit-learn's transformers and the tokenizers refuse zero rows
             return np.zeros((0, len(self.classes_)))
         proba = self._raw_proba(texts)
-        tau = getattr(self, "tau_", 0.0)
+        tau = getattr(self, "tau_", 0.0)  # always 0 for label sets
         if tau:
             from tailtune.objectives.adjust import adjust_probabilities
 
@@ -168,8 +198,10 @@ class BackendBase:
         return proba
 
     def predict(self, texts) -> np.ndarray:
-        """The label the decision rule picks for each text (argmax of ``predict_proba``)."""
-        return decision_rule(self.decision).decide(self.classes_, self.predict_proba(texts))
+        """The label the decision rule picks for each text (argmax of ``predict_proba``); for
+        label sets, a tuple of labels per text (those over their thresholds)."""
+        rule = decision_rule(self.decision_)
+        return rule.decide(self.classes_, self.predict_proba(texts), getattr(self, "rule_", None))
 
     # -- post-hoc τ ------------------------------------------------------------------------------
 
@@ -196,8 +228,8 @@ class BackendBase:
 
     @property
     def space_(self) -> LabelSpace:
-        """The learned label space (``classes_`` and ``prior_``)."""
-        return LabelSpace(self.classes_, self.prior_)
+        """The learned label space (``classes_``, ``prior_`` and its kind)."""
+        return LabelSpace(self.classes_, self.prior_, getattr(self, "kind_", "single"))
 
     def frozen_params(self) -> dict[str, Any]:
         """Params that pin what ``fit`` chose on validation (see :func:`freeze`): here τ."""
@@ -295,7 +327,9 @@ class BackendBase:
         state = {
             "classes": [str(c) for c in self.classes_],
             "prior": np.asarray(self.prior_, dtype=float).tolist(),
-            "rule": self.decision,
+            "rule": self.decision_,
+            "kind": getattr(self, "kind_", "single"),
+            **({"set_rule": self.rule_.to_dict()} if hasattr(self, "rule_") else {}),
             "tau": float(getattr(self, "tau_", 0.0)),
             "info": dict(self.info_),
             "history": list(self.history_),
@@ -318,6 +352,11 @@ class BackendBase:
         obj.classes_ = np.asarray(state["classes"], dtype=object)
         obj.prior_ = np.asarray(state["prior"], dtype=np.float64)
         decision_rule(state.get("rule", "argmax"))  # a rule this version lacks fails here
+        obj.kind_ = state.get("kind", "single")
+        if "set_rule" in state:
+            from tailtune.objectives.thresholds import SetRule
+
+            obj.rule_ = SetRule.from_dict(state["set_rule"])
         # a model saved before τ was learned state kept the chosen τ in its params
         obj.tau_ = float(state.get("tau", obj._posthoc()[0]))
         obj.info_, obj.history_ = state.get("info", {}), state.get("history", [])
@@ -387,89 +426,6 @@ class BackendBase:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params(deep=False).items())
         return f"{type(self).__name__}({args})"
-
-
-def merge_in_use(*parts: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
-    """The union of several ``settings_in_use`` maps (a composite's and its stages')."""
-    out: dict[str, frozenset[str]] = {}
-    for part in parts:
-        for section, names in part.items():
-            out[section] = out.get(section, frozenset()) | names
-    return out
-
-
-def clone(backend: Any) -> Any:
-    """An unfitted copy of ``backend`` with equal params (scikit-learn's ``clone``).
-
-    Sub-backends (a cascade's stages, an ensemble's members) are cloned in turn; settings and
-    other values are deep-copied, so the copy shares nothing mutable with the original.
-    """
-    params = backend.get_params(deep=False)
-    return type(backend)(**{k: _clone_value(v) for k, v in params.items()})
-
-
-def freeze(backend: Any) -> Any:
-    """An unfitted clone of a *fitted* backend whose params pin every choice ``fit`` made on
-    validation data — post-hoc τ, the SVM temperature, the number of steps early stopping
-    picked, an ensemble's blend weights — so that refitting it on train + validation (with no
-    eval_set) repeats the same recipe on more data. A backend without such choices
-    (``frozen_params`` absent) is simply cloned."""
-    overrides = backend.frozen_params() if hasattr(backend, "frozen_params") else {}
-    return clone(backend).set_params(**overrides)
-
-
-def _clone_value(value: Any) -> Any:
-    if is_backend(value):
-        return clone(value)
-    if isinstance(value, (list, tuple)):
-        return type(value)(_clone_value(v) for v in value)
-    return copy.deepcopy(value)
-
-
-def split_flat(
-    backend: str, flat: dict[str, Any], settings: dict[str, tuple[type, Any, str]]
-) -> dict[str, Any]:
-    """Route flat keyword arguments (``lr=1e-3``, ``lora_r=8``) into settings objects.
-
-    ``settings`` maps an argument name to ``(class, current value or None, prefix)``: a flat key
-    ``prefix + field`` of that class lands there (the first match wins, in order). Returns the
-    built settings objects; an unknown key is a ConfigError naming the backend.
-    """
-    buckets: dict[str, dict[str, Any]] = {arg: {} for arg in settings}
-    unknown = []
-    for key, value in flat.items():
-        for arg, (cls, _, prefix) in settings.items():
-            names = {f.name for f in dataclasses.fields(cls)}
-            if key.startswith(prefix) and key[len(prefix) :] in names:
-                buckets[arg][key[len(prefix) :]] = value
-                break
-        else:
-            unknown.append(key)
-    if unknown:
-        raise ConfigError(f"{backend} backend: unknown parameter(s) {', '.join(sorted(unknown))}")
-    out = {}
-    for arg, (cls, current, _) in settings.items():
-        base = current if current is not None else cls()
-        values = {f.name: getattr(base, f.name) for f in dataclasses.fields(cls)}
-        out[arg] = from_kwargs(cls, {**values, **buckets[arg]})
-    return out
-
-
-def encode_params(params: dict[str, Any]) -> dict[str, Any]:
-    """Params as JSON values: settings dataclasses become plain dicts."""
-    return {
-        k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) and not isinstance(v, type) else v
-        for k, v in params.items()
-    }
-
-
-def decode_params(cls: type, params: dict[str, Any]) -> dict[str, Any]:
-    """The inverse of :func:`encode_params` for backend class ``cls`` (strict: unknown keys fail)."""
-    out = dict(params)
-    for arg, settings_cls in getattr(cls, "settings", {}).items():
-        if isinstance(out.get(arg), dict):
-            out[arg] = from_kwargs(settings_cls, out[arg])
-    return out
 
 
 def check_fit_input(texts: Sequence[str], labels: Sequence[str], eval_set=None) -> None:

@@ -30,6 +30,7 @@ from tailtune.backends._hf import seed_everything
 from tailtune.backends._neural import NeuralBackend
 from tailtune.errors import ConfigError, DataError
 from tailtune.objectives.settings import Objective
+from tailtune.training.batching import collate_labels
 from tailtune.training.settings import TrainSettings
 
 __all__ = ["EmbeddingHeadBackend", "HeadSettings", "embed_texts", "embedding_cache_key"]
@@ -68,6 +69,7 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
     """Frozen-encoder embeddings (cached) with a trained linear or MLP head."""
 
     name = "embedding_head"
+    takes_sets = True
     settings = {"objective": Objective, "train": TrainSettings, "embedding": HeadSettings}
     export_forms = {"onnx": "pooled_head"}
     export_refusals = {
@@ -96,11 +98,20 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
     # -- training ----------------------------------------------------------------------------
 
     def _fit(self, texts, labels, eval_set, work_dir) -> None:
-        """Embed (or read the cache), then train the head with early stopping on ``eval_set``."""
+        """Embed (or read the cache), then train the head with early stopping on ``eval_set``.
+        Label sets: one sigmoid per label under ``objective.set_loss``, early stopping on the
+        macro F1 of the thresholds the saved model will use."""
         from tailtune.training import fit_classifier
-        from tailtune.training.objective import make_loss
+        from tailtune.training.objective import make_loss, make_set_loss, set_metrics_fn
 
         y = self.space_.encode(labels)
+        multi = self.space_.kind == "multi"
+        if multi:
+            loss, metrics_fn = make_set_loss(y, self.objective), set_metrics_fn(
+                self.objective, self.classes_)  # fmt: skip
+        else:
+            loss = make_loss(np.bincount(y, minlength=len(self.classes_)), self.objective)
+            metrics_fn = None
         t0 = time.perf_counter()
         x_train, hit_train = self._embed(texts)
         val_items, hit_val = None, None
@@ -124,11 +135,12 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
             self.head_,
             _items(x_train, y),
             collate=_collate,
-            loss_fn=make_loss(np.bincount(y, minlength=len(self.classes_)), self.objective),
+            loss_fn=loss,
             num_classes=len(self.classes_),
             settings=s,
             eval_items=val_items,
             work_dir=work_dir,
+            metrics_fn=metrics_fn,
         )
         self.history_ = result.history
         self.info_ = {
@@ -163,7 +175,12 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
     def _raw_proba(self, texts) -> np.ndarray:
         from tailtune.training.objective import softmax
 
-        return softmax(self._head_logits(self._embed(texts)[0]))
+        logits = self._head_logits(self._embed(texts)[0])
+        if self.space_.kind == "multi":  # one sigmoid per label
+            from tailtune.backends._sets import sigmoid
+
+            return sigmoid(logits)
+        return softmax(logits)
 
     def _checkpoint_module(self):
         return self.head_
@@ -193,6 +210,8 @@ def _items(x: np.ndarray, y=None) -> list[dict]:
     """Loop items: one embedding row (and label) each."""
     if y is None:
         return [{"features": row} for row in x]
+    if np.ndim(y) == 2:  # label sets: a 0/1 vector per row
+        return [{"features": row, "labels": lab} for row, lab in zip(x, y, strict=True)]
     return [{"features": row, "labels": int(lab)} for row, lab in zip(x, y, strict=True)]
 
 
@@ -201,7 +220,7 @@ def _collate(items) -> dict:
     torch = require("torch")
     batch = {"features": torch.from_numpy(np.stack([it["features"] for it in items]))}
     if "labels" in items[0]:
-        batch["labels"] = torch.as_tensor([it["labels"] for it in items], dtype=torch.long)
+        batch["labels"] = collate_labels(torch, [it["labels"] for it in items])
     return batch
 
 
@@ -246,7 +265,10 @@ def _read_weights(path: Path) -> dict:
         try:
             return torch.load(path / "head.pt", map_location="cpu", weights_only=True)
         except Exception as exc:  # a planted pickle fails here, before any of it runs
+            # torch's own message advises weights_only=False: never ours to give
+            why = exc.__class__.__name__
             raise DataError(
-                f"{path / 'head.pt'}: not a plain tensor file, refused ({exc})"
+                f"{path / 'head.pt'}: not a plain tensor file, refused ({why}: it holds pickled "
+                "objects or is damaged, and tailtune never unpickles objects)"
             ) from None
     raise DataError(f"{path}: no head.safetensors (not a saved embedding-head model)")

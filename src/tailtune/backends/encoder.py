@@ -36,6 +36,7 @@ class EncoderBackend(NeuralBackend):
     """Fine-tune every weight of an encoder with a classification head."""
 
     name = "encoder"
+    takes_sets = True
 
     def __init__(
         self,
@@ -54,12 +55,21 @@ class EncoderBackend(NeuralBackend):
     # -- training ----------------------------------------------------------------------------
 
     def _fit(self, texts, labels, eval_set, work_dir) -> None:
-        """Fine-tune on ``texts``/``labels``; evaluate and early-stop on ``eval_set``."""
+        """Fine-tune on ``texts``/``labels``; evaluate and early-stop on ``eval_set``. Label sets:
+        one sigmoid per label under ``objective.set_loss`` (the model's config says
+        ``problem_type: multi_label_classification``), early stopping on the macro F1 of the
+        thresholds the saved model will use."""
         from tailtune.training import fit_classifier, pad_collate
-        from tailtune.training.objective import make_loss
+        from tailtune.training.objective import make_loss, make_set_loss, set_metrics_fn
         from tailtune.training.preflight import check_pad_token
 
         y = self.space_.encode(labels)
+        if self.space_.kind == "multi":
+            loss = make_set_loss(y, self.objective)
+            metrics_fn = set_metrics_fn(self.objective, self.classes_)
+        else:
+            loss = make_loss(np.bincount(y, minlength=len(self.classes_)), self.objective)
+            metrics_fn = None
         seed_everything(self.seed)  # before the head is created: the seed fixes its init
         self.tokenizer_ = load_tokenizer(self.model_name)
         check_pad_token(self.tokenizer_)
@@ -73,12 +83,13 @@ class EncoderBackend(NeuralBackend):
             self.model_,
             self._items(texts, y),
             collate=functools.partial(pad_collate, pad_id=self.tokenizer_.pad_token_id),
-            loss_fn=make_loss(np.bincount(y, minlength=len(self.classes_)), self.objective),
+            loss_fn=loss,
             num_classes=len(self.classes_),
             settings=self.loop_settings(),
             eval_items=val_items,
             work_dir=work_dir,
             head_prefixes=HEAD_PREFIXES,
+            metrics_fn=metrics_fn,
         )
         self.history_, self.info_ = result.history, {**result.info, "val_rows_unseen": dropped}
 
@@ -97,6 +108,8 @@ class EncoderBackend(NeuralBackend):
             dtype=torch.float32,
         )
         model.config.pad_token_id = self.tokenizer_.pad_token_id
+        if self.space_.kind == "multi":  # transformers then applies a sigmoid, not a softmax
+            model.config.problem_type = "multi_label_classification"
         return model
 
     def _items(self, texts, y) -> list[dict]:
@@ -104,6 +117,8 @@ class EncoderBackend(NeuralBackend):
         from tailtune.training import encode_texts
 
         ids = encode_texts(self.tokenizer_, list(texts), self.max_length)
+        if np.ndim(y) == 2:  # label sets: a 0/1 vector per text
+            return [{"input_ids": i, "labels": lab} for i, lab in zip(ids, y, strict=True)]
         return [{"input_ids": i, "labels": int(lab)} for i, lab in zip(ids, y, strict=True)]
 
     # -- prediction --------------------------------------------------------------------------
@@ -127,7 +142,12 @@ class EncoderBackend(NeuralBackend):
         from tailtune.training import encode_texts
         from tailtune.training.objective import softmax
 
-        return softmax(self._logits(encode_texts(self.tokenizer_, texts, self.max_length)))
+        logits = self._logits(encode_texts(self.tokenizer_, texts, self.max_length))
+        if self.space_.kind == "multi":  # one sigmoid per label
+            from tailtune.backends._sets import sigmoid
+
+            return sigmoid(logits)
+        return softmax(logits)
 
     def _checkpoint_module(self):
         return self.model_

@@ -30,7 +30,8 @@ import numpy as np
 
 from tailtune.backends import _topdown as td
 from tailtune.backends._common import sub_dir, trainable_params
-from tailtune.backends.base import BackendBase, clone, is_backend, merge_in_use
+from tailtune.backends.base import BackendBase
+from tailtune.backends.params import clone, is_backend, merge_in_use
 from tailtune.errors import ConfigError, DataError
 from tailtune.objectives.path_decision import UNKNOWN
 
@@ -41,7 +42,7 @@ class HierarchicalBackend(BackendBase):
     """A flat or top-down model over label paths, with a saved back-off rule."""
 
     name = "hierarchical"
-    decision = "path"  # predict decodes with decision_ (tailtune.backends.labels.PathRule)
+    decision = "path"  # predict decodes with path_decision_ (tailtune.backends.labels.PathRule)
 
     def __init__(
         self,
@@ -102,15 +103,15 @@ class HierarchicalBackend(BackendBase):
             self.history_ = [
                 {**h, "stage": key} for key, s in self.stages_.items() for h in s.history_
             ]
-        self.rule_ = None  # the rule is chosen on the paths decoded without one
-        self.rule_ = self._rule(eval_set)
+        self.backoff_ = None  # the rule is chosen on the paths decoded without one
+        self.backoff_ = self._rule(eval_set)
         self.info_ = {
             "strategy": self.strategy,
             "per": self.per if self.strategy == "top_down" else None,
             "levels": list(tree.levels),
             "leaf_paths": len(tree.leaves),
             "stages": 1 if self.model_ is not None else len(self.stages_),
-            "backoff": None if self.rule_ is None else self.rule_.to_dict(),
+            "backoff": None if self.backoff_ is None else self.backoff_.to_dict(),
             "trainable_params": sum(trainable_params(s) for s in self._fitted()),
         }
         if eval_set is not None:
@@ -214,19 +215,22 @@ class HierarchicalBackend(BackendBase):
     def fit_backoff(self, texts, labels) -> HierarchicalBackend:
         """Choose the back-off rule again on labelled texts, under the current
         ``backoff_precision`` / ``backoff_thresholds`` (what ``fit`` does with its eval set)."""
-        self.rule_ = None
-        self.rule_ = self._rule((list(texts), list(labels)))
-        self.info_ = {**self.info_, "backoff": None if self.rule_ is None else self.rule_.to_dict()}
+        self.backoff_ = None
+        self.backoff_ = self._rule((list(texts), list(labels)))
+        self.info_ = {
+            **self.info_,
+            "backoff": None if self.backoff_ is None else self.backoff_.to_dict(),
+        }
         return self
 
     def frozen_params(self) -> dict:
         """The back-off thresholds chosen, and the stage(s) frozen (per parent: each parent's
         own stage, since each chose on its own validation rows)."""
-        from tailtune.backends.base import freeze
+        from tailtune.backends.params import freeze
 
         out: dict[str, Any] = {}
-        if self.rule_ is not None:
-            out["backoff_thresholds"] = list(self.rule_.thresholds)
+        if self.backoff_ is not None:
+            out["backoff_thresholds"] = list(self.backoff_.thresholds)
         if self.model_ is not None:
             out["model"] = freeze(self.model_)
             return out
@@ -291,16 +295,16 @@ class HierarchicalBackend(BackendBase):
         return self.hierarchy_.label(parent) or "(root)"
 
     @property
-    def decision_(self):
+    def path_decision_(self):
         """The decision rule (:class:`~tailtune.objectives.path_decision.PathDecision`): the
         tree, ``decode`` and the back-off rule, as predict, serve and exports apply it."""
         from tailtune.objectives.path_decision import PathDecision
 
-        return PathDecision(self.hierarchy_, self.decode, self.rule_)
+        return PathDecision(self.hierarchy_, self.decode, self.backoff_)
 
     def decide(self, proba: np.ndarray) -> np.ndarray:
         """The predicted leaf label of each row of ``proba`` under the decision rule."""
-        return self.decision_.labels(np.asarray(proba), list(self.classes_))
+        return self.path_decision_.labels(np.asarray(proba), list(self.classes_))
 
     def predict(self, texts) -> np.ndarray:
         """The decoded path of each text, as a leaf label (each node under the one above)."""
@@ -312,12 +316,12 @@ class HierarchicalBackend(BackendBase):
 
     def decode_paths(self, proba) -> tuple[list, np.ndarray]:
         """``(paths, path_proba)`` decoded from leaf probabilities (``decode``)."""
-        return self.decision_.paths(np.asarray(proba), list(self.classes_))
+        return self.path_decision_.paths(np.asarray(proba), list(self.classes_))
 
     def predict_paths(self, texts) -> dict[str, Any]:
         """Everything a hierarchical prediction says (``PathDecision.describe``): ``path``,
         ``answer`` (backed off, or "unknown"), ``depth`` answered and ``level_proba``."""
-        return self.decision_.describe(self.predict_proba(list(texts)), list(self.classes_))
+        return self.path_decision_.describe(self.predict_proba(list(texts)), list(self.classes_))
 
     # -- evaluation --------------------------------------------------------------------------
 
@@ -410,7 +414,7 @@ class HierarchicalBackend(BackendBase):
 
     def _state(self, path: Path) -> dict:
         """The tree, the stage folders and the decision rule (decoding and back-off)."""
-        return {"stages": self._folders, "decision": self.decision_.to_dict()}
+        return {"stages": self._folders, "decision": self.path_decision_.to_dict()}
 
     def _named(self):
         return [("model", self.model_)] if self.model_ is not None else list(self.stages_.items())
@@ -423,7 +427,7 @@ class HierarchicalBackend(BackendBase):
             key: load_backend(path / folder, **options) for key, folder in state["stages"].items()
         }
         decision = PathDecision.from_dict(state["decision"], f"{path}/state.json")
-        self.hierarchy_, self.rule_ = decision.hierarchy, decision.rule
+        self.hierarchy_, self.backoff_ = decision.hierarchy, decision.rule
         self.model_ = stages.pop("model", None)
         self.stages_ = stages
         # an unfitted template, so that a loaded model can be cloned and refitted

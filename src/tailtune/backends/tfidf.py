@@ -78,6 +78,7 @@ class TfidfBackend(BackendBase):
     """TF-IDF + LogisticRegression / LinearSVC, with class weights and post-hoc logit adjustment."""
 
     name = "tfidf"
+    takes_sets = True
     settings = {"tfidf": TfidfSettings, "objective": Objective}
     uses = {
         "objective": (
@@ -108,6 +109,9 @@ class TfidfBackend(BackendBase):
     def _fit(self, texts, labels, eval_set, work_dir) -> None:
         from tailtune.objectives.weights import class_weights
 
+        if self.space_.kind == "multi":
+            return self._fit_ovr(texts, labels)
+
         start = time.perf_counter()
         y = self.space_.encode(labels)
         counts = np.bincount(y, minlength=len(self.classes_))
@@ -137,6 +141,32 @@ class TfidfBackend(BackendBase):
             "temperature": self.temperature_,
             "class_weight_min": float(weights.min()),
             "class_weight_max": float(weights.max()),
+        }
+
+    def _fit_ovr(self, texts, sets) -> None:
+        """Label sets: one binary linear model per label (one-vs-rest) on the same features;
+        ``objective.class_weights`` weight each label's positive texts."""
+        from tailtune.backends._sets import ovr_linear
+        from tailtune.objectives.weights import positive_weights
+
+        start = time.perf_counter()
+        y = self.space_.encode(sets)
+        self.vectorizers_ = self._make_vectorizers()
+        X = self._featurize(texts, fit=True)
+        o, s = self.objective, self.tfidf
+        weights = None
+        if o.class_weights != "none":
+            weights = positive_weights(y, o.class_weights, beta=o.beta, cap=o.weight_cap)
+        self.coef_, self.intercept_ = ovr_linear(
+            X, y, classifier=s.classifier, C=s.C, max_iter=s.max_iter, seed=self.seed,
+            pos_weights=weights,
+        )  # fmt: skip
+        self.temperature_ = 1.0
+        self.info_ = {
+            "n_features": int(X.shape[1]),
+            "trainable_params": int(self.coef_.size + len(self.classes_)),
+            "fit_s": round(time.perf_counter() - start, 3),
+            "one_vs_rest": True,
         }
 
     def frozen_params(self) -> dict:
@@ -207,6 +237,10 @@ class TfidfBackend(BackendBase):
 
     def _raw_proba(self, texts) -> np.ndarray:
         X = self._featurize(texts)
+        if self.space_.kind == "multi":  # one sigmoid per label
+            from tailtune.backends._sets import sigmoid
+
+            return sigmoid(np.asarray(X @ self.coef_.T) + self.intercept_)
         if hasattr(self.clf_, "predict_proba"):
             proba = self.clf_.predict_proba(X)
         else:
@@ -230,7 +264,10 @@ class TfidfBackend(BackendBase):
 
     def _state(self, path: Path) -> dict:
         """Vocabularies and the temperature in ``state.json``; idf and weights in ``arrays.npz``."""
-        arrays = {"coef": self.clf_.coef_, "intercept": np.asarray(self.clf_.intercept_)}
+        multi = self.space_.kind == "multi"
+        coef, intercept = (self.coef_, self.intercept_) if multi else (self.clf_.coef_,
+                                                                       self.clf_.intercept_)  # fmt: skip
+        arrays = {"coef": coef, "intercept": np.asarray(intercept)}
         vocabularies = []
         for i, vec in enumerate(self.vectorizers_):
             terms = sorted(vec.vocabulary_, key=vec.vocabulary_.__getitem__)
@@ -249,13 +286,16 @@ class TfidfBackend(BackendBase):
             vec.set_params(vocabulary={t: j for j, t in enumerate(saved["terms"])})
             vec.idf_ = arrays[f"idf{i}"]
             self.vectorizers_.append(vec)
+        self.temperature_ = float(state["temperature"])
+        if self.space_.kind == "multi":
+            self.coef_, self.intercept_ = arrays["coef"], arrays["intercept"]
+            return
         self.clf_ = self._make_classifier()
         self.clf_.coef_ = arrays["coef"]
         self.clf_.intercept_ = arrays["intercept"]
         k = len(self.classes_)
         self.clf_.classes_ = np.arange(k) if k > 2 else np.arange(2)
         self.clf_.n_features_in_ = arrays["coef"].shape[1]
-        self.temperature_ = float(state["temperature"])
 
 
 def _nll(scores: np.ndarray, y: np.ndarray) -> float:

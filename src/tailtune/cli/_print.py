@@ -113,7 +113,14 @@ def print_run_summary(path: Path) -> None:
 
     for split, m in splits.items():  # labels that are paths: every level, hF1, back-off
         print_hierarchy(m.get("hierarchy"), console, split)
-    console.print(f"run: {path}")
+    from tailtune.runs.clean import human_size
+    from tailtune.runs.retention import disk_usage
+
+    disk = disk_usage(path)
+    parts = ", ".join(f"{k} {human_size(disk[k])}" for k in ("model", "checkpoints") if disk[k])
+    console.print(
+        f"run: {path} ({human_size(disk['total'])} on disk" + (f": {parts})" if parts else ")")
+    )
 
 
 def comparison_table(results: list[dict], title: str) -> Table:

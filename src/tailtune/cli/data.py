@@ -36,6 +36,8 @@ app = typer.Typer(help="Inspect, split and subset labelled data.", no_args_is_he
         "tailtune data stats train.jsonl --head-min 500 --tail-max 20 --json",
         "tailtune data stats complaints.csv --label-col Product --label-col Issue "
         "--set data.hierarchy=true",
+        "tailtune data stats train.tsv --label-col labels --set data.multi_label=sets "
+        "--set data.multi_label_separator=,",
     ),
 )
 def data_stats(
@@ -70,6 +72,9 @@ def data_stats(
     tiers = from_kwargs(EvalConfig, {"head_min": head_min, "tail_max": tail_max})
     cfg = data_config(config, text_col, label_col, skip_rows, fmt, encoding, set_)
     frame, report = load_data(cfg, path)
+    if cfg.data.multi_label == "sets":
+        _print_set_stats(cfg.data, frame, report, tiers, as_json)
+        return
     stats = class_stats(frame["label"], head_min=tiers.head_min, tail_max=tiers.tail_max)
     levels = _level_stats(
         cfg.data, frame["label"], head_min=tiers.head_min, tail_max=tiers.tail_max
@@ -118,7 +123,12 @@ def data_split(
         frame, drop_duplicates=drop_duplicates, min_class_size=min_class_size
     )
     print_report("clean", clean_report)
-    result = split_frame(frame, val=val, test=test, seed=seed)
+    if cfg.data.multi_label == "sets":  # iterative stratification of label sets
+        from tailtune.data.split_sets import split_sets
+
+        result = split_sets(frame, cfg.data.multi_label_separator, val=val, test=test, seed=seed)
+    else:
+        result = split_frame(frame, val=val, test=test, seed=seed)
     written = write_split(result, out)
     print_report("split", result.report)
     for p in written:
@@ -194,6 +204,28 @@ def data_synth(
         f"wrote {out}: {len(frame):,} synthetic rows, {frame['label'].nunique()} classes "
         f"(preset {preset}, seed {seed})"
     )
+
+
+def _print_set_stats(data, frame, report, tiers, as_json: bool) -> None:
+    """``data stats`` of label sets: per label frequency and tier, labels per text, pairs."""
+    from tailtune.data.labelsets import parse_sets, set_stats
+
+    sets = parse_sets(frame["label"], data.multi_label_separator)
+    stats = set_stats(sets, head_min=tiers.head_min, tail_max=tiers.tail_max)
+    if as_json:
+        console.print_json(json.dumps({"load": report, "stats": stats}, default=str))
+        return
+    print_load_report(report)
+    skip = ("counts", "label_tiers", "pairs")
+    _print_stats({k: v for k, v in stats.items() if k not in skip})
+    table = Table("label", "texts", "tier", title="Labels (texts carrying each)")
+    for label, n in stats.get("counts", {}).items():
+        table.add_row(label, f"{n:,}", stats["label_tiers"].get(label, ""))
+    console.print(table)
+    pairs = Table("labels", "texts together", "jaccard", title="Most frequent label pairs")
+    for p in stats.get("pairs", []):
+        pairs.add_row(" + ".join(p["labels"]), f"{p['count']:,}", f"{p['jaccard']:.3f}")
+    console.print(pairs)
 
 
 def _print_stats(stats: dict) -> None:

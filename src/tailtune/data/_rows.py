@@ -29,15 +29,22 @@ def to_frame(
     multi_label,
     hierarchy=False,
     missing_levels=(),
+    label_format="separator",
+    keep_empty_set=False,
 ):
     """Join text and label columns, map label ids to names, and split off rows to remove.
 
     With ``hierarchy`` the label columns are levels of a path: empty cells after the last filled
     level end the path early (an empty cell before a filled one is still an empty label), and a
     cell that is one of ``missing_levels`` (CFPB writes an absent Sub-issue as ``None``) counts
-    as empty.
+    as empty. With ``multi_label="sets"`` the label is a set (:mod:`tailtune.data.labelsets`).
     """
     missing = {str(m) for m in missing_levels} if hierarchy else set()
+    if multi_label == "sets":
+        return _set_rows(
+            path, table, prefix, texts, labels, id_column, names, text_sep, ml_sep,
+            label_format, keep_empty_set,
+        )  # fmt: skip
     feats = table.features or {}
     label_lists = [[_label_parts(v, ml_sep) for v in table.values[c]] for c in labels]
     label_lists = [
@@ -73,6 +80,42 @@ def to_frame(
             raise DataError(f"{path}: label column {_names(labels)} is empty in every row")
         if reasons == {"empty_text"}:
             raise DataError(f"{path}: text column {_names(texts)} is empty in every row")
+    frame = pd.DataFrame(rows, columns=FRAME_COLUMNS).astype({"line": "int64"})
+    return frame, pd.DataFrame(gone, columns=["id", "line", "file", "reason"])
+
+
+def _set_rows(path, table, prefix, texts, labels, id_column, names, text_sep, sep, fmt, keep):
+    """Rows whose label is a set, joined into the frame's set string (labelsets.join_set)."""
+    from tailtune.data.labelsets import cell_labels, column_flag, join_set
+
+    names = names or _feature_names((table.features or {}).get(labels[0]))
+    joiner = sep or ","
+    rows, gone = [], []
+    for i, line in enumerate(table.lines):
+        where = f"{path}: line {line}"
+        rid = str(table.values[id_column][i]) if id_column else f"{prefix}:{line}"
+        text = text_sep.join(t for t in (_as_text(table.values[c][i]) for c in texts) if t.strip())
+        if fmt == "columns":
+            found = [c for c in labels if column_flag(table.values[c][i], where, c)]
+        else:
+            found = [x for c in labels for x in cell_labels(table.values[c][i], fmt, sep, where)]
+            if names is not None:
+                found = _apply_names(path, [line], [found], names)[0]
+        bad = [x for x in found if joiner in x]
+        if bad:
+            raise DataError(
+                f"{where}: label '{bad[0]}' contains the set separator "
+                f"'{joiner}'; set data.multi_label_separator to a string no label contains"
+            )
+        reason = "empty_text" if not text.strip() else None
+        if reason is None and not found and not keep:
+            reason = "empty_label"
+        if reason:
+            gone.append((rid, line, str(path), reason))
+            continue
+        rows.append((rid, text, join_set(found, sep), line))
+    if table.lines and len(gone) == len(table.lines) and {r for *_, r in gone} == {"empty_text"}:
+        raise DataError(f"{path}: text column {_names(texts)} is empty in every row")
     frame = pd.DataFrame(rows, columns=FRAME_COLUMNS).astype({"line": "int64"})
     return frame, pd.DataFrame(gone, columns=["id", "line", "file", "reason"])
 

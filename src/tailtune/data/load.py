@@ -15,6 +15,7 @@ import pandas as pd
 
 from tailtune.data import _readers, _rows
 from tailtune.data._formats import read_columns, resolve_format
+from tailtune.data.labelsets import DEFAULT_SET_SEPARATOR, LABEL_FORMATS, label_counts, parse_sets
 from tailtune.errors import DataError
 
 __all__ = ["LoadResult", "load_table", "load_line_aligned", "summary_lines", "FRAME_COLUMNS"]
@@ -49,6 +50,8 @@ def load_table(
     label_names: str | Path | None = None,
     multi_label_separator: str | None = None,
     multi_label: str = "keep",
+    label_format: str = "separator",
+    keep_empty_set: bool = False,
     hierarchy: bool = False,
     missing_levels: tuple[str, ...] | list[str] = ("None",),
     split: str | None = None,
@@ -64,7 +67,10 @@ def load_table(
     holding line-aligned ``seq.in`` + ``label``, as in ATIS). Several label columns make one
     composite label joined by ``label_separator``. With ``label_names`` (a file, one name per line)
     labels are integer indices into it. ``multi_label_separator`` splits a multi-label cell;
-    ``multi_label="single"`` keeps only rows with exactly one label (the others are reported).
+    ``multi_label="single"`` keeps only rows with exactly one label (the others are reported);
+    ``multi_label="sets"`` reads each label as a set of labels, its cells laid out as
+    ``label_format`` says (:mod:`tailtune.data.labelsets`), keeping label-less rows as the empty
+    set with ``keep_empty_set``.
     With ``hierarchy`` the label columns are the levels of a path (:mod:`tailtune.data.hierarchy`):
     empty trailing levels end a path early instead of removing the row, and a cell holding one of
     ``missing_levels`` is empty (CFPB's payday file writes an absent Sub-issue as ``None``).
@@ -77,8 +83,14 @@ def load_table(
     skips = skip_rows if isinstance(skip_rows, (list, tuple)) else [skip_rows] * len(paths)
     if len(skips) != len(paths):
         raise DataError(f"skip_rows has {len(skips)} entries for {len(paths)} files")
-    if multi_label not in ("keep", "single"):
-        raise DataError(f"multi_label: got '{multi_label}', expected one of: keep, single")
+    if multi_label not in ("keep", "single", "sets"):
+        raise DataError(f"multi_label: got '{multi_label}', expected one of: keep, single, sets")
+    if label_format not in LABEL_FORMATS:
+        raise DataError(
+            f"label_format: got '{label_format}', expected one of: {', '.join(LABEL_FORMATS)}"
+        )
+    if label_format != "separator" and multi_label != "sets":
+        raise DataError(f"label_format: '{label_format}' reads label sets; set multi_label: sets")
     texts = [text_columns] if isinstance(text_columns, str) else list(text_columns)
     labels = [label_columns] if isinstance(label_columns, str) else list(label_columns)
     names = _read_label_names(Path(label_names), encoding) if label_names else None
@@ -106,6 +118,8 @@ def load_table(
             multi_label,
             hierarchy,
             missing_levels,
+            label_format,
+            keep_empty_set,
         )
         frames.append(frame)
         removed.append(gone)
@@ -114,12 +128,13 @@ def load_table(
         )
     frame = pd.concat(frames, ignore_index=True)[FRAME_COLUMNS]
     gone = pd.concat(removed, ignore_index=True)
-    _check_classes(paths, frame, labels, min_classes)
+    sets_sep = (multi_label_separator or DEFAULT_SET_SEPARATOR) if multi_label == "sets" else None
+    _check_classes(paths, frame, labels, min_classes, sets_sep)
     report = {
         "files": files,
         "rows_read": sum(f["rows_read"] for f in files),
         "rows": len(frame),
-        "classes": int(frame["label"].nunique()),
+        "classes": _n_classes(frame, sets_sep),
         "removed": _removed_summary(gone),
     }
     return LoadResult(frame=frame, report=report, removed=gone)
@@ -155,7 +170,8 @@ def load_line_aligned(
         multi_label_separator,
         multi_label,
     )
-    _check_classes([label_path], frame, ["label"], min_classes)
+    sets_sep = (multi_label_separator or DEFAULT_SET_SEPARATOR) if multi_label == "sets" else None
+    _check_classes([label_path], frame, ["label"], min_classes, sets_sep)
     report = {
         "files": [
             {
@@ -168,7 +184,7 @@ def load_line_aligned(
         ],
         "rows_read": len(table.lines),
         "rows": len(frame),
-        "classes": int(frame["label"].nunique()),
+        "classes": _n_classes(frame, sets_sep),
         "removed": _removed_summary(gone),
     }
     return LoadResult(frame=frame[FRAME_COLUMNS], report=report, removed=gone)
@@ -253,11 +269,25 @@ def _read_label_names(path: Path, encoding: str) -> list[str]:
     return names
 
 
+def _n_classes(frame: pd.DataFrame, sets_sep: str | None) -> int:
+    """Distinct labels: of the label strings, or of the labels inside the sets."""
+    if sets_sep is None:
+        return int(frame["label"].nunique())
+    return len(label_counts(parse_sets(frame["label"], sets_sep)))
+
+
 def _check_classes(
-    paths: list[Path], frame: pd.DataFrame, labels: list[str], min_classes: int
+    paths: list[Path],
+    frame: pd.DataFrame,
+    labels: list[str],
+    min_classes: int,
+    sets_sep: str | None = None,
 ) -> None:
     where = str(paths[0]) if len(paths) == 1 else f"{paths[0]} (+{len(paths) - 1} files)"
-    classes = frame["label"].unique()
+    if sets_sep is not None:
+        classes = list(label_counts(parse_sets(frame["label"], sets_sep)))
+    else:
+        classes = frame["label"].unique()
     if len(classes) < min_classes:
         only = f" ('{classes[0]}')" if len(classes) == 1 else ""
         raise DataError(

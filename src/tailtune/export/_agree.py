@@ -7,14 +7,16 @@ import numpy as np
 __all__ = ["agreement"]
 
 
-def agreement(reference: np.ndarray, got: np.ndarray, against: str, atol: float) -> dict:
-    """Top-1 agreement and the largest probability difference between two (n, K) arrays."""
+def agreement(reference: np.ndarray, got: np.ndarray, against: str, atol: float, rule=None) -> dict:
+    """Top-1 agreement and the largest probability difference between two (n, K) arrays; with
+    a label-set ``rule`` (:class:`tailtune.objectives.thresholds.SetRule`) also the share of
+    texts whose label sets agree, which ``within_tolerance`` then requires to be 1."""
     n = len(reference)
     if n == 0:
         return {"against": against, "n": 0, "top1_agreement": None, "max_abs_diff": None}
     same = float((reference.argmax(1) == got.argmax(1)).mean())
     diff = float(np.abs(reference - got).max())
-    return {
+    out = {
         "against": against,
         "n": n,
         "top1_agreement": round(same, 6),
@@ -22,3 +24,8 @@ def agreement(reference: np.ndarray, got: np.ndarray, against: str, atol: float)
         "tolerance": atol,
         "within_tolerance": bool(diff <= atol and same == 1.0),
     }
+    if rule is not None:
+        sets = float((rule.apply(reference) == rule.apply(got)).all(axis=1).mean())
+        out["label_set_agreement"] = round(sets, 6)
+        out["within_tolerance"] = bool(out["within_tolerance"] and sets == 1.0)
+    return out

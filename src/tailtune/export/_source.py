@@ -62,7 +62,7 @@ def open_run(run_path: str | Path, device: str = "cpu") -> Source:
 def _path_decision(backend) -> dict | None:
     """The decision rule of a hierarchical model (exported beside its leaf probabilities), or
     None; a top-down model is refused in one line (several classifiers, no single graph)."""
-    decision = getattr(backend, "decision_", None)
+    decision = getattr(backend, "path_decision_", None)
     if decision is None:
         return None
     if getattr(backend, "model_", None) is None:

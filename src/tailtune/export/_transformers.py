@@ -30,7 +30,16 @@ def plain_classifier(source):
     model.config.id2label = {i: c for i, c in enumerate(source.classes)}
     model.config.label2id = {c: i for i, c in enumerate(source.classes)}
     model.config.num_labels = len(source.classes)
-    model.config.problem_type = "single_label_classification"
+    rule = getattr(backend, "rule_", None)
+    if backend.space_.kind == "multi":
+        # transformers applies a sigmoid per label for this problem type (pipeline included);
+        # the tuned thresholds travel in the config, read by whoever turns scores into sets
+        model.config.problem_type = "multi_label_classification"
+        model.config.tailtune_thresholds = dict(zip(source.classes, rule.thresholds, strict=True))
+        model.config.tailtune_decision = {k: v for k, v in rule.to_dict().items()
+                                          if k in ("top_k", "at_least_one")}  # fmt: skip
+    else:
+        model.config.problem_type = "single_label_classification"
     model.config.pad_token_id = tok.pad_token_id
     # Decoders pool the last real token; the transformers pipeline passes no position ids, so
     # right padding is the side on which batched pipeline calls give tailtune's logits.

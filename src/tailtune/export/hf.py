@@ -38,7 +38,13 @@ def export_hf(source: Source, folder: Path) -> dict:
         "posthoc_tau": tau,
         "folded_into_bias": folded,
         "pad_token_id": tok.pad_token_id,
-        "agreement": agreement(reference, got, "transformers pipeline", atol=1e-5),
+        "agreement": agreement(
+            reference,
+            got,
+            "transformers pipeline",
+            atol=1e-5,
+            rule=getattr(source.backend, "rule_", None),
+        ),  # fmt: skip
     }
 
 

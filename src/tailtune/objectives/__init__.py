@@ -1,9 +1,9 @@
 """Long-tail objectives: class weights, post-hoc logit adjustment, the back-off decision rule for
-hierarchical labels, and the ``Objective`` settings.
+hierarchical labels, the threshold rule for label sets, and the ``Objective`` settings.
 
 Names are imported on first use (PEP 562), so ``from tailtune.objectives import Objective`` (what
 the config needs) costs no pandas import. Losses and samplers (torch) live in
-``tailtune.objectives.losses`` / ``.samplers``.
+``tailtune.objectives.losses`` / ``.samplers``; multi-label losses in ``.multilabel``.
 """
 
 from __future__ import annotations
@@ -17,13 +17,16 @@ __all__ = [
     "DEFAULT_TAU_GRID",
     "SCHEMES",
     "Objective",
+    "SetRule",
     "adjust_logits",
     "adjust_probabilities",
     "backoff_depths",
     "choose_thresholds",
     "class_weights",
+    "positive_weights",
     "priors_from_counts",
     "sample_weights",
+    "tune_set_rule",
     "tune_tau",
     "weight_table",
 ]
@@ -37,6 +40,9 @@ _LAZY = {
     "adjust_probabilities": "adjust",
     "priors_from_counts": "adjust",
     "tune_tau": "adjust",
+    "SetRule": "thresholds",
+    "tune_set_rule": "thresholds",
+    "positive_weights": "weights",
     "SCHEMES": "weights",
     "class_weights": "weights",
     "sample_weights": "weights",

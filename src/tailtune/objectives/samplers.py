@@ -20,7 +20,13 @@ import numpy as np
 
 from tailtune.errors import ConfigError
 
-__all__ = ["SAMPLERS", "class_sampling_probabilities", "example_probabilities", "sample_epoch"]
+__all__ = [
+    "SAMPLERS",
+    "class_sampling_probabilities",
+    "example_probabilities",
+    "sample_epoch",
+    "set_example_probabilities",
+]
 
 SAMPLERS = {"class_balanced": 0.0, "sqrt": 0.5}
 
@@ -44,6 +50,27 @@ def example_probabilities(labels: Sequence[int] | np.ndarray, mode: str) -> np.n
     y = np.asarray(labels, dtype=np.int64)
     counts = np.bincount(y)
     p = counts[y].astype(np.float64) ** (q - 1.0)
+    return p / p.sum()
+
+
+def set_example_probabilities(y: np.ndarray, mode: str) -> np.ndarray:
+    """Per-text draw probabilities of class-aware sampling when texts carry label sets.
+
+    Draw a label with probability ∝ n_j^q, then one of its n_j texts uniformly (Kang et al.
+    2020, eq. 1; the class-aware resampling of Wu et al. 2020, "Distribution-Balanced Loss for
+    Multi-Label Classification in Long-Tailed Datasets", ECCV, §3.1). A text can be reached
+    through each of its labels, so p_i ∝ Σ_{j ∈ y_i} n_j^(q − 1): texts carrying several labels
+    are drawn more often, the over-sampling the distribution-balanced loss corrects. Texts with
+    the empty set form one more "no label" class of their own, so they keep being drawn.
+    """
+    q = _exponent(mode)
+    y = np.asarray(y, dtype=np.float64)
+    empty = y.sum(axis=1) == 0
+    counts = y.sum(axis=0)
+    per_label = np.where(counts > 0, np.maximum(counts, 1.0) ** (q - 1.0), 0.0)
+    p = y @ per_label
+    if empty.any():
+        p[empty] = float(empty.sum()) ** (q - 1.0)
     return p / p.sum()
 
 

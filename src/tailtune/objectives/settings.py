@@ -54,6 +54,19 @@ class Objective:
     """YAML/JSON file of {label: description} used for those texts instead of the names."""
     posthoc_tau_max: float = 2.0
     """Largest τ tried (steps of 0.1 from 0) when tune_posthoc_tau chooses τ on validation."""
+    set_loss: Literal["bce", "focal", "asl", "db"] = "bce"
+    """Loss over label sets (data.multi_label: sets): binary cross-entropy, sigmoid focal,
+    asymmetric (Ridnik et al. 2021) or distribution-balanced (Wu et al. 2020); class_weights
+    then weight each label's positive term (bce, focal)."""
+    tune_thresholds: bool = True
+    """Label sets: per-label thresholds tuned on validation F1 (false: 0.5 for every label)."""
+    threshold_shrink: float = 10.0
+    """Label sets: shrink a label's tuned threshold towards the global one by n / (n + k),
+    n = its validation positives, k = this value (0 = no shrinkage)."""
+    max_labels: int | None = None
+    """Label sets: predict at most this many labels per text (top-k); null = no cap."""
+    at_least_one: bool = False
+    """Label sets: a text whose scores clear no threshold gets its most likely label."""
 
     def validate(self, where: str = "objective") -> None:
         """Raise ConfigError naming the first bad field, its value and what is allowed."""
@@ -78,10 +91,19 @@ class Objective:
             raise ConfigError(
                 f"{where}.label_name_examples: got {self.label_name_examples}, expected 0 or more"
             )
+        self._validate_sets(where)
         if not 0 <= self.posthoc_tau_max <= 10:
             raise ConfigError(
                 f"{where}.posthoc_tau_max: got {self.posthoc_tau_max}, expected a value in [0, 10]"
             )
+
+    def _validate_sets(self, where: str) -> None:
+        if self.threshold_shrink < 0:
+            raise ConfigError(
+                f"{where}.threshold_shrink: got {self.threshold_shrink}, expected 0 or more"
+            )
+        if self.max_labels is not None and self.max_labels < 1:
+            raise ConfigError(f"{where}.max_labels: got {self.max_labels}, expected at least 1")
 
     def tau_grid(self) -> list[float]:
         """The τ values tried by tune_posthoc_tau: 0, 0.1, ... up to posthoc_tau_max."""

@@ -16,7 +16,7 @@ import pandas as pd
 
 from tailtune.errors import ConfigError
 
-__all__ = ["SCHEMES", "class_weights", "sample_weights", "weight_table"]
+__all__ = ["SCHEMES", "class_weights", "positive_weights", "sample_weights", "weight_table"]
 
 SCHEMES = ("none", "sqrt_inverse", "inverse", "effective_number")
 
@@ -70,6 +70,23 @@ def class_weights(
             raise ValueError(f"cap must be positive, got {cap}")
         w = np.minimum(w, cap)
     return w
+
+
+def positive_weights(
+    y: np.ndarray, scheme: str = "none", *, beta: float = 0.999, cap: float | None = None
+) -> np.ndarray:
+    """Per-label weights of the positive term of a multi-label loss, from positive counts.
+
+    ``y`` is the (texts × labels) 0/1 matrix; label j's count is its number of positive texts
+    n_j, and the weights are :func:`class_weights` of those counts (sqrt-inverse: ∝ n_j^(-1/2),
+    mean 1; effective number: Cui et al. 2019). Used as BCE's ``pos_weight``: the negative
+    terms keep weight 1, so a rare label's few positives count more against its many negatives.
+    A label without a positive text raises ValueError (it cannot be learnt).
+    """
+    counts = np.asarray(y).sum(axis=0)
+    if np.any(counts == 0):
+        raise ValueError("every label needs a positive training text for positive weights")
+    return class_weights(counts, scheme, beta=beta, cap=cap)
 
 
 def _validate_counts(counts: Sequence[int] | np.ndarray) -> np.ndarray:

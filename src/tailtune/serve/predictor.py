@@ -58,7 +58,7 @@ def load_predictor(path: str | Path, threads: int | None = None) -> Predictor:
         _torch_threads(threads)
     backend = load_backend(run.path / "model")
     classes = [str(c) for c in backend.classes_]
-    decision = getattr(backend, "decision_", None)
+    decision = getattr(backend, "path_decision_", None)
     return Predictor(backend, classes, "run", str(run.path), str(backend.name), decision)
 
 

@@ -86,5 +86,12 @@ def pad_collate(items: Sequence[dict], pad_id: int) -> dict:
         mask[row, : len(seq)] = 1
     batch = {"input_ids": ids, "attention_mask": mask}
     if "labels" in items[0]:
-        batch["labels"] = torch.as_tensor([it["labels"] for it in items], dtype=torch.long)
+        batch["labels"] = collate_labels(torch, [it["labels"] for it in items])
     return batch
+
+
+def collate_labels(torch, labels: list):
+    """Class indices as a long tensor; label-set vectors (0/1 per class) as a float matrix."""
+    if np.ndim(labels[0]) == 1:
+        return torch.as_tensor(np.stack(labels), dtype=torch.float32)
+    return torch.as_tensor(labels, dtype=torch.long)

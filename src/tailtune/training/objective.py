@@ -10,7 +10,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["make_loss", "softmax", "tuned_tau"]
+__all__ = [
+    "make_loss",
+    "make_set_loss",
+    "set_metrics_fn",
+    "set_rule",
+    "softmax",
+    "tuned_tau",
+]
 
 
 def make_loss(counts: np.ndarray, objective):
@@ -32,6 +39,57 @@ def make_loss(counts: np.ndarray, objective):
         log_priors=np.log(priors),
         tau=objective.logit_adjust_tau,
     )
+
+
+def make_set_loss(y: np.ndarray, objective):
+    """The multi-label training loss for the (texts × labels) 0/1 training matrix ``y``:
+    ``objective.set_loss``, with ``objective.class_weights`` as per-label positive weights."""
+    from tailtune.objectives.multilabel import build_set_loss
+    from tailtune.objectives.weights import positive_weights
+
+    weights = None
+    if objective.class_weights != "none":
+        weights = positive_weights(
+            y, objective.class_weights, beta=objective.beta, cap=objective.weight_cap
+        )
+    return build_set_loss(
+        objective.set_loss,
+        pos_weight=weights,
+        focal_gamma=objective.focal_gamma,
+        label_counts=np.asarray(y).sum(axis=0).tolist(),
+        n_texts=len(y),
+    )
+
+
+def set_rule(scores: np.ndarray | None, y: np.ndarray | None, labels, objective):
+    """The decision rule for label sets from an ``Objective``: thresholds tuned on validation
+    ``scores`` / ``y`` (tailtune.objectives.thresholds), or 0.5 for every label when tuning is
+    off or there is no validation data."""
+    from tailtune.objectives.thresholds import SetRule, tune_set_rule
+
+    kw = {"top_k": objective.max_labels, "at_least_one": objective.at_least_one}
+    if not objective.tune_thresholds or scores is None or y is None or not len(y):
+        return SetRule.fixed([str(x) for x in labels], 0.5, **kw)
+    return tune_set_rule(scores, y, [str(x) for x in labels], shrink=objective.threshold_shrink,
+                         **kw)  # fmt: skip
+
+
+def set_metrics_fn(objective, labels):
+    """``metrics_fn(logits, y)`` of the training loop for label sets: sigmoid scores, the
+    decision rule ``objective`` makes on these validation labels, then the multi-label metrics
+    (so early stopping follows the macro F1 the saved model will have)."""
+    from tailtune.backends._sets import sigmoid
+    from tailtune.evaluation.set_metrics import set_metrics
+
+    names = [str(x) for x in labels]
+
+    def metrics(logits, y):
+        scores = sigmoid(np.asarray(logits))
+        y = np.asarray(y) > 0.5
+        rule = set_rule(scores, y, names, objective)
+        return set_metrics(y, rule.apply(scores), names)
+
+    return metrics
 
 
 def softmax(logits) -> np.ndarray:

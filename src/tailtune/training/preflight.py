@@ -75,7 +75,12 @@ def check_metric(metrics_fn: Callable, labels: np.ndarray, num_classes: int, met
 
 
 def check_inputs(train_items, eval_items, num_classes, metrics_fn, metric: str, log):
-    """Fail before the first step, not hours in: labels in range, the metric exists."""
+    """Fail before the first step, not hours in: labels in range, the metric exists.
+
+    An item's ``labels`` is a class index, or (label sets) a 0/1 vector over the classes.
+    """
+    if np.ndim(train_items[0]["labels"]) == 1:
+        return _check_set_inputs(train_items, eval_items, num_classes, metrics_fn, metric)
     labels = np.asarray([it["labels"] for it in train_items], dtype=np.int64)
     check_labels(labels, num_classes, "training labels")
     if eval_items is None:
@@ -86,3 +91,19 @@ def check_inputs(train_items, eval_items, num_classes, metrics_fn, metric: str, 
     if unseen := unseen_classes(labels, val_labels):
         log(f"warning: {len(unseen)} validation classes never occur in training: {unseen[:10]}")
     return labels, val_labels
+
+
+def _check_set_inputs(train_items, eval_items, num_classes, metrics_fn, metric):
+    """Label sets: every item a 0/1 vector of ``num_classes`` entries."""
+    out = []
+    for items, where in ((train_items, "training labels"), (eval_items, "validation labels")):
+        if items is None:
+            out.append(None)
+            continue
+        y = np.asarray([it["labels"] for it in items], dtype=np.float32)
+        if y.ndim != 2 or y.shape[1] != num_classes or not np.isin(y, (0.0, 1.0)).all():
+            raise ValueError(f"{where}: expected a 0/1 vector of {num_classes} labels per item")
+        out.append(y)
+    if out[1] is not None:
+        check_metric(metrics_fn, out[1], num_classes, metric)
+    return out[0], out[1]

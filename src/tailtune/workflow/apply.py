@@ -126,7 +126,12 @@ def evaluate_file(
     cfg = to_config(run.config)
     labels = run.labels
     classes = labels.get("classes") or []
-    missing = unseen(frame["label"], classes)
+    gold = frame["label"]
+    if cfg.data.multi_label == "sets":  # the labels inside the sets
+        from tailtune.data.labelsets import parse_sets
+
+        gold = [x for s in parse_sets(gold, cfg.data.multi_label_separator) for x in s]
+    missing = unseen(gold, classes)
     metrics_notes = list(notes)
     if missing["count"]:
         shown = ", ".join(missing["labels"][:10]) + (", ..." if missing["count"] > 10 else "")
@@ -208,12 +213,20 @@ def predict(run_path: str | Path, texts: list[str], top_k: int = 3) -> pd.DataFr
     proba = backend.predict_proba(texts)
     classes = np.asarray(backend.classes_, dtype=object)
     top = np.argsort(-proba, axis=1, kind="stable")[:, :top_k]
-    pred = decide(backend, proba)  # the model's saved decision rule (a hierarchy: its path)
+    if backend.space_.kind == "multi":  # the label set the saved thresholds choose
+        from tailtune.data.labelsets import join_set
+
+        sep = (run.config.get("data") or {}).get("multi_label_separator")
+        pred = [join_set(s, sep) for s in backend.predict(texts)] if texts else []
+        prob = proba[np.arange(len(texts)), top[:, 0]] if texts else np.zeros(0)
+    else:
+        pred = decide(backend, proba)  # the model's saved decision rule (a hierarchy: its path)
+        prob = pred_proba(classes, proba, pred)
     frame = pd.DataFrame(
         {
             "text": texts,
             "pred": pred,
-            "prob": pred_proba(classes, proba, pred).round(5),
+            "prob": np.asarray(prob).round(5),
             "top_k": [
                 json.dumps([[str(classes[j]), round(float(p[j]), 5)] for j in idx])
                 for p, idx in zip(proba, top, strict=True)

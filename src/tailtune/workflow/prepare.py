@@ -25,6 +25,16 @@ class Prepared:
     val: pd.DataFrame
     test: pd.DataFrame | None
     reports: dict[str, Any] = field(default_factory=dict)
+    set_separator: str | None = None
+    """Label sets (data.multi_label: sets): the separator joining a set's labels; else None."""
+
+    def labels_of(self, frame: pd.DataFrame) -> list:
+        """A split's labels as a backend takes them: strings, or (label sets) label tuples."""
+        if self.set_separator is None:
+            return frame["label"].tolist()
+        from tailtune.data.labelsets import parse_sets
+
+        return parse_sets(frame["label"], self.set_separator)
 
 
 def read_options(data: DataConfig) -> dict[str, Any]:
@@ -42,6 +52,8 @@ def read_options(data: DataConfig) -> dict[str, Any]:
         "label_names": data.label_names,
         "multi_label_separator": data.multi_label_separator,
         "multi_label": data.multi_label,
+        "label_format": data.label_format,
+        "keep_empty_set": data.keep_empty_set,
         "hierarchy": data.hierarchy,
         "missing_levels": data.missing_levels,
         "split": data.split,
@@ -76,6 +88,9 @@ def prepare_data(cfg: Config) -> Prepared:
     from tailtune.data import clean, split_frame, stratified_subsample, subset_labels
 
     data, reports = cfg.data, {}
+    sets = data.multi_label == "sets"
+    if sets:
+        _check_set_options(data)
     if data.synthetic is not None:
         from tailtune.data import synthesize
 
@@ -102,6 +117,18 @@ def prepare_data(cfg: Config) -> Prepared:
         val, reports["load_val"] = load_frame(data, val_path, split=data.val_split)
         train = frame
         _check_known(train, val, "data.val_split" if data.val_path is None else "data.val_path")
+    elif sets:
+        from tailtune.data.split_sets import split_sets
+
+        result = split_sets(
+            frame,
+            data.multi_label_separator,
+            val=cfg.split.val,
+            test=0.0 if test_path is not None else cfg.split.test,
+            seed=seed,
+        )
+        train, val, test = result.train, result.val, result.test
+        reports["split"] = result.report
     else:
         result = split_frame(
             frame,
@@ -131,7 +158,27 @@ def prepare_data(cfg: Config) -> Prepared:
         reports["hierarchy"] = {"levels": list(tree.levels), "leaf_paths": len(tree.leaves)}
     # an empty validation split (split.val: 0) is allowed: the workflow checks that the
     # backend chooses nothing on validation (tailtune.workflow.refit.check_no_validation)
-    return Prepared(train=train, val=val, test=test, reports=_plain(reports))
+    sep = (data.multi_label_separator or ",") if sets else None
+    return Prepared(train=train, val=val, test=test, reports=_plain(reports), set_separator=sep)
+
+
+def _check_set_options(data: DataConfig) -> None:
+    """Options that count examples per class string; on label sets they would count set strings."""
+    for name, unset in (
+        ("synthetic", None),
+        ("subset_labels", None),
+        ("subset_per_class", None),
+        ("subset_total", None),
+        ("subsample", None),
+        ("train_subsample", None),
+        ("train_fraction", None),
+        ("min_class_size", 1),
+    ):
+        if getattr(data, name) != unset:
+            raise ConfigError(
+                f"data.{name}: not available with data.multi_label: sets (it counts classes, "
+                f"not labels inside sets); unset it"
+            )
 
 
 def _subset(frame, data: DataConfig, seed: int, subset_labels, stratified_subsample):

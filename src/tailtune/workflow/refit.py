@@ -45,6 +45,8 @@ def refit_decision(cfg, prepared) -> tuple[bool, str]:
     has_test = prepared.test is not None and len(prepared.test) > 0
     if not has_val:
         return False, "no validation split: the model already trained on every training row"
+    if getattr(prepared, "set_separator", None) is not None:
+        return False, "label sets: the thresholds are tuned on validation, so it stays held out"
     if asked is True:
         return True, "train.refit: true"
     if asked is False:
@@ -82,7 +84,7 @@ def refit_phase(cfg, prepared, backend, fit_texts, fit_labels, work_dir, say):
         return backend, block
     val = prepared.val
     texts = list(fit_texts) + val["text"].tolist()
-    labels = list(fit_labels) + val["label"].tolist()
+    labels = list(fit_labels) + prepared.labels_of(val)
     sub = None if work_dir is None else work_dir / "refit"
     if sub is not None:
         sub.mkdir(parents=True, exist_ok=True)
@@ -140,7 +142,7 @@ _MISSING = object()
 def _flat(params: dict[str, Any]) -> dict[str, Any]:
     """JSON-ready values of a deep params dict (sub-backends and settings objects left out:
     their fields appear under their own ``a__b`` keys)."""
-    from tailtune.backends.base import is_backend
+    from tailtune.backends.params import is_backend
 
     out: dict[str, Any] = {}
     for key, value in params.items():

@@ -36,6 +36,11 @@ def score_split(backend, frame: pd.DataFrame, train_counts, cfg: Config, split: 
     """Predict one split and compute its metrics, per-class table and prediction rows."""
     from tailtune.evaluation import compute_metrics, per_class_table, resolve_tiers
 
+    if cfg.data.multi_label == "sets":
+        from tailtune.workflow.score_sets import score_set_split
+
+        return score_set_split(backend, frame, train_counts, cfg, split)
+
     texts, gold = frame["text"].tolist(), frame["label"].astype(str).to_numpy()
     proba = backend.predict_proba(texts)
     classes = np.asarray(backend.classes_, dtype=object)
@@ -73,7 +78,7 @@ def score_split(backend, frame: pd.DataFrame, train_counts, cfg: Config, split: 
 def decide(backend, proba: np.ndarray) -> np.ndarray:
     """The predicted labels under the model's own decision rule (a hierarchical model decodes
     a consistent path), else the argmax of ``proba``."""
-    decision = getattr(backend, "decision_", None)
+    decision = getattr(backend, "path_decision_", None)
     classes = np.asarray(backend.classes_, dtype=object)
     if decision is not None:
         return np.asarray(decision.labels(proba, list(classes))).astype(str)
@@ -90,7 +95,7 @@ def pred_proba(classes, proba: np.ndarray, pred) -> np.ndarray:
 def path_columns(backend, proba: np.ndarray) -> dict[str, list] | None:
     """For a model with a path decision rule: ``answer`` (back-off) and ``level_proba`` (JSON
     ``{level: probability of the predicted node}``) per row; None for any other model."""
-    decision = getattr(backend, "decision_", None)
+    decision = getattr(backend, "path_decision_", None)
     if decision is None:
         return None
     out = decision.describe(proba, [str(c) for c in backend.classes_])
@@ -105,7 +110,7 @@ def path_columns(backend, proba: np.ndarray) -> dict[str, list] | None:
 def backoff_answers(backend, proba: np.ndarray) -> list[str] | None:
     """The back-off answers (deepest confident level or "unknown") of a model whose decision
     rule backs off, else None."""
-    decision = getattr(backend, "decision_", None)
+    decision = getattr(backend, "path_decision_", None)
     if decision is None or decision.rule is None:
         return None
     return decision.describe(proba, [str(c) for c in backend.classes_])["answer"]
@@ -135,5 +140,10 @@ def hierarchy_scores(gold, pred, train_counts, cfg: Config, answers=None) -> dic
 
 
 def train_counts(prepared: Prepared) -> dict[str, int]:
-    """Training examples per class (the counts tiers and per-class tables are read against)."""
+    """Training examples per class (the counts tiers and per-class tables are read against);
+    with label sets, training texts per label."""
+    if prepared.set_separator is not None:
+        from tailtune.workflow.score_sets import set_train_counts
+
+        return set_train_counts(prepared.train["label"], prepared.set_separator)
     return dict(Counter(prepared.train["label"]))

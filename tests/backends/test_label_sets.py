@@ -1,0 +1,67 @@
+"""Backends on label sets: the embedding head learns one sigmoid per label, the saved thresholds
+travel with the model, and a backend without sets says so in one line."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+from tailtune.backends.embedding_head import EmbeddingHeadBackend  # noqa: E402
+from tailtune.backends.labels import LabelSpace  # noqa: E402
+from tailtune.backends.majority import MajorityBackend  # noqa: E402
+from tailtune.errors import ConfigError, DataError  # noqa: E402
+from tests.training.conftest import tiny_bert_dir  # noqa: E402,F401
+from tests.training.tiny_models import toy_task  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+# the toy task's four classes as sets of three labels: login texts carry two
+SETS = {"billing": ("money",), "refund": ("money",), "login": ("account", "access"),
+        "delivery": ("parcel",)}  # fmt: skip
+
+
+def _sets(n, seed):
+    texts, labels = toy_task(n, seed)
+    return texts, [SETS[c] for c in labels]
+
+
+def test_label_space_of_sets():
+    space = LabelSpace.from_sets([("b", "a"), ("a",), ()])
+    assert list(space.classes) == ["a", "b"] and space.kind == "multi"
+    assert space.prior.tolist() == pytest.approx([2 / 3, 1 / 3])
+    assert space.encode([("a", "b"), ()]).tolist() == [[1, 1], [0, 0]]
+    with pytest.raises(DataError, match="labels not seen in training: 'z'"):
+        space.encode([("z",)])
+    _, y = space.known(["t"], [("a", "z")])  # validation: an unseen label is left out
+    assert y.tolist() == [[1, 0]]
+
+
+def test_embedding_head_learns_sets_and_round_trips(tiny_bert_dir, tmp_path):  # noqa: F811
+    tx, ty = _sets(160, 0)
+    vx, vy = _sets(60, 1)
+    b = EmbeddingHeadBackend.from_flat(
+        model_name=tiny_bert_dir, cache_dir=str(tmp_path / "c"), max_length=32, lr=0.05,
+        batch_size=16, epochs=8, progress=False, seed=1, num_threads=1, patience=None,
+        set_loss="bce",
+    )  # fmt: skip
+    b.fit(tx, ty, eval_set=(vx, vy))
+    assert list(b.classes_) == ["access", "account", "money", "parcel"]
+    p = b.predict_proba(vx)
+    assert p.shape == (60, 4) and not np.allclose(p.sum(axis=1), 1.0)  # sigmoids, not a softmax
+    # a random tiny encoder: beat predicting every label (per label 2p / (1 + p)), and learn
+    y = LabelSpace.from_sets(ty).encode(vy)
+    every = np.mean([2 * q / (1 + q) for q in y.mean(axis=0)])
+    assert max(h["macro_f1"] for h in b.history_) > every + 0.02
+    assert b.history_[-1]["train_loss"] < b.history_[0]["train_loss"] - 0.05
+    assert len(b.rule_.thresholds) == 4
+    b.save(tmp_path / "m")
+    loaded = EmbeddingHeadBackend.load(tmp_path / "m")
+    assert loaded.rule_ == b.rule_
+    assert [tuple(x) for x in loaded.predict(vx)] == [tuple(x) for x in b.predict(vx)]
+    assert all(isinstance(x, tuple) for x in b.predict(vx[:3]))
+
+
+def test_a_backend_without_sets_refuses_them():
+    with pytest.raises(ConfigError, match="backend 'majority' does not train on label sets"):
+        MajorityBackend().fit(["a", "b"], [("x",), ("y",)])
