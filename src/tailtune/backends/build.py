@@ -138,6 +138,8 @@ def backend_kwargs(cfg) -> dict[str, Any]:
         "train": copy.deepcopy(cfg.train),
         "seed": cfg.seed,
     }
+    if name in ("embedding_head", "encoder"):
+        kwargs["window"] = cfg.model.window()
     if name == "embedding_head":
         kwargs["embedding"] = copy.deepcopy(cfg.model.embedding)
     if name == "decoder_lora":

@@ -41,6 +41,7 @@ from tailtune.backends._hf import (
     resolve_source,
     seed_everything,
 )
+from tailtune.backends._long_text import TextWindow, encode_windows, pool_rows
 from tailtune.backends._neural import NeuralBackend
 from tailtune.backends.base import check_fit_input, decode_params, encode_params
 from tailtune.errors import ConfigError, DataError
@@ -83,7 +84,12 @@ class EmbeddingHeadBackend(NeuralBackend):
     """Frozen-encoder embeddings (cached) with a trained linear or MLP head."""
 
     name = "embedding_head"
-    settings = {"objective": Objective, "train": TrainSettings, "embedding": HeadSettings}
+    settings = {
+        "objective": Objective,
+        "train": TrainSettings,
+        "embedding": HeadSettings,
+        "window": TextWindow,
+    }
 
     def __init__(
         self,
@@ -93,12 +99,15 @@ class EmbeddingHeadBackend(NeuralBackend):
         train: TrainSettings | None = None,
         embedding: HeadSettings | None = None,
         seed: int = 42,
+        window: TextWindow | None = None,
         **flat,
     ):
         self.model_name = model_name
         self.max_length = max_length
         self.seed = seed
-        self._init_settings(flat, objective=objective, train=train, embedding=embedding)
+        self._init_settings(
+            flat, objective=objective, train=train, embedding=embedding, window=window
+        )
         self.history_: list[dict] = []
         self.info_: dict = {}
         self._encoder = None
@@ -181,6 +190,7 @@ class EmbeddingHeadBackend(NeuralBackend):
                 pooling=p.pooling,
                 max_length=self.max_length,
                 batch_size=p.embed_batch_size,
+                window=self.window,
             )
             cache.mkdir(parents=True, exist_ok=True)
             tmp = cache / f".{key}.{os.getpid()}.npy"
@@ -195,7 +205,11 @@ class EmbeddingHeadBackend(NeuralBackend):
         """Where the embeddings of ``texts`` are cached (``<key>.npy``; the encoder's size is
         kept beside them as ``<key>.json``)."""
         p = self.embedding
-        key = embedding_cache_key(self.model_name, p.pooling, self.max_length, texts)
+        pooling = p.pooling
+        if self.window.long_text != "truncate":  # truncate keeps the keys caches already have
+            w = self.window
+            pooling += f"|{w.long_text}|{w.chunk_overlap}|{w.max_chunks}|{w.head_share}"
+        key = embedding_cache_key(self.model_name, pooling, self.max_length, texts)
         return Path(p.cache_dir or _default_cache()) / f"{key}.npy"
 
     def _record_encoder_size(self, sidecar: Path, model) -> None:
@@ -320,15 +334,18 @@ def embedding_cache_key(model_name: str, pooling: str, max_length: int, texts: l
     return hashlib.sha256(head.encode("utf-8")).hexdigest()[:32]
 
 
-def embed_texts(model, tokenizer, texts, *, pooling="mean", max_length=128, batch_size=64):
+def embed_texts(
+    model, tokenizer, texts, *, pooling="mean", max_length=128, batch_size=64, window=None
+):
     """Pooled float32 embeddings (n, D): longest texts first, no gradients, original order.
 
     ``mean`` averages the last hidden states over real tokens (the sentence-transformers recipe
-    for all-MiniLM-L6-v2); ``cls`` takes the first token's state.
+    for all-MiniLM-L6-v2); ``cls`` takes the first token's state. A long text is read as
+    ``window`` says (:mod:`tailtune.backends._long_text`): in the chunk modes each window is
+    embedded so, and a text's windows are then averaged or max-pooled.
     """
     torch = require("torch")
-    enc = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
-    ids = enc["input_ids"]
+    ids, owner = encode_windows(tokenizer, list(texts), max_length, window)
     order = np.argsort([-len(x) for x in ids], kind="stable")
     device = next(model.parameters()).device
     pad = tokenizer.pad_token_id
@@ -350,7 +367,8 @@ def embed_texts(model, tokenizer, texts, *, pooling="mean", max_length=128, batc
                 m = mask.to(device).unsqueeze(-1).float()
                 pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
             out[rows] = pooled.cpu().numpy()
-    return out
+    mode = window.long_text if window is not None else "truncate"
+    return pool_rows(out, owner, len(texts), mode)
 
 
 def _default_cache() -> Path:

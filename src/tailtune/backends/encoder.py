@@ -30,6 +30,13 @@ from tailtune.backends._hf import (
     quiet_transformers,
     seed_everything,
 )
+from tailtune.backends._long_text import (
+    TextWindow,
+    encode_windows,
+    pool_rows,
+    pooled_metrics,
+    window_items,
+)
 from tailtune.backends._neural import NeuralBackend, known_rows
 from tailtune.backends.base import check_fit_input, decode_params, encode_params
 from tailtune.objectives.settings import Objective
@@ -44,6 +51,7 @@ class EncoderBackend(NeuralBackend):
     """Fine-tune every weight of an encoder with a classification head."""
 
     name = "encoder"
+    settings = {"objective": Objective, "train": TrainSettings, "window": TextWindow}
 
     def __init__(
         self,
@@ -52,12 +60,13 @@ class EncoderBackend(NeuralBackend):
         objective: Objective | None = None,
         train: TrainSettings | None = None,
         seed: int = 42,
+        window: TextWindow | None = None,
         **flat,
     ):
         self.model_name = model_name
         self.max_length = max_length
         self.seed = seed
-        self._init_settings(flat, objective=objective, train=train)
+        self._init_settings(flat, objective=objective, train=train, window=window)
         self.history_: list[dict] = []
         self.info_: dict = {}
 
@@ -78,12 +87,14 @@ class EncoderBackend(NeuralBackend):
         self.tokenizer_ = load_tokenizer(self.model_name)
         check_pad_token(self.tokenizer_)
         self.model_ = self._new_model()
-        items = self._items(texts, encode_labels(self.classes_, labels))
-        val_items, dropped = None, 0
+        items, _ = self._items(texts, encode_labels(self.classes_, labels))
+        val_items, dropped, metrics_fn = None, 0, None
         if eval_set is not None:
             val_texts, val_labels = known_rows(eval_set, self.classes_)
             dropped = len(eval_set[0]) - len(val_texts)
-            val_items = self._items(val_texts, encode_labels(self.classes_, val_labels))
+            val_items, owner = self._items(val_texts, encode_labels(self.classes_, val_labels))
+            if self.window.chunked and val_items:  # early stopping on pooled, per-text scores
+                metrics_fn = pooled_metrics(owner, self.window.long_text)
         result = fit_classifier(
             self.model_,
             items,
@@ -92,12 +103,13 @@ class EncoderBackend(NeuralBackend):
             num_classes=len(self.classes_),
             settings=self.loop_settings(),
             eval_items=val_items,
+            metrics_fn=metrics_fn,
             work_dir=work_dir,
             head_prefixes=HEAD_PREFIXES,
         )
         self.history_, self.info_ = result.history, {**result.info, "val_rows_unseen": dropped}
         if self.objective.tune_posthoc_tau and val_items:
-            probs = softmax(self._logits([it["input_ids"] for it in val_items]))
+            probs = softmax(self._text_logits(val_texts))
             self._record_tau(probs, np.asarray([it["labels"] for it in val_items]))
         self.info_["posthoc_tau"] = self.posthoc_tau
         return self
@@ -119,12 +131,10 @@ class EncoderBackend(NeuralBackend):
         model.config.pad_token_id = self.tokenizer_.pad_token_id
         return model
 
-    def _items(self, texts, y) -> list[dict]:
-        """Token ids (truncated, unpadded) with label indices."""
-        from tailtune.training import encode_texts
-
-        ids = encode_texts(self.tokenizer_, list(texts), self.max_length)
-        return [{"input_ids": i, "labels": int(lab)} for i, lab in zip(ids, y, strict=True)]
+    def _items(self, texts, y) -> tuple[list[dict], np.ndarray]:
+        """Token ids (unpadded) with label indices, one item per window (model.long_text),
+        and the text each item comes from."""
+        return window_items(self.tokenizer_, list(texts), y, self.max_length, self.window)
 
     # -- prediction --------------------------------------------------------------------------
 
@@ -143,15 +153,19 @@ class EncoderBackend(NeuralBackend):
         )
         return logits.numpy()
 
+    def _text_logits(self, texts: list[str]) -> np.ndarray:
+        """Logits (n, K) of whole texts: a long text's windows pooled as ``window`` says."""
+        seqs, owner = encode_windows(self.tokenizer_, texts, self.max_length, self.window)
+        return pool_rows(self._logits(seqs), owner, len(texts), self.window.long_text)
+
     def predict_proba(self, texts) -> np.ndarray:
         """Class probabilities (n, K) in ``classes_`` order, post-hoc adjusted when τ > 0."""
-        from tailtune.training import encode_texts
         from tailtune.training.objective import softmax
 
         texts = list(texts)
         if not texts:
             return np.zeros((0, len(self.classes_)))
-        probs = softmax(self._logits(encode_texts(self.tokenizer_, texts, self.max_length)))
+        probs = softmax(self._text_logits(texts))
         if self.posthoc_tau:
             from tailtune.objectives.adjust import adjust_probabilities
 
