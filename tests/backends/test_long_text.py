@@ -236,3 +236,34 @@ def test_encoder_modes_train_predict_and_round_trip(tiny_bert_dir, tail_data, tm
     assert scores["truncate"] < 0.4, scores
     for mode in ("head_tail", "chunk_mean", "chunk_max"):
         assert scores[mode] > scores["truncate"] + 0.3, scores
+
+
+@pytest.mark.integration
+@pytest.mark.filterwarnings("ignore:the model is not learning")
+def test_a_run_keeps_its_mode_for_predict_and_export_refuses_one_window_formats(tmp_path):
+    from tailtune.backends import load_backend
+    from tailtune.errors import TailtuneError
+    from tailtune.export.api import export_run
+    from tailtune.workflow.apply import predict
+    from tests.export.conftest import FAST_TRAIN, make_run
+    from tests.training.tiny_models import save_tiny_model
+
+    base = save_tiny_model(tmp_path / "bert", "bert")
+    model = {
+        "backend": "encoder",
+        "name": base,
+        "max_length": 10,
+        "long_text": "chunk_max",
+        "chunk_overlap": 2,
+    }
+    run = make_run(tmp_path, "long", model, {}, FAST_TRAIN)
+    backend = load_backend(run / "model")
+    assert backend.window.long_text == "chunk_max" and backend.window.chunk_overlap == 2
+    texts, _ = tail_task(6, 3)
+    got = predict(run, texts, top_k=1)
+    assert list(got["pred"]) == list(backend.predict(texts))
+    for fmt in ("onnx", "hf"):
+        with pytest.raises(TailtuneError, match=f"--format {fmt}: .*long_text=chunk_max") as err:
+            export_run(run, fmt, tmp_path / fmt)
+        assert "\n" not in str(err.value)
+        assert not (tmp_path / fmt).exists()

@@ -28,6 +28,7 @@ class Source:
     classes: list[str]
     max_length: int | None
     val_texts: list[str] = field(repr=False)
+    long_text: str = "truncate"  # how the model reads a text longer than max_length
 
 
 def open_run(run_path: str | Path, device: str = "cpu") -> Source:
@@ -51,6 +52,7 @@ def open_run(run_path: str | Path, device: str = "cpu") -> Source:
         classes=[str(c) for c in backend.classes_],
         max_length=getattr(backend, "max_length", None),
         val_texts=texts,
+        long_text=getattr(getattr(backend, "window", None), "long_text", "truncate"),
     )
 
 
