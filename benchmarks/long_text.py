@@ -4,7 +4,8 @@
 
 The CFPB Issue task as ``benchmarks/quality.py`` prepares it (both samples, narrative rows,
 classes with >= 2 examples, 20% stratified test, seed 42; 10% of the training part carved off
-for early stopping, never the test part). Each mode is the embedding-head backend on the
+for early stopping, never the test part; ``--train-frac`` keeps a share of each class's training
+rows, the validation and test parts stay whole). Each mode is the embedding-head backend on the
 offline all-MiniLM-L6-v2 with the cpu-longtail recipe's head settings (sqrt-inverse weights,
 lr 3e-3, batch 64, 30 epochs, patience 5), embedding into a fresh cache so that every time
 includes the encoder's pass over its windows. Printed per mode: test accuracy, macro F1 with its
@@ -37,6 +38,13 @@ def main(argv=None) -> int:
     ap.add_argument("--overlap", type=int, default=32, help="tokens shared by neighbours")
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
     ap.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples")
+    ap.add_argument(
+        "--train-frac",
+        type=float,
+        default=1.0,
+        help="keep this share of each class's training rows (at least one; validation and "
+        "test stay whole)",
+    )
     args = ap.parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     bad = [m for m in modes if m not in MODES]
@@ -59,6 +67,8 @@ def main(argv=None) -> int:
     train, test = load_dataset("cfpb", data_root())
     parts = split_frame(train, val=0.1, seed=42)
     fit, val = parts.train, parts.val
+    if args.train_frac < 1.0:
+        fit = _subsample(fit, args.train_frac)
     Xf, yf = fit["text"].tolist(), fit["label"].astype(str).to_numpy()
     Xv, yv = val["text"].tolist(), val["label"].astype(str).to_numpy()
     Xt, yt = test["text"].tolist(), test["label"].astype(str).to_numpy()
@@ -120,6 +130,20 @@ def main(argv=None) -> int:
             flush=True,
         )
     return 0
+
+
+def _subsample(frame, frac: float):
+    """``ceil(frac * n)`` rows of each class (seeded): the class proportions stay, and every
+    class keeps at least one example."""
+    import math
+
+    import pandas as pd
+
+    picked = [
+        group.sample(n=math.ceil(frac * len(group)), random_state=0)
+        for _, group in frame.groupby("label", sort=True)
+    ]
+    return pd.concat(picked).sort_index()
 
 
 def _windows(tok, texts, args, mode) -> int:

@@ -213,7 +213,8 @@ class ModelConfig:
     max_length: int = 128
     """Tokens per text, or per window of a long text (model.long_text)."""
     long_text: Literal["truncate", "head_tail", "chunk_mean", "chunk_max"] = "truncate"
-    """A text longer than max_length (embedding_head, encoder and the composites' members):
+    """A text longer than max_length (embedding_head, encoder and the composites' members;
+    tfidf reads whole texts anyway; decoder_lora takes truncate only):
     truncate (its first tokens), head_tail (its first and last tokens, Sun et al. 2019), or
     chunk_mean / chunk_max (overlapping windows; embeddings, or the encoder's logits at
     prediction, averaged or max-pooled)."""
@@ -244,7 +245,7 @@ class ModelConfig:
         if self.max_length < 1:
             raise ConfigError(f"{where}.max_length: got {self.max_length}, expected at least 1")
         self.window().validate(where, self.max_length)
-        if self.long_text != "truncate" and self.backend in ("majority", "tfidf", "decoder_lora"):
+        if self.long_text != "truncate" and self.backend == "decoder_lora":
             raise ConfigError(
                 f"{where}.long_text: got {self.long_text} for backend {self.backend}; expected "
                 "truncate (the other modes are for embedding_head, encoder, cascade and ensemble)"

@@ -77,8 +77,8 @@ def test_settings_are_validated_with_the_field_named():
         raw["model"][key] = value if key == "long_text" else float(value)
         with pytest.raises(ConfigError, match=field):
             _load(raw)
-    with pytest.raises(ConfigError, match="model.long_text: got head_tail for backend tfidf"):
-        _load({"model": {"backend": "tfidf", "long_text": "head_tail"}})
+    with pytest.raises(ConfigError, match="model.long_text: got head_tail for backend decoder_lo"):
+        _load({"model": {"backend": "decoder_lora", "name": "m", "long_text": "head_tail"}})
     assert _load({"model": {"backend": "encoder", "name": "m"}}).model.long_text == "truncate"
 
 
@@ -101,6 +101,17 @@ def test_the_builder_hands_the_window_to_the_backend():
     )
     backend = build_backend(cfg)
     assert backend.window == TextWindow(long_text="chunk_max", max_chunks=3)
+
+
+def test_the_recipe_ensemble_reads_long_texts_through_its_embedding_member():
+    from tailtune.backends import build_backend
+    from tailtune.config import load_config, recipe_path
+
+    cfg = load_config(recipe_path("cpu-longtail"), ["model.long_text=chunk_mean"])
+    tfidf, head = build_backend(cfg).members
+    assert head.name == "embedding_head" and head.window.long_text == "chunk_mean"
+    assert head.max_length == 256 and head.window.max_chunks == 8
+    assert not hasattr(tfidf, "window")  # TF-IDF reads whole texts
 
 
 # -- the modes on tiny models --------------------------------------------------------------------
