@@ -344,17 +344,24 @@ def embed_texts(
     ``window`` says (:mod:`tailtune.backends._long_text`): in the chunk modes each window is
     embedded so, and a text's windows are then averaged or max-pooled.
     """
-    torch = require("torch")
     ids, owner = encode_windows(tokenizer, list(texts), max_length, window)
+    out = embed_ids(model, ids, tokenizer.pad_token_id, pooling=pooling, batch_size=batch_size)
+    mode = window.long_text if window is not None else "truncate"
+    return pool_rows(out, owner, len(texts), mode)
+
+
+def embed_ids(model, ids, pad_id: int, *, pooling="mean", batch_size=64) -> np.ndarray:
+    """Pooled float32 embeddings (n, D) of token-id sequences (special tokens included),
+    batched longest first, in the original order."""
+    torch = require("torch")
     order = np.argsort([-len(x) for x in ids], kind="stable")
     device = next(model.parameters()).device
-    pad = tokenizer.pad_token_id
     out = np.zeros((len(ids), model.config.hidden_size), dtype=np.float32)
     with torch.inference_mode():
         for start in range(0, len(ids), batch_size):
             rows = order[start : start + batch_size]
             width = max(len(ids[i]) for i in rows)
-            batch = torch.full((len(rows), width), pad, dtype=torch.long)
+            batch = torch.full((len(rows), width), pad_id, dtype=torch.long)
             mask = torch.zeros((len(rows), width), dtype=torch.long)
             for j, i in enumerate(rows):
                 batch[j, : len(ids[i])] = torch.as_tensor(ids[i])
@@ -367,8 +374,7 @@ def embed_texts(
                 m = mask.to(device).unsqueeze(-1).float()
                 pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
             out[rows] = pooled.cpu().numpy()
-    mode = window.long_text if window is not None else "truncate"
-    return pool_rows(out, owner, len(texts), mode)
+    return out
 
 
 def _default_cache() -> Path:
