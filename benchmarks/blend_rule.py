@@ -23,7 +23,6 @@ import quality  # noqa: E402  (the data sets and label-name helper of the qualit
 
 def study(name: str, threads: int) -> list[str]:
     from tailtune.backends import build_backend
-    from tailtune.backends._common import encode_labels
     from tailtune.backends.ensemble import blend, weight_grid
     from tailtune.config import load_config, recipe_path
     from tailtune.evaluation import compute_metrics
@@ -37,7 +36,7 @@ def study(name: str, threads: int) -> list[str]:
     ens.fit(texts, labels)
     # the same carve the recipe tuned on (split_frame is seeded)
     _, _, (carve_x, carve_y) = ens._carve(texts, np.asarray(labels, dtype=object).astype(str), None)
-    gold = encode_labels(ens.classes_, np.asarray(carve_y).astype(str))
+    gold = ens.space_.encode(carve_y)
     p_carve = [ens._member_proba(m, carve_x) for m in ens.members_]
     p_test = [ens._member_proba(m, Xt) for m in ens.members_]
 

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> dict:
     train, val = load_subset(_data_dir(), args.per_class, args.val_per_class, args.seed)
     from tailtune.backends.decoder_lora import DecoderLoraBackend
 
-    backend = DecoderLoraBackend(
+    backend = DecoderLoraBackend.from_flat(
         model_name="smollm2-135m",
         max_length=args.max_length,
         seed=args.seed,

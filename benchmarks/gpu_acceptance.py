@@ -273,7 +273,7 @@ def encoder_backend(model_dir: str, plan: Plan, **overrides):
         "num_threads": plan.num_threads,
         **overrides,
     }
-    return EncoderBackend(
+    return EncoderBackend.from_flat(
         model_name=model_dir, max_length=plan.encoder_max_length, seed=0, **params
     )
 
@@ -282,7 +282,7 @@ def decoder_backend(model_dir: str, plan: Plan, quantization: str):
     """``DecoderLoraBackend``: LoRA r 16 / alpha 32 on attention, the head trained in full."""
     from tailtune.backends.decoder_lora import DecoderLoraBackend
 
-    return DecoderLoraBackend(
+    return DecoderLoraBackend.from_flat(
         model_name=model_dir,
         max_length=plan.decoder_length,
         seed=0,
@@ -313,9 +313,8 @@ def decoder_backend(model_dir: str, plan: Plan, quantization: str):
 
 
 def train_setting(backend, name: str):
-    """One training setting of a built backend (settings object, or the older flat params)."""
-    train = getattr(backend, "train", None)
-    return getattr(train, name) if hasattr(train, name) else backend.params[name]
+    """One training setting of a built backend (a field of its ``train`` settings)."""
+    return getattr(backend.train, name)
 
 
 def load_decoder(path: Path):

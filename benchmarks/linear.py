@@ -34,7 +34,7 @@ def main() -> None:
     train, val = split.train, split.val
     data_s = time.perf_counter() - t0
 
-    model = TfidfBackend(
+    model = TfidfBackend.from_flat(
         classifier=args.classifier,
         char_ngrams=[2, 5] if args.char else None,
         class_weights=args.weights,

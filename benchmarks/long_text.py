@@ -104,7 +104,7 @@ def main(argv=None) -> int:
     preds: dict[str, np.ndarray] = {}
     with tempfile.TemporaryDirectory() as cache:
         for mode in modes:
-            backend = EmbeddingHeadBackend(
+            backend = EmbeddingHeadBackend.from_flat(
                 model_name="minilm",
                 max_length=args.max_length,
                 long_text=mode,
@@ -168,7 +168,7 @@ class WindowMemo:
         self.tokens, self.cpu_s = 0, 0.0
 
     def embed(self, seqs: list[list[int]]) -> np.ndarray:
-        from tailtune.backends.embedding_head import embed_ids
+        from tailtune.backends._embeddings import embed_ids
 
         new = list({tuple(x) for x in seqs} - self.rows.keys())
         if new:

@@ -218,7 +218,7 @@ def run_dataset(name: str, args) -> list[dict]:
         )
         tf.fit(Xf, yf, eval_set=(Xv, yv))
         pred = tf.predict(Xt)
-    score("tt: tfidf w=sqrt + posthoc τ (val)", pred, mem, counts_fit, f"τ={tf.posthoc_tau:g}")
+    score("tt: tfidf w=sqrt + posthoc τ (val)", pred, mem, counts_fit, f"τ={tf.tau_:g}")
 
     with PeakRss() as mem:
         tfc = make_backend(
@@ -226,7 +226,7 @@ def run_dataset(name: str, args) -> list[dict]:
         )
         tfc.fit(Xf, yf, eval_set=(Xv, yv))
         pred = tfc.predict(Xt)
-    score("tt: tfidf word+char w=sqrt + τ (val)", pred, mem, counts_fit, f"τ={tfc.posthoc_tau:g}")
+    score("tt: tfidf word+char w=sqrt + τ (val)", pred, mem, counts_fit, f"τ={tfc.tau_:g}")
 
     with PeakRss() as mem:
         tfn = make_backend("tfidf", char_ngrams=(2, 5), class_weights="sqrt_inverse")
@@ -424,7 +424,7 @@ def encoder_row(name, args, fit, val, Xt):
         )
         enc.fit(*fit, eval_set=val)
         pred = enc.predict(Xt)
-    return pred, mem, f"τ={enc.params.get('posthoc_tau', 0):g}; {args.encoder_epochs:g} epochs max"
+    return pred, mem, f"τ={enc.tau_:g}; {args.encoder_epochs:g} epochs max"
 
 
 def format_row(r: dict) -> str:

@@ -76,7 +76,7 @@ def main(argv=None) -> int:
         ref = freeze(sel).fit(xf + xv, np.concatenate([yf, yv]))
         sel_plain = make_backend("tfidf", class_weights="sqrt_inverse").fit(xf, yf)
         now = {"tau": sel.predict(xt), "plain": sel_plain.predict(xt)}
-        out["refit_tau"].append(show(f"carve {seed} τ={sel.posthoc_tau:g} refit", compare(now["tau"], ref.predict(xt))))  # fmt: skip
+        out["refit_tau"].append(show(f"carve {seed} τ={sel.tau_:g} refit", compare(now["tau"], ref.predict(xt))))  # fmt: skip
         out["refit_plain"].append(show(f"carve {seed} no τ refit", compare(now["plain"], refit_plain)))  # fmt: skip
         if previous is not None:
             for kind in ("tau", "plain"):

@@ -10,9 +10,11 @@ config file.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import inspect
+import math
 import types
 import typing
 from typing import Any, Literal, Union
@@ -65,10 +67,10 @@ def check_choices(obj: Any, where: str) -> None:
         allowed = _choices(hints[f.name])
         value = getattr(obj, f.name)
         if allowed is not None and value not in allowed:
-            raise _not_a_choice(value, allowed, f"{where}.{f.name}" if where else f.name)
+            raise not_a_choice(value, allowed, f"{where}.{f.name}" if where else f.name)
 
 
-def _not_a_choice(value: Any, allowed: tuple, where: str) -> ConfigError:
+def not_a_choice(value: Any, allowed: tuple, where: str) -> ConfigError:
     """The error for a value outside a ``Literal``'s choices, with a "did you mean" hint."""
     shown = ", ".join("null" if a is None else str(a) for a in allowed)
     close = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1)
@@ -143,7 +145,7 @@ def _coerce(value: Any, tp: Any, where: str, kind: str = "config") -> Any:
     if origin is Literal:
         if value in args:
             return value
-        raise _not_a_choice(value, args, where)
+        raise not_a_choice(value, args, where)
     if origin is list:
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: got {_show(value)}, expected a list")
@@ -166,14 +168,19 @@ def _coerce(value: Any, tp: Any, where: str, kind: str = "config") -> Any:
             return int(value)
         raise ConfigError(f"{where}: got {_show(value)}, expected an integer")
     if tp is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:  # YAML reads 2e-5 as a string; accept it
-                return float(value)
-            except ValueError:
-                pass
-        raise ConfigError(f"{where}: got {_show(value)}, expected a number")
+            number = float(value)
+        elif isinstance(value, str):
+            with contextlib.suppress(ValueError):  # YAML reads 2e-5 as a string; accept it
+                number = float(value)
+        if number is None:
+            raise ConfigError(f"{where}: got {_show(value)}, expected a number")
+        if not math.isfinite(number):
+            # no setting means anything at nan or inf (a learning rate, C, a threshold); they
+            # would only surface later as a NaN loss or a library's traceback
+            raise ConfigError(f"{where}: got {_show(value)}, expected a finite number")
+        return number
     if tp is str:
         if isinstance(value, str):
             return value

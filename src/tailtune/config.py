@@ -21,9 +21,11 @@ from typing import Any, Literal
 
 import yaml
 
-from tailtune._settings import check_choices, deep_merge, from_dict, to_dict
+from tailtune._settings import check_choices, deep_merge, from_dict, not_a_choice, to_dict
 from tailtune.backends._long_text import TextWindow
+from tailtune.backends._registry import BACKENDS, backend_class
 from tailtune.backends.build import CascadeSettings, EnsembleSettings
+from tailtune.backends.build_hierarchy import HierarchySettings
 from tailtune.backends.embedding_head import HeadSettings
 from tailtune.backends.lora import LoraSettings
 from tailtune.backends.tfidf import TfidfSettings
@@ -45,6 +47,7 @@ __all__ = [
     "config_from_dict",
     "config_to_dict",
     "apply_overrides",
+    "check_seed",
     "dump_config",
 ]
 
@@ -99,6 +102,9 @@ class DataConfig:
     early. Data stats and metrics then report every level."""
     level_names: list[str] | None = None
     """Names of the hierarchy's levels, top first; null = the label columns (or level 1, 2...)."""
+    missing_levels: list[str] = field(default_factory=lambda: ["None"])
+    """With hierarchy: label cells that mean "no value here", read as empty so the path ends
+    above (CFPB's payday file writes an absent Sub-issue as the word None); [] = none."""
     drop_duplicates: bool = False
     """Drop repeated (text, label) rows."""
     min_class_size: int = 1
@@ -198,23 +204,23 @@ class SplitConfig:
                 raise ConfigError(
                     f"{where}.{name}: got {v}, expected a fraction in [0, 1) or a whole count"
                 )
+        check_seed(self.seed, f"{where}.seed")
 
 
 @dataclass
 class ModelConfig:
     """Which backend, which transformers model (hub id or local path) and its settings."""
 
-    backend: Literal[
-        "majority", "tfidf", "embedding_head", "encoder", "decoder_lora", "cascade", "ensemble"
-    ] = "tfidf"
-    """The backend (tailtune.backends.BACKENDS)."""
+    backend: str = "tfidf"
+    """The backend: a name of tailtune.backends.BACKENDS (majority, tfidf, embedding_head,
+    encoder, decoder_lora, prototype, cascade, ensemble)."""
     name: str | None = None
     """A transformers model: hub id or local path (neural backends)."""
     max_length: int = 128
     """Tokens per text, or per window of a long text (model.long_text)."""
     long_text: Literal["truncate", "head_tail", "chunk_mean", "chunk_max"] = "truncate"
-    """A text longer than max_length (embedding_head, encoder and the composites' members;
-    tfidf reads whole texts anyway; decoder_lora takes truncate only):
+    """A text longer than max_length (embedding_head, prototype, encoder, and the composites'
+    members built on them; another backend refuses a mode other than truncate):
     truncate (its first tokens), head_tail (its first and last tokens, Sun et al. 2019), or
     chunk_mean / chunk_max (overlapping windows; embeddings, or the encoder's logits at
     prediction, averaged or max-pooled)."""
@@ -234,6 +240,8 @@ class ModelConfig:
     """Router + specialist cascade settings."""
     ensemble: EnsembleSettings = field(default_factory=EnsembleSettings)
     """Probability-averaging ensemble settings."""
+    hierarchy: HierarchySettings = field(default_factory=HierarchySettings)
+    """How a path is predicted when data.hierarchy is on (flat or top-down, back-off)."""
 
     def window(self) -> TextWindow:
         """How the transformers backends read a text longer than max_length."""
@@ -245,21 +253,9 @@ class ModelConfig:
         if self.max_length < 1:
             raise ConfigError(f"{where}.max_length: got {self.max_length}, expected at least 1")
         self.window().validate(where, self.max_length)
-        if self.long_text != "truncate" and self.backend == "decoder_lora":
-            raise ConfigError(
-                f"{where}.long_text: got {self.long_text} for backend {self.backend}; expected "
-                "truncate (the other modes are for embedding_head, encoder, cascade and ensemble)"
-            )
-        members = self.ensemble.members
-        if self.backend == "ensemble" and len(members) < 2:
-            raise ConfigError(
-                f"{where}.ensemble.members: got {len(members)}, expected at least 2 members"
-            )
-        weights = self.ensemble.weights
-        if self.backend == "ensemble" and weights is not None and len(weights) != len(members):
-            raise ConfigError(
-                f"{where}.ensemble.weights: got {len(weights)} weights for {len(members)} members"
-            )
+        if self.backend not in BACKENDS:  # the registry is the list: a new backend is one line
+            raise not_a_choice(self.backend, tuple(BACKENDS), f"{where}.backend")
+        backend_class(self.backend).check_model_config(self, where)
 
 
 @dataclass
@@ -322,11 +318,22 @@ class Config:
     """Metrics and tiers."""
 
     def validate(self, where: str = "") -> None:
-        """Every section validates itself when it is built; nothing spans sections yet."""
+        """Every section validates itself when it is built; the run's own fields here."""
+        check_seed(self.seed, f"{where}.seed" if where else "seed")
 
     def merged(self, partial: dict[str, Any]) -> Config:
         """A new config: ``partial`` (a nested dict of fields) deep-merged over this one."""
         return config_from_dict(deep_merge(config_to_dict(self), copy.deepcopy(partial)))
+
+
+SEED_MAX = 2**32 - 1
+"""numpy's and torch's generators take seeds from 0 to 2**32 - 1."""
+
+
+def check_seed(seed: int | None, where: str) -> None:
+    """A seed numpy and torch both accept (null passes: it means "the run's seed")."""
+    if seed is not None and not 0 <= seed <= SEED_MAX:
+        raise ConfigError(f"{where}: got {seed}, expected an integer from 0 to {SEED_MAX}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -372,9 +379,14 @@ def recipe_path(name: str) -> Path:
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Read a YAML config (or start from defaults), apply ``a.b=c`` overrides, validate."""
+    """Read a YAML config (or start from defaults), apply ``a.b=c`` overrides, validate.
+
+    Paths given with ``--set data.path=…`` follow the config file's rule: as given when they
+    exist from the current folder, else relative to the config file's folder.
+    """
     raw = read_config_file(path) if path is not None else {}
     raw = apply_overrides(raw, overrides or [])
+    raw = _resolve_paths(raw, Path(path).parent if path is not None else Path("."))
     return config_from_dict(raw)
 
 

@@ -13,7 +13,7 @@ def test_stage_from_partial_config_over_base_config():
     # moved from test_cascade.py: the merging now happens in the builder, not in the cascade
     cfg = config_from_dict({"model": {"backend": "cascade"}})
     router = build_stage({"model": {"tfidf": {"C": 3.0}}}, cfg, "model.cascade.router")
-    assert router.name == "tfidf" and router.C == 3.0  # no backend given: tfidf
+    assert router.name == "tfidf" and router.tfidf.C == 3.0  # no backend given: tfidf
     specialist = build_stage({"model": {"backend": "majority"}}, cfg, "model.cascade.specialist")
     assert specialist.name == "majority"
 
@@ -36,7 +36,7 @@ def test_cascade_config_builds_its_stages_and_the_cascade_takes_them_built():
     cascade = build_backend(cfg)
     assert cascade.head_top_k == 2 and cascade.seed == 7
     # a partial-config stage inherits the run's objective and seed
-    assert cascade.router.C == 2.0 and cascade.router.class_weights == "inverse"
+    assert cascade.router.tfidf.C == 2.0 and cascade.router.objective.class_weights == "inverse"
     assert cascade.router.seed == 7 and cascade.specialist.seed == 7
     assert cascade.specialist.name == "majority"
 

@@ -136,7 +136,7 @@ def model_dirs(tmp_path_factory):
 def test_lora_trains_and_save_load_reproduces_logits(arch, model_dirs, tmp_path):
     texts, labels = toy(96, 0)
     val = toy(30, 1)
-    backend = DecoderLoraBackend(
+    backend = DecoderLoraBackend.from_flat(
         model_name=model_dirs[arch], max_length=16, **{**FAST, "epochs": 6}
     )
     backend.fit(texts, labels, eval_set=val)
@@ -171,7 +171,7 @@ def test_left_and_right_padding_give_the_same_logits(arch, model_dirs):
     texts = ["invoice", "the a my please help with it is not parcel", "locked to of"]
     out = {}
     for side in ("left", "right"):
-        b = DecoderLoraBackend(model_name=model_dirs[arch], padding_side=side, **FAST)
+        b = DecoderLoraBackend.from_flat(model_name=model_dirs[arch], padding_side=side, **FAST)
         b.classes_ = np.array(["a", "b", "c"], dtype=object)
         b.prior_ = np.full(3, 1 / 3)
         torch.manual_seed(0)
@@ -184,7 +184,9 @@ def test_left_and_right_padding_give_the_same_logits(arch, model_dirs):
 
 def test_merge_on_save_exports_a_plain_model_with_the_same_logits(model_dirs, tmp_path):
     texts, labels = toy(48, 2)
-    b = DecoderLoraBackend(model_name=model_dirs["llama"], lora_merge_on_save=True, **FAST)
+    b = DecoderLoraBackend.from_flat(
+        model_name=model_dirs["llama"], lora_merge_on_save=True, **FAST
+    )
     b.fit(texts, labels)
     before = b.decision_function(texts[:10])
     b.save(tmp_path / "merged")
@@ -196,7 +198,7 @@ def test_merge_on_save_exports_a_plain_model_with_the_same_logits(model_dirs, tm
 
 def test_encoder_with_query_value_lora(model_dirs):
     texts, labels = toy(96, 3)
-    b = DecoderLoraBackend(model_name=model_dirs["bert"], lora_targets="qv", **FAST)
+    b = DecoderLoraBackend.from_flat(model_name=model_dirs["bert"], lora_targets="qv", **FAST)
     b.fit(texts, labels)
     assert b.heads_ == ["classifier"] and b.side_ == "right"
     assert b.info_["lora_targets"] == ["query", "value"]
@@ -204,12 +206,14 @@ def test_encoder_with_query_value_lora(model_dirs):
 
 
 def test_all_linear_and_explicit_targets(model_dirs):
-    b = DecoderLoraBackend(model_name=model_dirs["qwen2"], lora_targets="all-linear", **FAST)
+    b = DecoderLoraBackend.from_flat(
+        model_name=model_dirs["qwen2"], lora_targets="all-linear", **FAST
+    )
     b.classes_ = np.array(["a", "b"], dtype=object)
     b._build(train=True)
     assert len(b.targets_) == 2 * 7  # q,k,v,o,gate,up,down per layer; never the score head
     assert not any("score" in t for t in b.targets_)
-    b = DecoderLoraBackend(
+    b = DecoderLoraBackend.from_flat(
         model_name=model_dirs["qwen2"], lora_targets=["q_proj", "v_proj"], **FAST
     )
     b.classes_ = np.array(["a", "b"], dtype=object)
@@ -221,9 +225,9 @@ def test_cuda_only_options_fail_at_construction_on_cpu():
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     with pytest.raises(ConfigError, match="model.lora.quantization=4bit needs a CUDA GPU"):
-        DecoderLoraBackend(model_name="x", lora_quantization="4bit")
+        DecoderLoraBackend.from_flat(model_name="x", lora_quantization="4bit").fit(["a"], ["b"])
     with pytest.raises(ConfigError, match="adamw_8bit needs a CUDA GPU"):
-        DecoderLoraBackend(model_name="x", optimizer="adamw_8bit")
+        DecoderLoraBackend.from_flat(model_name="x", optimizer="adamw_8bit").fit(["a"], ["b"])
 
 
 def _safetensor_keys(path) -> list[str]:
@@ -252,7 +256,7 @@ def test_smollm2_gguf_loads_and_paddings_agree():
     texts = ["thank you so much!", "this is the worst take I have read all week, honestly"]
     out = {}
     for side in ("left", "right"):
-        b = DecoderLoraBackend(model_name="smollm2", padding_side=side, **FAST)
+        b = DecoderLoraBackend.from_flat(model_name="smollm2", padding_side=side, **FAST)
         b.classes_ = np.array(["a", "b"], dtype=object)
         torch.manual_seed(0)
         b._build(train=False)

@@ -67,14 +67,14 @@ def test_mean_pooling_ignores_padding(tiny_bert_dir):  # noqa: F811
 def test_head_learns_reuses_cache_and_round_trips(tiny_bert_dir, data, tmp_path):  # noqa: F811
     (tx, ty), (vx, vy) = data
     cache = tmp_path / "cache"
-    first = EmbeddingHeadBackend(model_name=tiny_bert_dir, cache_dir=str(cache), **FAST)
+    first = EmbeddingHeadBackend.from_flat(model_name=tiny_bert_dir, cache_dir=str(cache), **FAST)
     first.fit(tx, ty, eval_set=(vx, vy), work_dir=tmp_path / "w1")
     assert first.info_["embedding_cache_hit"] is False
     assert len(list(cache.glob("*.npy"))) == 2  # train and validation
     h = first.history_
     assert h[-1]["train_loss"] < h[0]["train_loss"] - 0.05
     assert max(r["macro_f1"] for r in h) > 0.4  # random tiny encoder: pinned 0.5+ at seed 1
-    second = EmbeddingHeadBackend(
+    second = EmbeddingHeadBackend.from_flat(
         model_name=tiny_bert_dir, cache_dir=str(cache), head="mlp", hidden_size=32, **FAST
     )
     second.fit(tx, ty, eval_set=(vx, vy))
@@ -98,7 +98,9 @@ def test_low_fine_tuning_lr_warns(tiny_bert_dir, data, tmp_path):  # noqa: F811
     (tx, ty), _ = data
     kw = {**FAST, "lr": 2e-5, "epochs": 1}
     with pytest.warns(UserWarning, match="head_lr"):
-        EmbeddingHeadBackend(model_name=tiny_bert_dir, cache_dir=str(tmp_path), **kw).fit(tx, ty)
+        EmbeddingHeadBackend.from_flat(model_name=tiny_bert_dir, cache_dir=str(tmp_path), **kw).fit(
+            tx, ty
+        )
 
 
 def _shared_data():
@@ -124,7 +126,7 @@ def test_minilm_head_on_a_banking77_subset(tmp_path):
     df = df[df["category"].isin(classes)].groupby("category").head(30)
     val = df.groupby("category").tail(8)
     train = df.drop(val.index)
-    b = EmbeddingHeadBackend(
+    b = EmbeddingHeadBackend.from_flat(
         model_name="minilm",
         cache_dir=str(tmp_path),
         lr=1e-2,

@@ -29,7 +29,7 @@ def data():
 def fitted_bert(tiny_bert_dir, data, tmp_path_factory):  # noqa: F811
     (tx, ty), (vx, vy) = data
     work = tmp_path_factory.mktemp("work")
-    backend = EncoderBackend(
+    backend = EncoderBackend.from_flat(
         model_name=tiny_bert_dir, epochs=6, patience=2, warmup_ratio=0.1, **FAST
     )
     return backend.fit(tx, ty, eval_set=(vx, vy), work_dir=work), work
@@ -72,18 +72,18 @@ def test_posthoc_tau_is_tuned_on_validation_and_changes_probabilities(tiny_bert_
     (tx, ty), (vx, vy) = data
     skew = {"billing": 60, "delivery": 30, "login": 10, "refund": 5}
     sx, sy = toy_task(counts=skew, seed=2)
-    b = EncoderBackend(model_name=tiny_bert_dir, epochs=2, tune_posthoc_tau=True, **FAST)
+    b = EncoderBackend.from_flat(model_name=tiny_bert_dir, epochs=2, tune_posthoc_tau=True, **FAST)
     b.fit(sx, sy, eval_set=(vx, vy))
-    assert 0.0 <= b.posthoc_tau <= 2.0 and b.info_["posthoc_tau"] == b.posthoc_tau
-    b.params["posthoc_tau"] = 1.0
+    assert 0.0 <= b.tau_ <= 2.0 and b.info_["posthoc_tau"] == b.tau_
+    b.tau_ = 1.0
     adjusted = b.predict_proba(vx)
-    b.params["posthoc_tau"] = 0.0
+    b.tau_ = 0.0
     assert not np.allclose(adjusted, b.predict_proba(vx))
 
 
 def test_modernbert_trains_and_round_trips(tiny_modernbert_dir, data, tmp_path):  # noqa: F811
     (tx, ty), (vx, vy) = data
-    b = EncoderBackend(
+    b = EncoderBackend.from_flat(
         model_name=tiny_modernbert_dir,
         epochs=3,
         class_weights="sqrt_inverse",
@@ -102,7 +102,7 @@ def test_modernbert_trains_and_round_trips(tiny_modernbert_dir, data, tmp_path):
 
 def test_unknown_parameter_is_one_line_error():
     with pytest.raises(ConfigError, match="unknown parameter"):
-        EncoderBackend(model_name="x", learning_rate=1e-3)
+        EncoderBackend.from_flat(model_name="x", learning_rate=1e-3)
 
 
 def test_same_seed_gives_identical_bert_history(tiny_bert_dir, data):  # noqa: F811
@@ -110,7 +110,7 @@ def test_same_seed_gives_identical_bert_history(tiny_bert_dir, data):  # noqa: F
     runs = []
     for seed in (5, 5, 6):
         kw = {**FAST, "seed": seed}
-        b = EncoderBackend(model_name=tiny_bert_dir, max_steps=6, eval_every=3, **kw)
+        b = EncoderBackend.from_flat(model_name=tiny_bert_dir, max_steps=6, eval_every=3, **kw)
         b.fit(tx, ty, eval_set=(vx, vy))
         runs.append([{k: v for k, v in h.items() if k != "elapsed_s"} for h in b.history_])
     assert runs[0] == runs[1] and len(runs[0]) == 2
@@ -137,7 +137,7 @@ def test_minilm_names_resolve_to_the_offline_package(monkeypatch):
 def test_bf16_and_gradient_checkpointing_paths_run_on_cpu(tiny_bert_dir, data):  # noqa: F811
     (tx, ty), (vx, vy) = data
     kw = {**FAST, "precision": "bf16", "gradient_checkpointing": True, "max_steps": 8}
-    b = EncoderBackend(model_name=tiny_bert_dir, eval_every=4, **kw).fit(tx, ty, (vx, vy))
+    b = EncoderBackend.from_flat(model_name=tiny_bert_dir, eval_every=4, **kw).fit(tx, ty, (vx, vy))
     assert b.info_["precision"] == "bf16" and b.model_.is_activation_checkpointing
     assert [h["step"] for h in b.history_] == [4, 8]
     assert all(math.isfinite(h["train_loss"]) for h in b.history_)

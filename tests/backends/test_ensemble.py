@@ -31,12 +31,13 @@ def test_weight_grid_covers_the_simplex():
 
 
 def test_bad_settings_fail_with_the_field_name():
+    data = toy_task(40, 0)  # __init__ only stores: the checks run when fit starts
     with pytest.raises(ConfigError, match="model.ensemble.members: got 1"):
-        EnsembleBackend(members=[WORD])
+        EnsembleBackend(members=[WORD]).fit(*data)
     with pytest.raises(ConfigError, match="model.ensemble.weights: got 1 weights for 2"):
-        EnsembleBackend(members=[WORD, CHAR], weights=[1.0])
+        EnsembleBackend(members=[WORD, CHAR], weights=[1.0]).fit(*data)
     with pytest.raises(ConfigError, match="model.ensemble.carve"):
-        EnsembleBackend(members=[WORD, CHAR], carve=1.0)
+        EnsembleBackend(members=[WORD, CHAR], carve=1.0).fit(*data)
     with pytest.raises(ConfigError, match="cannot itself be a cascade"):
         EnsembleBackend(members=[WORD, {"backend": "cascade"}]).fit(*toy_task(40, 0))
 
@@ -80,7 +81,7 @@ def test_a_member_without_posthoc_adjustment_is_built_without_it():
     texts, labels = toy_task(120, 0)
     ens = EnsembleBackend(members=[WORD, {"backend": "majority"}], carve=0.2).fit(texts, labels)
     assert [m.name for m in ens.members_] == ["tfidf", "majority"]
-    assert ens.members_[0].posthoc_tau == 0.0
+    assert ens.members_[0].tau_ == 0.0
 
 
 def test_fixed_weights_and_no_carve_use_the_callers_eval_set():
@@ -113,16 +114,18 @@ def test_ensemble_from_a_config_through_the_train_workflow(tmp_path):
                     ]
                 },
             },
-            # members inherit the run's objective, but never its post-hoc τ
-            "objective": {"class_weights": "sqrt_inverse", "tune_posthoc_tau": True},
+            # members inherit the run's objective, but never its post-hoc τ (the ensemble adjusts
+            # the blend; objective.tune_posthoc_tau with an ensemble is refused, see
+            # test_settings_in_use.py)
+            "objective": {"class_weights": "sqrt_inverse"},
             "eval": {"head_min": 60, "tail_max": 20},
         }
     )
     run = read_run(train(cfg))
     ens = load_backend(run.path / "model")
-    assert [m.class_weights for m in ens.members_] == ["sqrt_inverse", "sqrt_inverse"]
-    assert [m.posthoc_tau for m in ens.members_] == [0.0, 0.0]
-    assert [m.char_ngrams for m in ens.members_] == [(2, 5), (2, 4)]  # default, override
+    assert [m.objective.class_weights for m in ens.members_] == ["sqrt_inverse", "sqrt_inverse"]
+    assert [m.tau_ for m in ens.members_] == [0.0, 0.0]
+    assert [m.tfidf.char_ngrams for m in ens.members_] == [[2, 5], [2, 4]]  # default, override
     assert run.metrics["val"]["macro_f1"] > 0
 
 

@@ -77,8 +77,14 @@ def test_settings_are_validated_with_the_field_named():
         raw["model"][key] = value if key == "long_text" else float(value)
         with pytest.raises(ConfigError, match=field):
             _load(raw)
-    with pytest.raises(ConfigError, match="model.long_text: got head_tail for backend decoder_lo"):
-        _load({"model": {"backend": "decoder_lora", "name": "m", "long_text": "head_tail"}})
+    from tailtune.backends.build import check_settings
+
+    tfidf = _load({"model": {"backend": "tfidf", "long_text": "head_tail"}})
+    with pytest.raises(ConfigError, match="model.long_text=head_tail: the tfidf backend does not"):
+        check_settings(tfidf)
+    lora = _load({"model": {"backend": "decoder_lora", "name": "m", "max_chunks": 2}})
+    with pytest.raises(ConfigError, match="it applies to embedding_head, encoder, prototype"):
+        check_settings(lora)
     assert _load({"model": {"backend": "encoder", "name": "m"}}).model.long_text == "truncate"
 
 
@@ -187,7 +193,7 @@ def test_embedding_head_modes_train_predict_and_round_trip(tiny_bert_dir, tail_d
     (tx, ty), (vx, vy) = tail_data
     best = {}
     for mode in MODES:
-        b = EmbeddingHeadBackend(
+        b = EmbeddingHeadBackend.from_flat(
             model_name=tiny_bert_dir,
             cache_dir=str(tmp_path / "cache"),
             long_text=mode,
@@ -225,6 +231,30 @@ ENC = dict(
 
 
 @pytest.mark.integration
+def test_prototype_modes_read_the_end_of_long_texts(tiny_bert_dir, tail_data, tmp_path):  # noqa: F811
+    from tailtune.backends.prototype import PrototypeBackend
+    from tailtune.evaluation.metrics import compute_metrics
+
+    (tx, ty), (vx, vy) = tail_data
+    scores = {}
+    for mode in MODES:
+        b = PrototypeBackend.from_flat(
+            model_name=tiny_bert_dir,
+            max_length=10,
+            cache_dir=str(tmp_path / "cache"),
+            long_text=mode,
+            chunk_overlap=0,
+        ).fit(tx, ty)
+        assert b.window.long_text == mode
+        scores[mode] = compute_metrics(list(vy), list(b.predict(vx)))["macro_f1"]
+    # class centroids of the frozen tiny encoder's embeddings: truncation cannot see the
+    # keywords, the other modes can
+    for mode in ("head_tail", "chunk_mean", "chunk_max"):
+        assert scores[mode] > scores["truncate"] + 0.2, scores
+    print(scores)
+
+
+@pytest.mark.integration
 @pytest.mark.filterwarnings("ignore:the model is not learning")
 def test_encoder_modes_train_predict_and_round_trip(tiny_bert_dir, tail_data, tmp_path):  # noqa: F811
     from tailtune.backends import load_backend
@@ -234,7 +264,9 @@ def test_encoder_modes_train_predict_and_round_trip(tiny_bert_dir, tail_data, tm
     (tx, ty), (vx, vy) = tail_data
     scores = {}
     for mode in MODES:
-        b = EncoderBackend(model_name=tiny_bert_dir, long_text=mode, chunk_overlap=0, **ENC)
+        b = EncoderBackend.from_flat(
+            model_name=tiny_bert_dir, long_text=mode, chunk_overlap=0, **ENC
+        )
         b.fit(tx, ty, eval_set=(vx, vy))
         scores[mode] = compute_metrics(list(vy), list(b.predict(vx)))["macro_f1"]
         b.save(tmp_path / mode)

@@ -30,7 +30,7 @@ def _plant(path, marker):
 @pytest.fixture
 def saved(tmp_path):
     texts, labels = toy_task(40, 0)
-    b = TfidfBackend().fit(texts, labels)
+    b = TfidfBackend.from_flat().fit(texts, labels)
     b.save(tmp_path / "m")
     return b, texts, tmp_path / "m"
 
@@ -74,7 +74,7 @@ def test_a_pickled_head_of_an_embedding_model_is_refused(tmp_path):
 
     model = save_tiny_model(tmp_path / "bert", "bert")
     texts, labels = toy_task(24, 0)
-    b = EmbeddingHeadBackend(
+    b = EmbeddingHeadBackend.from_flat(
         model_name=model,
         cache_dir=str(tmp_path / "c"),
         epochs=1,

@@ -73,3 +73,18 @@ def test_file_names_and_labels_with_brackets_print_literally(tmp_path):
     res = _run("train", str(tmp_path / "[bold]x.yaml"))
     assert res.returncode == 1
     assert res.stderr.strip() == f"error: {tmp_path / '[bold]x.yaml'}: config file not found"
+
+
+@pytest.mark.integration
+def test_train_refuses_a_setting_the_backend_cannot_use(tmp_path):
+    runs = tmp_path / "runs"
+    res = _run(
+        "train", "-q", "--set", "data.synthetic=tiny", "--set", "objective.loss=focal",
+        "--set", f"runs_dir={runs}",
+    )  # fmt: skip
+    assert res.returncode == 1
+    assert res.stderr.strip() == (
+        "error: objective.loss=focal: the tfidf backend does not use it; it applies to "
+        "embedding_head, encoder, decoder_lora. Remove it, or choose such a backend"
+    )
+    assert not runs.exists()  # refused before any work: no run folder, no index

@@ -175,9 +175,9 @@ def torch_equal(a, b) -> bool:
 def test_hf_refuses_tau_on_a_bias_free_head_but_onnx_carries_it(decoder_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(decoder_run, run)
-    meta = json.loads((run / "model" / "backend.json").read_text())
-    meta["params"]["posthoc_tau"] = 0.8
-    (run / "model" / "backend.json").write_text(json.dumps(meta))
+    state = json.loads((run / "model" / "state.json").read_text())
+    state["tau"] = 0.8  # the τ a fitted model applies is learned state
+    (run / "model" / "state.json").write_text(json.dumps(state))
     with pytest.raises(TailtuneError, match="posthoc_tau=0.8 needs a bias") as err:
         export_run(run, "hf", tmp_path / "hf")
     assert "\n" not in str(err.value)

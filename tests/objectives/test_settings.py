@@ -48,10 +48,9 @@ def test_posthoc_tau_max_comes_from_the_config_and_bounds_the_tuned_tau():
     probs = np.array([[0.7, 0.3]] * 5 + [[0.95, 0.05]] * 5)
     gold = np.array([1] * 5 + [0] * 5)
     backend.prior_, backend.info_ = np.array([0.9, 0.1]), {}
-    backend._record_tau(probs, gold)
-    assert backend.posthoc_tau == 0.0  # capped at 0.3: no τ below the cap changes anything
+    # capped at 0.3: no τ below the cap changes anything
+    assert backend._choose_tau(probs, gold) == 0.0
     backend.set_params(objective__posthoc_tau_max=2.0)
-    backend._record_tau(probs, gold)
-    assert backend.posthoc_tau == pytest.approx(0.4)
+    assert backend._choose_tau(probs, gold) == pytest.approx(0.4)
     with pytest.raises(ConfigError, match="objective.posthoc_tau_max"):
         config_from_dict({"objective": {"posthoc_tau_max": 11}})

@@ -126,8 +126,11 @@ def test_val_zero_is_refused_in_one_line_when_validation_is_needed(tmp_path):
 
 def test_refit_steps_keep_the_epochs_the_selection_chose():
     """best step 40 on 800 rows -> 50 steps on 1000 rows (the same passes over the data)."""
-    fitted = types.SimpleNamespace(name="encoder", info_={"best_step": 40})
-    frozen = types.SimpleNamespace(name="encoder", train=TrainSettings(max_steps=40))
+    from tailtune.backends.encoder import EncoderBackend
+
+    fitted = EncoderBackend()
+    fitted.info_ = {"best_step": 40}  # what early stopping chose (no fit needed for the rule)
+    frozen = EncoderBackend(train=TrainSettings(max_steps=40))
     out = _scale_steps(fitted, frozen, n_refit=1000, n_fit=800)
     assert frozen.train.max_steps == 50
     assert out == [{"stage": "model", "selected_step": 40, "refit_steps": 50}]

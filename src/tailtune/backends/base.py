@@ -1,38 +1,32 @@
-"""The backend contract in one place: the ``Backend`` protocol, params, ``clone``.
+"""The backend contract in one place: the ``Backend`` protocol and ``BackendBase``.
 
 As in scikit-learn's ``base.py``: a backend's constructor arguments are its *params* — stored
 as given, read back by ``get_params`` (from the ``__init__`` signature), changed by
-``set_params``; learned state ends in ``_``. ``clone(backend)`` is an unfitted copy with equal
-params, so "refit on all the data with every choice frozen" is ``clone(fitted).fit(all)``: a
-post-hoc τ chosen on validation is recorded in the params (``posthoc_tau``) and kept by the clone.
-Settings dataclasses count as params; ``set_params(objective__posthoc_tau=1.0)`` reaches inside.
+``set_params``; learned state ends in ``_``. ``clone`` and ``freeze`` live in
+:mod:`tailtune.backends.params`. :class:`BackendBase` holds the mechanics every backend shares
+as template methods, and what the workflow, the CLI and the exports ask of a backend, so that
+a composite answers for itself and no code outside backends/ asks a backend its name.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import inspect
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from tailtune._settings import from_kwargs
+from tailtune.backends._common import read_backend_json, write_backend_json
+from tailtune.backends.labels import LabelSpace, as_labels, decision_rule
+from tailtune.backends.params import decode_params, encode_params, is_backend, split_flat
 from tailtune.errors import ConfigError, DataError
 
-__all__ = [
-    "Backend",
-    "BackendBase",
-    "check_fit_input",
-    "clone",
-    "freeze",
-    "decode_params",
-    "encode_params",
-    "is_backend",
-    "split_flat",
-]
+__all__ = ["Backend", "BackendBase", "check_fit_input"]
 
 
 @runtime_checkable
@@ -57,21 +51,53 @@ class Backend(Protocol):
     def save(self, path: str | Path) -> None: ...
 
 
-def is_backend(value: Any) -> bool:
-    """A built backend (not a class, not a settings dataclass)."""
-    return not isinstance(value, type) and hasattr(value, "get_params") and hasattr(value, "fit")
+SECTIONS = {"tfidf": "model.tfidf", "embedding": "model.embedding", "lora": "model.lora"}
+"""The config section of a settings argument (where it is not the argument's own name)."""
 
 
 class BackendBase:
-    """``get_params`` / ``set_params`` / ``repr`` from the ``__init__`` signature.
+    """The shared mechanics of every backend, as template methods (scikit-learn's mixins).
 
-    A subclass stores every constructor argument under its own name and nothing else in
-    ``__init__``; ``settings`` maps argument names to their settings dataclass (for
-    ``backend.json`` and for flat keyword arguments).
+    ``__init__`` of a subclass stores each constructor argument under its own name and does
+    nothing else; ``settings`` maps argument names to their settings dataclass (for
+    ``backend.json`` and :meth:`from_flat`). ``fit`` checks the input and the settings, learns
+    the label space (``classes_``, ``prior_``), calls ``_fit`` and, when asked, chooses the
+    post-hoc τ on validation; it never changes a parameter: what it learns ends in ``_``
+    (``tau_``, ``temperature_``, ``weights_``). ``predict_proba`` guards empty input, calls
+    ``_raw_proba`` and applies τ; ``predict`` applies the decision rule (argmax);
+    ``save``/``load`` write ``backend.json`` and ``state.json`` around ``_state``/``_restore``.
     """
 
     name = "backend"
     settings: dict[str, type] = {}
+    prefixes: dict[str, str] = {}
+    """Flat-keyword prefix of a settings argument for :meth:`from_flat` (``lora_r`` → ``lora.r``)."""
+    decision = "argmax"
+    """The decision rule of :data:`tailtune.backends.labels.RULES` that ``predict`` applies."""
+    # unfitted defaults, read-only: fit assigns fresh ones
+    history_: Sequence[dict] = ()
+    info_: Mapping[str, Any] = MappingProxyType({})
+
+    @classmethod
+    def from_flat(cls, **kwargs: Any):
+        """Build from keyword arguments where settings fields may be given flat:
+        ``TfidfBackend.from_flat(C=2.0)`` is ``TfidfBackend(tfidf=TfidfSettings(C=2.0))``.
+        A key that is neither a parameter nor a settings field is a ConfigError."""
+        names = cls._param_names()
+        direct = {k: v for k, v in kwargs.items() if k in names}
+        flat = {k: v for k, v in kwargs.items() if k not in names}
+        if cls.settings:
+            spec = {
+                arg: (sc, direct.get(arg), cls.prefixes.get(arg, ""))
+                for arg, sc in cls.settings.items()
+            }
+            direct.update(split_flat(cls.name, flat, spec))
+        elif flat:
+            raise ConfigError(
+                f"{cls.name} backend: unknown parameter(s) {', '.join(sorted(flat))}; "
+                f"allowed: {', '.join(names)}"
+            )
+        return cls(**direct)
 
     @classmethod
     def _param_names(cls) -> list[str]:
@@ -81,6 +107,222 @@ class BackendBase:
             for p in sig.parameters.values()
             if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
         ]
+
+    # -- the template methods ------------------------------------------------------------------
+
+    def fit(self, texts, labels, eval_set=None, work_dir=None):
+        """Check input and settings, learn the label space, ``_fit``, then τ on validation."""
+        check_fit_input(texts, labels, eval_set)
+        self._check_params()
+        texts, labels = list(texts), as_labels(labels)
+        space = LabelSpace.from_labels(labels)
+        self.classes_, self.prior_ = space.classes, space.prior
+        self.history_, self.info_ = [], {}
+        tau, tune = self._posthoc()
+        self.tau_ = float(tau)
+        self._fit(texts, labels, eval_set, work_dir)
+        if tune and eval_set is not None:
+            self.tau_ = self._tune_tau(*space.known(*eval_set))
+        if self._posthoc() != (0.0, False) or "posthoc_tau" in self.info_:
+            self.info_["posthoc_tau"] = self.tau_
+        return self
+
+    def _fit(self, texts: list[str], labels: np.ndarray, eval_set, work_dir) -> None:
+        """Train on ``texts``/``labels`` (``classes_``/``prior_`` are set); fill ``info_``."""
+        raise NotImplementedError
+
+    def _raw_proba(self, texts: list[str]) -> np.ndarray:
+        """Probabilities (n >= 1, K) in ``classes_`` order, before post-hoc adjustment."""
+        raise NotImplementedError
+
+    def predict_proba(self, texts) -> np.ndarray:
+        """Class probabilities (n, K) in ``classes_`` order, post-hoc adjusted when τ > 0
+        (log p − τ log prior; Menon et al. 2021, "Long-tail learning via logit adjustment")."""
+        texts = list(texts)
+        if not texts:  # scikit-learn's transformers and the tokenizers refuse zero rows
+            return np.zeros((0, len(self.classes_)))
+        proba = self._raw_proba(texts)
+        tau = getattr(self, "tau_", 0.0)
+        if tau:
+            from tailtune.objectives.adjust import adjust_probabilities
+
+            proba = adjust_probabilities(proba, self.prior_, tau)
+        return proba
+
+    def predict(self, texts) -> np.ndarray:
+        """The label the decision rule picks for each text (argmax of ``predict_proba``)."""
+        return decision_rule(self.decision).decide(self.classes_, self.predict_proba(texts))
+
+    # -- post-hoc τ ------------------------------------------------------------------------------
+
+    def _posthoc(self) -> tuple[float, bool]:
+        """``(fixed τ, choose τ on validation?)`` from the ``objective`` settings, if any."""
+        objective = getattr(self, "objective", None)
+        if objective is None:
+            return 0.0, False
+        return float(objective.posthoc_tau), bool(objective.tune_posthoc_tau)
+
+    def _tune_tau(self, texts: list[str], gold: np.ndarray) -> float:
+        """τ chosen on the validation rows of training classes (none: τ stays as it is)."""
+        if len(gold) == 0:
+            return self.tau_
+        return self._choose_tau(self._raw_proba(texts), gold)
+
+    def _choose_tau(self, proba: np.ndarray, gold: np.ndarray) -> float:
+        """τ of ``objective.tau_grid()`` maximizing macro F1 of the adjusted ``proba`` against
+        ``gold`` (Menon et al. 2021, "Long-tail learning via logit adjustment"; ties: smallest)."""
+        from tailtune.objectives.adjust import tune_tau
+
+        tau, _ = tune_tau(proba, gold, self.prior_, self.objective.tau_grid())
+        return float(tau)
+
+    @property
+    def space_(self) -> LabelSpace:
+        """The learned label space (``classes_`` and ``prior_``)."""
+        return LabelSpace(self.classes_, self.prior_)
+
+    def frozen_params(self) -> dict[str, Any]:
+        """Params that pin what ``fit`` chose on validation (see :func:`freeze`): here τ."""
+        if getattr(self, "objective", None) is None:
+            return {}
+        return {"objective__posthoc_tau": self.tau_, "objective__tune_posthoc_tau": False}
+
+    # -- what the workflow, the CLI, the report and the exports ask --------------------------
+    # A composite answers for itself (recursing into its stages), so no code outside backends/
+    # asks a backend its name.
+
+    uses_gpu = False
+    """Whether training wants a GPU when one is there (``train.device: auto``)."""
+    export_forms: dict[str, str] = {}
+    """Export format -> the form this backend takes in it (``classifier``, ``pooled_head``,
+    ``pipeline``); a format not listed is refused with :meth:`export_refusal`."""
+    export_refusals: dict[str, str] = {}
+    """Export format -> why this backend has no such form (and what to do instead)."""
+
+    def export_refusal(self, fmt: str) -> str | None:
+        """None when the backend exports to ``fmt``, else the one-line reason it does not."""
+        if fmt in self.export_forms:
+            return None
+        return self.export_refusals.get(fmt, f"backend '{self.name}' has no {fmt} form")
+
+    uses: dict[str, tuple[str, ...]] = {}
+    """Settings argument -> the fields of it this backend reads; an argument of ``settings``
+    not listed here is read whole."""
+
+    @classmethod
+    def fields_in_use(cls) -> dict[str, frozenset[str]]:
+        """Config section (``objective``, ``train``, ``model.tfidf`` ...) -> the fields of it this
+        backend class reads. A section not listed is not read at all."""
+        out = {}
+        for arg, settings_cls in cls.settings.items():
+            names = cls.uses.get(arg) or [f.name for f in dataclasses.fields(settings_cls)]
+            out[SECTIONS.get(arg, arg)] = frozenset(names)
+        return out
+
+    def settings_in_use(self) -> dict[str, frozenset[str]]:
+        """The config fields this built backend reads (a composite adds its stages')."""
+        return self.fields_in_use()
+
+    @classmethod
+    def check_model_config(cls, model, where: str = "model") -> None:
+        """Rules of this backend on its config section, checked when the config is loaded
+        (``model`` is a :class:`tailtune.config.ModelConfig`)."""
+
+    def validation_need(self) -> str | None:
+        """Why this backend cannot be fitted without a validation split, or None when it can."""
+        if self._posthoc()[1]:
+            return "objective.tune_posthoc_tau chooses τ on validation"
+        train = getattr(self, "train", None)
+        if train is not None and train.patience is not None:
+            return (
+                "early stopping (train.patience) follows a validation metric; "
+                "set train.patience: null"
+            )
+        return None
+
+    def refit_steps(self, frozen, n_refit: int, n_fit: int, where: str = "model") -> list[dict]:
+        """Scale the step count ``freeze`` pinned in ``frozen`` from the ``n_fit`` rows early
+        stopping chose it on to the ``n_refit`` rows of the refit (epochs kept); what changed."""
+        best = self.info_.get("best_step")
+        train = getattr(frozen, "train", None)
+        if not best or train is None:
+            return []
+        steps = max(1, round(int(best) * n_refit / max(n_fit, 1)))
+        frozen.train = dataclasses.replace(train, max_steps=steps)
+        return [{"stage": where, "selected_step": int(best), "refit_steps": steps}]
+
+    @classmethod
+    def summary_lines(cls, info: Mapping[str, Any] | None) -> list[str]:
+        """Lines the console prints after training, from ``metrics.json``'s ``info``."""
+        return []
+
+    def _check_params(self) -> None:
+        """Validate every settings argument (called by ``fit``, never by ``__init__``)."""
+        for arg in self.settings:
+            value = getattr(self, arg)
+            if hasattr(value, "validate"):
+                value.validate(SECTIONS.get(arg, arg))
+
+    # -- persistence -----------------------------------------------------------------------------
+    # Plain JSON, arrays and safetensors only, never pickle: a run directory is untrusted input.
+
+    def save(self, path: str | Path) -> None:
+        """``backend.json`` (name and params), ``state.json`` (label space, rule, τ, info,
+        history and ``_state``) and whatever files ``_state`` writes beside them."""
+        from tailtune._atomic import write_text
+
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        params = encode_params(self._saved_params(path))
+        state = {
+            "classes": [str(c) for c in self.classes_],
+            "prior": np.asarray(self.prior_, dtype=float).tolist(),
+            "rule": self.decision,
+            "tau": float(getattr(self, "tau_", 0.0)),
+            "info": dict(self.info_),
+            "history": list(self.history_),
+            **self._state(path),
+        }
+        write_text(path / "state.json", json.dumps(state, default=str))
+        write_backend_json(path, self.name, params)
+
+    @classmethod
+    def load(cls, path: str | Path, **options: Any):
+        """The backend ``save`` wrote to ``path``; ``options`` go to ``_restore`` (``device``)."""
+        path = Path(path)
+        meta = read_backend_json(path)
+        if not (path / "state.json").is_file():
+            pickled = any(path.glob("*.pkl"))  # never unpickled: a run folder is untrusted
+            old = " (a pickle from an older tailtune, refused: retrain)" if pickled else ""
+            raise DataError(f"{path}: no state.json of a saved {cls.name} model{old}")
+        obj = cls(**decode_params(cls, cls._loaded_params(path, meta["params"])))
+        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+        obj.classes_ = np.asarray(state["classes"], dtype=object)
+        obj.prior_ = np.asarray(state["prior"], dtype=np.float64)
+        decision_rule(state.get("rule", "argmax"))  # a rule this version lacks fails here
+        # a model saved before τ was learned state kept the chosen τ in its params
+        obj.tau_ = float(state.get("tau", obj._posthoc()[0]))
+        obj.info_, obj.history_ = state.get("info", {}), state.get("history", [])
+        obj._restore(path, state, **options)
+        return obj
+
+    def _saved_params(self, path: Path) -> dict[str, Any]:
+        """The params ``backend.json`` records (a composite saves its stages here instead)."""
+        return self.get_params(deep=False)
+
+    @classmethod
+    def _loaded_params(cls, path: Path, params: dict[str, Any]) -> dict[str, Any]:
+        """The constructor arguments from ``backend.json``'s params (inverse of the above)."""
+        return params
+
+    def _state(self, path: Path) -> dict[str, Any]:
+        """Learned state beyond the label space: JSON values returned, big arrays written."""
+        return {}
+
+    def _restore(self, path: Path, state: dict[str, Any], **options: Any) -> None:
+        """Rebuild what ``_state`` saved (``classes_``, ``prior_``, ``tau_`` are set)."""
+
+    # -- params ----------------------------------------------------------------------------------
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Constructor arguments; with ``deep``, also ``arg__field`` of settings and sub-backends."""
@@ -127,80 +369,6 @@ class BackendBase:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params(deep=False).items())
         return f"{type(self).__name__}({args})"
-
-
-def clone(backend: Any) -> Any:
-    """An unfitted copy of ``backend`` with equal params (scikit-learn's ``clone``).
-
-    Sub-backends (a cascade's stages, an ensemble's members) are cloned in turn; settings and
-    other values are deep-copied, so the copy shares nothing mutable with the original.
-    """
-    params = backend.get_params(deep=False)
-    return type(backend)(**{k: _clone_value(v) for k, v in params.items()})
-
-
-def freeze(backend: Any) -> Any:
-    """An unfitted clone of a *fitted* backend whose params pin every choice ``fit`` made on
-    validation data — post-hoc τ, the SVM temperature, the number of steps early stopping
-    picked, an ensemble's blend weights — so that refitting it on train + validation (with no
-    eval_set) repeats the same recipe on more data. A backend without such choices
-    (``frozen_params`` absent) is simply cloned."""
-    overrides = backend.frozen_params() if hasattr(backend, "frozen_params") else {}
-    return clone(backend).set_params(**overrides)
-
-
-def _clone_value(value: Any) -> Any:
-    if is_backend(value):
-        return clone(value)
-    if isinstance(value, (list, tuple)):
-        return type(value)(_clone_value(v) for v in value)
-    return copy.deepcopy(value)
-
-
-def split_flat(
-    backend: str, flat: dict[str, Any], settings: dict[str, tuple[type, Any, str]]
-) -> dict[str, Any]:
-    """Route flat keyword arguments (``lr=1e-3``, ``lora_r=8``) into settings objects.
-
-    ``settings`` maps an argument name to ``(class, current value or None, prefix)``: a flat key
-    ``prefix + field`` of that class lands there (the first match wins, in order). Returns the
-    built settings objects; an unknown key is a ConfigError naming the backend.
-    """
-    buckets: dict[str, dict[str, Any]] = {arg: {} for arg in settings}
-    unknown = []
-    for key, value in flat.items():
-        for arg, (cls, _, prefix) in settings.items():
-            names = {f.name for f in dataclasses.fields(cls)}
-            if key.startswith(prefix) and key[len(prefix) :] in names:
-                buckets[arg][key[len(prefix) :]] = value
-                break
-        else:
-            unknown.append(key)
-    if unknown:
-        raise ConfigError(f"{backend} backend: unknown parameter(s) {', '.join(sorted(unknown))}")
-    out = {}
-    for arg, (cls, current, _) in settings.items():
-        base = current if current is not None else cls()
-        values = {f.name: getattr(base, f.name) for f in dataclasses.fields(cls)}
-        out[arg] = from_kwargs(cls, {**values, **buckets[arg]})
-    return out
-
-
-def encode_params(params: dict[str, Any]) -> dict[str, Any]:
-    """Params as JSON values: settings dataclasses become plain dicts."""
-    return {
-        k: dataclasses.asdict(v) if dataclasses.is_dataclass(v) and not isinstance(v, type) else v
-        for k, v in params.items()
-    }
-
-
-def decode_params(cls: type, params: dict[str, Any]) -> dict[str, Any]:
-    """The inverse of :func:`encode_params` for backend class ``cls`` (strict: unknown keys fail)."""
-    out = dict(params)
-    for arg, settings_cls in getattr(cls, "settings", {}).items():
-        if isinstance(out.get(arg), dict):
-            out[arg] = from_kwargs(settings_cls, out[arg])
-    return out
 
 
 def check_fit_input(texts: Sequence[str], labels: Sequence[str], eval_set=None) -> None:

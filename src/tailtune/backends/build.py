@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from tailtune.objectives.settings import WORKFLOW_FIELDS
 
 __all__ = [
     "CascadeSettings",
+    "check_settings",
     "EnsembleSettings",
     "WORKFLOW_OBJECTIVE",
     "backend_kwargs",
@@ -79,8 +81,16 @@ class EnsembleSettings:
 
 
 def build_backend(cfg):
-    """The backend a run config asks for, unfitted (``cfg`` is a :class:`tailtune.config.Config`)."""
-    return backend_class(cfg.model.backend)(**backend_kwargs(cfg))
+    """The backend a run config asks for, unfitted (``cfg`` is a :class:`tailtune.config.Config`).
+
+    With ``data.hierarchy`` the configured backend becomes the stage of a hierarchical model
+    (:mod:`tailtune.backends.build_hierarchy`)."""
+    base = backend_class(cfg.model.backend)(**backend_kwargs(cfg))
+    if not cfg.data.hierarchy:
+        return base
+    from tailtune.backends.build_hierarchy import hierarchical_kwargs
+
+    return backend_class("hierarchical")(**hierarchical_kwargs(cfg, base, build_stage))
 
 
 def backend_objective(cfg):
@@ -92,21 +102,15 @@ def backend_objective(cfg):
 
 
 def backend_kwargs(cfg) -> dict[str, Any]:
-    """The constructor arguments ``build_backend`` passes for this config."""
+    """The constructor arguments ``build_backend`` passes for this config.
+
+    A composite gets its stages built (:func:`build_stage`); any other backend gets each of its
+    constructor arguments that the config holds, by name: ``seed``, ``model_name`` (config
+    ``model.name``), ``max_length``, ``objective`` (less the fields the workflow applies),
+    ``train``, and a settings section ``model.<argument>`` (``model.tfidf``, ``model.lora`` ...).
+    So a new backend needs no edit here; an argument the config lacks keeps its default.
+    """
     name = cfg.model.backend
-    obj = backend_objective(cfg)
-    if name == "majority":
-        return {"seed": cfg.seed}
-    if name == "tfidf":
-        return {
-            **dataclasses.asdict(cfg.model.tfidf),
-            "class_weights": obj.class_weights,
-            "beta": obj.beta,
-            "weight_cap": obj.weight_cap,
-            "posthoc_tau": obj.posthoc_tau,
-            "tune_posthoc_tau": obj.tune_posthoc_tau,
-            "seed": cfg.seed,
-        }
     if name == "cascade":
         c = cfg.model.cascade
         return {
@@ -127,23 +131,25 @@ def backend_kwargs(cfg) -> dict[str, Any]:
             "tune_tau": e.tune_tau,
             "seed": cfg.seed,
         }
-    if cfg.model.name is None:
+    params = backend_class(name)._param_names()
+    if "model_name" in params and cfg.model.name is None:
         raise ConfigError(
             f"model.name: required for backend '{name}' (a transformers name or path)"
         )
-    kwargs: dict[str, Any] = {
+    given = {
+        "seed": cfg.seed,
         "model_name": cfg.model.name,
         "max_length": cfg.model.max_length,
-        "objective": obj,
+        "objective": backend_objective(cfg),
         "train": copy.deepcopy(cfg.train),
-        "seed": cfg.seed,
+        "window": cfg.model.window(),  # model.long_text and the fields after it
     }
-    if name in ("embedding_head", "encoder"):
-        kwargs["window"] = cfg.model.window()
-    if name == "embedding_head":
-        kwargs["embedding"] = copy.deepcopy(cfg.model.embedding)
-    if name == "decoder_lora":
-        kwargs["lora"] = copy.deepcopy(cfg.model.lora)
+    kwargs = {}
+    for p in params:
+        if p in given:
+            kwargs[p] = given[p]
+        elif dataclasses.is_dataclass(getattr(cfg.model, p, None)):
+            kwargs[p] = copy.deepcopy(getattr(cfg.model, p))
     return kwargs
 
 
@@ -169,4 +175,79 @@ def build_stage(spec: dict[str, Any], cfg, where: str):
         stage_cfg = cfg.merged(spec)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
-    return build_backend(stage_cfg)
+    # the stage itself, never wrapped again in a hierarchical model (data.hierarchy is the run's)
+    return backend_class(stage_cfg.model.backend)(**backend_kwargs(stage_cfg))
+
+
+# train fields the workflow reads for every backend (refit, resume, tracking)
+WORKFLOW_TRAIN = frozenset(
+    {"refit", "resume", "report_to", "tracking_uri", "tracking_experiment", "log_model"}
+)
+# train fields that change where or how visibly a run computes, never its result: a backend
+# that does not read them gets a warning, not an error
+HARMLESS_TRAIN = frozenset(
+    {"device", "num_threads", "progress", "eval_batch_size", "keep_checkpoints", "log_every_s"}
+)
+CHECKED = ("objective", "train", "model.tfidf", "model.embedding", "model.lora", "model.cascade",
+           "model.ensemble", "model.hierarchy")  # fmt: skip
+
+
+def check_settings(cfg) -> list[str]:
+    """Refuse a setting the run's backend cannot use (issue: silent settings): a ConfigError
+    naming the field, its value and the backends it applies to. A setting that only changes
+    where the run computes (threads, device) is returned as a warning line instead.
+
+    A field counts as set when it differs from its default; the backend says which fields it
+    reads (``settings_in_use``; a composite adds its stages'), so config.yaml, which records
+    the resolved config, holds no value that did not take part in the run.
+    """
+    from tailtune.backends._registry import BACKENDS
+
+    backend = build_backend(cfg)
+    backend._check_params()  # the backend's own rules (an ensemble's members, LoRA on CUDA)
+    used = backend.settings_in_use()
+    warnings: list[str] = []
+    for section in (*CHECKED, "window"):
+        # "window": model.long_text and the fields after it (a backend's ``window`` argument)
+        current = cfg.model.window() if section == "window" else _section(cfg, section)
+        default = type(current)()
+        for f in dataclasses.fields(current):
+            value = getattr(current, f.name)
+            runtime = f.metadata.get("yaml", True) is False  # filled in by the component
+            if runtime or value == getattr(default, f.name):
+                continue
+            if (section, f.name) in _WORKFLOW or f.name in used.get(section, ()):
+                continue
+            applies = [
+                n for n in BACKENDS if f.name in backend_class(n).fields_in_use().get(section, ())
+            ]
+            shown = "model" if section == "window" else section
+            where = f"{shown}.{f.name}={_show(value)}"
+            if section == "model.hierarchy":  # not a backend to choose: a label structure
+                raise ConfigError(
+                    f"{where}: applies to labels that are paths; set data.hierarchy: true, or "
+                    "remove it"
+                )
+            why = f"the {cfg.model.backend} backend does not use it"
+            if section == "train" and f.name in HARMLESS_TRAIN:
+                warnings.append(f"{where}: {why} (ignored)")
+                continue
+            to = f"; it applies to {', '.join(applies)}" if applies else "; no backend uses it"
+            raise ConfigError(f"{where}: {why}{to}. Remove it, or choose such a backend")
+    return warnings
+
+
+_WORKFLOW = {("objective", n) for n in WORKFLOW_FIELDS} | {("train", n) for n in WORKFLOW_TRAIN}
+
+
+def _section(cfg, dotted: str):
+    obj = cfg
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _show(value) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str)

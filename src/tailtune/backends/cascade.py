@@ -17,21 +17,18 @@ in ``info_``). Each stage is any non-composite backend, passed built (as scikit-
 
 from __future__ import annotations
 
-import json
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tailtune.backends._common import (
-    read_backend_json,
-    sub_dir,
-    trainable_params,
-    write_backend_json,
-)
+from tailtune.backends._common import sub_dir, trainable_params
 from tailtune.backends._registry import as_stage
-from tailtune.backends.base import BackendBase, check_fit_input, clone
+from tailtune.backends.base import BackendBase
+from tailtune.backends.labels import as_labels
+from tailtune.backends.params import clone, freeze, is_backend, merge_in_use
 from tailtune.errors import ConfigError, DataError
 
 __all__ = ["CascadeBackend", "OTHER", "split_head", "routing_losses"]
@@ -84,6 +81,15 @@ class CascadeBackend(BackendBase):
     """A router over head classes + OTHER and a specialist over the rest (any two backends)."""
 
     name = "cascade"
+    uses_gpu = True  # when a stage is neural
+    export_refusals = {
+        "sklearn": "a cascade routes between two models; serve the run with tailtune serve",
+        "onnx": "a cascade routes between two models in tailtune; serve the run with tailtune serve",
+        "hf": (
+            "a cascade routes between two models, which one transformers model cannot hold; "
+            "serve the run with tailtune serve"
+        ),
+    }
 
     def __init__(
         self,
@@ -98,20 +104,14 @@ class CascadeBackend(BackendBase):
         self.head_threshold = head_threshold
         self.head_top_k = head_top_k
         self.seed = seed
-        self.history_: list[dict] = []
-        self.info_: dict = {}
 
     # -- training ----------------------------------------------------------------------------
 
-    def fit(self, texts, labels, eval_set=None, work_dir=None) -> CascadeBackend:
+    def _fit(self, texts, labels, eval_set, work_dir) -> None:
         """Fit the router on head + OTHER and the specialist on the tail classes only."""
-        check_fit_input(texts, labels, eval_set)
         start = time.perf_counter()
-        texts = list(texts)
-        labels = np.asarray(labels, dtype=object).astype(str)
         if OTHER in labels:
             raise ConfigError(f"model.cascade: a class is named {OTHER!r}, the router's own label")
-        self.classes_ = np.unique(labels).astype(object)
         self.head_, self.tail_ = split_head(labels, self.head_threshold, self.head_top_k)
         work = Path(work_dir) if work_dir is not None else None
         self.router_ = clone(self._stage(self.router, "router"))
@@ -120,9 +120,9 @@ class CascadeBackend(BackendBase):
 
         router_eval = spec_eval = None
         if eval_set is not None:
-            val_texts, val_labels = list(eval_set[0]), np.asarray(eval_set[1], dtype=object)
-            router_eval = (val_texts, self._router_labels(val_labels.astype(str)))
-            spec_eval = _subset(val_texts, val_labels.astype(str), self.tail_)
+            val_texts, val_labels = list(eval_set[0]), as_labels(eval_set[1])
+            router_eval = (val_texts, self._router_labels(val_labels))
+            spec_eval = _subset(val_texts, val_labels, self.tail_)
         in_tail = np.isin(labels, self.tail_)
         self.router_.fit(
             texts,
@@ -152,7 +152,54 @@ class CascadeBackend(BackendBase):
         if eval_set is not None:
             self.info_.update(self.evaluate(*eval_set))
         self.info_["fit_s"] = round(time.perf_counter() - start, 3)
-        return self
+
+    @classmethod
+    def fields_in_use(cls) -> dict[str, frozenset[str]]:
+        from tailtune.backends.build import CascadeSettings
+
+        return {"model.cascade": frozenset(f.name for f in fields(CascadeSettings))}
+
+    def settings_in_use(self) -> dict[str, frozenset[str]]:
+        """The cascade's own section and what its two stages read (they get the run's
+        objective and training settings)."""
+        stages = [s for s in (self.router, self.specialist) if is_backend(s)]
+        return merge_in_use(self.fields_in_use(), *(s.settings_in_use() for s in stages))
+
+    def validation_need(self) -> str | None:
+        for role in ("router", "specialist"):
+            stage = getattr(self, role)
+            reason = stage.validation_need() if is_backend(stage) else None
+            if reason is not None:
+                return f"the cascade's {role}: {reason}"
+        return None
+
+    def refit_steps(self, frozen, n_refit: int, n_fit: int, where: str = "model") -> list[dict]:
+        out: list[dict] = []
+        for role in ("router", "specialist"):
+            fitted = getattr(self, f"{role}_")
+            out += fitted.refit_steps(getattr(frozen, role), n_refit, n_fit, f"{where}.{role}")
+        return out
+
+    @classmethod
+    def summary_lines(cls, info) -> list[str]:
+        """The cascade's four validation figures: router macro F1 over the head classes +
+        OTHER, the specialist's on the gold-tail rows, the combined macro F1 (hard routing),
+        and the rows routing lost (neither can be recovered by the specialist)."""
+        info = info or {}
+        if "router_macro_f1" not in info:
+            return []
+        head = f" ({info['n_head']} head + OTHER)" if info.get("n_head") else ""
+        tail = f" ({info['n_tail']} tail classes)" if info.get("n_tail") else ""
+        proba = info.get("combined_macro_f1_proba")
+        return [
+            "cascade (validation):",
+            f"  router macro F1{head}: {_f(info.get('router_macro_f1'))}",
+            f"  specialist macro F1 on its subset{tail}: {_f(info.get('specialist_macro_f1'))}",
+            f"  combined macro F1 (all classes, hard routing): {_f(info.get('combined_macro_f1'))}"
+            + (f"; argmax of the probabilities (the val row): {_f(proba)}" if proba else ""),
+            f"  routing lost {info.get('routing_lost')}: {info.get('tail_sent_to_head')} gold "
+            f"tail sent to a head class, {info.get('head_sent_to_other')} gold head sent to OTHER",
+        ]
 
     def _stage(self, stage: Any, role: str):
         """The given stage (a backend, or ``{"backend": name, **kwargs}``)."""
@@ -162,7 +209,6 @@ class CascadeBackend(BackendBase):
 
     def frozen_params(self) -> dict:
         """Both stages frozen (see :func:`tailtune.backends.base.freeze`)."""
-        from tailtune.backends.base import freeze
 
         return {"router": freeze(self.router_), "specialist": freeze(self.specialist_)}
 
@@ -209,12 +255,9 @@ class CascadeBackend(BackendBase):
             out[rest] = self.specialist_.predict([texts[i] for i in rest])
         return out
 
-    def predict_proba(self, texts) -> np.ndarray:
+    def _raw_proba(self, texts) -> np.ndarray:
         """``(n, K)`` over ``classes_``: p_router(c) for head c, p_router(OTHER)·p_spec(c) else."""
-        texts = list(texts)
         proba = np.zeros((len(texts), len(self.classes_)))
-        if not texts:
-            return proba
         col = {c: i for i, c in enumerate(self.classes_)}
         p_router = self.router_.predict_proba(texts)
         router_classes = [str(c) for c in self.router_.classes_]
@@ -229,43 +272,36 @@ class CascadeBackend(BackendBase):
 
     # -- persistence -------------------------------------------------------------------------
 
-    def save(self, path) -> None:
-        """``backend.json``, ``state.json`` and each stage saved in ``router/``, ``specialist/``."""
-        path = Path(path)
-        params = {**self.get_params(deep=False), "router": "router", "specialist": "specialist"}
-        write_backend_json(path, self.name, params)
+    def _saved_params(self, path: Path) -> dict:
+        """Each stage saved in ``router/`` and ``specialist/``; backend.json names the folders."""
         self.router_.save(path / "router")
         self.specialist_.save(path / "specialist")
-        state = {
-            "classes": [str(c) for c in self.classes_],
-            "head": self.head_,
-            "tail": self.tail_,
-            "info": self.info_,
-            "history": self.history_,
-        }
-        (path / "state.json").write_text(json.dumps(state, default=str), encoding="utf-8")
+        return {**self.get_params(deep=False), "router": "router", "specialist": "specialist"}
 
     @classmethod
-    def load(cls, path) -> CascadeBackend:
-        """Load both stages through ``load_backend``."""
+    def _loaded_params(cls, path: Path, params: dict) -> dict:
         from tailtune.backends import load_backend
 
-        path = Path(path)
-        params = read_backend_json(path)["params"]
         if not isinstance(params.get("router"), str):
             raise DataError(f"{path}: a cascade saved by an older tailtune; retrain it")
-        router = load_backend(path / params.pop("router"))
-        specialist = load_backend(path / params.pop("specialist"))
-        obj = cls(router=clone(router), specialist=clone(specialist), **params)
-        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
-        obj.classes_ = np.asarray(state["classes"], dtype=object)
-        obj.head_, obj.tail_ = state["head"], state["tail"]
-        obj.info_, obj.history_ = state["info"], state["history"]
-        obj.router_, obj.specialist_ = router, specialist
-        obj.router_name_, obj.specialist_name_ = obj.router_.name, obj.specialist_.name
-        return obj
+        stages = {role: load_backend(path / params[role]) for role in ("router", "specialist")}
+        return {**params, **stages}
+
+    def _state(self, path: Path) -> dict:
+        return {"head": self.head_, "tail": self.tail_}
+
+    def _restore(self, path: Path, state: dict, **options) -> None:
+        # load passed the fitted stages as params: they are the *_ stages, the params clones
+        self.router_, self.router = self.router, clone(self.router)
+        self.specialist_, self.specialist = self.specialist, clone(self.specialist)
+        self.router_name_, self.specialist_name_ = self.router_.name, self.specialist_.name
+        self.head_, self.tail_ = state["head"], state["tail"]
 
 
 def _subset(texts: list[str], labels: np.ndarray, keep: list[str]) -> tuple[list[str], np.ndarray]:
     mask = np.isin(labels, keep)
     return [t for t, k in zip(texts, mask, strict=True) if k], labels[mask]
+
+
+def _f(value) -> str:
+    return "–" if value is None or value != value else f"{value:.3f}"

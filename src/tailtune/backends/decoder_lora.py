@@ -15,22 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import json
 from pathlib import Path
 
 import numpy as np
 
 from tailtune._extras import require
 from tailtune.backends import _lora_model as lm
-from tailtune.backends._common import (
-    argmax_labels,
-    encode_labels,
-    read_backend_json,
-    write_backend_json,
-)
 from tailtune.backends._hf import pick_device, quiet_transformers, seed_everything
-from tailtune.backends._neural import NeuralBackend, known_rows
-from tailtune.backends.base import check_fit_input, decode_params, encode_params
+from tailtune.backends._neural import NeuralBackend
 from tailtune.backends.lora import LoraSettings
 from tailtune.errors import ConfigError
 from tailtune.objectives.settings import Objective
@@ -55,48 +47,45 @@ class DecoderLoraBackend(NeuralBackend):
         lora: LoraSettings | None = None,
         padding_side: str = "right",
         seed: int = 42,
-        **flat,
     ):
         self.model_name = model_name
         self.max_length = max_length
+        self.objective = objective if objective is not None else Objective()
+        self.train = train if train is not None else TrainSettings()
+        self.lora = lora if lora is not None else LoraSettings()
         self.padding_side = padding_side
         self.seed = seed
-        self._init_settings(flat, objective=objective, train=train, lora=lora)
-        if padding_side not in ("left", "right"):
-            raise ConfigError(f"padding_side: got {padding_side!r}, expected left or right")
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.padding_side not in ("left", "right"):
+            raise ConfigError(f"padding_side: got {self.padding_side!r}, expected left or right")
         lm.check_cuda_options(self.lora.quantization, self.train.optimizer)
-        self.history_: list[dict] = []
-        self.info_: dict = {}
 
     # -- training ----------------------------------------------------------------------------
 
-    def fit(self, texts, labels, eval_set=None, work_dir=None) -> DecoderLoraBackend:
+    def _fit(self, texts, labels, eval_set, work_dir) -> None:
         """Train LoRA + head on ``texts``/``labels``; early-stop on ``eval_set`` macro F1."""
         from tailtune.training import fit_classifier
-        from tailtune.training.objective import make_loss, softmax
+        from tailtune.training.objective import make_loss
 
-        check_fit_input(texts, labels, eval_set)
-        labels = np.asarray(labels, dtype=object).astype(str)
-        self.classes_, counts = np.unique(labels, return_counts=True)
-        self.classes_ = self.classes_.astype(object)
-        self.prior_ = counts / counts.sum()
+        y = self.space_.encode(labels)
         seed_everything(self.seed)  # before the head and the LoRA matrices are created
         self._build(train=True)
-        items = self._items(texts, encode_labels(self.classes_, labels))
         val_items, dropped = None, 0
         if eval_set is not None:
-            val_texts, val_labels = known_rows(eval_set, self.classes_)
+            val_texts, val_y = self.space_.known(*eval_set)
             dropped = len(eval_set[0]) - len(val_texts)
-            val_items = self._items(val_texts, encode_labels(self.classes_, val_labels))
+            val_items = self._items(val_texts, val_y)
         # gradient checkpointing was set up in _build (it must precede the PEFT wrap)
         settings = dataclasses.replace(
             self.loop_settings(), gradient_checkpointing=False, optimizer="adamw"
         )
         result = fit_classifier(
             self.model_,
-            items,
+            self._items(texts, y),
             collate=self._collate,
-            loss_fn=make_loss(counts, self.objective),
+            loss_fn=make_loss(np.bincount(y, minlength=len(self.classes_)), self.objective),
             num_classes=len(self.classes_),
             settings=settings,
             eval_items=val_items,
@@ -106,11 +95,6 @@ class DecoderLoraBackend(NeuralBackend):
         )
         self.history_ = result.history
         self.info_ = {**result.info, **self._lora_info(), "val_rows_unseen": dropped}
-        if self.objective.tune_posthoc_tau and val_items:
-            probs = softmax(self._logits([it["input_ids"] for it in val_items]))
-            self._record_tau(probs, np.asarray([it["labels"] for it in val_items]))
-        self.info_["posthoc_tau"] = self.posthoc_tau
-        return self
 
     def _build(self, train: bool, adapter_dir: Path | None = None) -> None:
         """Tokenizer, base model (quantized if asked), LoRA wrap (new, or loaded from disk)."""
@@ -209,19 +193,10 @@ class DecoderLoraBackend(NeuralBackend):
 
         return self._logits(encode_texts(self.tokenizer_, list(texts), self.max_length))
 
-    def predict_proba(self, texts) -> np.ndarray:
-        """Class probabilities (n, K) in ``classes_`` order, post-hoc adjusted when τ > 0."""
+    def _raw_proba(self, texts) -> np.ndarray:
         from tailtune.training.objective import softmax
 
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, len(self.classes_)))
-        probs = softmax(self.decision_function(texts))
-        if self.posthoc_tau:
-            from tailtune.objectives.adjust import adjust_probabilities
-
-            probs = adjust_probabilities(probs, self.prior_, self.posthoc_tau)
-        return probs
+        return softmax(self.decision_function(texts))
 
     def _checkpoint_module(self):
         # checkpoints hold the PEFT-wrapped model's tensors; a run saved merged is re-wrapped
@@ -230,17 +205,11 @@ class DecoderLoraBackend(NeuralBackend):
             self._build(train=False)
         return self.model_
 
-    def predict(self, texts) -> np.ndarray:
-        """Most probable label of each text."""
-        return argmax_labels(self.classes_, self.predict_proba(texts))
-
     # -- persistence -------------------------------------------------------------------------
 
-    def save(self, path) -> None:
-        """``backend.json``, ``state.json`` (labels, priors, info), the tokenizer, and either the
-        adapter with the head (``adapter/``) or the merged model (``model/``)."""
-        path = Path(path)
-        write_backend_json(path, self.name, encode_params(self.get_params(deep=False)))
+    def _state(self, path: Path) -> dict:
+        """The tokenizer, and either the adapter with the head (``adapter/``) or the merged
+        model (``model/``)."""
         self.tokenizer_.save_pretrained(path / "tokenizer")
         if self.lora.merge_on_save and self.lora.quantization == "none":
             merged = self.model_.merge_and_unload()  # adapter folded into the base weights
@@ -248,35 +217,19 @@ class DecoderLoraBackend(NeuralBackend):
             self.model_ = merged
         else:
             self.model_.save_pretrained(path / "adapter")
-        state = {
-            "classes": [str(c) for c in self.classes_],
-            "prior": self.prior_.tolist(),
-            "heads": self.heads_,
-            "targets": self.targets_,
-            "info": self.info_,
-            "history": self.history_,
-        }
-        (path / "state.json").write_text(json.dumps(state, default=str), encoding="utf-8")
+        return {"heads": self.heads_, "targets": self.targets_}
 
-    @classmethod
-    def load(cls, path) -> DecoderLoraBackend:
+    def _restore(self, path: Path, state: dict, **options) -> None:
         """Rebuild the model: base from ``model_name`` + saved adapter and head, or the merged
         model; the logits equal those before saving."""
-        path = Path(path)
-        obj = cls(**decode_params(cls, read_backend_json(path)["params"]))
-        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
-        obj.classes_ = np.asarray(state["classes"], dtype=object)
-        obj.prior_ = np.asarray(state["prior"])
-        obj.info_, obj.history_ = state["info"], state["history"]
         if (path / "model").is_dir():
-            obj._load_merged(path, state)
+            self._load_merged(path, state)
         else:
-            obj._build(train=False, adapter_dir=path / "adapter")
-            obj.tokenizer_ = require("transformers").AutoTokenizer.from_pretrained(
+            self._build(train=False, adapter_dir=path / "adapter")
+            self.tokenizer_ = require("transformers").AutoTokenizer.from_pretrained(
                 path / "tokenizer"
             )
-        obj.model_.eval()
-        return obj
+        self.model_.eval()
 
     def _load_merged(self, path: Path, state: dict) -> None:
         torch = require("torch")

@@ -16,35 +16,30 @@ takes estimators; ``{"backend": name, **kwargs}`` also works); ``fit`` trains cl
 from __future__ import annotations
 
 import itertools
-import json
 import time
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tailtune.backends._common import (
-    argmax_labels,
-    encode_labels,
-    read_backend_json,
-    sub_dir,
-    trainable_params,
-    write_backend_json,
-)
+from tailtune.backends._common import sub_dir, trainable_params
 from tailtune.backends._registry import as_stage
-from tailtune.backends.base import BackendBase, check_fit_input, clone
+from tailtune.backends.base import BackendBase
+from tailtune.backends.params import clone, freeze, is_backend, merge_in_use
 from tailtune.errors import ConfigError, DataError
 
 __all__ = ["EnsembleBackend", "blend", "weight_grid"]
 
 
+POSTHOC_FIELDS = frozenset({"posthoc_tau", "tune_posthoc_tau", "posthoc_tau_max"})
+"""Objective fields a member never sees (the ensemble adjusts the blend once)."""
+
+
 def without_posthoc(member):
     """``member`` with no post-hoc adjustment of its own: the ensemble adjusts the blend once."""
-    params = member.get_params(deep=False)
-    if "objective" in params:
+    if "objective" in member.get_params(deep=False):
         member.set_params(objective__posthoc_tau=0.0, objective__tune_posthoc_tau=False)
-    elif "posthoc_tau" in params:
-        member.set_params(posthoc_tau=0.0, tune_posthoc_tau=False)
     return member
 
 
@@ -76,6 +71,21 @@ class EnsembleBackend(BackendBase):
     """Average the probabilities of several backends; blend weights and τ from carved data."""
 
     name = "ensemble"
+    uses_gpu = True  # when a member is neural; the members decide for themselves on CPU
+    export_refusals = {
+        "sklearn": (
+            "an ensemble blends several models' probabilities; no one scikit-learn pipeline "
+            "holds it (serve the run with tailtune serve)"
+        ),
+        "onnx": (
+            "an ensemble blends models of different kinds in tailtune; serve the run with "
+            "tailtune serve, or export each member's own run"
+        ),
+        "hf": (
+            "an ensemble blends several models' probabilities, which one transformers model "
+            "cannot hold; serve the run with tailtune serve, or export each member's own run"
+        ),
+    }
 
     def __init__(
         self,
@@ -92,27 +102,59 @@ class EnsembleBackend(BackendBase):
         self.tune_tau = tune_tau
         self.posthoc_tau = posthoc_tau
         self.seed = seed
-        self.history_: list[dict] = []
-        self.info_: dict = {}
-        n = len(members or [])
-        if n < 2:
-            raise ConfigError(f"model.ensemble.members: got {n}, expected at least 2 members")
-        if weights is not None and len(weights) != n:
-            raise ConfigError(f"model.ensemble.weights: got {len(weights)} weights for {n} members")
-        if not 0 <= carve < 1:
-            raise ConfigError(f"model.ensemble.carve: got {carve}, expected a fraction in [0, 1)")
+
+    def _check_params(self) -> None:
+        _check_rules(len(self.members or []), self.weights, self.carve)
+        if not 0 <= self.carve < 1:
+            raise ConfigError(
+                f"model.ensemble.carve: got {self.carve}, expected a fraction in [0, 1)"
+            )
+
+    @classmethod
+    def check_model_config(cls, model, where: str = "model") -> None:
+        e = model.ensemble
+        _check_rules(len(e.members), e.weights, e.carve, f"{where}.ensemble")
+
+    @classmethod
+    def fields_in_use(cls) -> dict[str, frozenset[str]]:
+        from tailtune.backends.build import EnsembleSettings
+
+        return {"model.ensemble": frozenset(f.name for f in fields(EnsembleSettings))}
+
+    def settings_in_use(self) -> dict[str, frozenset[str]]:
+        """The ensemble's own section and what its members read, except post-hoc τ: members
+        are built without it, and the ensemble adjusts the blend (``model.ensemble.tune_tau``)."""
+        members = [m.settings_in_use() for m in self.members or [] if is_backend(m)]
+        out = merge_in_use(self.fields_in_use(), *members)
+        if "objective" in out:
+            out["objective"] = out["objective"] - POSTHOC_FIELDS
+        return out
+
+    def validation_need(self) -> str | None:
+        if self.carve > 0:
+            return None  # it carves its own tuning split from the training data
+        if self.weights is None or self.tune_tau:
+            return "the ensemble chooses blend weights and τ on validation (carve 0)"
+        stages = (m for m in self.members or [] if is_backend(m))
+        return next((r for m in stages if (r := m.validation_need()) is not None), None)
+
+    def refit_steps(self, frozen, n_refit: int, n_fit: int, where: str = "model") -> list[dict]:
+        # members were fitted on the ensemble's carve; refit members see everything (carve 0)
+        member_fit = int(self.info_.get("fit_size") or n_fit)
+        out: list[dict] = []
+        for i, (m, f) in enumerate(zip(self.members_, frozen.members, strict=True)):
+            out += m.refit_steps(f, n_refit, member_fit, f"{where}.members[{i}]")
+        return out
+
+    def _posthoc(self) -> tuple[float, bool]:
+        # τ is chosen with the blend weights in _tune, not by the base class's τ search
+        return float(self.posthoc_tau), False
 
     # -- training ----------------------------------------------------------------------------
 
-    def fit(self, texts, labels, eval_set=None, work_dir=None) -> EnsembleBackend:
+    def _fit(self, texts, labels, eval_set, work_dir) -> None:
         """Carve a tuning split, fit every member on the rest, choose blend weights and τ."""
-        check_fit_input(texts, labels, eval_set)
         start = time.perf_counter()
-        texts = list(texts)
-        labels = np.asarray(labels, dtype=object).astype(str)
-        self.classes_, counts = np.unique(labels, return_counts=True)
-        self.classes_ = self.classes_.astype(object)
-        self.prior_ = counts / counts.sum()
         fit_texts, fit_labels, tune = self._carve(texts, labels, eval_set)
         work = Path(work_dir) if work_dir is not None else None
 
@@ -133,7 +175,6 @@ class EnsembleBackend(BackendBase):
         self.weights_ = np.asarray(
             self.weights or [1.0 / len(self.members)] * len(self.members), dtype=np.float64
         )
-        self.tau_ = float(self.posthoc_tau)
         tuning: dict[str, Any] = {}
         if tune is not None and len(tune[0]):
             tuning = self._tune(*tune)
@@ -148,7 +189,6 @@ class EnsembleBackend(BackendBase):
             **tuning,
         }
         self.info_["fit_s"] = round(time.perf_counter() - start, 3)
-        return self
 
     def _carve(self, texts, labels, eval_set):
         """``(fit_texts, fit_labels, tune_set)``: a stratified, seeded carve of the training data
@@ -169,10 +209,7 @@ class EnsembleBackend(BackendBase):
         from tailtune.evaluation import compute_metrics
         from tailtune.objectives.adjust import adjust_probabilities, tune_tau
 
-        labels = np.asarray(labels, dtype=object).astype(str)
-        known = np.isin(labels, self.classes_)
-        texts = [t for t, k in zip(texts, known, strict=True) if k]
-        gold = encode_labels(self.classes_, labels[known])
+        texts, gold = self.space_.known(texts, labels)
         probas = [self._member_proba(m, texts) for m in self.members_]
         member_f1 = [round(compute_metrics(gold, p.argmax(axis=1))["macro_f1"], 4) for p in probas]
         grid = [tuple(self.weights_)] if self.weights is not None else weight_grid(len(probas))
@@ -198,7 +235,6 @@ class EnsembleBackend(BackendBase):
     def frozen_params(self) -> dict:
         """Params that pin every choice ``fit`` made: frozen members, the blend weights and τ
         (no carve: with nothing left to choose, the members train on all the data)."""
-        from tailtune.backends.base import freeze
 
         return {
             "members": [freeze(m) for m in self.members_],
@@ -213,56 +249,41 @@ class EnsembleBackend(BackendBase):
     def _member_proba(self, member, texts) -> np.ndarray:
         """A member's probabilities with columns in the ensemble's class order."""
         proba = member.predict_proba(texts)
-        order = encode_labels(np.asarray(member.classes_, dtype=object).astype(str), self.classes_)
-        return proba[:, order]
+        return proba[:, member.space_.encode(self.classes_)]
 
-    def predict_proba(self, texts) -> np.ndarray:
-        from tailtune.objectives.adjust import adjust_probabilities
-
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, len(self.classes_)))
-        p = blend([self._member_proba(m, texts) for m in self.members_], self.weights_)
-        return adjust_probabilities(p, self.prior_, self.tau_) if self.tau_ else p
-
-    def predict(self, texts) -> np.ndarray:
-        return argmax_labels(self.classes_, self.predict_proba(texts))
+    def _raw_proba(self, texts) -> np.ndarray:
+        return blend([self._member_proba(m, texts) for m in self.members_], self.weights_)
 
     # -- persistence -------------------------------------------------------------------------
 
-    def save(self, path) -> None:
-        """``backend.json``, ``state.json`` and each member in ``member0/``, ``member1/``, ..."""
-        path = Path(path)
+    def _saved_params(self, path: Path) -> dict:
+        """Each member saved in ``member0/``, ``member1/``, ...; backend.json names the folders."""
         folders = [f"member{i}" for i in range(len(self.members_))]
-        write_backend_json(path, self.name, {**self.get_params(deep=False), "members": folders})
-        for i, member in enumerate(self.members_):
-            member.save(path / f"member{i}")
-        state = {
-            "classes": [str(c) for c in self.classes_],
-            "prior": self.prior_.tolist(),
-            "weights": self.weights_.tolist(),
-            "tau": self.tau_,
-            "info": self.info_,
-            "history": self.history_,
-        }
-        (path / "state.json").write_text(json.dumps(state, default=str), encoding="utf-8")
+        for folder, member in zip(folders, self.members_, strict=True):
+            member.save(path / folder)
+        return {**self.get_params(deep=False), "members": folders}
 
     @classmethod
-    def load(cls, path) -> EnsembleBackend:
+    def _loaded_params(cls, path: Path, params: dict) -> dict:
         from tailtune.backends import load_backend
 
-        path = Path(path)
-        params = read_backend_json(path)["params"]
-        folders = params.pop("members")
+        folders = params["members"]
         if not all(isinstance(f, str) for f in folders):
             raise DataError(f"{path}: an ensemble saved by an older tailtune; retrain it")
-        members = [load_backend(path / f) for f in folders]
-        obj = cls(members=[clone(m) for m in members], **params)
-        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
-        obj.classes_ = np.asarray(state["classes"], dtype=object)
-        obj.prior_ = np.asarray(state["prior"], dtype=np.float64)
-        obj.weights_ = np.asarray(state["weights"], dtype=np.float64)
-        obj.tau_ = float(state["tau"])
-        obj.info_, obj.history_ = state["info"], state["history"]
-        obj.members_ = members
-        return obj
+        return {**params, "members": [load_backend(path / f) for f in folders]}
+
+    def _state(self, path: Path) -> dict:
+        return {"weights": self.weights_.tolist()}
+
+    def _restore(self, path: Path, state: dict, **options) -> None:
+        # load passed the fitted members as params: they are members_, the params their clones
+        self.members_, self.members = self.members, [clone(m) for m in self.members]
+        self.weights_ = np.asarray(state["weights"], dtype=np.float64)
+
+
+def _check_rules(n: int, weights, carve: float, where: str = "model.ensemble") -> None:
+    """The ensemble's own rules: at least two members, one weight per member."""
+    if n < 2:
+        raise ConfigError(f"{where}.members: got {n}, expected at least 2 members")
+    if weights is not None and len(weights) != n:
+        raise ConfigError(f"{where}.weights: got {len(weights)} weights for {n} members")

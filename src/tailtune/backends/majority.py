@@ -7,13 +7,9 @@ headline metric.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 
-from tailtune.backends._common import argmax_labels, read_backend_json, write_backend_json
-from tailtune.backends.base import BackendBase, check_fit_input
+from tailtune.backends.base import BackendBase
 
 __all__ = ["MajorityBackend"]
 
@@ -22,38 +18,15 @@ class MajorityBackend(BackendBase):
     """Predicts the training prior: every example gets the most frequent training class."""
 
     name = "majority"
+    export_refusals = dict.fromkeys(
+        ("sklearn", "onnx", "hf"), "a majority-class run has no model to export"
+    )
 
     def __init__(self, seed: int = 0):
         self.seed = seed
-        self.history_: list[dict] = []
-        self.info_: dict = {}
 
-    def fit(self, texts, labels, eval_set=None, work_dir=None) -> MajorityBackend:
-        check_fit_input(texts, labels, eval_set)
-        classes, counts = np.unique(
-            np.asarray(labels, dtype=object).astype(str), return_counts=True
-        )
-        self.classes_ = classes
-        self.prior_ = counts / counts.sum()
+    def _fit(self, texts, labels, eval_set, work_dir) -> None:
         self.info_ = {"trainable_params": 0}
-        return self
 
-    def predict_proba(self, texts) -> np.ndarray:
+    def _raw_proba(self, texts) -> np.ndarray:
         return np.tile(self.prior_, (len(texts), 1))
-
-    def predict(self, texts) -> np.ndarray:
-        return argmax_labels(self.classes_, self.predict_proba(texts))
-
-    def save(self, path) -> None:
-        write_backend_json(path, self.name, self.get_params(deep=False))
-        state = {"classes": self.classes_.tolist(), "prior": self.prior_.tolist()}
-        (Path(path) / "state.json").write_text(json.dumps(state))
-
-    @classmethod
-    def load(cls, path) -> MajorityBackend:
-        meta = read_backend_json(path)
-        state = json.loads((Path(path) / "state.json").read_text())
-        obj = cls(**meta["params"])
-        obj.classes_ = np.asarray(state["classes"], dtype=object)
-        obj.prior_ = np.asarray(state["prior"])
-        return obj

@@ -8,7 +8,6 @@ adjustment (Menon et al. 2021) shifts the log-probabilities by ``-tau * log prio
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,15 +15,11 @@ from typing import Literal
 
 import numpy as np
 
+from tailtune._atomic import atomic_path
 from tailtune._settings import check_choices
-from tailtune.backends._common import (
-    argmax_labels,
-    encode_labels,
-    read_backend_json,
-    write_backend_json,
-)
-from tailtune.backends.base import BackendBase, check_fit_input
-from tailtune.errors import ConfigError, DataError
+from tailtune.backends.base import BackendBase
+from tailtune.errors import ConfigError
+from tailtune.objectives.settings import Objective
 
 __all__ = ["TfidfBackend", "TfidfSettings"]
 
@@ -59,6 +54,11 @@ class TfidfSettings:
     def validate(self, where: str = "model.tfidf") -> None:
         """Raise ConfigError naming the first bad field, its value and what is allowed."""
         check_choices(self, where)
+        if self.probability != "softmax":
+            raise ConfigError(
+                f"{where}.probability: got {self.probability!r}; only 'softmax' (of the "
+                "temperature-scaled margins) is implemented"
+            )
         for name in ("word_ngrams", "char_ngrams"):
             rng = getattr(self, name)
             if rng is not None and (len(rng) != 2 or not 1 <= rng[0] <= rng[1]):
@@ -78,63 +78,43 @@ class TfidfBackend(BackendBase):
     """TF-IDF + LogisticRegression / LinearSVC, with class weights and post-hoc logit adjustment."""
 
     name = "tfidf"
+    settings = {"tfidf": TfidfSettings, "objective": Objective}
+    uses = {
+        "objective": (
+            "class_weights", "beta", "weight_cap", "posthoc_tau", "tune_posthoc_tau",
+            "posthoc_tau_max",
+        )
+    }  # fmt: skip
+    export_forms = {"sklearn": "pipeline"}
+    export_refusals = {
+        "onnx": "a TF-IDF run exports with --format sklearn (a scikit-learn pipeline)",
+        "hf": "a TF-IDF run is not a transformers model; export it with --format sklearn",
+    }
 
     def __init__(
         self,
-        word_ngrams: tuple[int, int] | list[int] = (1, 2),
-        char_ngrams: tuple[int, int] | list[int] | None = (2, 5),
-        min_df: int = 1,
-        max_features: int | None = 200_000,
-        sublinear_tf: bool = True,
-        classifier: str = "linear_svc",
-        C: float = 0.5,
-        max_iter: int = 2000,
-        probability: str = "softmax",
-        class_weights: str = "none",
-        beta: float = 0.999,
-        weight_cap: float | None = None,
-        posthoc_tau: float = 0.0,
-        tune_posthoc_tau: bool = False,
+        tfidf: TfidfSettings | None = None,
+        objective: Objective | None = None,
         temperature: float | None = None,
         seed: int = 0,
     ):
-        self.word_ngrams = tuple(word_ngrams)
-        self.char_ngrams = tuple(char_ngrams) if char_ngrams else None
-        self.min_df = min_df
-        self.max_features = max_features
-        self.sublinear_tf = sublinear_tf
-        self.classifier = classifier
-        self.C = C
-        self.max_iter = max_iter
-        self.probability = probability
-        self.class_weights = class_weights
-        self.beta = beta
-        self.weight_cap = weight_cap
-        self.posthoc_tau = posthoc_tau
-        self.tune_posthoc_tau = tune_posthoc_tau
+        self.tfidf = tfidf if tfidf is not None else TfidfSettings()
+        self.objective = objective if objective is not None else Objective()
         self.temperature = temperature
         self.seed = seed
-        self.history_: list[dict] = []
-        self.info_: dict = {}
 
     # -- training ----------------------------------------------------------------------------
 
-    def fit(self, texts, labels, eval_set=None, work_dir=None) -> TfidfBackend:
+    def _fit(self, texts, labels, eval_set, work_dir) -> None:
         from tailtune.objectives.weights import class_weights
 
-        check_fit_input(texts, labels, eval_set)
-        settings = {k: getattr(self, k) for k in TfidfSettings.__dataclass_fields__}
-        TfidfSettings(**settings).validate("tfidf")
         start = time.perf_counter()
-        labels = np.asarray(labels, dtype=object).astype(str)
-        self.classes_, counts = np.unique(labels, return_counts=True)
-        self.classes_ = self.classes_.astype(object)
-        y = encode_labels(self.classes_, labels)
-        self.prior_ = counts / counts.sum()
-
+        y = self.space_.encode(labels)
+        counts = np.bincount(y, minlength=len(self.classes_))
         self.vectorizers_ = self._make_vectorizers()
         X = self._featurize(texts, fit=True)
-        weights = class_weights(counts, self.class_weights, beta=self.beta, cap=self.weight_cap)
+        o = self.objective
+        weights = class_weights(counts, o.class_weights, beta=o.beta, cap=o.weight_cap)
         # Rescale so the mean per-example weight is 1: the weights then shift the balance
         # between classes without also changing the strength of the L2 penalty (1/C), which
         # would make weighted and unweighted runs differ in two variables, not one.
@@ -143,45 +123,47 @@ class TfidfBackend(BackendBase):
         self.clf_.fit(X, y, sample_weight=sample_weight)
 
         self.temperature_ = 1.0 if self.temperature is None else float(self.temperature)
-        if self.temperature is None and self.classifier == "linear_svc" and eval_set is not None:
-            self.temperature_ = self._fit_temperature(eval_set)
-        if self.tune_posthoc_tau and eval_set is not None:
-            self.posthoc_tau = self._tune_tau(eval_set)
+        if (
+            self.temperature is None
+            and self.tfidf.classifier == "linear_svc"
+            and eval_set is not None
+        ):
+            self.temperature_ = self._fit_temperature(*self.space_.known(*eval_set))
         self.info_ = {
             "n_features": int(X.shape[1]),
             "trainable_params": int(X.shape[1] * len(self.classes_) + len(self.classes_)),
             "fit_s": round(time.perf_counter() - start, 3),
-            "posthoc_tau": self.posthoc_tau,
+            "posthoc_tau": self.tau_,
             "temperature": self.temperature_,
             "class_weight_min": float(weights.min()),
             "class_weight_max": float(weights.max()),
         }
-        return self
 
     def frozen_params(self) -> dict:
         """Params that pin what ``fit`` chose on validation data (τ, the SVM temperature)."""
-        return {"tune_posthoc_tau": False, "temperature": self.temperature_}
+        return {**super().frozen_params(), "temperature": self.temperature_}
 
     def _make_vectorizers(self) -> list:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
+        s = self.tfidf
         vecs = [
             TfidfVectorizer(
-                ngram_range=self.word_ngrams,
-                min_df=self.min_df,
-                max_features=self.max_features,
-                sublinear_tf=self.sublinear_tf,
+                ngram_range=tuple(s.word_ngrams),
+                min_df=s.min_df,
+                max_features=s.max_features,
+                sublinear_tf=s.sublinear_tf,
                 dtype=np.float32,
             )
         ]
-        if self.char_ngrams:
+        if s.char_ngrams:
             vecs.append(
                 TfidfVectorizer(
                     analyzer="char_wb",
-                    ngram_range=self.char_ngrams,
-                    min_df=max(self.min_df, 2),
-                    max_features=self.max_features,
-                    sublinear_tf=self.sublinear_tf,
+                    ngram_range=tuple(s.char_ngrams),
+                    min_df=max(s.min_df, 2),
+                    max_features=s.max_features,
+                    sublinear_tf=s.sublinear_tf,
                     dtype=np.float32,
                 )
             )
@@ -198,38 +180,22 @@ class TfidfBackend(BackendBase):
         from sklearn.linear_model import LogisticRegression
         from sklearn.svm import LinearSVC
 
-        if self.classifier == "linear_svc":
+        s = self.tfidf
+        if s.classifier == "linear_svc":
             # The dual solver: scikit-learn's "auto" picks the primal one when rows outnumber
             # features, which measured 2x slower on the 113-class preset (benchmarks/linear.py).
-            return LinearSVC(C=self.C, dual=True, max_iter=self.max_iter, random_state=self.seed)
+            return LinearSVC(C=s.C, dual=True, max_iter=s.max_iter, random_state=self.seed)
         # lbfgs on the multinomial loss: one joint softmax, so probabilities are coherent
         # across 100+ classes (one-vs-rest would need renormalizing).
-        return LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=self.seed)
+        return LogisticRegression(C=s.C, max_iter=s.max_iter, random_state=self.seed)
 
-    def _known(self, eval_set):
-        texts, labels = eval_set
-        labels = np.asarray(labels, dtype=object).astype(str)
-        known = np.isin(labels, self.classes_)
-        texts = [t for t, k in zip(texts, known, strict=True) if k]
-        return texts, encode_labels(self.classes_, labels[known])
-
-    def _tune_tau(self, eval_set) -> float:
-        from tailtune.objectives.adjust import tune_tau
-
-        texts, y = self._known(eval_set)
-        if len(y) == 0:  # no validation row of a training class: nothing to choose τ on
-            return float(self.posthoc_tau)
-        tau, _ = tune_tau(self._raw_proba(texts), y, self.prior_)
-        return float(tau)
-
-    def _fit_temperature(self, eval_set) -> float:
+    def _fit_temperature(self, texts: list[str], y: np.ndarray) -> float:
         """Temperature scaling of SVM margins on held-out data (Guo et al. 2017, ICML).
 
         Margins of a LinearSVC live in about [-2, 2], so a plain softmax is nearly uniform over
         100 classes; one temperature chosen by validation log-loss makes the probabilities
         usable (top-k, confidence, logit adjustment) without changing any argmax.
         """
-        texts, y = self._known(eval_set)
         if len(y) == 0:
             return 1.0
         scores = self._scores(self._featurize(texts))
@@ -246,7 +212,7 @@ class TfidfBackend(BackendBase):
         else:
             # LinearSVC has no probabilities: a softmax of its margins keeps the ranking and gives
             # a usable confidence for top-k and error analysis (not calibrated).
-            scores = self._scores(X) / getattr(self, "temperature_", 1.0)
+            scores = self._scores(X) / self.temperature_
             scores = scores - scores.max(axis=1, keepdims=True)
             proba = np.exp(scores)
             proba /= proba.sum(axis=1, keepdims=True)
@@ -258,81 +224,38 @@ class TfidfBackend(BackendBase):
             scores = np.column_stack([-scores, scores])
         return scores
 
-    def predict_proba(self, texts) -> np.ndarray:
-        """Class probabilities (n, K) in ``classes_`` order, post-hoc adjusted when τ > 0."""
-        texts = list(texts)
-        if not texts:  # scikit-learn's transformers refuse zero rows
-            return np.zeros((0, len(self.classes_)))
-        proba = self._raw_proba(texts)
-        if self.posthoc_tau:
-            from tailtune.objectives.adjust import adjust_probabilities
-
-            proba = adjust_probabilities(proba, self.prior_, self.posthoc_tau)
-        return proba
-
-    def predict(self, texts) -> np.ndarray:
-        return argmax_labels(self.classes_, self.predict_proba(texts))
-
     # -- persistence -------------------------------------------------------------------------
-    # Plain arrays and JSON only, never pickle: a run directory is untrusted input, and unpickling
-    # runs arbitrary code. The vectorizers are rebuilt from their vocabulary and idf, the linear
-    # model from coef_ and intercept_; predictions after load equal those before save exactly.
+    # The vectorizers are rebuilt from their vocabulary and idf, the linear model from coef_ and
+    # intercept_ (plain arrays, never pickle); predictions after load equal those before save.
 
-    def save(self, path) -> None:
-        """``backend.json``, ``state.json`` (labels, vocabularies, info) and ``arrays.npz``."""
-        path = Path(path)
-        write_backend_json(path, self.name, self.get_params(deep=False))
-        arrays = {
-            "prior": self.prior_,
-            "coef": self.clf_.coef_,
-            "intercept": np.asarray(self.clf_.intercept_),
-        }
+    def _state(self, path: Path) -> dict:
+        """Vocabularies and the temperature in ``state.json``; idf and weights in ``arrays.npz``."""
+        arrays = {"coef": self.clf_.coef_, "intercept": np.asarray(self.clf_.intercept_)}
         vocabularies = []
         for i, vec in enumerate(self.vectorizers_):
             terms = sorted(vec.vocabulary_, key=vec.vocabulary_.__getitem__)
             vocabularies.append({"analyzer": vec.analyzer, "terms": terms})
             arrays[f"idf{i}"] = vec.idf_
-        state = {
-            "format": 1,
-            "classes": [str(c) for c in self.classes_],
-            "vectorizers": vocabularies,
-            "temperature": self.temperature_,
-            "info": self.info_,
-        }
-        (path / "state.json").write_text(json.dumps(state), encoding="utf-8")
-        np.savez(path / "arrays.npz", **arrays)
+        with atomic_path(path / "arrays.npz") as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+        return {"vectorizers": vocabularies, "temperature": self.temperature_}
 
-    @classmethod
-    def load(cls, path) -> TfidfBackend:
-        """Rebuild a saved TF-IDF backend from ``state.json`` and ``arrays.npz`` (no pickle)."""
-        path = Path(path)
-        if not (path / "state.json").is_file():
-            old = (
-                " (a pickle from an older tailtune, refused: retrain)"
-                if any(path.glob("*.pkl"))
-                else ""
-            )
-            raise DataError(f"{path}: no state.json of a TF-IDF model{old}")
-        obj = cls(**read_backend_json(path)["params"])
-        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+    def _restore(self, path: Path, state: dict, **options) -> None:
         with np.load(path / "arrays.npz", allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-        obj.classes_ = np.asarray(state["classes"], dtype=object)
-        obj.prior_ = arrays["prior"]
-        obj.vectorizers_ = []
-        templates = obj._make_vectorizers()
+        self.vectorizers_ = []
+        templates = self._make_vectorizers()
         for i, (vec, saved) in enumerate(zip(templates, state["vectorizers"], strict=True)):
             vec.set_params(vocabulary={t: j for j, t in enumerate(saved["terms"])})
             vec.idf_ = arrays[f"idf{i}"]
-            obj.vectorizers_.append(vec)
-        obj.clf_ = obj._make_classifier()
-        obj.clf_.coef_ = arrays["coef"]
-        obj.clf_.intercept_ = arrays["intercept"]
-        obj.clf_.classes_ = np.arange(len(obj.classes_)) if len(obj.classes_) > 2 else np.arange(2)
-        obj.clf_.n_features_in_ = arrays["coef"].shape[1]
-        obj.temperature_ = float(state["temperature"])
-        obj.info_ = state["info"]
-        return obj
+            self.vectorizers_.append(vec)
+        self.clf_ = self._make_classifier()
+        self.clf_.coef_ = arrays["coef"]
+        self.clf_.intercept_ = arrays["intercept"]
+        k = len(self.classes_)
+        self.clf_.classes_ = np.arange(k) if k > 2 else np.arange(2)
+        self.clf_.n_features_in_ = arrays["coef"].shape[1]
+        self.temperature_ = float(state["temperature"])
 
 
 def _nll(scores: np.ndarray, y: np.ndarray) -> float:

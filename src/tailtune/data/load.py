@@ -50,6 +50,7 @@ def load_table(
     multi_label_separator: str | None = None,
     multi_label: str = "keep",
     hierarchy: bool = False,
+    missing_levels: tuple[str, ...] | list[str] = ("None",),
     split: str | None = None,
     hub_config: str | None = None,
     id_column: str | None = None,
@@ -65,7 +66,8 @@ def load_table(
     labels are integer indices into it. ``multi_label_separator`` splits a multi-label cell;
     ``multi_label="single"`` keeps only rows with exactly one label (the others are reported).
     With ``hierarchy`` the label columns are the levels of a path (:mod:`tailtune.data.hierarchy`):
-    empty trailing levels end a path early instead of removing the row.
+    empty trailing levels end a path early instead of removing the row, and a cell holding one of
+    ``missing_levels`` is empty (CFPB's payday file writes an absent Sub-issue as ``None``).
     ``id_column`` takes ids from a column (e.g. ``id`` in split files) instead of ``<stem>:<line>``.
     ``min_classes`` (default 2) raises DataError when fewer distinct labels remain.
     """
@@ -103,6 +105,7 @@ def load_table(
             multi_label_separator,
             multi_label,
             hierarchy,
+            missing_levels,
         )
         frames.append(frame)
         removed.append(gone)

@@ -40,13 +40,23 @@ from typing import Any
 from tailtune.experiments.locks import ConfigLock
 from tailtune.runs.index import pid_alive
 
-__all__ = ["DEFAULT_TRAINER", "execute_job", "ray_resources", "ray_session", "run_jobs"]
+__all__ = [
+    "DEFAULT_TRAINER",
+    "EXECUTORS",
+    "execute_job",
+    "ray_resources",
+    "ray_session",
+    "run_jobs",
+]
 
 DEFAULT_TRAINER = "tailtune.workflow:train"
-NEURAL = ("embedding_head", "encoder", "decoder_lora", "cascade", "ensemble")
 PARENT_ENV = "TAILTUNE_EXECUTOR_PARENT"  # the driver's pid, checked by the worker at start
 GRACE_S = 5.0  # how long a worker may take to stop on SIGTERM before SIGKILL
 Result = dict[str, Any]
+
+
+EXECUTORS = ("sequential", "processes", "ray")
+"""The executors :func:`run_jobs` knows (an experiment file's ``executor`` field too)."""
 
 
 def run_jobs(
@@ -327,7 +337,7 @@ def ray_resources(config: dict[str, Any], cluster_gpus: float = 0.0) -> dict[str
     train = config.get("train") or {}
     backend = (config.get("model") or {}).get("backend")
     device = train.get("device", "auto")
-    gpu = device == "cuda" or (device == "auto" and backend in NEURAL and cluster_gpus > 0)
+    gpu = device == "cuda" or (device == "auto" and _uses_gpu(backend) and cluster_gpus > 0)
     return {"num_cpus": float(train.get("num_threads") or 1), "num_gpus": 1.0 if gpu else 0.0}
 
 
@@ -391,3 +401,10 @@ def _ray_jobs(ray, jobs, on_result, on_start, claim) -> list[Result]:
     finally:
         for lock in locks.values():
             _release(lock)
+
+
+def _uses_gpu(backend: str | None) -> bool:
+    """Whether the backend trains on a GPU when one is there (it says so itself)."""
+    from tailtune.backends import BACKENDS, backend_class
+
+    return backend in BACKENDS and backend_class(backend).uses_gpu

@@ -29,6 +29,7 @@ class Source:
     max_length: int | None
     val_texts: list[str] = field(repr=False)
     long_text: str = "truncate"  # how the model reads a text longer than max_length
+    decision: dict | None = None  # a hierarchy's decision rule (PathDecision.to_dict())
 
 
 def open_run(run_path: str | Path, device: str = "cpu") -> Source:
@@ -42,6 +43,9 @@ def open_run(run_path: str | Path, device: str = "cpu") -> Source:
         raise TailtuneError(f"{run.path}: the run has no saved model (model/backend.json)")
     _quiet()
     backend = load_backend(model_dir)
+    decision = _path_decision(backend)
+    if decision is not None:  # a flat hierarchical model: export its one model over leaf paths
+        backend = backend.model_
     _to_cpu(backend, device)
     val = run.split_predictions("val")
     texts = [str(t) for t in val["text"].tolist()] if len(val) else []
@@ -53,15 +57,27 @@ def open_run(run_path: str | Path, device: str = "cpu") -> Source:
         max_length=getattr(backend, "max_length", None),
         val_texts=texts,
         long_text=getattr(getattr(backend, "window", None), "long_text", "truncate"),
+        decision=decision,
     )
+
+
+def _path_decision(backend) -> dict | None:
+    """The decision rule of a hierarchical model (exported beside its leaf probabilities), or
+    None; a top-down model is refused in one line (several classifiers, no single graph)."""
+    decision = getattr(backend, "decision_", None)
+    if decision is None:
+        return None
+    if getattr(backend, "model_", None) is None:
+        raise TailtuneError(
+            "export: a top-down hierarchical model chooses among several classifiers; serve the "
+            "run with tailtune serve, or train model.hierarchy.strategy: flat to export it"
+        )
+    return decision.to_dict()
 
 
 def posthoc(backend) -> tuple[float, float, np.ndarray | None]:
     """``(τ, temperature, class priors)`` that ``predict_proba`` applies after the logits."""
-    tau = getattr(backend, "posthoc_tau", None)
-    if tau is None:
-        params = backend.get_params() if hasattr(backend, "get_params") else {}
-        tau = params.get("posthoc_tau", getattr(backend, "params", {}).get("posthoc_tau", 0.0))
+    tau = getattr(backend, "tau_", 0.0)
     temperature = float(getattr(backend, "temperature_", 1.0) or 1.0)
     prior = getattr(backend, "prior_", None)
     return float(tau or 0.0), temperature, None if prior is None else np.asarray(prior, float)

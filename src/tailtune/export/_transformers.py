@@ -15,9 +15,8 @@ from tailtune._extras import require
 from tailtune.errors import TailtuneError
 from tailtune.export._adjust import fold_linear
 
-__all__ = ["TRANSFORMER_KINDS", "plain_classifier", "head_linear", "fold_adjustment"]
+__all__ = ["plain_classifier", "head_linear", "fold_adjustment"]
 
-TRANSFORMER_KINDS = ("encoder", "decoder_lora")
 HEAD_NAMES = ("classifier", "score")
 
 
@@ -25,7 +24,7 @@ def plain_classifier(source):
     """``(model, tokenizer)``: a transformers classifier in eval mode on CPU, and its tokenizer."""
     backend = source.backend
     model, tok = backend.model_, backend.tokenizer_
-    if source.kind == "decoder_lora" and _is_peft(model):
+    if _is_peft(model):  # LoRA adapters fold into the base weights
         model = _merge(model, tok, source)
     model.eval()
     model.config.id2label = {i: c for i, c in enumerate(source.classes)}

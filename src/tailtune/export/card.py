@@ -234,7 +234,7 @@ def _limits(run: Run, figures: dict) -> list[str]:
     else:
         out.append("- All figures are of this model, chosen on the validation split.")
     max_len = run.config.get("model", {}).get("max_length")
-    if run.metrics.get("backend") not in ("tfidf", "majority") and max_len:
+    if _reads_tokens(run.metrics.get("backend")) and max_len:
         out.append(f"- Texts are cut to {max_len} tokens; words past that are not read.")
     return [*out, ""]
 
@@ -249,3 +249,10 @@ def _provenance(run: Run) -> list[str]:
         out.append("- " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()) if v))
     out.append(f"- seed: {run.config.get('seed')}; the resolved config is the run's config.yaml")
     return out
+
+
+def _reads_tokens(backend: str | None) -> bool:
+    """Whether the backend cuts texts to ``model.max_length`` tokens (it takes a max_length)."""
+    from tailtune.backends import BACKENDS, backend_class
+
+    return backend not in BACKENDS or "max_length" in backend_class(backend)._param_names()

@@ -16,32 +16,15 @@ from tailtune._extras import require
 from tailtune.errors import TailtuneError
 from tailtune.export._agree import agreement
 from tailtune.export._source import Source, posthoc, reference_proba
-from tailtune.export._transformers import TRANSFORMER_KINDS, fold_adjustment, plain_classifier
+from tailtune.export._transformers import fold_adjustment, plain_classifier
 
 __all__ = ["export_hf", "pipeline_proba"]
-
-REFUSED = {
-    "tfidf": "a TF-IDF run is not a transformers model; export it with --format sklearn",
-    "majority": "a majority-class run has no model to export",
-    "embedding_head": (
-        "an embedding-head run pools a frozen encoder (mean, normalized) into its own head, "
-        "which no transformers *ForSequenceClassification class holds; use --format onnx"
-    ),
-    "ensemble": (
-        "an ensemble blends several models' probabilities, which one transformers model "
-        "cannot hold; serve the run with tailtune serve, or export each member's own run"
-    ),
-    "cascade": (
-        "a cascade routes between two models, which one transformers model cannot hold; "
-        "serve the run with tailtune serve"
-    ),
-}
 
 
 def export_hf(source: Source, folder: Path) -> dict:
     """Write the transformers folder into ``folder``; return the report's format part."""
-    if source.kind not in TRANSFORMER_KINDS:
-        reason = REFUSED.get(source.kind, f"backend '{source.kind}' has no transformers form")
+    reason = source.backend.export_refusal("hf")
+    if reason is not None:
         raise TailtuneError(f"hf: {reason}")
     tau, temperature, prior = posthoc(source.backend)
     reference = reference_proba(source)  # before the model is merged or folded

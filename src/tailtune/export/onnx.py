@@ -21,23 +21,13 @@ from tailtune.errors import TailtuneError
 from tailtune.export._adjust import logit_offset
 from tailtune.export._agree import agreement
 from tailtune.export._source import Source, posthoc, reference_proba
-from tailtune.export._transformers import TRANSFORMER_KINDS, plain_classifier
+from tailtune.export._transformers import plain_classifier
 
 __all__ = ["export_onnx", "OPSET"]
 
 OPSET = 17
 FP32_ATOL = 1e-4
 INT8_TOP1 = 0.995
-
-REFUSED = {
-    "tfidf": "a TF-IDF run exports with --format sklearn (a scikit-learn pipeline)",
-    "majority": "a majority-class run has no model to export",
-    "ensemble": (
-        "an ensemble blends models of different kinds in tailtune; serve the run with "
-        "tailtune serve, or export each member's own run"
-    ),
-    "cascade": "a cascade routes between two models in tailtune; serve the run with tailtune serve",
-}
 
 
 def export_onnx(
@@ -50,15 +40,15 @@ def export_onnx(
     """
     require("onnx", "ONNX export")
     require("onnxruntime", "ONNX export")
-    if source.kind not in (*TRANSFORMER_KINDS, "embedding_head"):
-        reason = REFUSED.get(source.kind, f"backend '{source.kind}' has no ONNX form")
+    reason = source.backend.export_refusal("onnx")
+    if reason is not None:
         raise TailtuneError(f"onnx: {reason}")
     tau, temperature, prior = posthoc(source.backend)
     if tau and prior is None:
         raise TailtuneError("onnx: the run saved no class priors to apply posthoc_tau with")
     offset = logit_offset(prior, tau) if tau else np.zeros(len(source.classes))
     reference = reference_proba(source)
-    if source.kind == "embedding_head":
+    if source.backend.export_forms["onnx"] == "pooled_head":
         net, tok, max_length = _embedding_graph(source, offset, temperature)
     else:
         model, tok = plain_classifier(source)

@@ -31,23 +31,12 @@ __all__ = ["export_sklearn", "build_pipeline", "PIPELINE_FILE"]
 
 PIPELINE_FILE = "pipeline.skops"
 
-REFUSED = {
-    "majority": "a majority-class run has no model to export",
-    "ensemble": (
-        "an ensemble blends several models' probabilities; no one scikit-learn pipeline "
-        "holds it (serve the run with tailtune serve)"
-    ),
-    "cascade": "a cascade routes between two models; serve the run with tailtune serve",
-}
-
 
 def export_sklearn(source: Source, folder: Path) -> dict:
     """Write ``folder/pipeline.skops``; check that it reproduces the run's probabilities."""
     sio = require("skops.io", "the sklearn export")
-    if source.kind != "tfidf":
-        reason = REFUSED.get(
-            source.kind, f"a {source.kind} run is a neural model; use --format hf or onnx"
-        )
+    reason = source.backend.export_refusal("sklearn")
+    if reason is not None:
         raise TailtuneError(f"sklearn: {reason}")
     reference = reference_proba(source)
     pipe = build_pipeline(source)

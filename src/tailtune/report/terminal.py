@@ -17,7 +17,6 @@ from tailtune.evaluation.splits import split_name
 
 __all__ = [
     "cascade_figures",
-    "print_cascade",
     "print_comparison",
     "print_diagnosis",
     "print_errors",
@@ -184,32 +183,6 @@ def cascade_figures(info: dict[str, Any] | None) -> dict[str, Any] | None:
         "head_sent_to_other": info.get("head_sent_to_other"),
         "routing_lost": info.get("routing_lost"),
     }
-
-
-def print_cascade(info: dict[str, Any] | None, console: Console | None = None) -> None:
-    """The cascade's four validation figures (:func:`cascade_figures`), when the run has them."""
-    fig = cascade_figures(info)
-    if fig is None:
-        return
-    c = _console(console)
-    head = f" ({fig['n_head']} head + OTHER)" if fig["n_head"] else ""
-    tail = f" ({fig['n_tail']} tail classes)" if fig["n_tail"] else ""
-    c.print(_line(("cascade (validation):", "bold")))
-    c.print(Text(f"  router macro F1{head}: {_f(fig['router_macro_f1'])}"))
-    c.print(Text(f"  specialist macro F1 on its subset{tail}: {_f(fig['specialist_macro_f1'])}"))
-    proba = fig["combined_macro_f1_proba"]
-    c.print(
-        Text(
-            f"  combined macro F1 (all classes, hard routing): {_f(fig['combined_macro_f1'])}"
-            + (f"; argmax of the probabilities (the val row): {_f(proba)}" if proba else "")
-        )
-    )
-    c.print(
-        Text(
-            f"  routing lost {fig['routing_lost']}: {fig['tail_sent_to_head']} gold tail sent to "
-            f"a head class, {fig['head_sent_to_other']} gold head sent to OTHER"
-        )
-    )
 
 
 def _print_rule(report, c: Console) -> None:

@@ -25,9 +25,15 @@ class LabelProb(BaseModel):
 
 
 class Prediction(BaseModel):
-    label: str = Field(..., description="The most probable label.")
+    label: str = Field(..., description="The predicted label (a hierarchy: the decoded path).")
     probability: float
     top_k: list[LabelProb]
+    answer: str | None = Field(
+        None, description='Hierarchy only: the deepest confident level, or "unknown".'
+    )
+    levels: dict[str, float] | None = Field(
+        None, description="Hierarchy only: the probability of the predicted node at each level."
+    )
 
 
 class PredictResponse(BaseModel):

@@ -43,6 +43,7 @@ def read_options(data: DataConfig) -> dict[str, Any]:
         "multi_label_separator": data.multi_label_separator,
         "multi_label": data.multi_label,
         "hierarchy": data.hierarchy,
+        "missing_levels": data.missing_levels,
         "split": data.split,
         "hub_config": data.hub_config,
     }

@@ -58,39 +58,9 @@ def refit_decision(cfg, prepared) -> tuple[bool, str]:
 
 
 def validation_need(backend) -> str | None:
-    """Why ``backend`` cannot be fitted without a validation split, or None when it can."""
-    params = backend.get_params(deep=False)
-    name = getattr(backend, "name", type(backend).__name__)
-    if name == "ensemble":
-        if params.get("carve", 0) > 0:
-            return None  # it carves its own tuning split from the training data
-        if params.get("weights") is None or params.get("tune_tau"):
-            return "the ensemble chooses blend weights and τ on validation (carve 0)"
-        members = params.get("members") or []
-        return next((r for m in members if (r := _stage_need(m)) is not None), None)
-    if name == "cascade":
-        for role in ("router", "specialist"):
-            reason = _stage_need(params.get(role))
-            if reason is not None:
-                return f"the cascade's {role}: {reason}"
-        return None
-    if params.get("tune_posthoc_tau"):
-        return "objective.tune_posthoc_tau chooses τ on validation"
-    objective = params.get("objective")
-    if objective is not None and getattr(objective, "tune_posthoc_tau", False):
-        return "objective.tune_posthoc_tau chooses τ on validation"
-    train = params.get("train")
-    if train is not None and train.patience is not None:
-        return (
-            "early stopping (train.patience) follows a validation metric; set train.patience: null"
-        )
-    return None
-
-
-def _stage_need(stage) -> str | None:
-    from tailtune.backends.base import is_backend
-
-    return validation_need(stage) if is_backend(stage) else None
+    """Why ``backend`` cannot be fitted without a validation split, or None when it can (each
+    backend answers for itself; a composite asks its stages)."""
+    return backend.validation_need()
 
 
 def check_no_validation(backend) -> None:
@@ -149,41 +119,14 @@ def refit_backend(fitted, texts, labels, n_selection: int, work_dir=None):
 
 def _scale_steps(fitted, frozen, n_refit: int, n_fit: int) -> list[dict]:
     """Scale every step count ``freeze`` pinned (module docstring); what changed, per stage."""
-    out: list[dict] = []
-    _walk_scale(fitted, frozen, n_refit, n_fit, "model", out)
-    return out
-
-
-def _walk_scale(fitted, frozen, n_refit, n_fit, where, out) -> None:
-    info = getattr(fitted, "info_", {}) or {}
-    name = getattr(fitted, "name", "")
-    if name == "ensemble":
-        # members fitted on the ensemble's carve; refit members see everything (carve 0)
-        member_fit = int(info.get("fit_size") or n_fit)
-        for i, (m, f) in enumerate(zip(fitted.members_, frozen.members, strict=True)):
-            _walk_scale(m, f, n_refit, member_fit, f"{where}.members[{i}]", out)
-        return
-    if name == "cascade":
-        for role in ("router", "specialist"):
-            _walk_scale(
-                getattr(fitted, f"{role}_"), getattr(frozen, role), n_refit, n_fit,
-                f"{where}.{role}", out,
-            )  # fmt: skip
-        return
-    best = info.get("best_step")
-    train = getattr(frozen, "train", None)
-    if best and train is not None and dataclasses.is_dataclass(train):
-        steps = max(1, round(int(best) * n_refit / max(n_fit, 1)))
-        frozen.train = dataclasses.replace(train, max_steps=steps)
-        out.append({"stage": where, "selected_step": int(best), "refit_steps": steps})
+    return fitted.refit_steps(frozen, n_refit, n_fit, "model")
 
 
 def choices_carried(fitted, frozen) -> dict[str, Any]:
     """The params ``freeze`` changed: what validation chose and the refit keeps (deep diff)."""
     before = _flat(fitted.get_params(deep=True))
     after = _flat(frozen.get_params(deep=True))
-    # a tuned τ is already in the fitted params (fit records it); the diff shows the tuning
-    # switched off, so the τ it chose is listed beside it
+    # a τ kept as it was set (not tuned) is listed too when it is not 0: the refit applies it
     return {
         k: v
         for k, v in after.items()
@@ -197,11 +140,16 @@ _MISSING = object()
 def _flat(params: dict[str, Any]) -> dict[str, Any]:
     """JSON-ready values of a deep params dict (sub-backends and settings objects left out:
     their fields appear under their own ``a__b`` keys)."""
-    from tailtune.backends.base import is_backend
+    from tailtune.backends.params import is_backend
 
     out: dict[str, Any] = {}
     for key, value in params.items():
         if is_backend(value) or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
+            continue
+        if isinstance(value, dict) and value and all(is_backend(v) for v in value.values()):
+            for name, member in value.items():  # a hierarchical model's stage per parent
+                for k, v in _flat(member.get_params(deep=True)).items():
+                    out[f"{key}[{name}]__{k}"] = v
             continue
         if isinstance(value, (list, tuple)) and value and is_backend(value[0]):
             for i, member in enumerate(value):

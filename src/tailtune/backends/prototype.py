@@ -1,0 +1,139 @@
+"""Class prototypes over frozen sentence embeddings: no training loop, every class on equal terms.
+
+Each class is its centroid, the normalized mean of its training texts' embeddings (the nearest
+class mean classifier of Mensink et al. 2013, the prototypes of Snell et al. 2017's networks);
+a text goes to the class whose centroid is most cosine-similar. A class's score depends on its
+own examples only, not on how many the other classes have, which is why the rule holds up on tail
+classes where a trained head leans to the frequent ones; and a class can be added by embedding
+its examples, with no retraining. ``rule="knn"`` instead lets the ``k`` most similar training
+texts vote, each with weight ``exp(similarity / temperature)``.
+
+Probabilities are a softmax of the similarities divided by ``temperature`` (centroid) or the
+normalized vote weights (k-NN); post-hoc logit adjustment (Menon et al. 2021) applies on top
+through ``objective.posthoc_tau``. Embeddings come from the shared cache of
+:mod:`tailtune.backends._embeddings`, so a prototype run after an ``embedding_head`` run on the
+same model and texts embeds nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tailtune._atomic import atomic_path
+from tailtune.backends._embeddings import FrozenEncoder
+from tailtune.backends._long_text import TextWindow
+from tailtune.backends.base import BackendBase
+from tailtune.backends.embedding_head import HeadSettings
+from tailtune.errors import ConfigError
+from tailtune.objectives.settings import Objective
+
+__all__ = ["PrototypeBackend"]
+
+RULES = ("centroid", "knn")
+
+
+class PrototypeBackend(FrozenEncoder, BackendBase):
+    """Cosine similarity to class centroids (or a k-NN vote) over cached sentence embeddings."""
+
+    name = "prototype"
+    settings = {"embedding": HeadSettings, "objective": Objective, "window": TextWindow}
+    uses = {
+        "embedding": ("pooling", "normalize", "embed_batch_size", "cache_dir"),
+        "objective": ("posthoc_tau", "tune_posthoc_tau", "posthoc_tau_max"),
+    }
+
+    def __init__(
+        self,
+        model_name: str = "sentence-transformers/all-MiniLM-L6-v2",
+        max_length: int = 128,
+        embedding: HeadSettings | None = None,
+        objective: Objective | None = None,
+        rule: str = "centroid",
+        k: int = 10,
+        temperature: float = 0.05,
+        seed: int = 42,
+        window: TextWindow | None = None,
+    ):
+        self.model_name = model_name
+        self.max_length = max_length
+        self.embedding = embedding if embedding is not None else HeadSettings()
+        self.objective = objective if objective is not None else Objective()
+        self.rule = rule
+        self.k = k
+        self.temperature = temperature
+        self.seed = seed
+        self.window = window if window is not None else TextWindow()
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.rule not in RULES:
+            raise ConfigError(f"prototype.rule: got {self.rule!r}, expected one of {RULES}")
+        if self.k < 1:
+            raise ConfigError(f"prototype.k: got {self.k}, expected at least 1")
+        if not self.temperature > 0:
+            raise ConfigError(f"prototype.temperature: got {self.temperature}, expected > 0")
+
+    def _fit(self, texts, labels, eval_set, work_dir) -> None:
+        start = time.perf_counter()
+        x, hit = self._embed(texts)
+        x = _unit(x)
+        y = self.space_.encode(labels)
+        k = len(self.classes_)
+        if self.rule == "centroid":
+            sums = np.zeros((k, x.shape[1]), dtype=np.float64)
+            np.add.at(sums, y, x)
+            self.prototypes_ = _unit(sums).astype(np.float32)
+            self.prototype_labels_ = np.arange(k)
+        else:  # every training text is a prototype of its class
+            self.prototypes_, self.prototype_labels_ = x, y.astype(np.int64)
+        self.info_ = {
+            "rule": self.rule,
+            "prototypes": int(len(self.prototypes_)),
+            "embedding_dim": int(x.shape[1]),
+            "embedding_cache_hit": bool(hit),
+            "trainable_params": 0,
+            "fit_s": round(time.perf_counter() - start, 3),
+        }
+        encoder = self._encoder_size(texts)
+        if encoder is not None:
+            self.info_["encoder_params"] = encoder
+
+    def _raw_proba(self, texts) -> np.ndarray:
+        x = _unit(self._embed(texts)[0])
+        out = np.zeros((len(x), len(self.classes_)))
+        for start in range(0, len(x), 1024):  # bounded memory: 1024 rows x all prototypes
+            sim = x[start : start + 1024] @ self.prototypes_.T
+            out[start : start + 1024] = self._scores(sim)
+        return out
+
+    def _scores(self, sim: np.ndarray) -> np.ndarray:
+        """Probabilities (rows sum to 1) from similarities to the prototypes."""
+        if self.rule == "centroid":
+            z = sim / self.temperature
+            z = np.exp(z - z.max(axis=1, keepdims=True))
+            return z / z.sum(axis=1, keepdims=True)
+        k = min(self.k, sim.shape[1])
+        top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+        near = np.take_along_axis(sim, top, axis=1)
+        weight = np.exp((near - near.max(axis=1, keepdims=True)) / self.temperature)
+        votes = np.zeros((len(sim), len(self.classes_)))
+        rows = np.repeat(np.arange(len(sim)), k)
+        np.add.at(votes, (rows, self.prototype_labels_[top].ravel()), weight.ravel())
+        return votes / votes.sum(axis=1, keepdims=True)
+
+    def _state(self, path: Path) -> dict:
+        with atomic_path(path / "prototypes.npz") as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, prototypes=self.prototypes_, labels=self.prototype_labels_)
+        return {}
+
+    def _restore(self, path: Path, state: dict, **options) -> None:
+        with np.load(path / "prototypes.npz", allow_pickle=False) as z:
+            self.prototypes_, self.prototype_labels_ = z["prototypes"], z["labels"]
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (cosine similarity is then a dot product)."""
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
