@@ -8,8 +8,8 @@ values applied, trained on the seeds the confirmation used (the base seed + 1 ..
 split the trials chose on (``split.seed`` pinned), under ``runs/<sweep>/defaults/`` (finished
 runs are reused). Printed: validation and test macro F1, mean ± sd over the seeds, the test
 set's 95% bootstrap half-width (``tailtune noise``), and per seed the paired-bootstrap interval
-of best − defaults on the test rows (Koehn 2004). Run it after the sweep: it reads
-``runs/<sweep>/sweep.json``.
+of best − defaults on the test rows (Koehn 2004). Run it after the sweep: it reads the
+confirmation's runs (``runs/<sweep>/confirm-s<seed>-*``); ``--seeds`` compares some of them.
 """
 
 from __future__ import annotations
@@ -25,6 +25,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sweep", type=Path, help="the sweep file")
     ap.add_argument("--runs-dir", default=None, help="as given to tailtune sweep")
+    ap.add_argument(
+        "--seeds",
+        default=None,
+        help="comma-separated seeds to compare (default: the confirmation's, base seed + 1..N)",
+    )
     args = ap.parse_args(argv)
 
     from tailtune.config import config_from_dict, config_to_dict
@@ -41,6 +46,15 @@ def main(argv=None) -> int:
     raw = config_to_dict(base)
     raw["split"]["seed"] = base.split.seed if base.split.seed is not None else base.seed
     seeds = [base.seed + i for i in range(1, (spec.confirm or 3) + 1)]  # as the confirmation
+    if args.seeds:
+        seeds = [int(x) for x in args.seeds.split(",")]
+    best_runs = []
+    for seed in seeds:  # the confirmation's runs of the best config (finished ones only)
+        found = [d for d in sorted(folder.glob(f"confirm-s{seed}-*")) if is_run_dir(d)]
+        if not found:
+            print(f"sweep_defaults: no finished confirmation run for seed {seed} in {folder}")
+            return 1
+        best_runs.append(found[-1])
     home = folder / "defaults"
     default_runs = []
     for seed in seeds:
@@ -53,21 +67,22 @@ def main(argv=None) -> int:
         )
         print(f"training the defaults on seed {seed}", flush=True)
         default_runs.append(Path(train(cfg, log=lambda _line: None)))
+    metric = spec.metric
     record_path = folder / "sweep.json"
-    if not record_path.is_file():
-        print(f"sweep_defaults: {record_path} not found; run the sweep first")
-        return 1
-    record = json.loads(record_path.read_text())
-    confirmation = record.get("confirmation") or {}
-    if confirmation.get("seeds") != seeds:
-        print(f"sweep_defaults: {record_path} has no confirmation on seeds {seeds}")
-        return 1
-    best_runs = [Path(p) for p in confirmation["runs"]]
-    metric = record["metric"]
-    rows = {"shipped defaults": summarize(default_runs, metric), "sweep best": confirmation}
-    shown = ", ".join(f"{k}={_short(v)}" for k, v in record["best"]["values"].items())
-    print(f"sweep best (trial {record['best']['number']}): {shown}")
-    print(f"seeds {seeds}; split seed {raw['split']['seed']}; {record_path}")
+    if record_path.is_file():
+        best = json.loads(record_path.read_text()).get("best") or {}
+        print(
+            f"best trial {best.get('number')}: val {metric} {best.get('value', float('nan')):.4f}"
+        )
+    for name, runs in (("shipped defaults", default_runs), ("sweep best", best_runs)):
+        config = read_run(runs[0]).config
+        shown = ", ".join(f"{p.field}={_short(_get(config, p.field))}" for p in spec.params)
+        print(f"{name}: {shown}")
+    print(f"seeds {seeds}; split seed {raw['split']['seed']}; runs under {folder}")
+    rows = {
+        "shipped defaults": summarize(default_runs, metric),
+        "sweep best": summarize(best_runs, metric),
+    }
     print(
         f"| config | val {metric} (mean ± sd) | test {metric} (mean ± sd) | test 95% bootstrap ± |"
     )
@@ -95,6 +110,12 @@ def _mean_sd(s) -> str:
         return "–"
     sd = f" ± {s['sd']:.4f}" if s.get("sd") is not None else ""
     return f"{s['mean']:.4f}{sd}"
+
+
+def _get(config: dict, dotted: str):
+    for part in dotted.split("."):
+        config = config[part]
+    return config
 
 
 def _short(value) -> str:
