@@ -22,6 +22,7 @@ from typing import Any, Literal
 import yaml
 
 from tailtune._settings import check_choices, deep_merge, from_dict, not_a_choice, to_dict
+from tailtune.backends._long_text import TextWindow
 from tailtune.backends._registry import BACKENDS, backend_class
 from tailtune.backends.build import CascadeSettings, EnsembleSettings
 from tailtune.backends.build_hierarchy import HierarchySettings
@@ -243,7 +244,19 @@ class ModelConfig:
     name: str | None = None
     """A transformers model: hub id or local path (neural backends)."""
     max_length: int = 128
-    """Tokens kept per text (longer texts are truncated)."""
+    """Tokens per text, or per window of a long text (model.long_text)."""
+    long_text: Literal["truncate", "head_tail", "chunk_mean", "chunk_max"] = "truncate"
+    """A text longer than max_length (embedding_head, prototype, encoder, and the composites'
+    members built on them; another backend refuses a mode other than truncate):
+    truncate (its first tokens), head_tail (its first and last tokens, Sun et al. 2019), or
+    chunk_mean / chunk_max (overlapping windows; embeddings, or the encoder's logits at
+    prediction, averaged or max-pooled)."""
+    chunk_overlap: int = 32
+    """Chunk modes: tokens shared by neighbouring windows (at least 0, below max_length / 2)."""
+    max_chunks: int = 8
+    """Chunk modes: windows per text at most, spread evenly over the text; 0 = all windows."""
+    head_share: float = 0.25
+    """head_tail: share of the window taken from the text's start (the rest from its end)."""
     tfidf: TfidfSettings = field(default_factory=TfidfSettings)
     """TF-IDF backend settings."""
     embedding: HeadSettings = field(default_factory=HeadSettings)
@@ -257,11 +270,16 @@ class ModelConfig:
     hierarchy: HierarchySettings = field(default_factory=HierarchySettings)
     """How a path is predicted when data.hierarchy is on (flat or top-down, back-off)."""
 
+    def window(self) -> TextWindow:
+        """How the transformers backends read a text longer than max_length."""
+        return TextWindow(self.long_text, self.chunk_overlap, self.max_chunks, self.head_share)
+
     def validate(self, where: str = "model") -> None:
         """Raise ConfigError naming the first bad field, its value and what is allowed."""
         check_choices(self, where)
         if self.max_length < 1:
             raise ConfigError(f"{where}.max_length: got {self.max_length}, expected at least 1")
+        self.window().validate(where, self.max_length)
         if self.backend not in BACKENDS:  # the registry is the list: a new backend is one line
             raise not_a_choice(self.backend, tuple(BACKENDS), f"{where}.backend")
         backend_class(self.backend).check_model_config(self, where)

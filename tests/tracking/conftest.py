@@ -1,9 +1,15 @@
-"""A real MLflow tracking server (SQLite backend, 127.0.0.1, a free port) for the module."""
+"""A real MLflow tracking server (SQLite backend, 127.0.0.1, a free port) for the module.
+
+The server starts on a copy of an SQLite store migrated once per session: creating MLflow's
+tables takes a good share of a server's start on a busy machine, and is MLflow's work, not
+tailtune's (the local-store test still creates one from nothing).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,11 +26,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def mlflow_server(tmp_path_factory):
-    """``http://127.0.0.1:<port>`` of ``mlflow server`` started here; stopped after the module."""
+@pytest.fixture(scope="session")
+def migrated_store(tmp_path_factory):
+    """An empty MLflow SQLite store with its tables created (copied by each server)."""
     pytest.importorskip("mlflow")
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    root = tmp_path_factory.mktemp("mlflow-template")
+    store = SqlAlchemyStore(f"sqlite:///{root / 'mlflow.db'}", (root / "artifacts").as_uri())
+    store.engine.dispose()
+    return root / "mlflow.db"
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory, migrated_store):
+    """``http://127.0.0.1:<port>`` of ``mlflow server`` started here; stopped after the module."""
     root = tmp_path_factory.mktemp("mlflow-server")
+    shutil.copy(migrated_store, root / "mlflow.db")
     port = free_port()
     cmd = [
         sys.executable, "-m", "mlflow", "server",

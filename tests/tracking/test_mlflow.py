@@ -27,6 +27,28 @@ def _tfidf_cfg(tmp_path, **train_fields):
     })  # fmt: skip
 
 
+def test_a_tfidf_run_reaches_the_server(tmp_path, mlflow_server, monkeypatch):
+    """The default suite's real-server test: a linear run (seconds), the server's round trip."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    cfg = _tfidf_cfg(tmp_path, report_to=["mlflow"], tracking_uri=mlflow_server,
+                     tracking_experiment="tailtune-tests-linear")  # fmt: skip
+    path = train(cfg, log=lambda _line: None)
+    run = read_run(path)
+    client = mlflow.MlflowClient(mlflow_server)
+    exp = client.get_experiment_by_name("tailtune-tests-linear")
+    (found,) = client.search_runs([exp.experiment_id], f"tags.`tailtune.run` = '{path.name}'")
+    assert found.info.status == "FINISHED"
+    assert found.data.params["model.backend"] == "tfidf"
+    assert found.data.tags["tailtune.run_path"] == str(path.resolve())
+    m = found.data.metrics
+    assert m["val_macro_f1"] == pytest.approx(run.metrics["val"]["macro_f1"])
+    assert m["test_macro_f1"] == pytest.approx(run.metrics["test"]["macro_f1"])
+    assert m["test_macro_f1_low"] <= m["test_macro_f1"] <= m["test_macro_f1_high"]
+    names = {a.path for a in client.list_artifacts(found.info.run_id)}
+    assert {"metrics.json", "per_class.csv", "config.yaml"} <= names
+
+
+@pytest.mark.slow  # a fine-tune on top of the server: per-step metrics (about a minute on 2 cores)
 def test_an_encoder_run_reaches_the_server_whole(tmp_path, mlflow_server, tiny_bert_dir):
     run_dir = make_run(
         tmp_path, "enc", {"backend": "encoder", "name": str(tiny_bert_dir), "max_length": 32},

@@ -1,7 +1,7 @@
 """Frozen-encoder sentence embeddings, cached on disk: one home for every backend built on them.
 
 Embeddings are computed once — sorted by length, batched, under ``torch.inference_mode`` — and
-cached under a key of model, pooling, max length and the texts' hash, so a second run with
+cached under a key of model, pooling, max length, long-text mode and the texts' hash, so a second run with
 another head, loss or sampler (or another backend on the same embeddings: ``embedding_head``,
 ``prototype``) starts at once. The encoder's parameter count is kept beside the cache, so a run
 that only reads the cache still knows the model's size.
@@ -25,14 +25,16 @@ from tailtune.backends._hf import (
     quiet_transformers,
     resolve_source,
 )
+from tailtune.backends._long_text import encode_windows, pool_rows
 
-__all__ = ["FrozenEncoder", "embed_texts", "embedding_cache_key"]
+__all__ = ["FrozenEncoder", "embed_ids", "embed_texts", "embedding_cache_key"]
 
 
 class FrozenEncoder:
-    """Mixin: ``_embed(texts)`` for a backend with ``model_name``, ``max_length`` and an
+    """Mixin: ``_embed(texts)`` for a backend with ``model_name``, ``max_length``, an
     ``embedding`` settings object (``pooling``, ``normalize``, ``embed_batch_size``,
-    ``cache_dir``); ``_encoder_device`` says where the encoder runs."""
+    ``cache_dir``) and a ``window`` (:class:`~tailtune.backends._long_text.TextWindow`: how a
+    long text is read); ``_encoder_device`` says where the encoder runs."""
 
     def _encoder_device(self) -> tuple[str, int | None]:
         """``(device, torch threads or None)`` for the frozen encoder."""
@@ -54,6 +56,7 @@ class FrozenEncoder:
                 pooling=p.pooling,
                 max_length=self.max_length,
                 batch_size=p.embed_batch_size,
+                window=self.window,
             )
             # atomic, under a name unique to this process: parallel runs may share the cache
             with atomic_path(path) as tmp, open(tmp, "wb") as fh:
@@ -67,7 +70,10 @@ class FrozenEncoder:
         """Where the embeddings of ``texts`` are cached (``<key>.npy``; the encoder's size is
         kept beside them as ``<key>.json``)."""
         p = self.embedding
-        key = embedding_cache_key(self.model_name, p.pooling, self.max_length, texts)
+        pooling, w = p.pooling, self.window
+        if w.long_text != "truncate":  # truncate keeps the keys caches already have
+            pooling += f"|{w.long_text}|{w.chunk_overlap}|{w.max_chunks}|{w.head_share}"
+        key = embedding_cache_key(self.model_name, pooling, self.max_length, texts)
         return Path(p.cache_dir or _default_cache()) / f"{key}.npy"
 
     def _record_encoder_size(self, sidecar: Path, model) -> None:
@@ -113,24 +119,34 @@ def embedding_cache_key(model_name: str, pooling: str, max_length: int, texts: l
     return hashlib.sha256(head.encode("utf-8")).hexdigest()[:32]
 
 
-def embed_texts(model, tokenizer, texts, *, pooling="mean", max_length=128, batch_size=64):
+def embed_texts(
+    model, tokenizer, texts, *, pooling="mean", max_length=128, batch_size=64, window=None
+):
     """Pooled float32 embeddings (n, D): longest texts first, no gradients, original order.
 
     ``mean`` averages the last hidden states over real tokens (the sentence-transformers recipe
-    for all-MiniLM-L6-v2); ``cls`` takes the first token's state.
+    for all-MiniLM-L6-v2); ``cls`` takes the first token's state. A long text is read as
+    ``window`` says (:mod:`tailtune.backends._long_text`): in the chunk modes each window is
+    embedded so, and a text's windows are then averaged or max-pooled.
     """
+    ids, owner = encode_windows(tokenizer, list(texts), max_length, window)
+    out = embed_ids(model, ids, tokenizer.pad_token_id, pooling=pooling, batch_size=batch_size)
+    mode = window.long_text if window is not None else "truncate"
+    return pool_rows(out, owner, len(texts), mode)
+
+
+def embed_ids(model, ids, pad_id: int, *, pooling="mean", batch_size=64) -> np.ndarray:
+    """Pooled float32 embeddings (n, D) of token-id sequences (special tokens included),
+    batched longest first, in the original order."""
     torch = require("torch")
-    enc = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
-    ids = enc["input_ids"]
     order = np.argsort([-len(x) for x in ids], kind="stable")
     device = next(model.parameters()).device
-    pad = tokenizer.pad_token_id
     out = np.zeros((len(ids), model.config.hidden_size), dtype=np.float32)
     with torch.inference_mode():
         for start in range(0, len(ids), batch_size):
             rows = order[start : start + batch_size]
             width = max(len(ids[i]) for i in rows)
-            batch = torch.full((len(rows), width), pad, dtype=torch.long)
+            batch = torch.full((len(rows), width), pad_id, dtype=torch.long)
             mask = torch.zeros((len(rows), width), dtype=torch.long)
             for j, i in enumerate(rows):
                 batch[j, : len(ids[i])] = torch.as_tensor(ids[i])

@@ -142,6 +142,7 @@ def backend_kwargs(cfg) -> dict[str, Any]:
         "max_length": cfg.model.max_length,
         "objective": backend_objective(cfg),
         "train": copy.deepcopy(cfg.train),
+        "window": cfg.model.window(),  # model.long_text and the fields after it
     }
     kwargs = {}
     for p in params:
@@ -206,8 +207,9 @@ def check_settings(cfg) -> list[str]:
     backend._check_params()  # the backend's own rules (an ensemble's members, LoRA on CUDA)
     used = backend.settings_in_use()
     warnings: list[str] = []
-    for section in CHECKED:
-        current = _section(cfg, section)
+    for section in (*CHECKED, "window"):
+        # "window": model.long_text and the fields after it (a backend's ``window`` argument)
+        current = cfg.model.window() if section == "window" else _section(cfg, section)
         default = type(current)()
         for f in dataclasses.fields(current):
             value = getattr(current, f.name)
@@ -219,7 +221,8 @@ def check_settings(cfg) -> list[str]:
             applies = [
                 n for n in BACKENDS if f.name in backend_class(n).fields_in_use().get(section, ())
             ]
-            where = f"{section}.{f.name}={_show(value)}"
+            shown = "model" if section == "window" else section
+            where = f"{shown}.{f.name}={_show(value)}"
             if section == "model.hierarchy":  # not a backend to choose: a label structure
                 raise ConfigError(
                     f"{where}: applies to labels that are paths; set data.hierarchy: true, or "

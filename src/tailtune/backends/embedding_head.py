@@ -27,6 +27,7 @@ from tailtune._extras import require
 from tailtune._settings import check_choices
 from tailtune.backends._embeddings import FrozenEncoder, embed_texts, embedding_cache_key
 from tailtune.backends._hf import seed_everything
+from tailtune.backends._long_text import TextWindow
 from tailtune.backends._neural import NeuralBackend
 from tailtune.errors import ConfigError, DataError
 from tailtune.objectives.settings import Objective
@@ -70,7 +71,12 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
 
     name = "embedding_head"
     takes_sets = True
-    settings = {"objective": Objective, "train": TrainSettings, "embedding": HeadSettings}
+    settings = {
+        "objective": Objective,
+        "train": TrainSettings,
+        "embedding": HeadSettings,
+        "window": TextWindow,
+    }
     export_forms = {"onnx": "pooled_head"}
     export_refusals = {
         "hf": (
@@ -87,6 +93,7 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
         train: TrainSettings | None = None,
         embedding: HeadSettings | None = None,
         seed: int = 42,
+        window: TextWindow | None = None,
     ):
         self.model_name = model_name
         self.max_length = max_length
@@ -94,6 +101,7 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
         self.train = train if train is not None else TrainSettings()
         self.embedding = embedding if embedding is not None else HeadSettings()
         self.seed = seed
+        self.window = window if window is not None else TextWindow()
 
     # -- training ----------------------------------------------------------------------------
 

@@ -23,7 +23,15 @@ from tailtune.backends._hf import (
     quiet_transformers,
     seed_everything,
 )
+from tailtune.backends._long_text import (
+    TextWindow,
+    encode_windows,
+    pool_rows,
+    pooled_metrics,
+    window_items,
+)
 from tailtune.backends._neural import NeuralBackend
+from tailtune.errors import ConfigError
 from tailtune.objectives.settings import Objective
 from tailtune.training.settings import TrainSettings
 
@@ -37,6 +45,7 @@ class EncoderBackend(NeuralBackend):
 
     name = "encoder"
     takes_sets = True
+    settings = {"objective": Objective, "train": TrainSettings, "window": TextWindow}
 
     def __init__(
         self,
@@ -45,12 +54,14 @@ class EncoderBackend(NeuralBackend):
         objective: Objective | None = None,
         train: TrainSettings | None = None,
         seed: int = 42,
+        window: TextWindow | None = None,
     ):
         self.model_name = model_name
         self.max_length = max_length
         self.objective = objective if objective is not None else Objective()
         self.train = train if train is not None else TrainSettings()
         self.seed = seed
+        self.window = window if window is not None else TextWindow()
 
     # -- training ----------------------------------------------------------------------------
 
@@ -74,22 +85,29 @@ class EncoderBackend(NeuralBackend):
         self.tokenizer_ = load_tokenizer(self.model_name)
         check_pad_token(self.tokenizer_)
         self.model_ = self._new_model()
+        if self.window.chunked and self.space_.kind == "multi":
+            raise ConfigError(
+                f"model.long_text={self.window.long_text}: label sets are read whole or "
+                "head_tail; expected truncate or head_tail"
+            )
         val_items, dropped = None, 0
         if eval_set is not None:
             val_texts, val_y = self.space_.known(*eval_set)
             dropped = len(eval_set[0]) - len(val_texts)
-            val_items = self._items(val_texts, val_y)
+            val_items, owner = self._items(val_texts, val_y)
+            if self.window.chunked and val_items:  # early stopping on pooled, per-text scores
+                metrics_fn = pooled_metrics(owner, self.window.long_text)
         result = fit_classifier(
             self.model_,
-            self._items(texts, y),
+            self._items(texts, y)[0],
             collate=functools.partial(pad_collate, pad_id=self.tokenizer_.pad_token_id),
             loss_fn=loss,
             num_classes=len(self.classes_),
             settings=self.loop_settings(),
             eval_items=val_items,
+            metrics_fn=metrics_fn,
             work_dir=work_dir,
             head_prefixes=HEAD_PREFIXES,
-            metrics_fn=metrics_fn,
         )
         self.history_, self.info_ = result.history, {**result.info, "val_rows_unseen": dropped}
 
@@ -112,14 +130,10 @@ class EncoderBackend(NeuralBackend):
             model.config.problem_type = "multi_label_classification"
         return model
 
-    def _items(self, texts, y) -> list[dict]:
-        """Token ids (truncated, unpadded) with label indices."""
-        from tailtune.training import encode_texts
-
-        ids = encode_texts(self.tokenizer_, list(texts), self.max_length)
-        if np.ndim(y) == 2:  # label sets: a 0/1 vector per text
-            return [{"input_ids": i, "labels": lab} for i, lab in zip(ids, y, strict=True)]
-        return [{"input_ids": i, "labels": int(lab)} for i, lab in zip(ids, y, strict=True)]
+    def _items(self, texts, y) -> tuple[list[dict], np.ndarray]:
+        """Token ids (unpadded) with label indices, one item per window (model.long_text),
+        and the text each item comes from."""
+        return window_items(self.tokenizer_, list(texts), y, self.max_length, self.window)
 
     # -- prediction --------------------------------------------------------------------------
 
@@ -139,10 +153,12 @@ class EncoderBackend(NeuralBackend):
         return logits.numpy()
 
     def _raw_proba(self, texts) -> np.ndarray:
-        from tailtune.training import encode_texts
+        """Softmax of whole texts' logits: a long text's windows pooled as ``window`` says."""
         from tailtune.training.objective import softmax
 
-        logits = self._logits(encode_texts(self.tokenizer_, texts, self.max_length))
+        texts = list(texts)
+        seqs, owner = encode_windows(self.tokenizer_, texts, self.max_length, self.window)
+        logits = pool_rows(self._logits(seqs), owner, len(texts), self.window.long_text)
         if self.space_.kind == "multi":  # one sigmoid per label
             from tailtune.backends._sets import sigmoid
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from tailtune._atomic import atomic_path
 from tailtune.backends._embeddings import FrozenEncoder
+from tailtune.backends._long_text import TextWindow
 from tailtune.backends.base import BackendBase
 from tailtune.backends.embedding_head import HeadSettings
 from tailtune.errors import ConfigError
@@ -38,7 +39,7 @@ class PrototypeBackend(FrozenEncoder, BackendBase):
     """Cosine similarity to class centroids (or a k-NN vote) over cached sentence embeddings."""
 
     name = "prototype"
-    settings = {"embedding": HeadSettings, "objective": Objective}
+    settings = {"embedding": HeadSettings, "objective": Objective, "window": TextWindow}
     uses = {
         "embedding": ("pooling", "normalize", "embed_batch_size", "cache_dir"),
         "objective": ("posthoc_tau", "tune_posthoc_tau", "posthoc_tau_max"),
@@ -54,6 +55,7 @@ class PrototypeBackend(FrozenEncoder, BackendBase):
         k: int = 10,
         temperature: float = 0.05,
         seed: int = 42,
+        window: TextWindow | None = None,
     ):
         self.model_name = model_name
         self.max_length = max_length
@@ -63,6 +65,7 @@ class PrototypeBackend(FrozenEncoder, BackendBase):
         self.k = k
         self.temperature = temperature
         self.seed = seed
+        self.window = window if window is not None else TextWindow()
 
     def _check_params(self) -> None:
         super()._check_params()

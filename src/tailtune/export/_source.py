@@ -28,6 +28,7 @@ class Source:
     classes: list[str]
     max_length: int | None
     val_texts: list[str] = field(repr=False)
+    long_text: str = "truncate"  # how the model reads a text longer than max_length
     decision: dict | None = None  # a hierarchy's decision rule (PathDecision.to_dict())
 
 
@@ -55,6 +56,7 @@ def open_run(run_path: str | Path, device: str = "cpu") -> Source:
         classes=[str(c) for c in backend.classes_],
         max_length=getattr(backend, "max_length", None),
         val_texts=texts,
+        long_text=getattr(getattr(backend, "window", None), "long_text", "truncate"),
         decision=decision,
     )
 

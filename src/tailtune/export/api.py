@@ -47,6 +47,13 @@ def export_run(
     check_out_dir(out_dir, run_path, force)
     started = time.perf_counter()
     source = open_run(run_path)
+    if fmt in ("hf", "onnx") and source.long_text != "truncate":
+        raise TailtuneError(
+            f"export: --format {fmt}: the run reads long texts as model.long_text="
+            f"{source.long_text}, and an exported {fmt} model reads one window of "
+            f"{source.max_length} tokens, so it would disagree with tailtune predict on long "
+            "texts; serve the run with tailtune serve, or train with model.long_text=truncate"
+        )
     report: dict[str, Any] = {
         "format": fmt,
         "run": str(source.run_path),
