@@ -1,8 +1,8 @@
 """``Objective``: the long-tail levers of a run, one documented, self-validating dataclass.
 
-The config section ``objective:`` maps onto it field by field; neural backends take it whole
-(``EncoderBackend(objective=Objective(loss="focal"))``) and the TF-IDF backend takes the fields it
-uses. Adding a lever is one edit here (plus the code that uses it): the config file, ``--set``,
+The config section ``objective:`` maps onto it field by field; every backend that reads it takes
+it whole (``EncoderBackend(objective=Objective(loss="focal"))``) and says which fields it reads
+(``fields_in_use``: TF-IDF, say, reads the class weights and post-hoc τ, not the loss). Adding a lever is one edit here (plus the code that uses it): the config file, ``--set``,
 ``tailtune config show`` and ``backend.json`` follow.
 """
 
