@@ -136,3 +136,16 @@ def test_stats_shows_the_tiers_a_run_would_use(tmp_path):
         _run("data", "stats", str(p), "--head-min", "50"),
         "eval.tail_max (100, the default) must not exceed eval.head_min (50)",
     )
+
+
+def test_predict_set_follows_one_rule_with_text_and_input(tmp_path):
+    runs = tmp_path / "runs"
+    res = _run("train", "--set", "data.synthetic=tiny", "--set", f"runs_dir={runs}", "-q")
+    assert res.returncode == 0, res.stderr
+    (run,) = [p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    texts = tmp_path / "in.txt"
+    texts.write_text("my card was charged twice\n")
+    with_text = _run("predict", str(run), "--text", "hi", "--set", "train.num_threads=1")
+    _assert_one_line_error(with_text, "--set 'train.num_threads=1'", "data.*")
+    with_input = _run("predict", str(run), "--input", str(texts), "--set", "train.num_threads=1")
+    _assert_one_line_error(with_input, "--set 'train.num_threads=1'", "data.*")

@@ -35,20 +35,20 @@ def hist(train, val, f1=None, acc=None, steps_per_epoch=None):
     return rows
 
 
-def test_worked_example_is_overtrained_with_best_epoch_3():
+def test_worked_example_is_overtrained_with_lowest_loss_at_epoch_3():
     # A textbook overtraining curve: train 2.8 -> 0.4, val 2.9, 1.6, 1.5, 1.55, 1.6. The minimum
     # val loss (1.5) is at epoch 3 (a loose reading says "epoch 2 at 1.6"; the numbers say 3).
     d = diagnose_history(hist([2.8, 1.4, 0.9, 0.6, 0.4], [2.9, 1.6, 1.5, 1.55, 1.6]))
     assert d.verdict == "overtrained"
-    assert d.best_epoch == 3
-    assert d.evidence["best_val_loss"] == 1.5
+    assert d.lowest_loss_at == 3
+    assert d.evidence["lowest_val_loss"] == 1.5
     assert d.evidence["val_rise_from_min"] == pytest.approx(0.1 / 1.5, abs=1e-4)
     assert "early stopping" in d.next_step
 
 
 def test_undertrained_both_falling_and_single_epoch():
     d = diagnose_history(hist([3.0, 2.2, 1.7], [3.1, 2.4, 2.0]), n_classes=113)
-    assert d.verdict == "undertrained" and d.best_epoch == 3
+    assert d.verdict == "undertrained" and d.lowest_loss_at == 3
     assert d.evidence["last_val_change"] == pytest.approx(-(0.4 / 2.4), abs=1e-4)
     # One epoch of full data: one row in the log.
     one_epoch = diagnose_history(hist([2.1], [1.9], f1=[0.12]), n_classes=113, train_size=57_000)
@@ -62,7 +62,7 @@ def test_well_trained_flat_at_minimum():
         n_classes=113,
     )
     assert d.verdict == "well-trained"
-    assert d.best_epoch == 2
+    assert d.lowest_loss_at == 2
     assert d.evidence["batches_per_epoch"] == 1808
 
 
@@ -94,7 +94,7 @@ def test_data_starved_versus_overtrained_needs_data_size():
     assert small_data.evidence["small_training_set"] is True
     # Same curve, 1,808 batches/epoch: plain overtraining; best epoch = val-loss minimum.
     over = diagnose_history(hist(train, val, f1=f1, steps_per_epoch=1808), n_classes=113)
-    assert over.verdict == "overtrained" and over.best_epoch == 4
+    assert over.verdict == "overtrained" and over.lowest_loss_at == 4
     # A small training set given as a size (5,000 / 113 = 44 per class < 50) also counts.
     small = diagnose_history(hist(train, val, f1=f1), n_classes=113, train_size=5000)
     assert small.verdict == "data-starved"

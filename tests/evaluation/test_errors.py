@@ -16,6 +16,7 @@ from tailtune.evaluation.errors import (
     per_tier_f1,
     tail_error_destinations,
     top_confused_pairs,
+    wilson_low,
 )
 from tailtune.runs import read_run
 
@@ -42,7 +43,22 @@ def test_tail_error_destinations_shares():
     d = tail_error_destinations(gold, pred, TIERS)
     assert d["n_errors"] == 4
     assert d["shares"] == {"head": 0.5, "mid": 0.25, "tail": 0.25}
-    assert d["same_family"] is None and d["story"].startswith("(a)")
+    # 2 of 4 is no clear majority (Wilson 95% interval of 50% of 4 reaches down to 15%)
+    assert d["same_family"] is None and d["story"].startswith("spread") and d["dominant"] is None
+
+
+def test_a_destination_is_named_only_when_it_clearly_dominates():
+    # head 30%, mid 37%, tail 33% of 100 tail errors: a near-uniform spread names nothing
+    gold = ["T1"] * 100
+    pred = ["H1"] * 30 + ["M1"] * 37 + ["T2"] * 33
+    d = tail_error_destinations(gold, pred, {**TIERS, "T2": "tail"})
+    assert d["dominant"] is None and d["story"].startswith("spread")
+    assert "the largest, mid, 37% of 100" in d["story"]
+    # 36 of 40 to head: Wilson lower end 0.77 > 1/2
+    clear = tail_error_destinations(["T1"] * 40, ["H1"] * 36 + ["M1"] * 4, TIERS)
+    assert clear["dominant"] == "head" and clear["story"].startswith("(a) swamped")
+    assert wilson_low(0.9, 40) == pytest.approx(0.7695, abs=1e-3)
+    assert wilson_low(1.0, 1) == pytest.approx(0.2065, abs=1e-3)
 
 
 def test_same_family_from_label_prefix():
@@ -52,7 +68,11 @@ def test_same_family_from_label_prefix():
     tiers = {"A | x": "head", "A | y": "tail", "B | z": "tail", "B | w": "mid"}
     d = tail_error_destinations(["A | y", "A | y", "B | z"], ["A | x", "B | w", "B | w"], tiers)
     assert d["same_family"] == pytest.approx(2 / 3)
-    assert d["story"].startswith("(b) semantically")
+    assert d["story"].startswith("spread")  # 2 of 3 errors: no clear majority
+    many = tail_error_destinations(["A | y"] * 18 + ["B | z"] * 2, ["A | x"] * 18 + ["A | x"] * 2,
+                                   tiers)  # fmt: skip
+    assert many["same_family"] == pytest.approx(0.9)
+    assert many["story"].startswith("(b) semantically")
 
 
 def test_hardest_mistakes_sorted_by_confidence_with_gold_prob():

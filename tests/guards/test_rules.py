@@ -48,6 +48,7 @@ def test_evaluation_figures_perfect_and_constant():
         "gold_cover": 4,
         "pred_top_share": 0.25,
         "pred_top_prior": 0.25,
+        "pred_top_is_majority": False,
     }
     constant = evaluation_figures(gold, [0] * 40, [0.25] * 4)
     # always class 0: F1 of class 0 = 2*10/(10+40) = 0.4, macro 0.1, identical in every resample
@@ -105,6 +106,10 @@ def test_collapsed_needs_two_evaluations_far_below_the_gold_spread():
     assert [f.guard for f in check_history(h, n_classes=50, prior_entropy=3.5)] == ["collapsed"]
     spread = [_row(5, 1, 0.5, **cov), _row(10, 2, 0.4, pred_cover=30, gold_cover=40)]
     assert check_history(spread, n_classes=50, prior_entropy=3.5) == []
+    # the prior's unique majority class (35% of rows) predicted for 95%: chance, not collapse
+    major = {"pred_cover": 1, "gold_cover": 17, "pred_top_share": 0.95, "pred_top_prior": 0.35,
+             "pred_top_is_majority": True}  # fmt: skip
+    assert check_history([_row(5, 1, 2.0, **major)] * 2, n_classes=28, prior_entropy=2.4) == []
     # following the prior's majority class (74% of rows, predicted for all) is chance, not collapse
     prior_major = {"pred_cover": 1, "gold_cover": 6, "pred_top_share": 1.0, "pred_top_prior": 0.74}
     assert check_history([_row(5, 1, 0.5, **prior_major)] * 2, n_classes=21,

@@ -119,7 +119,10 @@ def test_experiment_negative_seed(monkeypatch, capsys, tmp_path):
 def test_predict_set_without_input_is_refused(monkeypatch, capsys, tfidf_run):
     code, out, err = cli(monkeypatch, capsys, "predict", tfidf_run, "--text", "hi",
                          "--set", "train.zzz=1")  # fmt: skip
-    one_line(code, out, err, "--set train.zzz=1: applies to reading --input")
+    one_line(code, out, err, "--set 'train.zzz=1': only data.* fields apply")
+    code, out, err = cli(monkeypatch, capsys, "predict", tfidf_run, "--text", "hi",
+                         "--set", "data.encoding=latin-1")  # fmt: skip
+    one_line(code, out, err, "--set data.* reads an --input file; --text reads none")
 
 
 @pytest.mark.parametrize(
@@ -272,3 +275,34 @@ def test_export_to_read_only_or_file(monkeypatch, capsys, tmp_path, tfidf_run, r
     read_only(ro)
     code, o, e = cli(monkeypatch, capsys, "export", tfidf_run, "-f", "sklearn", "-o", ro / "x")
     one_line(code, o, e, f"-o {ro / 'x'}")
+
+
+HOSTILE = ["x" * 5000, "a\x00b", "\udcff", "../../..", ""]
+AGAINST_A_RUN = [
+    ["predict", "{run}", "--text", "x", "--output"],
+    ["predict", "{run}", "--input"],
+    ["evaluate", "{run}", "--data"],
+    ["evaluate", "{run}", "--output"],
+    ["errors", "{run}", "--confusion-csv"],
+    ["report", "{run}", "--out"],
+    ["noise", "{run}", "--against"],
+    ["export", "{run}", "-f", "sklearn", "-o"],
+    ["data", "stats", "{data}", "--encoding"],
+    ["data", "stats", "{data}", "--config"],
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE, ids=["long", "nul", "surrogate", "dots", "empty"])
+@pytest.mark.parametrize("command", AGAINST_A_RUN, ids=[" ".join(c[::2]) for c in AGAINST_A_RUN])
+def test_hostile_strings_against_a_real_run(monkeypatch, capsys, tmp_path, tfidf_run, command,
+                                            value):  # fmt: skip
+    """Path and text options reached with a real run behind them (not stopped earlier by a
+    missing one): a name too long, a NUL, a lone surrogate end in one line, never a traceback."""
+    data = tfidf_run.parent.parent / "d.csv"
+    args = [a.format(run=tfidf_run, data=data) for a in command]
+    before = sorted(tmp_path.rglob("*"))
+    code, out, err = cli(monkeypatch, capsys, *args, value, cwd=tmp_path)
+    assert code in (0, 1, 2, None) and "Traceback" not in out + err, err
+    if code == 1:  # refused: one line and nothing written (a name of non-UTF-8 bytes is valid)
+        one_line(code, out, err)
+        assert sorted(tmp_path.rglob("*")) == before

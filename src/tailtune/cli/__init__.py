@@ -31,7 +31,7 @@ from tailtune.cli import (
 from tailtune.cli._print import err_console, print_error
 from tailtune.errors import TailtuneError
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "os_error_line"]
 
 app = typer.Typer(
     help="Fine-tune and evaluate text classifiers on long-tailed label sets.",
@@ -57,6 +57,11 @@ def main() -> None:
     An error that carries its own ``exit_code`` (an interrupted training run: 128 + the signal's
     number) passes it on, so a batch scheduler sees a terminated job rather than a failed one.
     """
+    for stream in (sys.stdout, sys.stderr):
+        # a file name with bytes that are not UTF-8 arrives as lone surrogates: print them
+        # escaped instead of failing on "wrote <path>" after the work is done
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         app()
     except TailtuneError as exc:
@@ -65,3 +70,18 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
+    except OSError as exc:
+        # the last net for a path the file system refuses where no check named it first (a name
+        # too long, a loop of links): one line naming the path, as for every other bad input
+        print_error(os_error_line(exc))
+        sys.exit(1)
+
+
+def os_error_line(exc: OSError) -> str:
+    """``<path>: <reason>`` of an OSError, a long path shortened to its first 80 characters."""
+    name = exc.filename if exc.filename is not None else ""
+    name = str(name)
+    if len(name) > 80:
+        name = name[:80] + f"… ({len(name):,} characters)"
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"{name}: {reason}" if name else reason

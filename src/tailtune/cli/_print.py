@@ -42,6 +42,9 @@ def styled(*parts: str | tuple[str, str]) -> Text:
 def print_error(message: object) -> None:
     """``error: <message>`` as one line on stderr, printed literally."""
     line = " ".join(str(message).split("\n"))
+    # a file name with bytes that are not UTF-8 reaches Python as lone surrogates, which no
+    # terminal encoding takes: show them escaped (\udcff) rather than fail while reporting
+    line = line.encode("utf-8", "backslashreplace").decode("utf-8")
     err_console.print(styled(("error:", "bold red"), " ", line), soft_wrap=True)
 
 

@@ -109,7 +109,7 @@ def _decoded_lines(path: Path, encoding: str, skip: int) -> Iterator[str]:
     """Yield decoded physical lines after the first ``skip``, naming the line of a bad byte."""
     try:
         codec = codecs.lookup(encoding)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL or a lone surrogate in the name
         raise DataError(
             f"{path}: unknown encoding '{encoding}' (e.g. utf-8, latin-1, cp1252, utf-16)"
         ) from None

@@ -35,7 +35,7 @@ def check_encoding(encoding: str, where: str = "data.encoding") -> None:
     """Raise DataError when Python does not know ``encoding`` (e.g. a typo like utf-99)."""
     try:
         codecs.lookup(encoding)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL or a lone surrogate in the name
         raise DataError(
             f"{where}: unknown encoding '{encoding}' (e.g. utf-8, latin-1, cp1252, utf-16)"
         ) from None

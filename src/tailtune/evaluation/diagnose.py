@@ -78,10 +78,11 @@ class Diagnosis:
     verdict: str
     evidence: dict[str, Any]
     next_step: str
-    best_epoch: float | None = None
+    lowest_loss_at: float | None = None  # the epoch/step of the lowest validation loss
     reasons: list[str] = field(default_factory=list)
     curves: str | None = None  # what the curves are (a run's: validation, selection phase)
     guards: list[dict] = field(default_factory=list)  # every guard finding (tailtune.guards)
+    best_at: float | None = None  # "best" = the checkpoint early stopping kept (runs only)
     figures: dict[str, Any] | None = None  # the chosen split's final figures (split_figures)
 
     def to_dict(self) -> dict[str, Any]:
@@ -182,9 +183,10 @@ def diagnose_history(
     i_min = int(val.idxmin())
     best = _num(h[x].iloc[i_min])
     ev.update(
-        best_val_loss=round(float(val.iloc[i_min]), 4), last_val_loss=round(float(val.iloc[-1]), 4)
+        lowest_val_loss=round(float(val.iloc[i_min]), 4),
+        last_val_loss=round(float(val.iloc[-1]), 4),
     )
-    ev["best_" + x] = best
+    ev["lowest_val_loss_" + x] = best
     _f1_evidence(h, x, ev)
     if len(h) == 1:
         return done("undertrained", best, "a single evaluation: nothing shows the curve flattening")
@@ -197,7 +199,7 @@ def diagnose_history(
         return done("undertrained", best, f"val loss still falling at the end ({-last_fall:+.1%})")
     if rise > rise_tol and rise_nats >= rise_abs:
         if _small(ev, batches_per_epoch, train_size, n_classes, starved_batches, starved_per_class):
-            return done("data-starved", ev.get("best_macro_f1_" + x, best),
+            return done("data-starved", best,
                         f"val loss +{rise:.1%} above its minimum at {x} {best} on a small training set")  # fmt: skip
         return done("overtrained", best, f"val loss +{rise:.1%} above its minimum at {x} {best}")
     return done(
@@ -284,10 +286,19 @@ def diagnose_run(run: Run | str | Path, *, split: str | None = None, **kwargs) -
     kwargs.setdefault("train_counts", run.labels.get("train_counts"))
     kwargs.setdefault("recorded", run.metrics.get("guards"))
     diagnosis = diagnose_history(run.history, **kwargs)
+    diagnosis.best_at = _kept_at(run, diagnosis.evidence.get("x", "step"))
     diagnosis.curves = "validation curves of the selection phase (history.jsonl)"
     if split is not None:
         diagnosis.figures = split_figures(run, split)
     return diagnosis
+
+
+def _kept_at(run: Run, x: str) -> float | None:
+    """The epoch (or step) of the checkpoint early stopping kept: the run's "best"."""
+    info = (run.metrics.get("refit") or {}).get("selection_info") or run.metrics.get("info") or {}
+    step = info.get("best_step")
+    row = next((r for r in run.history if r.get("step") == step), None) if step else None
+    return None if row is None else _num(row.get(x, step))
 
 
 def split_figures(run: Run, split: str) -> dict[str, Any] | None:
@@ -410,8 +421,8 @@ def _f1_evidence(h: pd.DataFrame, x: str, ev: dict[str, Any]) -> None:
     if "macro_f1" in h and h["macro_f1"].notna().any():
         f1 = h["macro_f1"].astype(float)
         i_best = int(f1.idxmax())
-        ev["best_macro_f1"] = round(float(f1.iloc[i_best]), 4)
-        ev["best_macro_f1_" + x] = _num(h[x].iloc[i_best])
+        ev["highest_macro_f1"] = round(float(f1.iloc[i_best]), 4)
+        ev["highest_macro_f1_" + x] = _num(h[x].iloc[i_best])
         # Plateau: the first evaluation within 0.01 of the best macro F1 (early = ceiling hit).
         ev["macro_f1_plateau_" + x] = _num(h[x].iloc[int((f1 >= f1.max() - 0.01).idxmax())])
 

@@ -29,6 +29,7 @@ __all__ = [
     "top_confused_pairs",
     "label_family",
     "tail_error_destinations",
+    "wilson_low",
     "hardest_mistakes",
     "per_tier_f1",
     "f1_vs_count",
@@ -104,7 +105,9 @@ def tail_error_destinations(
 
     ``families`` maps label -> family; without it, ``label_family`` prefixes are used. The tier
     shares sum to 1; ``same_family`` is a separate share (a same-family error also has a tier),
-    or None when fewer than two labels share a family. ``story`` names the matching pattern in words.
+    or None when fewer than two labels share a family. ``story`` names the matching pattern in
+    words, and names a destination only when it clearly dominates (``dominant``: the lower end
+    of its share's Wilson interval is above 1/2); otherwise the story is "spread".
     """
     gold, pred = np.asarray(gold, dtype=str), np.asarray(pred, dtype=str)
     wrong = (gold != pred) & np.array([tiers.get(g) == source for g in gold], dtype=bool)
@@ -119,17 +122,35 @@ def tail_error_destinations(
         same = float(np.mean([bool(fam.get(g)) and fam.get(g) == fam.get(p)
                               for g, p in zip(gold[wrong], pred[wrong], strict=True)]))  # fmt: skip
     top = max(shares, key=shares.get) if n else None
+    low = wilson_low(shares[top], n) if n else 0.0
     story = {
         "head": "(a) swamped by head classes",
         "mid": "(b) pulled to mid-tier classes",
         "tail": "(c) scattered among other tail classes",
     }.get(top, "no misclassified examples")
-    if same is not None and same >= 0.5:
+    if n and low <= 0.5:  # no destination holds a clear majority: say so, name none
+        story = (f"spread: no tier takes a clear majority (the largest, {top}, "
+                 f"{shares[top]:.0%} of {n}; 95% interval from {low:.0%})")  # fmt: skip
+    if same is not None and wilson_low(same, n) > 0.5:
         story = "(b) semantically similar: mostly the same label family"
     return {
         "source": source, "n_errors": n, "shares": shares, "counts": {t: dest.count(t) for t in TIERS},
         "same_family": same, "families_available": has_families, "story": story,
+        "dominant": top if n and low > 0.5 else None,
     }  # fmt: skip
+
+
+def wilson_low(share: float, n: int, z: float = 1.96) -> float:
+    """Lower end of the Wilson score interval of a proportion (Wilson 1927): ``share`` of ``n``.
+
+    A destination "clearly dominates" when this lower end exceeds 1/2: a majority of the
+    errors beyond what the sample size leaves to chance (1 of 1 is 100% with a lower end of 21%).
+    """
+    if n <= 0:
+        return 0.0
+    centre = share + z * z / (2 * n)
+    half = z * ((share * (1 - share) + z * z / (4 * n)) / n) ** 0.5
+    return (centre - half) / (1 + z * z / n)
 
 
 def hardest_mistakes(frame: pd.DataFrame, probs=None, classes=None, n: int = 10) -> pd.DataFrame:

@@ -24,6 +24,8 @@ def check_out_dir(out_dir: str | Path, run_path: str | Path, force: bool = False
     from tailtune.workflow.apply import check_output_path
 
     out, run = Path(out_dir), Path(run_path)
+    if out.name in ("", ".", ".."):
+        raise TailtuneError(f"-o {str(out_dir)!r}: give the export folder a name (e.g. exports/x)")
     if out.exists() and not out.is_dir():
         raise TailtuneError(f"-o {out}: is a file; give a folder for the export")
     if run.exists():

@@ -16,9 +16,10 @@ Every threshold is a figure of the data (see :mod:`tailtune.guards.reference`):
   fewer: the label names rows (an id), not something the text says;
 - collapsed: on the last two evaluations, 90% of the predictions fall in fewer classes than a
   fifth of those holding 90% of the gold labels (and in fewer classes than the gold labels),
-  and the most predicted class gets at least twice its share of the prior: following the
-  prior's majority class is what chance does (the at-chance guards speak for it), going beyond
-  it is a collapse (class weights, a sampler, a bias).
+  and the most predicted class gets at least twice its share of the prior and is not the
+  prior's unique majority class: predicting the majority class for every row is what a model
+  that learned nothing does under cross-entropy (the at-chance guards name its cause); piling
+  onto another class is a collapse (class weights, a sampler, a bias).
 
 Nothing fires before the second evaluation: one point is no trend.
 """
@@ -152,6 +153,7 @@ def _collapsed(rows) -> Finding | None:
         return None
     if not all(r["pred_cover"] < r["gold_cover"] and r["pred_cover"] <= max(1, r["gold_cover"] / 5)
                and r.get("pred_top_share", 1) >= 2 * r.get("pred_top_prior", 0)
+               and not r.get("pred_top_is_majority", False)
                for r in tail):  # fmt: skip
         return None
     last = tail[-1]

@@ -77,6 +77,8 @@ def evaluation_figures(gold, pred, prior, *, n_boot: int = 200, seed: int = 0) -
         "gold_cover": coverage(gold),
         "pred_top_share": round(float(np.mean(pred == top)), 4),
         "pred_top_prior": round(float(prior[top] / prior.sum()), 4),
+        # the prior predictor's own answer: the unique largest class of the prior
+        "pred_top_is_majority": bool(prior[top] > np.delete(prior, top).max(initial=0.0)),
     }
 
 

@@ -41,7 +41,7 @@ def print_diagnosis(diagnosis, name: str = "", console: Console | None = None) -
     """Verdict, reasons, next step, and the evidence table of one ``Diagnosis``."""
     c = _console(console)
     style = _STYLE.get(diagnosis.verdict, "bold")
-    best = f"  (best: {diagnosis.best_epoch})" if diagnosis.best_epoch is not None else ""
+    best = _best_words(diagnosis)
     c.print(_line(*([(str(name), "bold"), " "] if name else []), (diagnosis.verdict, style), best))
     for reason in diagnosis.reasons:
         c.print(Text(f"  because {reason}"))
@@ -64,6 +64,17 @@ def print_diagnosis(diagnosis, name: str = "", console: Console | None = None) -
     for k, v in diagnosis.evidence.items():
         t.add_row(Text(f"  {k}"), Text(str(v)))
     c.print(t)
+
+
+def _best_words(diagnosis) -> str:
+    """ "best" is the checkpoint early stopping kept; the lowest validation loss is named so."""
+    x = diagnosis.evidence.get("x", "epoch")
+    parts = []
+    if getattr(diagnosis, "best_at", None) is not None:
+        parts.append(f"best = kept checkpoint: {x} {diagnosis.best_at}")
+    if diagnosis.lowest_loss_at is not None:
+        parts.append(f"lowest validation loss: {x} {diagnosis.lowest_loss_at}")
+    return f"  ({'; '.join(parts)})" if parts else ""
 
 
 def print_noise(report, console: Console | None = None) -> None:

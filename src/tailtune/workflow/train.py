@@ -235,8 +235,8 @@ def _check_leakage(prepared: Prepared, say) -> None:
 def _check_predictions(backend, prepared: Prepared, scored: dict, say) -> None:
     """A model without a training curve (the guards watched the others while they trained):
     collapsed or at-chance validation predictions, one warning line each."""
-    if getattr(backend, "history_", None) or "val" not in scored:
-        return
+    if getattr(backend, "history_", None) or "val" not in scored or prepared.set_separator:
+        return  # label sets: the guards read single labels
     from tailtune.guards import check_predictions
 
     rows = scored["val"]["predictions"]
