@@ -49,3 +49,9 @@ def test_tfidf_trains_on_label_sets(tmp_path):
     assert state["rule"] == "thresholds" and len(state["set_rule"]["thresholds"]) == 4
     got = model.predict(["invoice charge password reset w1", "hello there w2"])
     assert [tuple(x) for x in got] == [("billing", "login"), ("other",)]
+    from tailtune.errors import TailtuneError
+    from tailtune.export.api import export_run
+
+    with pytest.raises(TailtuneError, match="label sets exports to hf only"):
+        export_run(run, "sklearn", tmp_path / "sk")
+    assert not (tmp_path / "sk").exists()
