@@ -108,7 +108,13 @@ def create_app(
             proba = await app.state.batcher.submit(body.texts)
         except Exception as exc:  # a model failure answers this request, not the server
             return error(500, f"prediction failed: {type(exc).__name__}: {exc}")
-        return {"predictions": top_k_rows(proba, classes, top_k), "model": predictor.backend}
+        rows = top_k_rows(proba, classes, top_k)
+        if predictor.rule is not None:  # label sets: what the saved thresholds choose
+            for row, p, chosen in zip(rows, proba, predictor.rule.apply(proba), strict=True):
+                idx = sorted(np.flatnonzero(chosen), key=lambda j: -p[j])
+                row["labels"] = [{"label": str(classes[j]), "probability": round(float(p[j]), 6)}
+                                 for j in idx]  # fmt: skip
+        return {"predictions": rows, "model": predictor.backend}
 
     @app.get("/health")
     async def health() -> dict:

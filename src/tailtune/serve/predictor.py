@@ -22,6 +22,8 @@ class Predictor:
     kind: str  # "run" (tailtune backend) or "onnx"
     source: str
     backend: str
+    rule: Any = None
+    """Label sets: the saved :class:`~tailtune.objectives.thresholds.SetRule`; else None."""
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         return np.asarray(self.model.predict_proba(list(texts)), dtype=np.float64)
@@ -50,7 +52,8 @@ def load_predictor(path: str | Path, threads: int | None = None) -> Predictor:
         _torch_threads(threads)
     backend = load_backend(run.path / "model")
     classes = [str(c) for c in backend.classes_]
-    return Predictor(backend, classes, "run", str(run.path), str(backend.name))
+    rule = getattr(backend, "rule_", None) if backend.space_.kind == "multi" else None
+    return Predictor(backend, classes, "run", str(run.path), str(backend.name), rule)
 
 
 def _torch_threads(n: int) -> None:
