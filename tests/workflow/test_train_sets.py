@@ -56,6 +56,10 @@ def test_tfidf_trains_on_label_sets(tmp_path):
     assert noise.ci["accuracy"]["value"] == pytest.approx(test["subset_accuracy"])
     assert noise.ci["macro_f1"]["low"] <= test["macro_f1"] <= noise.ci["macro_f1"]["high"]
     assert noise.paired["macro_f1"]["diff"] == 0 and not noise.paired["macro_f1"]["meaningful"]
+    from tailtune.evaluation.errors import error_report
+
+    errs = error_report(run)
+    assert errs.confusion.shape == (4, 4) and "label sets" in errs.notes[-1]
     from tailtune.errors import TailtuneError
     from tailtune.export.api import export_run
 
