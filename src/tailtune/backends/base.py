@@ -165,7 +165,7 @@ class BackendBase:
 
         if not self.takes_sets:
             raise ConfigError(f"data.multi_label: sets: backend '{self.name}' does not train on "
-                              "label sets (tfidf and embedding_head do)")  # fmt: skip
+                              "label sets (tfidf, embedding_head, encoder and ensembles of them do)")  # fmt: skip
         tau, tune = self._posthoc()
         if tau or tune:
             raise ConfigError("objective.posthoc_tau / tune_posthoc_tau: adjust a softmax over "
