@@ -273,7 +273,10 @@ def _set_noise_report(run, other, split, *, n_boot, seed, few) -> NoiseReport:
         mdd=min_detectable_difference(ci), n_boot=n_boot, seed=seed,
         tiers_rule=recorded_rule(run.labels),
     )  # fmt: skip
-    report.notes.append("label sets: intervals resample texts; accuracy is subset accuracy")
+    report.notes.append(
+        f"label sets: examples and supports count label assignments ({len(gold):,} on "
+        f"{len(ids):,} texts); intervals resample texts; accuracy is subset accuracy"
+    )
     if other is not None:
         y2, pred2, classes2, ids2 = split_matrices(other, split)
         if ids2 != ids or classes2 != classes:
