@@ -52,7 +52,11 @@ GROUPS = (
     "m2v-classifier",
     "m2v-lr",
     "setfit",
+    "setfit-equal",
+    "fasttext-autotune-equal",
 )
+# Groups given the recipe's fit time of the same run (equal-time rows): they need tt-recipe first.
+EQUAL_TIME = ("setfit-equal", "fasttext-autotune-equal")
 # The full fine-tune recipe is for small sets of short texts (its YAML says so); elsewhere it does
 # not fit the 15-minute budget on 2 cores.
 FINETUNE_DATASETS = ("atis",)
@@ -72,12 +76,19 @@ def run_dataset(name: str, args, m2v_dir: str | None) -> list[dict]:
     head_min, tail_max = quality.tier_thresholds(name)
     print(f"\n== {name}: train {len(y)} ({len(counts)} classes), test {len(yt)}", flush=True)
     rows = []
+    # the recipe's fit time, once this run has measured it (or as given)
+    budget = (
+        None if args.equal_seconds is None else dict.fromkeys(("cpu", "wall"), args.equal_seconds)
+    )
     for group in args.groups:
         if group == "tt-finetune" and name not in args.finetune_datasets:
             continue
         if group.startswith("m2v") and m2v_dir is None:
             continue
-        out = run_child(group, name, args, m2v_dir)
+        if group in EQUAL_TIME and budget is None:
+            print(f"{group}: skipped (no tt-recipe row before it, no --equal-seconds)", flush=True)
+            continue
+        out = run_child(group, name, args, m2v_dir, budget)
         if "error" in out:
             rows.append(_error_row(group, out))
             print(f"{group}: FAILED ({out['error']})", flush=True)
@@ -94,16 +105,21 @@ def run_dataset(name: str, args, m2v_dir: str | None) -> list[dict]:
                 "zero_f1": m["zero_f1"],
                 **{f"{t}_f1": tiers.get(t, {}).get("mean_f1") for t in ("head", "mid", "tail")},
                 "fit_s": res["fit_s"],
+                "fit_cpu_s": res.get("fit_cpu_s", float("nan")),
                 "predict_s": res["predict_s"],
                 "rss_mb": out["max_rss_mb"],
                 "note": res.get("note", ""),
             }
             rows.append(row)
             print(format_row(row), flush=True)
+            if res["model"] == "tt: recipe cpu-longtail" and args.equal_seconds is None:
+                # CPU seconds: on a shared machine the wall time of a row depends on what else
+                # runs, its CPU time much less; fastText's autotune takes wall seconds.
+                budget = {"cpu": res["fit_cpu_s"], "wall": res["fit_s"]}
     return rows
 
 
-def run_child(group: str, name: str, args, m2v_dir: str | None) -> dict:
+def run_child(group: str, name: str, args, m2v_dir: str | None, budget=None) -> dict:
     """Run one row group in a fresh Python process; its JSON result (or an error)."""
     with tempfile.TemporaryDirectory(prefix="tt-peer-") as tmp:
         result = Path(tmp) / "result.json"
@@ -125,6 +141,10 @@ def run_child(group: str, name: str, args, m2v_dir: str | None) -> dict:
             "--autotune-seconds",
             str(args.autotune_seconds),
         ]
+        if args.setfit_seconds is not None:
+            cmd += ["--setfit-seconds", str(args.setfit_seconds)]
+        if budget is not None:
+            cmd += ["--budget-cpu", str(budget["cpu"]), "--budget-seconds", str(budget["wall"])]
         if m2v_dir:
             cmd += ["--m2v-dir", m2v_dir]
         env = {
@@ -166,7 +186,7 @@ def _error_row(group: str, out: dict) -> dict:
         "model": f"{group} (failed)",
         **dict.fromkeys(("accuracy", "macro_f1", "head_f1", "mid_f1", "tail_f1"), None),
         "zero_f1": "–",
-        **dict.fromkeys(("fit_s", "predict_s", "rss_mb"), float("nan")),
+        **dict.fromkeys(("fit_s", "fit_cpu_s", "predict_s", "rss_mb"), float("nan")),
         "note": out["error"][:200].replace("|", "/"),
     }
 
@@ -257,14 +277,16 @@ def child(args) -> None:
 
 
 class Clock:
-    """``with Clock() as c: ...`` then ``c.s`` is the block's wall time (perf_counter)."""
+    """``with Clock() as c: ...`` then ``c.s`` is the block's wall time (perf_counter) and
+    ``c.cpu`` the CPU seconds the process spent in it (every thread, ``time.process_time``)."""
 
     def __enter__(self):
-        self.t0 = time.perf_counter()
+        self.t0, self.c0 = time.perf_counter(), time.process_time()
         return self
 
     def __exit__(self, *exc):
         self.s = time.perf_counter() - self.t0
+        self.cpu = time.process_time() - self.c0
 
 
 def _torch_threads(n: int) -> None:
@@ -356,10 +378,15 @@ def ft_default(d, args):
     return [_res("fastText supervised (defaults)", p, fit, pred)]
 
 
-def ft_autotune(d, args):
-    """fastText autotune on the carved validation split, ``autotuneDuration`` seconds."""
+def ft_autotune(d, args, seconds=None, label="fastText autotune (val)"):
+    """fastText autotune on the carved validation split, ``autotuneDuration`` seconds.
+
+    fastText can abort a trial ("Encountered NaN") and take the process with it; the parent
+    runs each group in its own process and turns such an exit into a row that names the failure.
+    """
     import fasttext
 
+    seconds = int(round(args.autotune_seconds if seconds is None else seconds))
     classes = sorted(set(d["y"]))
     index = {c: i for i, c in enumerate(classes)}
     keep = [i for i, lab in enumerate(d["yv"]) if lab in index]
@@ -370,7 +397,7 @@ def ft_autotune(d, args):
         model = fasttext.train_supervised(
             input=str(fit_path),
             autotuneValidationFile=str(val_path),
-            autotuneDuration=args.autotune_seconds,
+            autotuneDuration=seconds,
             thread=args.threads,
             verbose=0,
         )
@@ -378,10 +405,15 @@ def ft_autotune(d, args):
         p = _fasttext_predict(model, d["Xt"], classes)
     a = model.f.getArgs()
     note = (
-        f"autotune {args.autotune_seconds} s: epoch {a.epoch}, lr {a.lr:.3g}, dim {a.dim}, "
+        f"autotune {seconds} s: epoch {a.epoch}, lr {a.lr:.3g}, dim {a.dim}, "
         f"wordNgrams {a.wordNgrams}, minn/maxn {a.minn}/{a.maxn}; fit on the 90% part"
     )
-    return [_res("fastText autotune (val)", p, fit, pred, note)]
+    return [_res(label, p, fit, pred, note)]
+
+
+def ft_autotune_equal(d, args):
+    """fastText autotune given the recipe's fit time of the same run (an equal-time row)."""
+    return ft_autotune(d, args, args.budget_seconds, "fastText autotune (val), equal time")
 
 
 def m2v_classifier(d, args):
@@ -425,50 +457,77 @@ def m2v_lr(d, args):
         with Clock() as pred:
             p = lr.predict(xt)
         fit.s += embed.s  # both heads share one embedding pass; each row counts it once
+        fit.cpu += embed.cpu
         pred.s += embed_test.s
         out.append(_res(f"model2vec + LR{label}", p, fit, pred, "LR max_iter 1000; + distillation"))
     return out
 
 
-def setfit_rows(d, args):
+def setfit_rows(d, args, seconds=None, label=""):
     """SetFit: contrastive body fine-tuning, then LR heads (default, balanced) on its embeddings.
 
     The body trains once on pairs from at most ``--setfit-per-class`` texts per class
     (``setfit.sample_dataset``): SetFit builds its pair index over all n texts with
     ``np.triu_indices(n)`` (n²/2 pairs in memory), which for 36k GoEmotions comments is over
-    10 GB. ``max_steps`` bounds the training steps (the documented way to cap a large data set).
-    The heads fit on the embeddings of the whole training split, as ``SetFitModel.fit`` does.
+    10 GB. The heads fit on the embeddings of the whole training split, as ``SetFitModel.fit``
+    does.
+
+    Steps: ``--setfit-steps`` as ``max_steps`` (the documented way to cap a large data set), or,
+    given a CPU-seconds budget for the whole fit (``--setfit-seconds``, or the recipe's fit CPU
+    time for an equal-time row), SetFit's documented defaults (one epoch of oversampled pairs,
+    batch 16, body lr 2e-5, 10% warm-up) cut to the steps the budget allows: the step count is
+    planned from timed probes (:func:`_setfit_plan`) so that the warm-up and decay schedule
+    completes, and a callback stops the body when its share of the budget is spent.
     """
     from datasets import Dataset
     from setfit import SetFitModel, Trainer, TrainingArguments, sample_dataset
     from sklearn.linear_model import LogisticRegression
+    from transformers import TrainerCallback
 
     from tailtune.backends._hf import minilm_dir
 
     _torch_threads(args.threads)
+    seconds = args.setfit_seconds if seconds is None else seconds
     with Clock() as body:
         model = SetFitModel.from_pretrained(str(minilm_dir()))
         full = Dataset.from_dict({"text": d["X"], "label": d["y"]})
         pairs_from = sample_dataset(
             full, label_column="label", num_samples=args.setfit_per_class, seed=42
         )
-        targs = TrainingArguments(
-            batch_size=16,
-            num_epochs=1,
-            max_steps=args.setfit_steps,
-            save_strategy="no",
-            report_to="none",
-            seed=42,
-            show_progress_bar=False,
-        )
-        trainer = Trainer(model=model, args=targs, train_dataset=pairs_from)
-        trainer.train_embeddings(pairs_from["text"], pairs_from["label"], args=targs)
+
+        def train(steps, callbacks=None):
+            targs = TrainingArguments(
+                batch_size=16,
+                num_epochs=1,
+                max_steps=steps,
+                save_strategy="no",
+                report_to="none",
+                seed=42,
+                show_progress_bar=False,
+            )
+            trainer = Trainer(
+                model=model, args=targs, train_dataset=pairs_from, callbacks=callbacks
+            )
+            trainer.train_embeddings(pairs_from["text"], pairs_from["label"], args=targs)
+
+        if seconds is None:
+            train(args.setfit_steps)
+            plan = f"max_steps {args.setfit_steps}"
+        else:
+            steps, left, epoch = _setfit_plan(model, d["X"], pairs_from, seconds, train)
+            stop = _StopAfter(left, TrainerCallback)
+            if steps:
+                train(steps, [stop])
+            plan = (
+                f"CPU budget {seconds:.0f} s: {stop.done} of {steps} planned steps in "
+                f"{max(left, 0):.0f} CPU s (one epoch of oversampled pairs ≈ {epoch} steps)"
+            )
     with Clock() as embed:
         x = model.encode(d["X"])
     with Clock() as embed_test:
         xt = model.encode(d["Xt"])
     out = []
-    for label, kw in (
+    for head, kw in (
         ("default head", {}),
         ("head class_weight=balanced", {"class_weight": "balanced"}),
     ):
@@ -477,13 +536,67 @@ def setfit_rows(d, args):
         with Clock() as pred:
             p = model.model_head.predict(xt)
         fit.s += body.s + embed.s  # one body and one embedding pass, counted in both rows
+        fit.cpu += body.cpu + embed.cpu
         pred.s += embed_test.s
         note = (
-            f"max_steps {args.setfit_steps}, batch 16, pairs from ≤{args.setfit_per_class}/class "
-            f"({len(pairs_from)} texts); body {body.s:.0f} s"
+            f"{plan}, batch 16, pairs from ≤{args.setfit_per_class}/class "
+            f"({len(pairs_from)} texts); body {body.s:.0f} s ({body.cpu:.0f} CPU s)"
         )
-        out.append(_res(f"SetFit {label}", p, fit, pred, note))
+        out.append(_res(f"SetFit {head}{label}", p, fit, pred, note))
     return out
+
+
+def setfit_equal(d, args):
+    """SetFit given the recipe's fit time of the same run (an equal-time row)."""
+    return setfit_rows(d, args, args.budget_cpu, ", equal time")
+
+
+def _setfit_plan(model, texts, pairs_from, cpu_seconds: float, train) -> tuple[int, float, int]:
+    """Steps a CPU budget allows, the CPU seconds left for them, and one epoch's steps.
+
+    Two probes, in CPU seconds (``time.process_time``, every thread): embedding 256 training
+    texts, to set aside what embedding the whole training split after the body will cost, and
+    four real training steps (on a copy of the body, so the model itself starts from its
+    pretrained weights), whose cost per step sets the plan. One epoch of SetFit's default
+    oversampling is 2 × max(positive, negative) pairs over the texts the pairs come from, 16
+    pairs a step; the plan never goes past it.
+    """
+    import copy
+
+    start = t0 = time.process_time()
+    model.encode(texts[:256])
+    embed_all = (time.process_time() - t0) / min(256, len(texts)) * len(texts)
+    body_cpu = max(cpu_seconds - embed_all, 0.25 * cpu_seconds)
+    saved = copy.deepcopy(model.model_body.state_dict())
+    t0 = time.process_time()
+    train(4)
+    per_step = (time.process_time() - t0) / 4
+    model.model_body.load_state_dict(saved)
+    left = body_cpu - (time.process_time() - start)  # the probes count against the body's share
+    steps = max(int(left / per_step), 0)  # 0: the probes spent the body's share
+    _, counts = np.unique(np.asarray(pairs_from["label"], dtype=str), return_counts=True)
+    n = int(counts.sum())
+    pos = int((counts * (counts - 1) // 2).sum())
+    neg = (n * n - int((counts**2).sum())) // 2
+    epoch = max(2 * max(pos, neg) // 16, 1)
+    return min(steps, epoch), left, epoch
+
+
+def _StopAfter(cpu_seconds: float, base):
+    """A transformers callback that ends training once the process has spent ``cpu_seconds``
+    of CPU time after this function was called."""
+    c0 = time.process_time()
+
+    class StopAfter(base):
+        def __init__(self):
+            self.done = 0
+
+        def on_step_end(self, args, state, control, **kw):
+            self.done = state.global_step
+            if time.process_time() - c0 >= cpu_seconds:
+                control.should_training_stop = True
+
+    return StopAfter()
 
 
 def _res(model, pred, fit, pred_clock, note=""):
@@ -491,6 +604,7 @@ def _res(model, pred, fit, pred_clock, note=""):
         "model": model,
         "pred": list(pred),
         "fit_s": fit.s,
+        "fit_cpu_s": fit.cpu,
         "predict_s": pred_clock.s,
         "note": note,
     }
@@ -505,6 +619,8 @@ CHILDREN = {
     "m2v-classifier": m2v_classifier,
     "m2v-lr": m2v_lr,
     "setfit": setfit_rows,
+    "setfit-equal": setfit_equal,
+    "fasttext-autotune-equal": ft_autotune_equal,
 }
 
 
@@ -516,7 +632,8 @@ def format_row(r: dict) -> str:
     f = lambda v: "  -  " if v is None else f"{v:.3f}"  # noqa: E731
     return (
         f"{r['model']:<46} acc {f(r['accuracy'])}  mF1 {f(r['macro_f1'])}  zero {r['zero_f1']:>3}  "
-        f"tail {f(r['tail_f1'])}  fit {_num(r['fit_s'], '7.1f')}s  predict "
+        f"tail {f(r['tail_f1'])}  fit {_num(r['fit_s'], '7.1f')}s "
+        f"({_num(r.get('fit_cpu_s', float('nan')), '.0f')} CPU s)  predict "
         f"{_num(r['predict_s'], '6.1f')}s  {_num(r['rss_mb'], '6.0f')}MB  {r['note']}"
     )
 
@@ -531,8 +648,8 @@ def markdown_table(rows: list[dict], ref: str | None) -> str:
     base = next((r["fit_s"] + r["predict_s"] for r in rows if r["model"] == ref), None)
     out = [
         "| model | accuracy | macro F1 | zero-F1 | head F1 | mid F1 | tail F1 | fit s | "
-        "predict s | time × recipe | peak RSS MB | note |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "fit CPU s | predict s | time × recipe | peak RSS MB | note |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         total = r["fit_s"] + r["predict_s"]
@@ -540,7 +657,8 @@ def markdown_table(rows: list[dict], ref: str | None) -> str:
         out.append(
             f"| {r['model']} | {f(r['accuracy'])} | {f(r['macro_f1'])} | {r['zero_f1']} | "
             f"{f(r['head_f1'])} | {f(r['mid_f1'])} | {f(r['tail_f1'])} | "
-            f"{_num(r['fit_s'], '.1f')} | {_num(r['predict_s'], '.1f')} | {ratio} | "
+            f"{_num(r['fit_s'], '.1f')} | {_num(r.get('fit_cpu_s', float('nan')), '.0f')} | "
+            f"{_num(r['predict_s'], '.1f')} | {ratio} | "
             f"{_num(r['rss_mb'], '.0f')} | {r['note']} |"
         )
     return "\n".join(out)
@@ -555,6 +673,20 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--setfit-steps", type=int, default=300)
     ap.add_argument("--setfit-per-class", type=int, default=64)
+    ap.add_argument(
+        "--setfit-seconds",
+        type=float,
+        default=None,
+        help="CPU-seconds budget of the SetFit group's whole fit: SetFit's documented defaults "
+        "cut to the steps it allows (instead of --setfit-steps)",
+    )
+    ap.add_argument(
+        "--equal-seconds",
+        type=float,
+        default=None,
+        help="budget of the equal-time groups (CPU seconds for SetFit, wall seconds for fastText "
+        "autotune); default: the tt-recipe row's fit time in this run",
+    )
     ap.add_argument("--autotune-seconds", type=int, default=120)
     ap.add_argument("--finetune-datasets", default=",".join(FINETUNE_DATASETS))
     ap.add_argument(
@@ -575,6 +707,8 @@ def main(argv=None) -> None:
     ap.add_argument("--dataset", help=argparse.SUPPRESS)
     ap.add_argument("--result", help=argparse.SUPPRESS)
     ap.add_argument("--m2v-dir", help=argparse.SUPPRESS)
+    ap.add_argument("--budget-seconds", type=float, help=argparse.SUPPRESS)
+    ap.add_argument("--budget-cpu", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         child(args)

@@ -10,9 +10,11 @@ config file.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import inspect
+import math
 import types
 import typing
 from typing import Any, Literal, Union
@@ -166,14 +168,19 @@ def _coerce(value: Any, tp: Any, where: str, kind: str = "config") -> Any:
             return int(value)
         raise ConfigError(f"{where}: got {_show(value)}, expected an integer")
     if tp is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:  # YAML reads 2e-5 as a string; accept it
-                return float(value)
-            except ValueError:
-                pass
-        raise ConfigError(f"{where}: got {_show(value)}, expected a number")
+            number = float(value)
+        elif isinstance(value, str):
+            with contextlib.suppress(ValueError):  # YAML reads 2e-5 as a string; accept it
+                number = float(value)
+        if number is None:
+            raise ConfigError(f"{where}: got {_show(value)}, expected a number")
+        if not math.isfinite(number):
+            # no setting means anything at nan or inf (a learning rate, C, a threshold); they
+            # would only surface later as a NaN loss or a library's traceback
+            raise ConfigError(f"{where}: got {_show(value)}, expected a finite number")
+        return number
     if tp is str:
         if isinstance(value, str):
             return value

@@ -24,6 +24,7 @@ import yaml
 from tailtune._settings import check_choices, deep_merge, from_dict, not_a_choice, to_dict
 from tailtune.backends._registry import BACKENDS, backend_class
 from tailtune.backends.build import CascadeSettings, EnsembleSettings
+from tailtune.backends.build_hierarchy import HierarchySettings
 from tailtune.backends.embedding_head import HeadSettings
 from tailtune.backends.lora import LoraSettings
 from tailtune.backends.tfidf import TfidfSettings
@@ -45,6 +46,7 @@ __all__ = [
     "config_from_dict",
     "config_to_dict",
     "apply_overrides",
+    "check_seed",
     "dump_config",
 ]
 
@@ -107,6 +109,9 @@ class DataConfig:
     early. Data stats and metrics then report every level."""
     level_names: list[str] | None = None
     """Names of the hierarchy's levels, top first; null = the label columns (or level 1, 2...)."""
+    missing_levels: list[str] = field(default_factory=lambda: ["None"])
+    """With hierarchy: label cells that mean "no value here", read as empty so the path ends
+    above (CFPB's payday file writes an absent Sub-issue as the word None); [] = none."""
     drop_duplicates: bool = False
     """Drop repeated (text, label) rows."""
     min_class_size: int = 1
@@ -225,6 +230,7 @@ class SplitConfig:
                 raise ConfigError(
                     f"{where}.{name}: got {v}, expected a fraction in [0, 1) or a whole count"
                 )
+        check_seed(self.seed, f"{where}.seed")
 
 
 @dataclass
@@ -248,6 +254,8 @@ class ModelConfig:
     """Router + specialist cascade settings."""
     ensemble: EnsembleSettings = field(default_factory=EnsembleSettings)
     """Probability-averaging ensemble settings."""
+    hierarchy: HierarchySettings = field(default_factory=HierarchySettings)
+    """How a path is predicted when data.hierarchy is on (flat or top-down, back-off)."""
 
     def validate(self, where: str = "model") -> None:
         """Raise ConfigError naming the first bad field, its value and what is allowed."""
@@ -319,11 +327,22 @@ class Config:
     """Metrics and tiers."""
 
     def validate(self, where: str = "") -> None:
-        """Every section validates itself when it is built; nothing spans sections yet."""
+        """Every section validates itself when it is built; the run's own fields here."""
+        check_seed(self.seed, f"{where}.seed" if where else "seed")
 
     def merged(self, partial: dict[str, Any]) -> Config:
         """A new config: ``partial`` (a nested dict of fields) deep-merged over this one."""
         return config_from_dict(deep_merge(config_to_dict(self), copy.deepcopy(partial)))
+
+
+SEED_MAX = 2**32 - 1
+"""numpy's and torch's generators take seeds from 0 to 2**32 - 1."""
+
+
+def check_seed(seed: int | None, where: str) -> None:
+    """A seed numpy and torch both accept (null passes: it means "the run's seed")."""
+    if seed is not None and not 0 <= seed <= SEED_MAX:
+        raise ConfigError(f"{where}: got {seed}, expected an integer from 0 to {SEED_MAX}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -369,9 +388,14 @@ def recipe_path(name: str) -> Path:
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Read a YAML config (or start from defaults), apply ``a.b=c`` overrides, validate."""
+    """Read a YAML config (or start from defaults), apply ``a.b=c`` overrides, validate.
+
+    Paths given with ``--set data.path=…`` follow the config file's rule: as given when they
+    exist from the current folder, else relative to the config file's folder.
+    """
     raw = read_config_file(path) if path is not None else {}
     raw = apply_overrides(raw, overrides or [])
+    raw = _resolve_paths(raw, Path(path).parent if path is not None else Path("."))
     return config_from_dict(raw)
 
 

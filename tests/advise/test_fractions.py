@@ -47,3 +47,26 @@ def test_classwise_design_reduces_complementary_halves():
     parts = nested_fractions(labels, (0.5, 1.0), seed=0, reduced=[True, False])
     counts = pd.Series(labels[parts[0.5]]).value_counts().to_dict()
     assert counts == {"a": 10, "b": 20}
+
+
+def test_fraction_runs_keep_the_hierarchy(tmp_path):
+    from tailtune.config import config_from_dict
+    from tailtune.runs import read_run
+    from tailtune.workflow import train
+
+    lines = ["text,Product,Issue"]
+    for (product, issue), word in {("bank", "fee"): "overdraft", ("bank", "fraud"): "stolen",
+                                   ("card", "fee"): "annual"}.items():  # fmt: skip
+        lines += [f"my {product} {word} {i},{product},{issue}" for i in range(12)]
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
+    cfg = config_from_dict({
+        "data": {"path": str(tmp_path / "d.csv"), "label_columns": ["Product", "Issue"],
+                 "hierarchy": True},
+        "split": {"val": 0.25}, "runs_dir": str(tmp_path / "runs"),
+    })  # fmt: skip
+    _, _, runs = plan_fractions(cfg, tmp_path / "adv", (0.5,), (1,))
+    data = runs[0].config["data"]
+    assert data["hierarchy"] is True and data["level_names"] == ["Product", "Issue"]
+    run = read_run(train(config_from_dict(runs[0].config)))
+    assert list(run.metrics["val"]["hierarchy"]["levels"]) == ["Product", "Issue"]
+    assert run.labels["hierarchy"]["leaves"] == ["bank | fee", "bank | fraud", "card | fee"]

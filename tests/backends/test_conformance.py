@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from tailtune.backends import BACKENDS, backend_class, clone, load_backend
-from tailtune.backends.base import BackendBase, is_backend
+from tailtune.backends.base import BackendBase
+from tailtune.backends.params import is_backend
 from tailtune.errors import ConfigError, DataError
 from tests.training.tiny_models import toy_task
 
@@ -99,6 +100,16 @@ def _ensemble(dirs):
     return EnsembleBackend(members=members, carve=0.25, seed=1)
 
 
+def _hierarchical(dirs):
+    from tailtune.backends.hierarchical import HierarchicalBackend
+    from tailtune.backends.tfidf import TfidfBackend
+    from tailtune.objectives import Objective
+
+    # one level (the toy labels are not paths): per parent = one stage under the root
+    stage = TfidfBackend(objective=Objective(tune_posthoc_tau=True))
+    return HierarchicalBackend(model=stage, strategy="top_down", per="parent", seed=1)
+
+
 FACTORIES = {
     "majority": _majority,
     "tfidf": _tfidf,
@@ -107,6 +118,7 @@ FACTORIES = {
     "decoder_lora": _decoder_lora,
     "cascade": _cascade,
     "ensemble": _ensemble,
+    "hierarchical": _hierarchical,
 }
 
 
@@ -316,8 +328,9 @@ def test_freeze_pins_the_choices_fit_made_and_refits_without_validation(fitted):
     assert not any(v is True for k, v in params.items() if k.endswith("tune_posthoc_tau"))
     # every choice fit made is in the frozen params: τ, temperature, steps, blend weights
     for key, value in backend.frozen_params().items():
+        stages = value.values() if isinstance(value, dict) else value  # per-parent stages
         if not is_backend(value) and not (
-            isinstance(value, list) and value and is_backend(value[0])
+            isinstance(value, (list, dict)) and value and all(map(is_backend, stages))
         ):
             assert params[key] == value, key
     if "objective" in params:

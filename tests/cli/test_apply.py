@@ -185,3 +185,16 @@ def test_output_path_is_checked_before_any_work(run, tmp_path, monkeypatch, caps
                 "--output", blocker / "p.csv")  # fmt: skip
     _one_line_error(*res, "afile")
     assert blocker.read_text() == "x"
+
+
+def test_set_follows_one_rule_with_text_and_with_input(run, tmp_path, monkeypatch, capsys):
+    new = _csv(tmp_path / "n.csv", _rows(10, 8))
+    # a field outside data.*: the same refusal whether the texts come inline or from a file
+    for source in (["--text", "card fee"], ["--input", new]):
+        res = _main(monkeypatch, capsys, "predict", run, *source, "--set", "train.num_threads=1")
+        _one_line_error(*res, "train.num_threads=1", "only data.* fields")
+    # a data.* field reads a file: with --text there is none, which is said, not ignored
+    res = _main(
+        monkeypatch, capsys, "predict", run, "--text", "x", "--set", "data.encoding=latin-1"
+    )
+    _one_line_error(*res, "--set data.* reads an --input file")

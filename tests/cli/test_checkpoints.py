@@ -33,7 +33,8 @@ def encoder_run(tmp_path_factory):
         "data": {"synthetic": "tiny"}, "split": {"val": 0.2, "test": 0.15},
         "model": {"backend": "encoder", "name": str(model), "max_length": 24},
         "train": {"epochs": 2, "batch_size": 16, "eval_every": 4, "lr": 2e-3, "patience": None,
-                  "num_threads": 1, "device": "cpu", "keep_checkpoints": 3, "refit": False},
+                  "num_threads": 1, "device": "cpu", "keep_checkpoints": 3, "refit": False,
+                  "keep_all_checkpoints": True},
     }  # fmt: skip
     return train(config_from_dict(cfg)), root
 
@@ -62,8 +63,9 @@ def test_lists_and_scores_every_kept_checkpoint(encoder_run):
     backend.load_checkpoint(next(c for c in list_checkpoints(path) if c.name == "best").path)
     np.testing.assert_allclose(backend.predict_proba(texts), final, atol=1e-6)
     best = max(result["rows"], key=lambda r: r["metrics"]["macro_f1"])
-    assert result["best"] in {r["checkpoint"] for r in result["rows"]}
-    assert rows[result["best"]]["macro_f1"] == best["metrics"]["macro_f1"]
+    assert result["highest"] in {r["checkpoint"] for r in result["rows"]}
+    assert rows[result["highest"]]["macro_f1"] == best["metrics"]["macro_f1"]
+    assert not any(r["in_sample"] for r in result["rows"])  # no refit: nothing in-sample
 
 
 def test_names_are_forgiving_and_a_missing_one_is_one_line(encoder_run):
@@ -85,7 +87,8 @@ def test_cli_table_and_promote(encoder_run, tmp_path):
     path, _ = encoder_run
     res = _cli(["evaluate", str(path), "--checkpoint", "all", "--output", "ck.json"], tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "◀ highest" in res.stdout and "the checkpoint training chose" in res.stdout
+    assert "◀ highest" in res.stdout and "the checkpoint early stopping kept" in res.stdout
+    assert "kept by early stopping" in res.stdout and "in-sample" not in res.stdout
     record = json.loads((tmp_path / "ck.json").read_text())
     assert record["evaluated_on"] == "val split" and len(record["rows"]) == 5
 
@@ -129,6 +132,6 @@ def test_changed_data_is_refused(tmp_path):
     cfg = {"name": "tf", "runs_dir": str(tmp_path / "runs"), "data": {"path": str(data)}}
     path = train(config_from_dict(cfg))
     pd.DataFrame(rows[:60]).to_csv(data, index=False)
-    with pytest.raises(DataError, match="the data files changed"):
+    with pytest.raises(DataError, match=r"data\.path .*d\.csv: changed since training"):
         evaluate_checkpoints(path, "final", split="val")
     assert yaml.safe_load((Path(path) / "config.yaml").read_text())["name"] == "tf"

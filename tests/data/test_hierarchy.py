@@ -160,6 +160,19 @@ def test_load_hierarchy_keeps_paths_that_stop_early(tmp_path):
     assert flat.report["removed"]["empty_label"]["count"] == 2
 
 
+def test_load_hierarchy_reads_a_none_level_as_missing(tmp_path):
+    # CFPB's payday file writes an absent Sub-issue as the word None: the path ends at Issue
+    p = tmp_path / "c.csv"
+    p.write_text("text,P,I,S\none,A,x,None\ntwo,A,x,s1\nthree,B,None,None\nfour,None,y,z\n")
+    r = load_table(p, label_columns=["P", "I", "S"], hierarchy=True)
+    assert r.frame["label"].tolist() == ["A | x", "A | x | s1", "B"]
+    assert r.report["removed"]["empty_label"]["first"] == ["c.csv:5"]  # a gap, reported
+    kept = load_table(p, label_columns=["P", "I", "S"], hierarchy=True, missing_levels=[])
+    assert kept.frame["label"].tolist()[0] == "A | x | None"
+    flat = load_table(p, label_columns=["P", "I", "S"])  # not a hierarchy: a name like any
+    assert flat.frame["label"].tolist()[0] == "A | x | None"
+
+
 # -- config -------------------------------------------------------------------------------------
 
 

@@ -141,3 +141,40 @@ def test_record_says_whether_the_prediction_held(write_exp):
     free = run_experiment(write_exp("free"), trainer=TRAINER)
     assert free.record["prediction_check"]["verdict"] == "not machine-checkable"
     assert "**Prediction held?** not machine-checkable" in (free.dir / "record.md").read_text()
+
+
+@pytest.mark.integration
+def test_a_prediction_edited_after_results_is_a_new_version_and_says_so(write_exp, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    first = run_experiment(write_exp("edit", prediction={"direction": "down"}), trainer=TRAINER)
+    plan = json.loads((first.dir / "experiment.json").read_text())
+    (v1,) = plan["prediction_versions"]
+    assert v1["version"] == 1 and v1["after_results"] is False and len(v1["hash"]) == 64
+    assert first.record["prediction_check"]["verdict"] == "did not hold"
+    assert "prediction_changed_after_results" not in first.record
+
+    # the same prediction again: no new version, the registration time stays
+    again = run_experiment(write_exp("edit", prediction={"direction": "down"}), trainer=TRAINER)
+    assert again.record["prediction_versions"] == [v1]
+
+    # rewritten to fit the figures once they are known
+    edited = run_experiment(write_exp("edit", prediction={"direction": "up"}), trainer=TRAINER)
+    rec = edited.record
+    assert [v["version"] for v in rec["prediction_versions"]] == [1, 2]
+    assert rec["prediction_versions"][0] == v1 and rec["prediction_versions"][1]["after_results"]
+    assert rec["prediction_changed_after_results"] is True
+    assert rec["prediction_check"]["verdict"] == "held"
+    assert rec["prediction_check"]["sentence"].startswith("prediction changed after results")
+    assert rec["original_prediction_check"]["verdict"] == "did not hold"
+    md = (edited.dir / "record.md").read_text()
+    assert "**Prediction changed after results** (version 2)" in md
+    assert "**Original prediction held?** did not hold" in md
+    assert "**Prediction held?** prediction changed after results: **held**" in md
+
+    shown = subprocess.run([sys.executable, "-m", "tailtune", "experiment", "show",
+                            str(edited.dir)], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert "changed after results" in shown.stdout and "did not hold" in shown.stdout

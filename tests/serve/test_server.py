@@ -109,9 +109,8 @@ def test_serving_an_onnx_export_and_two_workers(encoder_run, start_server, tmp_p
     want = OnnxClassifier(tmp_path / "onnx").predict_proba(TEXTS)
     got = [row["probability"] for row in r.json()["predictions"]]
     np.testing.assert_allclose(got, want.max(axis=1), atol=1e-6)
-    pids = {httpx.get(server.url + "/health").json()["pid"] for _ in range(30)}
     kids = set(children(server.proc.pid))  # the 2 workers (and multiprocessing's helper)
-    assert server.proc.pid not in pids and pids <= kids and len(kids) >= 2
+    assert len(kids) >= 2  # /health names no pid: a public endpoint says nothing of the host
 
 
 def children(pid: int) -> list[int]:

@@ -65,7 +65,8 @@ def config(model_dir: str, backend: str, batch_size: int, test: bool) -> dict:
         "data": {"path": "train.csv", **({"test_path": "test.csv"} if test else {})},
         "split": {"val": 0.2},
         "model": {"backend": backend, "name": model_dir, "max_length": 32,
-                  "embedding": {"dropout": 0.0}},
+                  # only the head uses these settings; another backend refuses them
+                  **({"embedding": {"dropout": 0.0}} if backend == "embedding_head" else {})},
         "train": {"epochs": 8, "batch_size": batch_size, "lr": 3e-3 if backend == "encoder" else 0.3,
                   "warmup_ratio": 0.1, "eval_every": 20, "patience": None,
                   "group_by_length": False, "num_threads": 1, "device": "cpu"},

@@ -70,3 +70,40 @@ def test_a_path_deeper_than_the_levels_fails_before_training(tmp_path):
     with pytest.raises(DataError, match="training labels: label 'a | b | x' has 3 levels"):
         train(_cfg(tmp_path, path))
     assert not list((tmp_path / "runs").glob("hier-*"))
+
+
+@pytest.mark.parametrize("per", ["level", "parent"])
+def test_top_down_run_keeps_paths_consistent_and_saves_its_backoff_rule(tmp_path, per):
+    import json
+
+    from tailtune.backends import load_backend
+    from tailtune.evaluation.hierarchy import backoff_table
+
+    hier = {"strategy": "top_down", "per": per, "backoff_precision": 0.9}
+    cfg = _cfg(tmp_path, _csv(tmp_path)).merged({"model": {"hierarchy": hier}})
+    run = read_run(train(cfg))
+    tree = Hierarchy.from_dict(run.labels["hierarchy"])
+    meta = json.loads((run.path / "model" / "backend.json").read_text())
+    assert meta["backend"] == "hierarchical" and meta["params"]["strategy"] == "top_down"
+    state = json.loads((run.path / "model" / "state.json").read_text())
+    assert state["rule"] == "path" and state["decision"]["decode"] == "top_down"
+    rule = state["decision"]["backoff"]
+    assert rule["rule"] == "backoff" and rule["target_precision"] == [0.9, 0.9]
+    val = run.split_predictions("val")
+    assert all(tree.is_leaf(tree.parse(p)) for p in val["pred"])
+    # the answer is the predicted path cut at a level boundary, or unknown
+    for pred, answer in zip(val["pred"], val["answer"], strict=True):
+        assert answer == "unknown" or pred == answer or pred.startswith(answer + " | ")
+    gold = [tree.parse(g) for g in val["gold"]]
+    answered = [() if a == "unknown" else tree.parse(a) for a in val["answer"]]
+    h = run.metrics["val"]["hierarchy"]
+    assert h["backoff"] == backoff_table(gold, answered, tree.levels)
+    # chosen on this validation split for precision 0.9: met there at every answered level
+    for level in h["backoff"]["levels"].values():
+        assert level["precision"] is None or level["precision"] >= 0.9
+    levels_eval = run.metrics["info"]["levels_eval"]
+    assert levels_eval["Issue"]["routing_lost"] == sum(
+        g[0] != tree.parse(p)[0] for g, p in zip(gold, val["pred"], strict=True)
+    )
+    back = load_backend(run.path / "model")
+    assert back.backoff_.to_dict() == rule

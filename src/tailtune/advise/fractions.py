@@ -42,6 +42,19 @@ _DATA_RESET = {
 }
 
 
+def _keep_hierarchy(data: DataConfig) -> dict[str, Any]:
+    """The hierarchy options a fraction run keeps: its ``label`` cells are paths joined by the
+    separator, read as the same levels (named as the source run named them)."""
+    if not data.hierarchy:
+        return {}
+    columns = data.label_columns if len(data.label_columns) > 1 else None
+    return {
+        "hierarchy": True,
+        "label_separator": data.label_separator,
+        "level_names": data.level_names or columns,
+    }
+
+
 @dataclass
 class FractionRun:
     """One (fraction, seed) learning-curve run."""
@@ -119,7 +132,8 @@ def plan_fractions(
             _write(train.iloc[idx][["text", "label"]], train_file)
             raw = copy.deepcopy(base)
             raw["data"] = {**raw["data"], **_DATA_RESET, "path": str(train_file.resolve()),
-                           "val_path": str(val_file.resolve())}  # fmt: skip
+                           "val_path": str(val_file.resolve()),
+                           **_keep_hierarchy(cfg.data)}  # fmt: skip
             raw["split"] = {**raw["split"], "test": 0.0}
             raw.update(seed=int(seed), name=f"{cfg.name}-advise", runs_dir=str(out_dir / "runs"))
             resolved = config_from_dict(raw)

@@ -42,6 +42,7 @@ def advise(
     *,
     out_dir: str | Path | None = None,
     overrides: list[str] | None = None,
+    data: list[str | Path] | None = None,
     caps: dict[str, int] | None = None,
     write: bool = True,
     log: Callable[[str], None] | None = None,
@@ -51,7 +52,9 @@ def advise(
     ``source`` is a config YAML or a finished run directory (its ``config.yaml`` is used and its
     validation predictions are the base for the confusion analysis); ``settings`` are the
     budget, the learning-curve design and the diagnosis rules (:class:`AdviseSettings`, validated
-    here); ``overrides`` are ``--set`` strings for the source's config. ``caps`` bounds the extra
+    here); ``overrides`` are ``--set`` strings for the source's config; ``data`` are the files
+    of a run that moved, in place of its ``data.path`` (:mod:`tailtune.runs.data_files`; the
+    run's files are otherwise found from any folder and checked). ``caps`` bounds the extra
     examples per class (what an unlabelled pool holds). ``write=False`` returns the advice
     without writing advice.json / advice.md / curves.png. See docs/advise.md for how to read it.
     """
@@ -72,7 +75,7 @@ def advise(
     settings = settings or AdviseSettings()
     settings.validate()
     fractions, seeds = sorted(set(settings.fractions)), list(settings.seeds)
-    cfg, given_run = _resolve(source, overrides)
+    cfg, given_run = _resolve(source, overrides, data)
     out = Path(out_dir) if out_dir else _default_out(cfg, given_run)
     train, val, runs = plan_fractions(cfg, out, fractions, seeds, settings.design)
     reuse = {}
@@ -144,7 +147,7 @@ def advise(
     return advice
 
 
-def _resolve(source, overrides):
+def _resolve(source, overrides, data=None):
     """(config, run or None) of a config file or a finished run directory."""
     from tailtune.config import config_from_dict, load_config
     from tailtune.runs import read_run
@@ -155,11 +158,15 @@ def _resolve(source, overrides):
         if not is_run_dir(p):
             raise DataError(f"{p}: not a finished run directory (expected metrics.json and config.yaml)")  # fmt: skip
         from tailtune.config import apply_overrides
+        from tailtune.runs.data_files import locate_data
 
         run = read_run(p)
-        return config_from_dict(apply_overrides(run.config, overrides or [])), run
+        located = locate_data(run, data)
+        return config_from_dict(apply_overrides(located, overrides or [])), run
     if not p.is_file():
         raise DataError(f"{p}: no such config file or run directory")
+    if data:
+        raise DataError("--data: locates a moved run's files; with a config, set data.path")
     return load_config(p, overrides or []), None
 
 

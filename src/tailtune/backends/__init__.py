@@ -15,13 +15,14 @@ from tailtune.backends._registry import (
     load_backend,
     make_backend,
 )
-from tailtune.backends.base import Backend, clone, freeze
+from tailtune.backends.base import Backend
 from tailtune.backends.build import (
     WORKFLOW_OBJECTIVE,
     backend_kwargs,
     build_backend,
     build_stage,
 )
+from tailtune.backends.params import clone, freeze
 
 __all__ = [
     "BACKENDS",

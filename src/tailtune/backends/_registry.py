@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import pickle
 from pathlib import Path
 from typing import Any
 
 from tailtune.backends._common import read_backend_json
-from tailtune.errors import ConfigError
+from tailtune.errors import ConfigError, DataError, TailtuneError
 
 __all__ = ["BACKENDS", "COMPOSITES", "backend_class", "load_backend", "make_backend"]
 
@@ -20,9 +21,10 @@ BACKENDS: dict[str, str] = {
     "prototype": "tailtune.backends.prototype:PrototypeBackend",
     "cascade": "tailtune.backends.cascade:CascadeBackend",
     "ensemble": "tailtune.backends.ensemble:EnsembleBackend",
+    "hierarchical": "tailtune.backends.hierarchical:HierarchicalBackend",
 }
 
-COMPOSITES = ("cascade", "ensemble")
+COMPOSITES = ("cascade", "ensemble", "hierarchical")
 """Backends made of other backends; a composite never nests another."""
 
 
@@ -40,15 +42,33 @@ def make_backend(name: str, **kwargs: Any):
 
 
 def load_backend(path: str | Path):
-    """Load a saved backend from its directory (dispatching on ``backend.json``)."""
+    """Load a saved backend from its directory (dispatching on ``backend.json``).
+
+    A model file that cannot be read (a truncated or foreign safetensors header, a pickle that
+    ``weights_only=True`` refuses, object arrays in an ``.npz``) is one line naming the folder,
+    whichever library noticed it.
+    """
     meta = read_backend_json(path)
-    return backend_class(meta["backend"]).load(path)
+    cls = backend_class(meta["backend"])
+    try:
+        return cls.load(path)
+    except (TailtuneError, ImportError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - numpy, torch, safetensors, transformers each differ
+        lines = str(exc).strip().splitlines()
+        why = lines[0][:200] if lines else type(exc).__name__
+        if isinstance(exc, pickle.UnpicklingError):  # torch's advice to unpickle is not ours
+            why = "a weights file holds pickled objects, which tailtune never loads"
+        raise DataError(
+            f"{path}: the saved {meta['backend']} model cannot be read ({why}); "
+            "the run's model files are damaged or not tailtune's: train the run again"
+        ) from exc
 
 
 def as_stage(spec: Any, where: str, seed: int):
     """A composite's stage: a built backend, or ``{"backend": name, **kwargs}`` built here
     (seeded with the composite's ``seed`` unless the spec names one)."""
-    from tailtune.backends.base import is_backend
+    from tailtune.backends.params import is_backend
 
     if isinstance(spec, dict):
         spec = dict(spec)

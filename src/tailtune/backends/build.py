@@ -81,8 +81,16 @@ class EnsembleSettings:
 
 
 def build_backend(cfg):
-    """The backend a run config asks for, unfitted (``cfg`` is a :class:`tailtune.config.Config`)."""
-    return backend_class(cfg.model.backend)(**backend_kwargs(cfg))
+    """The backend a run config asks for, unfitted (``cfg`` is a :class:`tailtune.config.Config`).
+
+    With ``data.hierarchy`` the configured backend becomes the stage of a hierarchical model
+    (:mod:`tailtune.backends.build_hierarchy`)."""
+    base = backend_class(cfg.model.backend)(**backend_kwargs(cfg))
+    if not cfg.data.hierarchy:
+        return base
+    from tailtune.backends.build_hierarchy import hierarchical_kwargs
+
+    return backend_class("hierarchical")(**hierarchical_kwargs(cfg, base, build_stage))
 
 
 def backend_objective(cfg):
@@ -166,7 +174,8 @@ def build_stage(spec: dict[str, Any], cfg, where: str):
         stage_cfg = cfg.merged(spec)
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
-    return build_backend(stage_cfg)
+    # the stage itself, never wrapped again in a hierarchical model (data.hierarchy is the run's)
+    return backend_class(stage_cfg.model.backend)(**backend_kwargs(stage_cfg))
 
 
 # train fields the workflow reads for every backend (refit, resume, tracking)
@@ -179,7 +188,7 @@ HARMLESS_TRAIN = frozenset(
     {"device", "num_threads", "progress", "eval_batch_size", "keep_checkpoints", "log_every_s"}
 )
 CHECKED = ("objective", "train", "model.tfidf", "model.embedding", "model.lora", "model.cascade",
-           "model.ensemble")  # fmt: skip
+           "model.ensemble", "model.hierarchy")  # fmt: skip
 
 
 def check_settings(cfg) -> list[str]:
@@ -211,6 +220,11 @@ def check_settings(cfg) -> list[str]:
                 n for n in BACKENDS if f.name in backend_class(n).fields_in_use().get(section, ())
             ]
             where = f"{section}.{f.name}={_show(value)}"
+            if section == "model.hierarchy":  # not a backend to choose: a label structure
+                raise ConfigError(
+                    f"{where}: applies to labels that are paths; set data.hierarchy: true, or "
+                    "remove it"
+                )
             why = f"the {cfg.model.backend} backend does not use it"
             if section == "train" and f.name in HARMLESS_TRAIN:
                 warnings.append(f"{where}: {why} (ignored)")

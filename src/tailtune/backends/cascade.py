@@ -26,8 +26,9 @@ import numpy as np
 
 from tailtune.backends._common import sub_dir, trainable_params
 from tailtune.backends._registry import as_stage
-from tailtune.backends.base import BackendBase, clone, is_backend, merge_in_use
+from tailtune.backends.base import BackendBase
 from tailtune.backends.labels import as_labels
+from tailtune.backends.params import clone, freeze, is_backend, merge_in_use
 from tailtune.errors import ConfigError, DataError
 
 __all__ = ["CascadeBackend", "OTHER", "split_head", "routing_losses"]
@@ -208,7 +209,6 @@ class CascadeBackend(BackendBase):
 
     def frozen_params(self) -> dict:
         """Both stages frozen (see :func:`tailtune.backends.base.freeze`)."""
-        from tailtune.backends.base import freeze
 
         return {"router": freeze(self.router_), "specialist": freeze(self.specialist_)}
 

@@ -265,7 +265,10 @@ def _read_weights(path: Path) -> dict:
         try:
             return torch.load(path / "head.pt", map_location="cpu", weights_only=True)
         except Exception as exc:  # a planted pickle fails here, before any of it runs
+            # torch's own message advises weights_only=False: never ours to give
+            why = exc.__class__.__name__
             raise DataError(
-                f"{path / 'head.pt'}: not a plain tensor file, refused ({exc})"
+                f"{path / 'head.pt'}: not a plain tensor file, refused ({why}: it holds pickled "
+                "objects or is damaged, and tailtune never unpickles objects)"
             ) from None
     raise DataError(f"{path}: no head.safetensors (not a saved embedding-head model)")

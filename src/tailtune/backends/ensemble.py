@@ -25,7 +25,8 @@ import numpy as np
 
 from tailtune.backends._common import sub_dir, trainable_params
 from tailtune.backends._registry import as_stage
-from tailtune.backends.base import BackendBase, clone, is_backend, merge_in_use
+from tailtune.backends.base import BackendBase
+from tailtune.backends.params import clone, freeze, is_backend, merge_in_use
 from tailtune.errors import ConfigError, DataError
 
 __all__ = ["EnsembleBackend", "blend", "weight_grid"]
@@ -279,7 +280,6 @@ class EnsembleBackend(BackendBase):
     def frozen_params(self) -> dict:
         """Params that pin every choice ``fit`` made: frozen members, the blend weights and τ
         (no carve: with nothing left to choose, the members train on all the data)."""
-        from tailtune.backends.base import freeze
 
         return {
             "members": [freeze(m) for m in self.members_],

@@ -19,7 +19,15 @@ import numpy as np
 
 from tailtune.errors import DataError
 
-__all__ = ["ArgmaxRule", "LabelSpace", "RULES", "ThresholdRule", "as_labels", "decision_rule"]
+__all__ = [
+    "ArgmaxRule",
+    "LabelSpace",
+    "PathRule",
+    "RULES",
+    "ThresholdRule",
+    "as_labels",
+    "decision_rule",
+]
 
 
 def as_labels(labels: Sequence) -> np.ndarray:
@@ -106,6 +114,20 @@ class ArgmaxRule:
         return np.asarray(classes, dtype=object)[np.asarray(proba).argmax(axis=1)]
 
 
+class PathRule:
+    """A model over label paths (:mod:`tailtune.backends.hierarchical`): the path its own
+    :class:`~tailtune.objectives.path_decision.PathDecision` decodes (tree, decoding, back-off),
+    saved in the model's state. Deciding needs that tree, so this entry only names the rule."""
+
+    name = "path"
+
+    def decide(self, classes: np.ndarray, proba: np.ndarray, rule=None) -> np.ndarray:
+        raise DataError(
+            "decision rule 'path': decided by the hierarchical model's saved PathDecision, not "
+            "from classes and probabilities alone"
+        )
+
+
 class ThresholdRule:
     """Label sets: the labels whose probability clears their threshold (with the top-k cap and
     at-least-one of the learned :class:`~tailtune.objectives.thresholds.SetRule`)."""
@@ -122,7 +144,7 @@ class ThresholdRule:
         return out
 
 
-RULES = {"argmax": ArgmaxRule(), "thresholds": ThresholdRule()}
+RULES = {"argmax": ArgmaxRule(), "path": PathRule(), "thresholds": ThresholdRule()}
 """Decision rules by the name a saved model records."""
 
 

@@ -59,13 +59,27 @@ def load_model_config(config_or_name: Any) -> Any:
         return _config_from_dict(dict(config_or_name), "config")
     path = Path(str(config_or_name))
     if path.suffix == ".json" and path.is_file():
-        return _config_from_dict(json.loads(path.read_text(encoding="utf-8")), str(path))
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"{path}: not a JSON file ({_first_line(exc)})") from exc
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: expected a JSON object (a transformers config.json)")
+        return _config_from_dict(raw, str(path))
     from tailtune.backends._hf import resolve_source  # .gguf paths, the SmolLM2 name
 
     # the calculator reads configs only, from disk: no check that the Hub could serve the model
     source, gguf = resolve_source(str(config_or_name), check=False)
     if gguf:
-        return transformers.AutoConfig.from_pretrained(source, gguf_file=gguf)
+        try:
+            return transformers.AutoConfig.from_pretrained(source, gguf_file=gguf)
+        except ImportError:
+            raise  # the gguf package missing: transformers' own message names it
+        except Exception as exc:  # transformers' GGUF reader raises many kinds on a bad file
+            raise ConfigError(
+                f"{Path(source) / gguf}: not a GGUF model transformers can read "
+                f"({_first_line(exc)})"
+            ) from exc
     try:
         return transformers.AutoConfig.from_pretrained(str(config_or_name), local_files_only=True)
     except (OSError, ValueError) as exc:
@@ -80,7 +94,19 @@ def _config_from_dict(raw: dict, where: str) -> Any:
     model_type = raw.pop("model_type", None)
     if not model_type:
         raise ConfigError(f"{where}: no 'model_type' field; expected a transformers config.json")
-    return transformers.AutoConfig.for_model(model_type, **raw)
+    try:
+        return transformers.AutoConfig.for_model(model_type, **raw)
+    except ImportError:
+        raise
+    except Exception as exc:  # transformers and huggingface_hub validate with their own kinds
+        raise ConfigError(
+            f"{where}: not a config transformers can read ({_first_line(exc)})"
+        ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
 
 
 def lora_params(

@@ -60,8 +60,8 @@ def training_steps(
             raise ConfigError(f"calc steps: {name} must be a positive integer, got {value}")
     if int(gpus) != gpus or gpus < 1:
         raise ConfigError(f"calc steps: gpus must be a positive integer, got {gpus}")
-    if epochs <= 0:
-        raise ConfigError(f"calc steps: epochs must be positive, got {epochs}")
+    if not math.isfinite(epochs) or epochs <= 0:
+        raise ConfigError(f"calc steps: epochs must be a positive finite number, got {epochs}")
     batches = math.ceil(samples / (batch * gpus))
     per_epoch = math.ceil(batches / grad_accum)
     planned = max(1, batches // grad_accum)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tailtune.errors import TailtuneError
 
-__all__ = ["BOOT_MAX", "check_float", "check_int", "check_output", "check_port"]
+__all__ = ["BOOT_MAX", "check_choice", "check_float", "check_int", "check_output", "check_port"]
 
 #: upper bound for bootstrap resamples: beyond it the index matrix alone needs many GiB.
 BOOT_MAX = 100_000
@@ -37,6 +37,20 @@ def check_float(option: str, value: float | None, lo: float | None = None, hi: f
         raise TailtuneError(f"{option} {value}: expected a finite number")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise TailtuneError(f"{option} {value}: expected {_range(lo, hi)}")
+    return value
+
+
+def check_choice(option: str, value: str | None, choices: Iterable[str]) -> str | None:
+    """``value`` when it is one of ``choices`` (with a "did you mean"); None passes through."""
+    if value is None:
+        return None
+    choices = list(choices)
+    if value not in choices:
+        import difflib
+
+        close = difflib.get_close_matches(value, choices, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise TailtuneError(f"{option} {value}: expected one of {', '.join(choices)}{hint}")
     return value
 
 

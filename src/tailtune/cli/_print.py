@@ -109,7 +109,18 @@ def print_run_summary(path: Path) -> None:
             )
         console.print(table)
         console.print(f"tiers by training count: {recorded_rule(run.labels)}")
-    console.print(f"run: {path}")
+    from tailtune.report.hierarchy import print_hierarchy
+
+    for split, m in splits.items():  # labels that are paths: every level, hF1, back-off
+        print_hierarchy(m.get("hierarchy"), console, split)
+    from tailtune.runs.clean import human_size
+    from tailtune.runs.retention import disk_usage
+
+    disk = disk_usage(path)
+    parts = ", ".join(f"{k} {human_size(disk[k])}" for k in ("model", "checkpoints") if disk[k])
+    console.print(
+        f"run: {path} ({human_size(disk['total'])} on disk" + (f": {parts})" if parts else ")")
+    )
 
 
 def comparison_table(results: list[dict], title: str) -> Table:

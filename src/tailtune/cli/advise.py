@@ -59,6 +59,10 @@ def advise_cmd(
         str, typer.Option(help="stratified (every class shrinks) or classwise (half per seed).")
     ] = _DEFAULT.design,
     overrides: SetOpt = None,
+    data: Annotated[
+        list[Path] | None,
+        typer.Option("--data", help="Where a moved run's data files are now (repeatable)."),
+    ] = None,
 ) -> None:
     """Train on nested fractions, fit per-class learning curves, diagnose, plan a budget.
 
@@ -78,7 +82,7 @@ def advise_cmd(
         "ray_address": ray_address, "design": design,
         **{k: list(v) for k, v in given.items() if v},  # not given: the settings' defaults
     })  # fmt: skip
-    adv = advise(source, settings, out_dir=out, overrides=overrides,
+    adv = advise(source, settings, out_dir=out, overrides=overrides, data=data,
                  log=lambda msg: console.print(msg, markup=False, highlight=False))  # fmt: skip
     print_advice(adv.data, console)
     console.print(

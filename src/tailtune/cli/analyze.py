@@ -131,6 +131,11 @@ def errors_cmd(
     check_output("--confusion-csv", confusion_csv, force=force)
     rep = error_report(run, split=split, top=top, n_hard=hard, issues=issues)
     print_errors(rep, console)
+    from tailtune.report.hierarchy import print_hierarchy
+    from tailtune.runs import read_run
+
+    # labels that are paths: per level, and whether a mistake stayed under the right parent
+    print_hierarchy(read_run(run).metrics.get(rep.split, {}).get("hierarchy"), console, rep.split)
     if confusion_csv is not None:
         rep.write_confusion_csv(confusion_csv)
         console.print(f"wrote {confusion_csv}")

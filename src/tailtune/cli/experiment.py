@@ -30,8 +30,12 @@ def experiment_run(
     runs_dir: Annotated[Path | None, typer.Option(help="Override the runs folder.")] = None,
 ) -> None:
     """Run or resume an experiment; finished runs are skipped, failed ones retried."""
+    from tailtune.cli._options import check_choice, check_int
     from tailtune.experiments import run_experiment
+    from tailtune.experiments.executors import EXECUTORS
 
+    check_choice("--executor", executor, EXECUTORS)
+    check_int("--workers", workers, 1)
     result = run_experiment(
         file, executor=executor, workers=workers, ray_address=ray_address, runs_dir=runs_dir,
         log=console.print,

@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from tailtune.cli._common import JsonOpt, examples
-from tailtune.cli._print import console
+from tailtune.cli._print import console, err_console
+from tailtune.errors import TailtuneError
 
 __all__ = ["app"]
 
@@ -32,7 +33,10 @@ RUN = "runs/atis-minilm-encoder-20261201-101500"
 def export_cmd(
     run: Annotated[Path, typer.Argument(help="Run directory.")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="hf, onnx or sklearn.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="New (or empty) output folder.")],
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="New (or empty) output folder; --force replaces one."),
+    ],
     quantize: Annotated[
         str | None, typer.Option("--quantize", help="int8: dynamic int8 quantization (onnx).")
     ] = None,
@@ -41,13 +45,16 @@ def export_cmd(
         typer.Option("--push", help="Then upload the folder to this Hugging Face model repo."),
     ] = None,
     as_json: JsonOpt = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a non-empty -o folder (never the run).")
+    ] = False,
 ) -> None:
     """Export a run's model as a transformers folder, ONNX, or a scikit-learn pipeline, with a
     model card (README.md), and report how closely it reproduces tailtune predict on the run's
     validation texts; --push uploads the folder to the Hugging Face Hub."""
     from tailtune.export import export_run
 
-    report = export_run(run, fmt, out, quantize=quantize)
+    report = export_run(run, fmt, out, quantize=quantize, force=force)
     if as_json:
         console.print_json(json.dumps(report, default=str))
     else:
@@ -101,6 +108,15 @@ def serve_cmd(
     threads: Annotated[
         int | None, typer.Option(help="CPU threads per worker for the model.")
     ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            envvar="TAILTUNE_API_KEY",
+            show_envvar=True,
+            help="Require this key (Authorization: Bearer KEY) on every request but /health.",
+        ),
+    ] = None,
 ) -> None:
     """Serve a run's model over HTTP: POST /predict, GET /health, GET /labels, docs at /docs."""
     from tailtune.cli._options import check_float, check_int, check_port
@@ -118,18 +134,43 @@ def serve_cmd(
         _check_onnx_of(run, onnx)
     else:
         _check_source(run)
-    console.print(f"serving {source} on http://{host}:{port} (docs at /docs)", soft_wrap=True)
+    if api_key is not None and not api_key.strip():
+        raise TailtuneError("--api-key: empty; give a key or leave the option out")
+
+    def announce() -> None:
+        if api_key is None and not _loopback(host):
+            err_console.print(
+                f"warning: --host {host} serves anyone who can reach this machine, without a "
+                "key; add --api-key KEY (or set TAILTUNE_API_KEY)",
+                style="yellow", soft_wrap=True, markup=False,
+            )  # fmt: skip
+        console.print(f"serving {source} on http://{host}:{port} (docs at /docs)", soft_wrap=True)
+
     serve_run(
         source,
         host=host,
         port=port,
         workers=workers,
+        announce=announce,
+        api_key=api_key,
         max_batch=max_batch,
         max_wait_ms=max_wait_ms,
         max_text_chars=max_text_chars,
         max_texts=max_texts,
         threads=threads,
     )
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_source(path: Path) -> None:

@@ -91,7 +91,9 @@ def runs_show(
     ),
 )
 def runs_compare(
-    refs: Annotated[list[str], typer.Argument(help="Two or more runs.")],
+    refs: Annotated[
+        list[str], typer.Argument(help="Two or more runs: folders, names or hash prefixes.")
+    ],
     runs_dir: RunsDir = Path("runs"),
     all_fields: Annotated[bool, typer.Option("--all", help="Show every config field.")] = False,
 ) -> None:
@@ -152,3 +154,11 @@ def runs_clean(
     removed = remove_abandoned(items)
     freed = sum(u.size for u in removed)
     console.print(f"removed {len(removed)} folder(s), {human_size(freed)} freed")
+    left = [u for u in items if u.path.exists() and u not in removed]
+    if left:
+        from tailtune.errors import TailtuneError
+
+        raise TailtuneError(
+            f"{len(left)} folder(s) could not be removed ({left[0].path}): read-only file system "
+            "or no permission"
+        )

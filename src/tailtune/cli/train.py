@@ -128,7 +128,13 @@ def train_cmd(
 )
 def evaluate_cmd(
     run: Annotated[Path, typer.Argument(help="Run directory.")],
-    data: Annotated[Path | None, typer.Option("--data", help="Labelled file to score.")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Labelled file to score; with --split, where a moved run's data file is now.",
+        ),
+    ] = None,
     split: Annotated[
         str | None,
         typer.Option("--split", help="Score the run's own val or test split instead of a file."),
@@ -186,7 +192,10 @@ def evaluate_cmd(
     if as_json:
         console.print_json(json.dumps(record, default=str))
     else:
+        from tailtune.report.hierarchy import print_hierarchy
+
         print_metrics_table({"eval": scored["metrics"]})
+        print_hierarchy(scored["metrics"].get("hierarchy"), console, "eval")  # labels = paths
     if output is not None:
         console.print(f"wrote {output}")
 
@@ -211,7 +220,8 @@ def _checkpoint_table(result: dict) -> Table:
 
     table = Table(
         title=f"Checkpoints of {Path(result['run']).name} on {result['evaluated_on']}",
-        caption="best = the checkpoint training chose on validation; final = the run's model",
+        caption="best = the checkpoint early stopping kept (on validation); final = the run's "
+        "model; highest = the highest macro F1 here, among rows not trained on these rows",
     )
     for col in ("checkpoint", "step", "acc.", "macro F1", "zero F1", "head F1", "mid F1",
                 "tail F1", ""):  # fmt: skip
@@ -224,8 +234,12 @@ def _checkpoint_table(result: dict) -> Table:
         m = row["metrics"]
         tiers = m.get("tiers", {})
         marks = []
-        if row["checkpoint"] == result["best"] and len(result["rows"]) > 1:
+        if row.get("in_sample"):
+            marks.append("in-sample: trained on these rows, not ranked")
+        elif row["checkpoint"] == result["highest"] and len(result["rows"]) > 1:
             marks.append("◀ highest")
+        if row["checkpoint"] == "best":
+            marks.append("kept by early stopping")
         table.add_row(
             row["checkpoint"],
             "" if row["step"] is None else str(row["step"]),
@@ -288,6 +302,12 @@ def predict_cmd(
     check_output("--output", output, inputs=[input_], force=force)
     if text is None and input_ is None:
         raise TailtuneError("predict: give --text or --input")
+    if set_ and input_ is None:
+        # one rule for --set with a trained run: data.* fields, for reading a new file
+        from tailtune.workflow.apply import file_data_options
+
+        file_data_options({}, set_)  # a non-data field: the same error as with --input
+        raise TailtuneError("predict: --set data.* reads an --input file; --text reads none")
     if input_ is not None:
         if text:
             raise TailtuneError("predict: give --text or --input, not both")
@@ -297,6 +317,13 @@ def predict_cmd(
     if output is not None:
         write_frame_atomic(frame, output)
         console.print(f"wrote {output}: {len(frame):,} predictions")
+        return
+    if "answer" in frame:  # a hierarchy: the path, the back-off answer, each level's p
+        table = Table("text", "path", "answer", "p per level")
+        for row in frame.itertuples():
+            levels = ", ".join(f"{k} {v:.3f}" for k, v in json.loads(row.level_proba).items())
+            table.add_row(Text(row.text[:60]), Text(str(row.pred)), Text(row.answer), levels)
+        console.print(table)
         return
     table = Table("text", "prediction", "p")
     for row in frame.itertuples():

@@ -28,15 +28,18 @@ def to_frame(
     ml_sep,
     multi_label,
     hierarchy=False,
+    missing_levels=(),
     label_format="separator",
     keep_empty_set=False,
 ):
     """Join text and label columns, map label ids to names, and split off rows to remove.
 
     With ``hierarchy`` the label columns are levels of a path: empty cells after the last filled
-    level end the path early (an empty cell before a filled one is still an empty label).
-    With ``multi_label="sets"`` the label is a set (:mod:`tailtune.data.labelsets`).
+    level end the path early (an empty cell before a filled one is still an empty label), and a
+    cell that is one of ``missing_levels`` (CFPB writes an absent Sub-issue as ``None``) counts
+    as empty. With ``multi_label="sets"`` the label is a set (:mod:`tailtune.data.labelsets`).
     """
+    missing = {str(m) for m in missing_levels} if hierarchy else set()
     if multi_label == "sets":
         return _set_rows(
             path, table, prefix, texts, labels, id_column, names, text_sep, ml_sep,
@@ -53,6 +56,8 @@ def to_frame(
         rid = str(table.values[id_column][i]) if id_column else f"{prefix}:{line}"
         text = text_sep.join(t for t in (_as_text(table.values[c][i]) for c in texts) if t.strip())
         per_col = [ll[i] for ll in label_lists]
+        if missing:
+            per_col = [[] if len(p) == 1 and p[0].strip() in missing else p for p in per_col]
         while hierarchy and len(per_col) > 1 and not per_col[-1]:
             per_col.pop()
         reason = None

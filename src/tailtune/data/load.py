@@ -53,6 +53,7 @@ def load_table(
     label_format: str = "separator",
     keep_empty_set: bool = False,
     hierarchy: bool = False,
+    missing_levels: tuple[str, ...] | list[str] = ("None",),
     split: str | None = None,
     hub_config: str | None = None,
     id_column: str | None = None,
@@ -71,7 +72,8 @@ def load_table(
     ``label_format`` says (:mod:`tailtune.data.labelsets`), keeping label-less rows as the empty
     set with ``keep_empty_set``.
     With ``hierarchy`` the label columns are the levels of a path (:mod:`tailtune.data.hierarchy`):
-    empty trailing levels end a path early instead of removing the row.
+    empty trailing levels end a path early instead of removing the row, and a cell holding one of
+    ``missing_levels`` is empty (CFPB's payday file writes an absent Sub-issue as ``None``).
     ``id_column`` takes ids from a column (e.g. ``id`` in split files) instead of ``<stem>:<line>``.
     ``min_classes`` (default 2) raises DataError when fewer distinct labels remain.
     """
@@ -115,6 +117,7 @@ def load_table(
             multi_label_separator,
             multi_label,
             hierarchy,
+            missing_levels,
             label_format,
             keep_empty_set,
         )

@@ -2,7 +2,12 @@
 
 Verdicts, checked in this order (the first that fits wins):
 
-- ``unstable``      a loss is NaN/inf, or the train loss jumps far above its running minimum.
+- ``unstable``      a loss is NaN/inf.
+- a guard's name    a guard of :mod:`tailtune.guards` fired on the curve (divergence,
+                    not-learning, collapsed, identifier-labels, labels-unrelated) or was recorded
+                    by the run (leakage): its cause, evidence and what to do come first, and no
+                    schedule advice ("keep", "train longer") is given for such a run.
+- ``unstable``      the train loss jumps far above its running minimum.
 - ``not-learning``  the loss sits within ``lnk_tol`` of ln K (a uniform guess over K classes), or
                     stays flat without ever going below ln(K - 1 + e) - 1, the lowest value
                     cross-entropy can take when fed probabilities instead of logits: the
@@ -32,7 +37,9 @@ from typing import Any
 import pandas as pd
 
 from tailtune.errors import DataError
-from tailtune.evaluation.splits import pick_split, shared_split, split_model, split_name
+from tailtune.evaluation.compare import compare_runs, comparison_split
+from tailtune.evaluation.splits import pick_split, split_model, split_name
+from tailtune.guards import Finding, check_history, first_finding, prior_entropy
 from tailtune.runs import Run, is_run_dir, read_run
 
 __all__ = [
@@ -74,6 +81,7 @@ class Diagnosis:
     best_epoch: float | None = None
     reasons: list[str] = field(default_factory=list)
     curves: str | None = None  # what the curves are (a run's: validation, selection phase)
+    guards: list[dict] = field(default_factory=list)  # every guard finding (tailtune.guards)
     figures: dict[str, Any] | None = None  # the chosen split's final figures (split_figures)
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,6 +101,8 @@ def diagnose_history(
     fall_tol: float = 0.02,
     starved_batches: float = 300,
     starved_per_class: float = 50,
+    train_counts: dict | None = None,
+    recorded: list[dict] | None = None,
 ) -> Diagnosis:
     """Classify a history (one row per evaluation) into a verdict; see the module docstring.
 
@@ -104,6 +114,8 @@ def diagnose_history(
     Data-starved needs evidence of a small training set: fewer than ``starved_batches`` batches
     per epoch (e.g. 157 against 1,808 for a full-size run) or fewer than ``starved_per_class`` examples per
     class on average; without it, a curve-only reading says overtrained and the next step says so.
+    ``train_counts`` (class -> training rows) gives the guards the prior entropy; ``recorded``
+    adds the findings a run recorded while training (metrics.json ``guards``).
     """
     h = _frame(history)
     x = "epoch" if "epoch" in h and h["epoch"].notna().all() else "step"
@@ -134,6 +146,9 @@ def diagnose_history(
     if bad:
         ev["non_finite"] = bad[:5]
         return done("unstable", None, f"{bad[0][0]} is {h[bad[0][0]].iloc[0]} at {x} {bad[0][1]}")
+    flagged = _guarded(h, ev, n_classes, train_counts, recorded)
+    if flagged is not None:
+        return flagged
     spike = _spike(h["train_loss"].dropna().tolist()) if "train_loss" in h else None
     if spike is not None:
         ev["train_loss_spike"] = {
@@ -191,6 +206,26 @@ def diagnose_history(
     )  # fmt: skip
 
 
+def _guarded(h, ev, n_classes, train_counts, recorded) -> Diagnosis | None:
+    """The guard verdict when a guard fired: the first finding by rank, every finding kept."""
+    found = {f["guard"]: Finding.from_dict(f) for f in recorded or []}
+    if n_classes and n_classes > 1:
+        rows = h.where(h.notna(), None).to_dict("records")
+        prior = prior_entropy(train_counts) if train_counts else None
+        for f in check_history(rows, n_classes=n_classes, prior_entropy=prior,
+                               train_counts=train_counts):  # fmt: skip
+            found.setdefault(f.guard, f)
+    first = first_finding(list(found.values()))
+    if first is None:
+        return None
+    if n_classes and n_classes > 1:
+        ev.update(ln_k=round(math.log(n_classes), 4),
+                  softmax_ce_floor=round(softmax_ce_floor(n_classes), 4))  # fmt: skip
+    ev.update({f"guard_{k}": v for k, v in first.evidence.items()})
+    return Diagnosis(first.guard, ev, first.what_to_do, None, [first.cause],
+                     guards=[f.to_dict() for f in found.values()])  # fmt: skip
+
+
 def softmax_ce_floor(n_classes: int) -> float:
     """The smallest cross-entropy reachable when softmax is applied before it: ln(K - 1 + e) - 1.
 
@@ -246,6 +281,8 @@ def diagnose_run(run: Run | str | Path, *, split: str | None = None, **kwargs) -
         raise DataError(f"{run.path}: no history.jsonl (only neural runs record a training curve)")
     kwargs.setdefault("n_classes", len(run.labels.get("classes", [])) or None)
     kwargs.setdefault("train_size", run.metrics.get("train_size"))
+    kwargs.setdefault("train_counts", run.labels.get("train_counts"))
+    kwargs.setdefault("recorded", run.metrics.get("guards"))
     diagnosis = diagnose_history(run.history, **kwargs)
     diagnosis.curves = "validation curves of the selection phase (history.jsonl)"
     if split is not None:
@@ -277,49 +314,6 @@ def diagnose_path(path: str | Path, **kwargs) -> Diagnosis:
     if p.is_dir() and is_run_dir(p):
         return diagnose_run(p, **kwargs)
     return diagnose_history(load_log(p), **kwargs)
-
-
-def compare_runs(runs, *, min_delta: float = 0.005, split: str = "val") -> list[dict[str, Any]]:
-    """Pairs of runs showing the re-weighting signature (the accuracy–macro-F1 trade-off).
-
-    ``runs``: Run objects, run paths, or ``(name, metrics)`` pairs where metrics has
-    ``accuracy``, ``macro_f1`` and optionally ``zero_f1`` (a lab log's last row). For every
-    ordered pair (a, b) where b has accuracy LOWER and macro F1 HIGHER by at least ``min_delta``
-    each and (when both report it) FEWER zero-F1 classes, returns ``{"a", "b", "d_accuracy",
-    "d_macro_f1", "d_zero_f1", "objective_change", "message"}``. ``objective_change`` lists
-    the objective fields whose values differ when both configs are known: empty means the
-    pattern has another cause (training length, data). Menon et al. (2021): the accuracy-optimal
-    and balanced-error-optimal classifiers differ, so re-weighting trades one for the other.
-    Runs are compared on ``split``'s metrics (each flag names it as ``split``).
-    """
-    summary = [_summary(r, split) for r in runs]
-    flags = []
-    for name_a, a, cfg_a in summary:
-        for name_b, b, cfg_b in summary:
-            if not {"accuracy", "macro_f1"} <= set(a) or not {"accuracy", "macro_f1"} <= set(b):
-                continue  # a run without this split's metrics takes no part
-            d_acc, d_f1 = b["accuracy"] - a["accuracy"], b["macro_f1"] - a["macro_f1"]
-            if name_a == name_b or d_acc > -min_delta or d_f1 < min_delta:
-                continue
-            dz = None
-            if a.get("zero_f1") is not None and b.get("zero_f1") is not None:
-                dz = int(b["zero_f1"]) - int(a["zero_f1"])
-                if dz >= 0:
-                    continue
-            change = _objective_change(cfg_a, cfg_b)
-            why = ""
-            if change is not None:
-                why = (f"; objective differs: {', '.join(change)}" if change
-                       else "; same objective, so look elsewhere (training length, data size)")  # fmt: skip
-            flags.append({
-                "a": name_a, "b": name_b, "d_accuracy": d_acc, "d_macro_f1": d_f1, "d_zero_f1": dz,
-                "objective_change": change, "split": split,
-                "message": f"{name_b} vs {name_a} ({split_name(split)}): accuracy {d_acc:+.3f}, "
-                f"macro F1 {d_f1:+.3f}"
-                + (f", zero-F1 classes {dz:+d}" if dz is not None else "")
-                + " — the re-weighting signature" + why,
-            })  # fmt: skip
-    return flags
 
 
 def diagnose_many(
@@ -367,18 +361,7 @@ def diagnose_many(
             results.append((p.name, None, str(exc)))
     if len(summaries) < 2:
         return results, []
-    return results, compare_runs(summaries, split=_comparison_split(runs, split))
-
-
-def _comparison_split(runs: list[Run], split: str | None) -> str:
-    """The split runs are compared on: the one asked for, else the one they share, else val
-    (logs have no split: their last row stands for validation)."""
-    if split is not None or not runs:
-        return split or "val"
-    try:
-        return shared_split(runs)
-    except DataError:
-        return "val"
+    return results, compare_runs(summaries, split=comparison_split(runs, split))
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -392,22 +375,6 @@ def _frame(history) -> pd.DataFrame:
         if c in h:
             h[c] = pd.to_numeric(h[c], errors="coerce").astype(float)
     return h.reset_index(drop=True)
-
-
-def _summary(r, split: str = "val") -> tuple[str, dict[str, Any], dict | None]:
-    if isinstance(r, tuple):
-        return str(r[0]), dict(r[1]), (r[2] if len(r) > 2 else None)
-    run = r if isinstance(r, Run) else read_run(r)
-    return run.name, run.metrics.get(split) or {}, run.config
-
-
-def _objective_change(cfg_a: dict | None, cfg_b: dict | None) -> list[str] | None:
-    """``objective.<field>: a → b`` for every differing objective field; None without configs."""
-    if not cfg_a or not cfg_b or "objective" not in cfg_a or "objective" not in cfg_b:
-        return None
-    oa, ob = cfg_a["objective"] or {}, cfg_b["objective"] or {}
-    return [f"objective.{k}: {oa.get(k)} → {ob.get(k)}" for k in sorted(set(oa) | set(ob))
-            if oa.get(k) != ob.get(k)]  # fmt: skip
 
 
 def _num(v: Any) -> float | int:

@@ -40,12 +40,23 @@ from typing import Any
 from tailtune.experiments.locks import ConfigLock
 from tailtune.runs.index import pid_alive
 
-__all__ = ["DEFAULT_TRAINER", "execute_job", "ray_resources", "ray_session", "run_jobs"]
+__all__ = [
+    "DEFAULT_TRAINER",
+    "EXECUTORS",
+    "execute_job",
+    "ray_resources",
+    "ray_session",
+    "run_jobs",
+]
 
 DEFAULT_TRAINER = "tailtune.workflow:train"
 PARENT_ENV = "TAILTUNE_EXECUTOR_PARENT"  # the driver's pid, checked by the worker at start
 GRACE_S = 5.0  # how long a worker may take to stop on SIGTERM before SIGKILL
 Result = dict[str, Any]
+
+
+EXECUTORS = ("sequential", "processes", "ray")
+"""The executors :func:`run_jobs` knows (an experiment file's ``executor`` field too)."""
 
 
 def run_jobs(

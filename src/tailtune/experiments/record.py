@@ -37,6 +37,7 @@ def build_record(
     failures: dict[str, str] | None = None,
     prediction_written: str | None = None,
     in_progress: dict[str, str] | None = None,
+    prediction_versions: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The record as a JSON-ready dict; ``run_dirs`` maps run ids to finished run directories,
     ``in_progress`` the runs another driver was training (by run id, who holds the lock)."""
@@ -50,7 +51,11 @@ def build_record(
         "held_constant": held_constant(planned),
         "prediction": exp.prediction,
         "prediction_written": prediction_written,
-        "result": {"metric": exp.metric, "cells": cells},
+        "result": {
+            "metric": exp.metric,
+            "cells": cells,
+            "tiers_rule": next((c["tiers_rule"] for c in cells if c.get("tiers_rule")), None),
+        },  # fmt: skip
         "failed": [
             {"values": p.values, "seed": p.seed, "run_id": p.run_id, "error": failures[p.run_id]}
             for p in planned
@@ -70,9 +75,31 @@ def build_record(
     paired = _paired_bootstraps(exp, cells)
     record["meaningful"] = _meaningful(exp, cells, paired)
     record["prediction_check"] = check_prediction(
-        exp.expected, _prediction_inputs(exp, cells, paired)
+        exp.expected, _prediction_inputs(exp, exp.expected, cells, paired)
     )
+    if prediction_versions:
+        record["prediction_written"] = prediction_versions[-1]["registered"]
+        record["prediction_versions"] = prediction_versions
+        _changed_after_results(record, exp, cells, paired, prediction_versions)
     return record
+
+
+def _changed_after_results(record, exp, cells, paired, versions) -> None:
+    """Mark every verdict when the prediction was edited after results existed, and keep the
+    original (first) prediction's verdict beside the current one."""
+    from tailtune.experiments.prediction import Prediction
+    from tailtune.experiments.registry import AFTER_RESULTS
+
+    if not any(v["after_results"] for v in versions):
+        return
+    record["prediction_changed_after_results"] = True
+    check = record["prediction_check"]
+    check["sentence"] = f"{AFTER_RESULTS} (version {len(versions)}): {check['sentence']}"
+    first = versions[0]
+    original = Prediction(**first["expected"]) if first.get("expected") else None
+    orig = check_prediction(original, _prediction_inputs(exp, original, cells, paired))
+    orig["text"], orig["registered"] = first["text"], first["registered"]
+    record["original_prediction_check"] = orig
 
 
 def held_constant(planned: list[PlannedRun]) -> dict[str, Any]:
@@ -149,6 +176,7 @@ def _cells(exp, planned, run_dirs) -> list[dict[str, Any]]:
             "total_s": (run.metrics.get("timing") or {}).get("total_s"),
         })  # fmt: skip
     out = list(cells.values())
+    _fix_tiers(out)
     for cell in out:
         for m in {*METRICS, exp.metric}:
             cell[m] = mean_std([r[m] for r in cell["runs"]])
@@ -158,6 +186,21 @@ def _cells(exp, planned, run_dirs) -> list[dict[str, Any]]:
         cell["delta"] = {m: _sub(cell[m]["mean"], first[m]["mean"]) for m in {*METRICS, exp.metric}}
         cell["tier_delta"] = {t: _sub(cell["tiers"][t], first["tiers"][t]) for t in TIERS}
     return out
+
+
+def _fix_tiers(cells: list[dict[str, Any]]) -> None:
+    """Every run's tier F1 on the tiers of the full training data (experiments/fixed_tiers)."""
+    from tailtune.experiments.fixed_tiers import fixed_tiers, tier_means
+
+    runs = [r for c in cells for r in c["runs"]]
+    fixed = fixed_tiers([Path(r["run_dir"]) for r in runs])
+    if fixed is None:
+        return
+    tiers, rule = fixed
+    for r in runs:
+        r["tiers"] = tier_means(Path(r["run_dir"]), tiers)
+    for c in cells:
+        c["tiers_rule"] = rule
 
 
 def _paired_bootstraps(exp, cells) -> dict[str, list[dict[str, Any]]]:
@@ -211,11 +254,12 @@ def _meaningful(exp, cells, boots) -> dict[str, Any]:
     return {"comparisons": comparisons, "summary": summary or "no comparison (missing runs)"}
 
 
-def _prediction_inputs(exp, cells, boots) -> list[dict[str, Any]]:
-    """What :func:`check_prediction` needs for each value against the first, on its metric."""
-    if exp.expected is None or exp.is_grid or not cells:
+def _prediction_inputs(exp, expected, cells, boots) -> list[dict[str, Any]]:
+    """What :func:`check_prediction` needs for each value against the first, on the metric of
+    the prediction ``expected``."""
+    if expected is None or exp.is_grid or not cells:
         return []
-    metric = exp.expected.metric
+    metric = expected.metric
     (values,) = exp.fields.values()
     first = cells[0]
     out = []
@@ -269,6 +313,7 @@ def render_markdown(record: dict[str, Any]) -> str:
         f"# Experiment: {record['experiment']}", "",
         f"**Variable changed** ({'grid' if var['grid'] else 'one variable'}): {fields}; seeds {var['seeds']}", "",
         f"**Prediction** (written {record.get('prediction_written') or 'before running'}): {record['prediction']}", "",
+        *_original_lines(record),
         f"**Prediction held?** {_prediction_line(record)}", "",
         f"**Result** (validation, mean ± std over seeds; Δ vs `{res['cells'][0]['label']}`):", "",
         "| value | seeds | accuracy | macro F1 | zero-F1 classes | Δ " + res["metric"] + " | Δ head F1 | Δ mid F1 | Δ tail F1 |",
@@ -285,6 +330,9 @@ def render_markdown(record: dict[str, Any]) -> str:
         lines.append(f"\nFailed: {f['values']} seed {f['seed']}: {f['error']}")
     for f in record.get("in_progress", []):
         lines.append(f"\nIn progress elsewhere: {f['values']} seed {f['seed']}: {f['held_by']}")
+    rule = res.get("tiers_rule")
+    if rule:
+        lines.append(f"\nTier columns: {rule}.")
     lines += ["", f"**Meaningful?** {record['meaningful']['summary']}", ""]
     for comp in record["meaningful"]["comparisons"]:
         for p in comp["paired_bootstrap"]:
@@ -300,11 +348,27 @@ def render_markdown(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _original_lines(record: dict[str, Any]) -> list[str]:
+    """The original prediction and its verdict, when the prediction changed after results."""
+    orig = record.get("original_prediction_check")
+    if not record.get("prediction_changed_after_results") or orig is None:
+        return []
+    n = len(record.get("prediction_versions") or [])
+    return [f"**Prediction changed after results** (version {n}); the original, registered "
+            f"{orig['registered']}: {orig['text']}", "",
+            f"**Original prediction held?** {orig['sentence']}", ""]  # fmt: skip
+
+
 def _prediction_line(record: dict[str, Any]) -> str:
     check = record.get("prediction_check") or {}
     if not check.get("checkable"):
         return check.get("sentence") or "not machine-checkable"
-    lines = [f"**{check['verdict']}**: {check['prediction']['metric']} "
+    changed = (
+        "prediction changed after results: "
+        if record.get("prediction_changed_after_results")
+        else ""
+    )
+    lines = [f"{changed}**{check['verdict']}**: {check['prediction']['metric']} "
              f"{check['prediction']['direction']} by at least {check['prediction']['at_least']:g}"]  # fmt: skip
     for c in check["comparisons"]:
         lines.append(f"- {c['b']} vs {c['a']}: {c['sentence']}")

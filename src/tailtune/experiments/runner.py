@@ -32,6 +32,7 @@ from tailtune.experiments.spec import Experiment, load_experiment
 from tailtune.runs.clean import find_unfinished
 from tailtune.runs.index import ensure_index, index_run, mark_status, run_config_hash, run_key
 from tailtune.runs.reader import is_run_dir, read_run
+from tailtune.runs.writer import writable_runs_dir
 
 __all__ = ["ExperimentResult", "run_experiment", "show_experiment"]
 
@@ -68,8 +69,9 @@ def run_experiment(
     say = log or (lambda msg: None)
     planned = plan_runs(exp)
     root, edir = runs_root(exp, runs_dir), experiment_dir(exp, runs_dir)
+    writable_runs_dir(root, "--runs-dir" if runs_dir is not None else "runs_dir")
     edir.mkdir(parents=True, exist_ok=True)
-    written = _write_plan(exp, planned, edir)
+    versions = _write_plan(exp, planned, edir)
     db = ensure_index(root)
     rel = edir.name
 
@@ -128,7 +130,7 @@ def run_experiment(
     _sweep_locks(edir / ".locks")
     finished = finished_runs(edir)
     record = build_record(
-        exp, planned, finished, failed, prediction_written=written, in_progress=busy
+        exp, planned, finished, failed, prediction_versions=versions, in_progress=busy
     )
     files = list(write_record(edir, record))
     files += _plots(exp, record, edir, say)
@@ -182,22 +184,25 @@ def show_experiment(exp_dir: str | Path) -> dict[str, Any]:
     return record
 
 
-def _write_plan(exp: Experiment, planned: list[PlannedRun], edir: Path) -> str:
-    """Write experiment.json (the prediction with the time it was first written) before running."""
+def _write_plan(exp: Experiment, planned: list[PlannedRun], edir: Path) -> list[dict[str, Any]]:
+    """Write experiment.json before running: the plan and every version of the prediction
+    (tailtune.experiments.registry); returns the versions."""
+    from tailtune.experiments.registry import register_prediction
+
     path = edir / "experiment.json"
     old = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     expected = exp.expected.to_dict() if exp.expected is not None else None
-    same = old.get("prediction") == exp.prediction and old.get("expected") == expected
-    written = old.get("prediction_written") if same else None
-    written = written or time.strftime("%Y-%m-%dT%H:%M:%S")
+    versions = register_prediction(old, exp.prediction, expected, bool(finished_runs(edir)),
+                                   time.strftime("%Y-%m-%dT%H:%M:%S"))  # fmt: skip
     plan = {
         "name": exp.name, "source": exp.source, "prediction": exp.prediction,
-        "expected": expected, "prediction_written": written, "fields": exp.fields, "grid": exp.is_grid,
+        "expected": expected, "prediction_written": versions[-1]["registered"],
+        "prediction_versions": versions, "fields": exp.fields, "grid": exp.is_grid,
         "seeds": exp.seeds, "metric": exp.metric,
         "runs": [{"run_id": p.run_id, "values": p.values, "seed": p.seed} for p in planned],
     }  # fmt: skip
     path.write_text(json.dumps(plan, indent=2, default=str) + "\n", encoding="utf-8")
-    return written
+    return versions
 
 
 def _plots(exp: Experiment, record: dict[str, Any], edir: Path, say) -> list[Path]:

@@ -24,6 +24,7 @@ from tailtune._settings import from_dict
 from tailtune.config import (
     DATA_PATH_FIELDS,
     _resolve_paths,
+    check_seed,
     config_from_dict,
     read_config_file,
     read_yaml_mapping,
@@ -87,6 +88,8 @@ class ExperimentFile:
             )
         if len(set(seeds)) != len(seeds):
             raise ConfigError(f"{at}seeds: got {seeds}, expected distinct integers")
+        for i, seed in enumerate(seeds):
+            check_seed(seed, f"{at}seeds[{i}]")
         if self.workers < 1:
             raise ConfigError(f"{at}workers: got {self.workers!r}, expected a positive integer")
         if self.vary is not None and self.grid is not None:

@@ -28,6 +28,7 @@ class Source:
     classes: list[str]
     max_length: int | None
     val_texts: list[str] = field(repr=False)
+    decision: dict | None = None  # a hierarchy's decision rule (PathDecision.to_dict())
 
 
 def open_run(run_path: str | Path, device: str = "cpu") -> Source:
@@ -41,6 +42,9 @@ def open_run(run_path: str | Path, device: str = "cpu") -> Source:
         raise TailtuneError(f"{run.path}: the run has no saved model (model/backend.json)")
     _quiet()
     backend = load_backend(model_dir)
+    decision = _path_decision(backend)
+    if decision is not None:  # a flat hierarchical model: export its one model over leaf paths
+        backend = backend.model_
     _to_cpu(backend, device)
     val = run.split_predictions("val")
     texts = [str(t) for t in val["text"].tolist()] if len(val) else []
@@ -51,7 +55,22 @@ def open_run(run_path: str | Path, device: str = "cpu") -> Source:
         classes=[str(c) for c in backend.classes_],
         max_length=getattr(backend, "max_length", None),
         val_texts=texts,
+        decision=decision,
     )
+
+
+def _path_decision(backend) -> dict | None:
+    """The decision rule of a hierarchical model (exported beside its leaf probabilities), or
+    None; a top-down model is refused in one line (several classifiers, no single graph)."""
+    decision = getattr(backend, "path_decision_", None)
+    if decision is None:
+        return None
+    if getattr(backend, "model_", None) is None:
+        raise TailtuneError(
+            "export: a top-down hierarchical model chooses among several classifiers; serve the "
+            "run with tailtune serve, or train model.hierarchy.strategy: flat to export it"
+        )
+    return decision.to_dict()
 
 
 def posthoc(backend) -> tuple[float, float, np.ndarray | None]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tailtune.errors import TailtuneError
-from tailtune.export._files import staged_dir, write_export_json
+from tailtune.export._files import check_out_dir, staged_dir, write_export_json
 from tailtune.export._source import open_run
 from tailtune.export.card import write_card
 
@@ -23,7 +23,11 @@ QUANTIZE = (None, "int8")
 
 
 def export_run(
-    run_path: str | Path, fmt: str, out_dir: str | Path, quantize: str | None = None
+    run_path: str | Path,
+    fmt: str,
+    out_dir: str | Path,
+    quantize: str | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Export a finished run's model to ``out_dir`` as ``fmt`` (hf, onnx or sklearn).
 
@@ -32,6 +36,7 @@ def export_run(
     classes, the files written, what was folded in (post-hoc τ, temperature) and the agreement
     with ``tailtune predict`` on the run's validation texts (top-1 share, largest probability
     difference). Raises TailtuneError with one line when the run cannot take this format.
+    A non-empty ``out_dir`` is replaced only with ``force`` (never the run itself).
     """
     if fmt not in FORMATS:
         raise TailtuneError(f"export: format {fmt!r} is not one of {', '.join(FORMATS)}")
@@ -39,6 +44,7 @@ def export_run(
         raise TailtuneError(f"export: --quantize {quantize!r}: only int8 is offered")
     if quantize and fmt != "onnx":
         raise TailtuneError(f"export: --quantize applies to --format onnx, not {fmt}")
+    check_out_dir(out_dir, run_path, force)
     started = time.perf_counter()
     source = open_run(run_path)
     report: dict[str, Any] = {
@@ -48,7 +54,11 @@ def export_run(
         "classes": source.classes,
         "val_texts": len(source.val_texts),
     }
-    with staged_dir(out_dir) as folder:
+    if source.decision is not None:
+        # a hierarchy: the model gives leaf-path probabilities; this rule (tree, decoding,
+        # back-off) turns them into the path, each level's probability and the answer
+        report["decision"] = source.decision
+    with staged_dir(out_dir, force) as folder:
         if fmt == "hf":
             from tailtune.export.hf import export_hf
 

@@ -107,6 +107,7 @@ def _run_section(
         "train_size": run.metrics.get("train_size"),
         "timing": run.metrics.get("timing", {}),
         "cascade": cascade_figures(run.metrics.get("info")),
+        "hierarchy": _hierarchy_section(metrics.get("hierarchy"), run.metrics.get("info")),
         "metrics": metrics,
         "split_model": split_model(run, split),
         "headline": headline(run, split, noise.ci, n_boot=n_boot, seed=seed),
@@ -134,6 +135,25 @@ def _run_section(
             "confusion": plots.confusion_top(errs.confusion, 15),
         },
         "_tiers_frame": errs.tiers,
+    }
+
+
+def _hierarchy_section(h: dict | None, info: dict | None) -> dict[str, Any] | None:
+    """Per-level rows, hP/hR/hF1, sibling vs wrong-branch mistakes, back-off and the rule,
+    for a run whose labels are paths (None otherwise)."""
+    if not h:
+        return None
+    from tailtune.report.hierarchy import hierarchy_rows
+
+    info = info or {}
+    return {
+        "rows": hierarchy_rows(h),
+        "hierarchical": h.get("hierarchical") or {},
+        "errors": h.get("errors") or {},
+        "backoff": h.get("backoff"),
+        "strategy": info.get("strategy"),
+        "per": info.get("per"),
+        "rule": info.get("backoff"),
     }
 
 

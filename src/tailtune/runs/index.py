@@ -282,6 +282,13 @@ def rebuild_index(runs_dir: str | Path) -> Path:
     """Recreate ``<runs_dir>/index.db`` from the run directories (nested folders included)."""
     root = require_runs_dir(runs_dir)
     db = index_path(root)
+    if db.exists() and not db.is_file():
+        raise DataError(f"{db}: is a folder, not the run index; rename or remove it first")
+    if not _writable(root, db):
+        raise DataError(
+            f"{root}: cannot write the index here (read-only or no permission); reading "
+            "commands (`runs list`, `runs show`) work without it"
+        )
     with _rebuild_lock(root):
         _remove_db(db)
         with connect(db):
@@ -316,6 +323,13 @@ def ensure_index(runs_dir: str | Path) -> Path:
     """
     root = require_runs_dir(runs_dir)
     db = index_path(root)
+    if db.exists() and not db.is_file():
+        raise DataError(
+            f"{db}: is a folder, not the run index; rename or remove it "
+            "(the index is rebuilt from the run folders)"
+        )
+    if not _writable(root, db):
+        return _private_index(root, db)
     if not _healthy(db):
         with _rebuild_lock(root):
             if not _healthy(db):  # another process may have replaced it while we waited
@@ -324,15 +338,60 @@ def ensure_index(runs_dir: str | Path) -> Path:
     return db
 
 
-def reconcile_index(runs_dir: str | Path) -> dict[str, int]:
+def _writable(root: Path, db: Path) -> bool:
+    """Can this process write the index (and its WAL files) in ``root``? False on a read-only
+    mount, an archive or a shared folder without permission."""
+    if not os.access(root, os.W_OK | os.X_OK):
+        return False
+    return not db.exists() or os.access(db, os.R_OK | os.W_OK)
+
+
+_PRIVATE: dict[Path, Path] = {}
+
+
+def _private_index(root: Path, db: Path) -> Path:
+    """An index of a runs folder this process cannot write, kept in a temporary folder.
+
+    It starts as a copy of ``<root>/index.db`` when that opens (so the status of runs without a
+    folder is kept), or empty, and is reconciled with the run folders like the real one. Nothing
+    is written in ``root``; the copy is removed when the process ends.
+    """
+    import atexit
+    import shutil
+    import tempfile
+
+    key = root.resolve()
+    private = _PRIVATE.get(key)
+    if private is None:
+        folder = Path(tempfile.mkdtemp(prefix="tailtune-index-"))
+        atexit.register(shutil.rmtree, folder, True)
+        private = _PRIVATE[key] = folder / INDEX_NAME
+        if db.is_file():
+            with contextlib.suppress(sqlite3.Error, OSError):
+                src = sqlite3.connect(f"file:{db}?mode=ro&immutable=1", uri=True)
+                try:
+                    if src.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+                        dst = sqlite3.connect(private)
+                        src.backup(dst)
+                        dst.close()
+                finally:
+                    src.close()
+            if not _healthy(private):
+                _remove_db(private)
+    reconcile_index(root, private)
+    return private
+
+
+def reconcile_index(runs_dir: str | Path, db: str | Path | None = None) -> dict[str, int]:
     """Make the index agree with the folders; returns the counts of what changed.
 
     ``added``: finished run folders the index lacked (or whose metrics.json changed);
     ``removed``: rows of finished runs whose folder is gone; ``interrupted``: ``running`` rows
     whose process (on this host) has ended without finishing. All changes are one transaction.
+    ``db`` is the index file (default ``<runs_dir>/index.db``).
     """
     root = require_runs_dir(runs_dir)
-    db = index_path(root)
+    db = Path(db) if db is not None else index_path(root)
     on_disk = {_rel(root, d): d for d in walk_runs(root)}
     with connect(db, create=False) as con:
         con.row_factory = sqlite3.Row
@@ -512,9 +571,14 @@ def list_runs(
     adds dotted config fields to the default columns.
     """
     db = ensure_index(runs_dir)
+    known = _known_fields(db)
+    for col in columns or []:
+        _check_field(col, known, "--column")
+    if sort:
+        _check_field(sort, known, "--sort")
     clauses, params = [], []
     for item in where or []:
-        clause, value = _clause(item)
+        clause, value = _clause(item, known)
         clauses.append(clause)
         params.append(value)
     sql = "SELECT * FROM runs" + (" WHERE " + " AND ".join(clauses) if clauses else "")
@@ -535,7 +599,17 @@ def list_runs(
 
 def show_run(runs_dir: str | Path, ref: str) -> dict[str, Any]:
     """One run's row with ``config`` and ``metrics`` parsed; ``ref`` is a key, run dir, name or
-    config-hash prefix (an ambiguous or unknown ref is a TailtuneError)."""
+    config-hash prefix (an ambiguous or unknown ref is a TailtuneError). A ref that is a finished
+    run's folder is read from the folder itself, wherever it is (no index needed)."""
+    from tailtune.runs.reader import is_run_dir
+
+    if is_run_dir(Path(ref)):
+        folder = Path(ref)
+        out = _row_from_dir(folder.parent, folder, None)
+        out["run_dir"] = str(folder)
+        out["config"] = json.loads(out["config"] or "{}")
+        out["metrics"] = json.loads(out["metrics"] or "{}")
+        return _with_disk(out, folder)
     db = ensure_index(runs_dir)
     with connect(db, create=False) as con:
         con.row_factory = sqlite3.Row
@@ -557,12 +631,30 @@ def show_run(runs_dir: str | Path, ref: str) -> dict[str, Any]:
     out = dict((exact or rows)[0])
     out["config"] = json.loads(out["config"] or "{}")
     out["metrics"] = json.loads(out["metrics"] or "{}")
-    return out
+    folder = Path(out["run_dir"]) if out["run_dir"] else None
+    if folder is not None and not folder.is_absolute():
+        folder = Path(runs_dir) / folder
+    return _with_disk(out, folder)
+
+
+def _with_disk(row: dict[str, Any], folder: Path | None) -> dict[str, Any]:
+    """``row`` plus ``disk``: the bytes the run folder holds (total and model / checkpoints /
+    other), when the folder is there."""
+    if folder is not None and folder.is_dir():
+        from tailtune.runs.retention import disk_usage
+
+        row["disk"] = disk_usage(folder)
+    return row
 
 
 def compare_runs(runs_dir: str | Path, refs: list[str], all_fields: bool = False) -> pd.DataFrame:
     """Runs side by side: rows = metrics, tier mean F1s and the config fields that differ
     (every field with ``all_fields``); one column per run, named by its run dir or key."""
+    if len(refs) < 2:
+        raise TailtuneError(
+            f"runs compare: got {len(refs)} run(s), expected two or more "
+            "(`tailtune runs show` prints one)"
+        )
     runs = [show_run(runs_dir, r) for r in refs]
     flat = [flatten_config(r["config"]) for r in runs]
     fields = sorted(set().union(*flat))
@@ -582,11 +674,39 @@ def compare_runs(runs_dir: str | Path, refs: list[str], all_fields: bool = False
     return pd.DataFrame.from_dict(rows, orient="index", columns=names)
 
 
-def _clause(item: str) -> tuple[str, Any]:
+def _known_fields(db: Path) -> set[str]:
+    """The fields a query may name: the index's columns, every field (and section) of the
+    current config, and every dotted field of the configs the index holds (older runs)."""
+    from tailtune.config import Config, config_to_dict
+
+    names = {c for c in _COLUMNS if c not in ("config", "metrics")}
+    configs = [config_to_dict(Config())]
+    with connect(db, create=False) as con:
+        configs += [json.loads(c) for (c,) in con.execute("SELECT config FROM runs") if c]
+    for config in configs:
+        for dotted in flatten_config(config):
+            parts = dotted.split(".")
+            names.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+    return names
+
+
+def _check_field(field: str, known: set[str], option: str) -> None:
+    if field in known:
+        return
+    import difflib
+
+    close = difflib.get_close_matches(field, sorted(known), n=1)
+    hint = f"did you mean '{close[0]}'?" if close else "e.g. macro_f1, backend or train.lr"
+    raise TailtuneError(f"{option} {field}: not a column of the index or a config field ({hint})")
+
+
+def _clause(item: str, known: set[str] | None = None) -> tuple[str, Any]:
     m = _FILTER.match(item)
     if not m:
         raise TailtuneError(f"filter '{item}': expected field=value (ops: = != ~ > < >= <=)")
     field, op, raw = m.groups()
+    if known is not None:
+        _check_field(field, known, "--where")
     value: Any = raw
     with contextlib.suppress(yaml.YAMLError):
         parsed = yaml.safe_load(raw)

@@ -38,8 +38,33 @@ __all__ = [
     "in_progress",
     "latest_interrupted",
     "unfinished_runs",
+    "writable_runs_dir",
     "write_json_atomic",
 ]
+
+
+def writable_runs_dir(runs_dir: str | Path, option: str = "runs_dir") -> Path:
+    """``runs_dir``, created when missing, or one line saying why runs cannot be written there.
+
+    Checked before any work, so a runs folder that is a file, sits on a read-only mount or lacks
+    permission fails in a second instead of after training. A real write is tried (a hidden probe
+    file): permission bits say nothing for root, and only the write shows a read-only mount.
+    """
+    root = Path(runs_dir)
+    if root.exists() and not root.is_dir():
+        raise TailtuneError(f"{option} {root}: is a file, not a folder; choose another runs folder")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        reason = _atomic.refusal(exc)
+        raise TailtuneError(
+            f"{option} {root}: runs cannot be written there ({reason}); "
+            "choose another runs folder (--set runs_dir=PATH)"
+        ) from exc
+    return root
 
 
 class RunWriter:
@@ -70,7 +95,7 @@ class RunWriter:
         self._lock: int | None = None
 
     def __enter__(self) -> RunWriter:
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        writable_runs_dir(self.runs_dir)
         if self.resume_from is not None and self.resume_from.resolve() == self.tmp.resolve():
             self._lock = _claim(self.tmp)
         elif self.resume_from is not None:

@@ -3,14 +3,14 @@
 ``create_app`` loads the model once and returns a FastAPI app whose requests go through one
 :class:`~tailtune.serve.batcher.MicroBatcher`. Every bad request is answered with a 4xx and
 ``{"error": "<field>: <what was wrong>"}``: malformed JSON (400), a missing or mistyped field,
-an empty list, a non-string text, ``top_k`` out of range (422), too many texts or a text over the
-size limit (413). Nothing a client sends stops the server.
+an empty list, a non-string text, ``top_k`` out of range (422), too many texts, a text or a body
+over the size limit (413, also for chunked bodies), a body that is not JSON (415), a missing API
+key (401), an unknown path (404). Nothing a client sends stops the server.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from tailtune._extras import require
 from tailtune.errors import TailtuneError
 from tailtune.serve._schema import PredictRequest, PredictResponse
 from tailtune.serve.batcher import MicroBatcher
+from tailtune.serve.guards import Guard, body_error
 from tailtune.serve.predictor import load_predictor
 
 __all__ = ["create_app", "Limits"]
@@ -56,11 +57,17 @@ def create_app(
     max_text_chars: int = 10_000,
     max_texts: int = 256,
     threads: int | None = None,
+    api_key: str | None = None,
 ):
-    """A FastAPI app serving a run directory (tailtune backend) or an ONNX export folder."""
+    """A FastAPI app serving a run directory (tailtune backend) or an ONNX export folder.
+
+    With ``api_key`` every request but ``/health`` needs ``Authorization: Bearer KEY`` (or
+    ``X-API-Key``), see :mod:`tailtune.serve.guards`.
+    """
     fastapi = require("fastapi", "tailtune serve")
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException
 
     limits = Limits(max_batch, max_wait_ms, max_text_chars, max_texts)
     predictor = load_predictor(source, threads=threads)
@@ -78,9 +85,10 @@ def create_app(
     app = fastapi.FastAPI(
         title="tailtune",
         summary=f"{predictor.backend} classifier over {n_classes} labels",
-        description=f"Serving `{predictor.source}` ({predictor.kind}).",
+        description=f"Serving `{Path(predictor.source).name}` ({predictor.kind}).",
         lifespan=lifespan,
     )
+    app.add_middleware(Guard, max_body_bytes=limits.max_body_bytes(), api_key=api_key)
 
     def error(status: int, message: str) -> JSONResponse:
         return JSONResponse(status_code=status, content={"error": message})
@@ -90,14 +98,13 @@ def create_app(
         status, message = describe_validation(exc.errors())
         return error(status, message)
 
-    @app.middleware("http")
-    async def body_limit(request, call_next):
-        size = request.headers.get("content-length")
-        if size is not None and size.isdigit() and int(size) > limits.max_body_bytes():
-            return error(413, f"request body: {size} bytes, at most {limits.max_body_bytes()}")
-        return await call_next(request)
+    @app.exception_handler(HTTPException)
+    async def http_error(request, exc: HTTPException):
+        # 404, 405, a body FastAPI could not read: the same {"error": ...} shape as the rest
+        status, message = body_error(exc) or (exc.status_code, str(exc.detail))
+        return error(status, message)
 
-    @app.post("/predict", response_model=PredictResponse)
+    @app.post("/predict", response_model=PredictResponse, response_model_exclude_none=True)
     async def predict(body: PredictRequest) -> Any:
         """Labels and top-k probabilities for each text (micro-batched with other requests)."""
         top_k = min(3, n_classes) if body.top_k is None else body.top_k
@@ -114,6 +121,8 @@ def create_app(
                 idx = sorted(np.flatnonzero(chosen), key=lambda j: -p[j])
                 row["labels"] = [{"label": str(classes[j]), "probability": round(float(p[j]), 6)}
                                  for j in idx]  # fmt: skip
+        if predictor.decision is not None:  # a hierarchy: its saved decision rule
+            _add_paths(rows, proba, predictor)
         return {"predictions": rows, "model": predictor.backend}
 
     @app.get("/health")
@@ -122,10 +131,9 @@ def create_app(
         b = app.state.batcher
         return {
             "status": "ok",
-            "pid": os.getpid(),
             "backend": predictor.backend,
             "kind": predictor.kind,
-            "source": predictor.source,
+            "source": Path(predictor.source).name,  # no absolute path to a public endpoint
             "n_labels": n_classes,
             "uptime_s": round(time.time() - started, 1),
             "batches": b.batches,
@@ -207,3 +215,15 @@ def top_k_rows(proba: np.ndarray, classes: np.ndarray, k: int) -> list[dict]:
         top = [{"label": str(classes[j]), "probability": round(float(p[j]), 6)} for j in idx]
         rows.append({"label": top[0]["label"], "probability": top[0]["probability"], "top_k": top})
     return rows
+
+
+def _add_paths(rows: list[dict], proba: np.ndarray, predictor) -> None:
+    """The decoded path as each row's label (with its probability), the back-off answer and
+    each level's probability (:class:`tailtune.objectives.path_decision.PathDecision`)."""
+    out = predictor.decision.describe(proba, predictor.classes)
+    col = {c: j for j, c in enumerate(predictor.classes)}
+    for i, row in enumerate(rows):
+        row["label"] = out["path"][i]
+        row["probability"] = round(float(proba[i, col[row["label"]]]), 6)
+        row["answer"] = out["answer"][i]
+        row["levels"] = {k: round(v, 6) for k, v in out["level_proba"][i].items()}

@@ -24,6 +24,7 @@ class Predictor:
     backend: str
     rule: Any = None
     """Label sets: the saved :class:`~tailtune.objectives.thresholds.SetRule`; else None."""
+    decision: Any = None  # a hierarchy's PathDecision (path, levels, back-off), else None
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         return np.asarray(self.model.predict_proba(list(texts)), dtype=np.float64)
@@ -43,7 +44,14 @@ def load_predictor(path: str | Path, threads: int | None = None) -> Predictor:
         from tailtune.export.runtime import OnnxClassifier
 
         model = OnnxClassifier(p, threads=threads)
-        return Predictor(model, list(meta["classes"]), "onnx", str(p), str(meta["backend"]))
+        decision = None
+        if meta.get("decision") is not None:  # an export of a hierarchical run
+            from tailtune.objectives.path_decision import PathDecision
+
+            decision = PathDecision.from_dict(meta["decision"], f"{p}/export.json")
+        return Predictor(
+            model, list(meta["classes"]), "onnx", str(p), str(meta["backend"]), decision
+        )
     from tailtune.backends import load_backend
     from tailtune.runs import read_run
 
@@ -52,8 +60,10 @@ def load_predictor(path: str | Path, threads: int | None = None) -> Predictor:
         _torch_threads(threads)
     backend = load_backend(run.path / "model")
     classes = [str(c) for c in backend.classes_]
+    decision = getattr(backend, "path_decision_", None)
     rule = getattr(backend, "rule_", None) if backend.space_.kind == "multi" else None
-    return Predictor(backend, classes, "run", str(run.path), str(backend.name), rule)
+    return Predictor(backend, classes, "run", str(run.path), str(backend.name), rule=rule,
+                     decision=decision)  # fmt: skip
 
 
 def _torch_threads(n: int) -> None:

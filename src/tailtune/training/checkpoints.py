@@ -164,6 +164,9 @@ def save_resumable(
         else:
             tmp.rename(final)
         _fsync(root)
+    except KeyboardInterrupt:  # a second Ctrl-C: no half checkpoint stays behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     except (OSError, RuntimeError) as exc:
         # torch.save reports a full disk as RuntimeError ("unexpected pos …"), not OSError
         if isinstance(exc, RuntimeError) and _atomic.refusal(exc) is None:

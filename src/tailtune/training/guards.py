@@ -44,13 +44,15 @@ class StopSignals:
 
     The loop checks :attr:`received` after every optimizer step, saves a checkpoint of that
     consistent state and stops; a second Ctrl-C raises KeyboardInterrupt at once (the user
-    insists; the previous checkpoint stands). SLURM, Kubernetes and spot instances send SIGTERM
+    insists; no new checkpoint, the previous one stands); further ones are ignored while that
+    stop unwinds, so it is not cut short half-way. SLURM, Kubernetes and spot instances send SIGTERM
     before they take a machine, hence the same treatment as Ctrl-C. Outside the main thread
     signal handlers cannot be installed, and the defaults stay.
     """
 
     def __init__(self) -> None:
         self.received: int | None = None
+        self.insisted = False  # a second SIGINT came
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> StopSignals:
@@ -69,6 +71,9 @@ class StopSignals:
 
     def _note(self, signum, frame) -> None:
         if self.received is not None and signum == signal.SIGINT:
+            if self.insisted:
+                return  # a third: the stop is already under way, do not interrupt it again
+            self.insisted = True
             raise KeyboardInterrupt
         self.received = signum
 
@@ -86,6 +91,7 @@ class NotLearningGuard:
     losses: list = field(default_factory=list)
     uniform: list = field(default_factory=list)
     checked: bool = False
+    fired: bool = False  # it warned (the evaluation-level not-learning guard then stays quiet)
 
     @property
     def active(self) -> bool:
@@ -105,6 +111,7 @@ class NotLearningGuard:
         mean_uniform = sum(self.uniform) / len(self.uniform)
         if abs(mean_loss - mean_uniform) > TOLERANCE * mean_uniform:
             return None
+        self.fired = True
         return not_learning_message(step, mean_loss, mean_uniform)
 
     def state_dict(self) -> dict:

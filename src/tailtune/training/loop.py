@@ -67,6 +67,7 @@ from tailtune.training.setup import (
     make_optimizer,
     precision_used,
 )
+from tailtune.training.watch import Watch
 
 __all__ = ["FitResult", "LoopState", "classification_metrics", "evaluate", "fit_classifier"]
 
@@ -89,6 +90,8 @@ class LoopState:
     history: list[dict] = field(default_factory=list)
     loss_sum: float = 0.0  # training loss summed over the steps since the last evaluation
     loss_n: int = 0
+    uniform_sum: float = 0.0  # the same sums for the uniform and the prior predictor (guards)
+    prior_sum: float = 0.0
     examples: int = 0
     tokens: int = 0
     train_s: float = 0.0  # time inside optimizer steps, all sessions
@@ -98,6 +101,7 @@ class LoopState:
     stop_requested: bool = False  # a STOP file appeared in the work folder (layout.STOP_REQUEST)
     stopper: EarlyStopping = field(default_factory=EarlyStopping)
     guard: NotLearningGuard = field(default_factory=NotLearningGuard)
+    findings: list = field(default_factory=list)  # guard findings so far (tailtune.guards)
     rng: dict = field(default_factory=dict)  # generator states after the last completed step
     settled: bool = field(default=True, repr=False)  # False while a step or evaluation is applied
 
@@ -137,6 +141,7 @@ class _Parts:
     root: Path | None  # work_dir/checkpoints, or None: the best weights stay in ``memory``
     work: Path | None
     memory: dict = field(default_factory=dict)
+    watch: Watch | None = None
 
 
 def fit_classifier(
@@ -180,6 +185,8 @@ def fit_classifier(
         lengths = [len(it["input_ids"]) for it in train_items]
     lengths = np.asarray(lengths if lengths is not None else np.ones(len(train_items)))
     sample_probs = None if s.sampler == "none" else _sample_probs(labels, s.sampler)
+    # the guards read single-label class indices; label sets (0/1 rows) train without them
+    watch = Watch(labels, sample_probs, num_classes) if np.ndim(labels) == 1 else None
 
     checkpointing = enable_checkpointing(model, s, log)
     optimizer = make_optimizer(model, s, head_prefixes, optimizer_cls)
@@ -189,7 +196,7 @@ def fit_classifier(
     model, optimizer = accelerator.prepare(model, optimizer)
     model.train()
     root = work / layout.CHECKPOINTS if work is not None else None
-    parts = _Parts(accelerator, model, optimizer, scheduler, s, root, work)
+    parts = _Parts(accelerator, model, optimizer, scheduler, s, root, work, watch=watch)
 
     state = LoopState(
         stopper=EarlyStopping(s.early_stopping_metric, s.patience, s.min_delta),
@@ -204,7 +211,8 @@ def fit_classifier(
     if eval_items is not None:
         score = functools.partial(evaluate, items=eval_items, labels=val_labels, collate=collate,
                                   loss_fn=loss_fn, metrics_fn=metrics_fn,
-                                  batch_size=s.eval_batch_size, accelerator=accelerator)  # fmt: skip
+                                  batch_size=s.eval_batch_size, accelerator=accelerator,
+                                  watch=watch)  # fmt: skip
 
     # -- the loop --------------------------------------------------------------------------------
     t0 = time.perf_counter()
@@ -249,7 +257,7 @@ def fit_classifier(
                 # the last step is always evaluated (max_steps, fractional epochs)
                 _evaluate_and_save(parts, state, score, len(batches), t0, show)
     except KeyboardInterrupt:  # a second Ctrl-C, or no handler outside the main thread
-        _stop(parts, state, signal.SIGINT, t0, log)
+        _stop(parts, state, signal.SIGINT, t0, log, save=signals.received is None)
 
     # -- restore the best evaluation's weights ---------------------------------------------------
     if state.best_step is not None:
@@ -264,12 +272,13 @@ def fit_classifier(
 def accumulate(parts: _Parts, group, train_items, collate, loss_fn, state: LoopState) -> tuple:
     """Forward and backward over one optimizer step's micro-batches; gradients add up.
 
-    Returns ``(mean loss, mean uniform-prediction loss, examples, tokens)``. Each micro-batch's
+    Returns ``(mean loss, mean uniform-prediction loss, mean prior-prediction loss, examples,
+    tokens)``. Each micro-batch's
     loss is divided by the number of micro-batches before backward, so the step's gradient is the
     mean over them. On several processes, gradients are all-reduced only on the last one.
     """
     accelerator, model = parts.accelerator, parts.model
-    step_loss, uniform, n_ex, n_tok = 0.0, 0.0, 0, 0
+    step_loss, uniform, prior, n_ex, n_tok = 0.0, 0.0, 0.0, 0, 0
     for i, idx in enumerate(group):
         batch = {
             k: v.to(accelerator.device) for k, v in collate([train_items[j] for j in idx]).items()
@@ -282,17 +291,23 @@ def accumulate(parts: _Parts, group, train_items, collate, loss_fn, state: LoopS
             loss = loss_fn(logits, targets)
             accelerator.backward(loss / len(group))
         step_loss += loss.detach().float().item() / len(group)
-        if state.guard.active:
+        if parts.watch is not None:
+            u, p = parts.watch.reference_losses(loss_fn, logits.detach(), targets)
+            uniform, prior = uniform + u / len(group), prior + p / len(group)
+        elif state.guard.active:
             uniform += uniform_loss(loss_fn, logits.detach(), targets).item() / len(group)
         n_ex += len(idx)
         n_tok += int(batch["attention_mask"].sum()) if "attention_mask" in batch else 0
         if i == 0:
             ckpt.fault_point("mid-step", state.step + 1)
-    return step_loss, uniform, n_ex, n_tok
+    return step_loss, uniform, prior, n_ex, n_tok
 
 
-def evaluate(model, items, labels, *, collate, loss_fn, metrics_fn, batch_size, accelerator):
-    """Validation loss and the numeric scores of ``metrics_fn`` on ``items`` (all of them)."""
+def evaluate(
+    model, items, labels, *, collate, loss_fn, metrics_fn, batch_size, accelerator, watch=None
+):
+    """Validation loss and the numeric scores of ``metrics_fn`` on ``items`` (all of them),
+    with the guards' figures (chance macro F1, bootstrap low, coverage) when ``watch`` is given."""
     torch = require("torch")
     logits = predict_logits(
         accelerator.unwrap_model(model),
@@ -306,6 +321,8 @@ def evaluate(model, items, labels, *, collate, loss_fn, metrics_fn, batch_size, 
     scores = {"val_loss": float(loss_fn(logits, torch.as_tensor(labels)))}
     metrics = metrics_fn(logits.numpy(), labels)
     scores.update({k: v for k, v in metrics.items() if isinstance(v, int | float)})
+    if watch is not None:
+        scores.update(watch.figures(labels, logits.numpy()))
     return scores
 
 
@@ -344,7 +361,7 @@ def _resume(parts: _Parts, state: LoopState, log) -> None:
 
 def _optimizer_step(parts: _Parts, state: LoopState, stats, n_micro: int, seconds: float) -> None:
     """Clip, check for NaN/inf, step the optimizer and scheduler, and count the step."""
-    step_loss, _, n_ex, n_tok = stats
+    step_loss, uniform, prior, n_ex, n_tok = stats
     norm = parts.accelerator.clip_grad_norm_(
         parts.model.parameters(), parts.settings.grad_clip or float("inf")
     )
@@ -360,6 +377,8 @@ def _optimizer_step(parts: _Parts, state: LoopState, stats, n_micro: int, second
     state.pos += n_micro
     state.loss_sum += step_loss
     state.loss_n += 1
+    state.uniform_sum += uniform
+    state.prior_sum += prior
     state.examples += n_ex
     state.tokens += n_tok
     state.train_s += seconds
@@ -372,18 +391,20 @@ def _evaluate_and_save(parts: _Parts, state: LoopState, score, epoch_len: int, t
     """One history line; early stopping, the best weights and a resumable checkpoint."""
     torch, acc, s = require("torch"), parts.accelerator, parts.settings
     state.settled = False
-    train_loss = torch.tensor(state.loss_sum / max(1, state.loss_n), device=acc.device)
-    record = {
-        "step": state.step,
-        "epoch": _epoch(state, epoch_len),
-        "train_loss": acc.reduce(train_loss, "mean").item(),
-    }
+    n = max(1, state.loss_n)
+    means = torch.tensor([state.loss_sum / n, state.uniform_sum / n, state.prior_sum / n],
+                         device=acc.device)  # fmt: skip
+    train_loss, uniform, prior = acc.reduce(means, "mean").tolist()
+    record = {"step": state.step, "epoch": _epoch(state, epoch_len), "train_loss": train_loss}
+    if parts.watch is not None and state.loss_n:
+        record.update(uniform_loss=round(uniform, 6), prior_loss=round(prior, 6))
     if score is not None:
         record.update(score(parts.model))
     record["lr"] = parts.scheduler.get_last_lr()[0]
     record["elapsed_s"] = round(state.elapsed_s + time.perf_counter() - t0, 3)
     state.history.append(record)
-    state.loss_sum, state.loss_n = 0.0, 0
+    state.loss_sum, state.loss_n, state.uniform_sum, state.prior_sum = 0.0, 0, 0.0, 0.0
+    _watch(parts, state, show)
     if score is not None and state.stopper.update(record[s.early_stopping_metric], state.step):
         state.best_step = state.step
         _save_best(parts)
@@ -395,6 +416,19 @@ def _evaluate_and_save(parts: _Parts, state: LoopState, score, epoch_len: int, t
     _save_checkpoint(parts, state, t0)
     if _on_any_process(parts, ckpt.stop_requested(parts.work)):
         state.stop_requested = True
+
+
+def _watch(parts: _Parts, state: LoopState, show) -> None:
+    """The guards on the history so far: each new finding once, as a warning line (console and
+    train.log), kept in ``state.findings`` (metrics.json ``guards``)."""
+    if parts.watch is None:
+        return
+    skip = ("not-learning",) if state.guard.fired else ()  # the step-level guard said it already
+    for finding in parts.watch.new_findings(state.history, state.findings, skip):
+        state.findings.append(finding)
+        parts.accelerator.print(f"warning: {finding['line']}")
+        if show is not None:
+            show.note(f"warning: {finding['line']}")
 
 
 def _best_path(root: Path) -> Path:
@@ -449,10 +483,11 @@ def _on_any_process(parts: _Parts, flag: bool) -> bool:
     return bool(total.item())
 
 
-def _stop(parts: _Parts, state: LoopState, signum, t0, log):
-    """Save the state (when it is a consistent one) and raise :class:`TrainingInterrupted`."""
+def _stop(parts: _Parts, state: LoopState, signum, t0, log, save: bool = True):
+    """Save the state (when consistent; not on a second Ctrl-C) and raise TrainingInterrupted."""
     name = signal.Signals(signum or signal.SIGINT).name
-    saved = state.settled and parts.root is not None
+    name = name if save else f"a second {name} (no new checkpoint)"
+    saved = save and state.settled and parts.root is not None
     if saved:
         newest = ckpt.find_checkpoints(parts.root)
         if not newest or layout.step_of(newest[0]) != state.step:

@@ -56,7 +56,10 @@ class TrainSettings:
     min_delta: float = 0.0
     """Smallest change of the metric that counts as an improvement."""
     keep_checkpoints: int = 1
-    """Checkpoints kept on disk while training (the best is always restored)."""
+    """Checkpoints kept on disk while training (the best is always restored); when the run
+    finishes, the newest and the best evaluation's stay (see keep_all_checkpoints)."""
+    keep_all_checkpoints: bool = False
+    """Keep every checkpoint kept while training when the run finishes (to score them all)."""
     precision: Literal["no", "bf16", "fp16"] = "no"
     """Mixed precision of the forward and backward passes."""
     gradient_checkpointing: bool = False

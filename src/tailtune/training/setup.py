@@ -151,6 +151,7 @@ def fit_info(state, s: TrainSettings, trainable, accelerator, total) -> dict:
         "stop_reason": stop_reason(state, s, total),
         "time_budget": s.time_budget,
         "not_learning_checked": state.guard.checked,
+        "guards": list(state.findings),
         "processes": accelerator.num_processes,
         "device": str(accelerator.device),
         "precision": s.precision,

@@ -206,6 +206,7 @@ def evaluate(
 def predict(run_path: str | Path, texts: list[str], top_k: int = 3) -> pd.DataFrame:
     """Predict labels (with top-k probabilities) for raw texts with a run's saved model."""
     from tailtune.backends import load_backend
+    from tailtune.workflow.score import decide, path_columns, pred_proba
 
     run = read_run(run_path)
     backend = load_backend(run.path / layout.MODEL)
@@ -217,16 +218,21 @@ def predict(run_path: str | Path, texts: list[str], top_k: int = 3) -> pd.DataFr
 
         sep = (run.config.get("data") or {}).get("multi_label_separator")
         pred = [join_set(s, sep) for s in backend.predict(texts)] if texts else []
+        prob = proba[np.arange(len(texts)), top[:, 0]] if texts else np.zeros(0)
     else:
-        pred = classes[top[:, 0]].astype(str)
-    return pd.DataFrame(
+        pred = decide(backend, proba)  # the model's saved decision rule (a hierarchy: its path)
+        prob = pred_proba(classes, proba, pred)
+    frame = pd.DataFrame(
         {
             "text": texts,
             "pred": pred,
-            "prob": proba[np.arange(len(texts)), top[:, 0]].round(5),
+            "prob": np.asarray(prob).round(5),
             "top_k": [
                 json.dumps([[str(classes[j]), round(float(p[j]), 5)] for j in idx])
                 for p, idx in zip(proba, top, strict=True)
             ],
         }
     )
+    for name, values in (path_columns(backend, proba) or {}).items():
+        frame[name] = values  # the back-off answer and each level's probability
+    return frame

@@ -93,9 +93,12 @@ def evaluate_checkpoints(
 ) -> dict[str, Any]:
     """Score each chosen checkpoint on a split of the run's data or on a labelled file.
 
-    Returns ``{"rows": [{checkpoint, step, phase, metrics}], "best": name, "split": …,
-    "trained_best": name or None, "notes": [...]}``; ``best`` has the highest macro F1 (the
-    earliest on a tie: fewer steps for the same score).
+    Returns ``{"rows": [{checkpoint, step, phase, in_sample, metrics}], "highest": name or
+    None, "split": …, "trained_best": name or None, "notes": [...]}``; ``highest`` has the
+    highest macro F1 among the rows scored on data the checkpoint did not train on (the earliest
+    on a tie: fewer steps for the same score). A refit checkpoint scored on validation trained
+    on those rows: it is ``in_sample`` and never ranked. ``trained_best`` is the checkpoint
+    early stopping kept (the one meaning of "best").
     """
     from tailtune.backends import load_backend
     from tailtune.runs import read_run
@@ -121,19 +124,23 @@ def evaluate_checkpoints(
                 "checkpoint": ckpt.name,
                 "step": ckpt.step,
                 "phase": ckpt.phase,
+                # a refit model trained on train + validation: its validation score is in-sample
+                "in_sample": data is None and where == "val split" and ckpt.phase == "refit",
                 "metrics": _score(backend, frame, counts, cfg),
             }
         )
-    # ties go to fewer steps; "final" (no step of its own) loses them
+    # ties go to fewer steps; "final" (no step of its own) loses them; in-sample rows never rank
+    ranked = [r for r in rows if not r["in_sample"]]
     best = max(
-        rows,
+        ranked,
         key=lambda r: (r["metrics"]["macro_f1"], -(r["step"] if r["step"] is not None else 1e18)),
+        default=None,
     )
     return {
         "run": str(run.path),
         "evaluated_on": where,
         "rows": rows,
-        "best": best["checkpoint"],
+        "highest": best["checkpoint"] if best is not None else None,
         "trained_best": f"step-{step}" if (step := _best_step(run.path)) else None,
         "notes": notes,
     }
@@ -148,6 +155,7 @@ def promote(run_path: str | Path, which: str, *, say=None) -> dict[str, Any]:
     from tailtune.backends import load_backend
     from tailtune.config import config_from_dict
     from tailtune.runs import read_run
+    from tailtune.runs.data_files import locate_data
     from tailtune.runs.writer import write_json_atomic
     from tailtune.workflow.prepare import prepare_data
     from tailtune.workflow.score import score_split
@@ -159,7 +167,7 @@ def promote(run_path: str | Path, which: str, *, say=None) -> dict[str, Any]:
     backend = load_backend(run.path / layout.MODEL)
     _check_neural(backend, run.path)
     backend.load_checkpoint(ckpt.path)
-    cfg = config_from_dict(run.config)
+    cfg = config_from_dict(locate_data(run))
     prepared = prepare_data(cfg)
     counts = {k: int(v) for k, v in run.labels.get("train_counts", {}).items()}
     frames = {"val": prepared.val} if len(prepared.val) else {}
@@ -237,12 +245,15 @@ def _check_neural(backend, run_path: Path) -> None:
 def _evaluation_data(run, split, data, overrides):
     """(frame, description, train counts, config, notes) of what the checkpoints are scored on."""
     from tailtune.config import config_from_dict
+    from tailtune.runs.data_files import locate_data
 
-    cfg = config_from_dict(run.config)
     counts = {k: int(v) for k, v in run.labels.get("train_counts", {}).items()}
-    if data is not None:
-        if split is not None:
-            raise DataError("give --data FILE or --split val|test, not both")
+    if data is None or split is not None:
+        # the run's own split; with --split, --data says where the run's data is now (moved)
+        cfg = config_from_dict(locate_data(run, [data] if data is not None else None))
+    else:
+        cfg = config_from_dict(run.config)
+    if data is not None and split is None:
         from tailtune.workflow.apply import file_data_options, unseen
         from tailtune.workflow.prepare import load_frame
 

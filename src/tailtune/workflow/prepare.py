@@ -55,6 +55,7 @@ def read_options(data: DataConfig) -> dict[str, Any]:
         "label_format": data.label_format,
         "keep_empty_set": data.keep_empty_set,
         "hierarchy": data.hierarchy,
+        "missing_levels": data.missing_levels,
         "split": data.split,
         "hub_config": data.hub_config,
     }

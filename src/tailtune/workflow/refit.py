@@ -142,11 +142,16 @@ _MISSING = object()
 def _flat(params: dict[str, Any]) -> dict[str, Any]:
     """JSON-ready values of a deep params dict (sub-backends and settings objects left out:
     their fields appear under their own ``a__b`` keys)."""
-    from tailtune.backends.base import is_backend
+    from tailtune.backends.params import is_backend
 
     out: dict[str, Any] = {}
     for key, value in params.items():
         if is_backend(value) or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
+            continue
+        if isinstance(value, dict) and value and all(is_backend(v) for v in value.values()):
+            for name, member in value.items():  # a hierarchical model's stage per parent
+                for k, v in _flat(member.get_params(deep=True)).items():
+                    out[f"{key}[{name}]__{k}"] = v
             continue
         if isinstance(value, (list, tuple)) and value and is_backend(value[0]):
             for i, member in enumerate(value):

@@ -11,7 +11,16 @@ import pandas as pd
 from tailtune.config import Config
 from tailtune.workflow.prepare import Prepared, build_hierarchy
 
-__all__ = ["hierarchy_scores", "score_split", "score_splits", "train_counts"]
+__all__ = [
+    "backoff_answers",
+    "decide",
+    "hierarchy_scores",
+    "path_columns",
+    "pred_proba",
+    "score_split",
+    "score_splits",
+    "train_counts",
+]
 
 
 def score_splits(backend, prepared: Prepared, cfg: Config) -> dict[str, dict]:
@@ -35,13 +44,14 @@ def score_split(backend, frame: pd.DataFrame, train_counts, cfg: Config, split: 
     texts, gold = frame["text"].tolist(), frame["label"].astype(str).to_numpy()
     proba = backend.predict_proba(texts)
     classes = np.asarray(backend.classes_, dtype=object)
-    pred = classes[proba.argmax(axis=1)].astype(str)
+    pred = decide(backend, proba)
     tiers = resolve_tiers(train_counts, cfg.eval.head_min, cfg.eval.tail_max)
     kw = {"train_counts": train_counts, "tiers": tiers.tiers}
     metrics = compute_metrics(gold, pred, **kw)
     metrics["tiers_rule"] = tiers.rule
+    answers = backoff_answers(backend, proba)
     if cfg.data.hierarchy:
-        metrics["hierarchy"] = hierarchy_scores(gold, pred, train_counts, cfg)
+        metrics["hierarchy"] = hierarchy_scores(gold, pred, train_counts, cfg, answers)
     per_class = per_class_table(gold, pred, **kw)
     k = min(cfg.eval.top_k, proba.shape[1])
     top = np.argsort(-proba, axis=1, kind="stable")[:, :k]
@@ -56,26 +66,77 @@ def score_split(backend, frame: pd.DataFrame, train_counts, cfg: Config, split: 
             "text": texts,
             "gold": gold,
             "pred": pred,
-            "prob": np.round(proba.max(axis=1), 5),
+            "prob": np.round(pred_proba(classes, proba, pred), 5),
             "top_k": top_k,
         }
     )
+    if answers is not None:  # the back-off answer: the deepest confident level, or "unknown"
+        rows["answer"] = answers
     return {"metrics": metrics, "per_class": per_class, "predictions": rows, "proba": proba}
 
 
-def hierarchy_scores(gold, pred, train_counts, cfg: Config) -> dict:
+def decide(backend, proba: np.ndarray) -> np.ndarray:
+    """The predicted labels under the model's own decision rule (a hierarchical model decodes
+    a consistent path), else the argmax of ``proba``."""
+    decision = getattr(backend, "path_decision_", None)
+    classes = np.asarray(backend.classes_, dtype=object)
+    if decision is not None:
+        return np.asarray(decision.labels(proba, list(classes))).astype(str)
+    return classes[proba.argmax(axis=1)].astype(str)
+
+
+def pred_proba(classes, proba: np.ndarray, pred) -> np.ndarray:
+    """The probability of each row's predicted class (the row maximum under argmax; a decoded
+    path need not be the most probable leaf)."""
+    col = {str(c): j for j, c in enumerate(classes)}
+    return proba[np.arange(len(pred)), [col[str(p)] for p in pred]] if len(pred) else proba[:, 0]
+
+
+def path_columns(backend, proba: np.ndarray) -> dict[str, list] | None:
+    """For a model with a path decision rule: ``answer`` (back-off) and ``level_proba`` (JSON
+    ``{level: probability of the predicted node}``) per row; None for any other model."""
+    decision = getattr(backend, "path_decision_", None)
+    if decision is None:
+        return None
+    out = decision.describe(proba, [str(c) for c in backend.classes_])
+    return {
+        "answer": out["answer"],
+        "level_proba": [
+            json.dumps({k: round(v, 5) for k, v in row.items()}) for row in out["level_proba"]
+        ],
+    }
+
+
+def backoff_answers(backend, proba: np.ndarray) -> list[str] | None:
+    """The back-off answers (deepest confident level or "unknown") of a model whose decision
+    rule backs off, else None."""
+    decision = getattr(backend, "path_decision_", None)
+    if decision is None or decision.rule is None:
+        return None
+    return decision.describe(proba, [str(c) for c in backend.classes_])["answer"]
+
+
+def hierarchy_scores(gold, pred, train_counts, cfg: Config, answers=None) -> dict:
     """Per-level, hierarchical (Kiritchenko et al. 2006) and path-error metrics of predicted leaf
     paths (:func:`tailtune.evaluation.hierarchy.hierarchy_metrics`), tiers per level by training
-    count at that level."""
-    from tailtune.evaluation.hierarchy import hierarchy_metrics
+    count at that level; with back-off ``answers``, their coverage and precision per level
+    (:func:`tailtune.evaluation.hierarchy.backoff_table`) under ``"backoff"``."""
+    from tailtune.evaluation.hierarchy import backoff_table, hierarchy_metrics
 
     tree = build_hierarchy(cfg.data, list(train_counts))
     train = [tree.parse(c) for c, n in train_counts.items() for _ in range(n)]
-    return hierarchy_metrics(
-        [tree.parse(g) for g in gold], [tree.parse(p) for p in pred], tree.levels,
+    gold_paths = [tree.parse(g) for g in gold]
+    out = hierarchy_metrics(
+        gold_paths, [tree.parse(p) for p in pred], tree.levels,
         train=train, head_min=cfg.eval.head_min, tail_max=cfg.eval.tail_max,
         separator=tree.separator,
     )  # fmt: skip
+    if answers is not None:
+        from tailtune.objectives.path_decision import UNKNOWN
+
+        answered = [() if a == UNKNOWN else tree.parse(a) for a in answers]
+        out["backoff"] = backoff_table(gold_paths, answered, tree.levels)
+    return out
 
 
 def train_counts(prepared: Prepared) -> dict[str, int]:

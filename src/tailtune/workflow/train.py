@@ -9,16 +9,24 @@ reads only run directories.
 from __future__ import annotations
 
 import dataclasses
+import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from tailtune.backends.build import check_settings
 from tailtune.config import Config, config_from_dict, dump_config
 from tailtune.errors import DataError
 from tailtune.runs import RunWriter, layout
-from tailtune.runs.writer import in_progress, latest_interrupted, unfinished_runs
+from tailtune.runs.retention import prune_finished
+from tailtune.runs.writer import (
+    in_progress,
+    latest_interrupted,
+    unfinished_runs,
+    writable_runs_dir,
+)
 from tailtune.workflow.fit import check_trainable, fit_backend, training_inputs
 from tailtune.workflow.prepare import Prepared, prepare_data
 from tailtune.workflow.refit import refit_backend, refit_decision, refit_phase
@@ -52,15 +60,18 @@ def train(
     # torchrun / accelerate launch: rank 0 owns the run folder; the others write nothing
     dist = _launch(cfg)
     worker = dist is not None and not dist.is_main
-    say = _logger(quiet or worker, None if worker else log)
+    say = _logger(quiet or worker, None if worker else log, warn=not worker)
     for line in check_settings(cfg):  # a setting the backend cannot use: refused before any work
         say(f"warning: {line}")
     started = time.perf_counter()
-    root = Path(runs_dir if runs_dir is not None else cfg.runs_dir)
-    stem = dir_name or cfg.name
     check_trainable(cfg)  # before any data is read or folder made
+    root = Path(runs_dir if runs_dir is not None else cfg.runs_dir)
+    if not worker:
+        writable_runs_dir(root)  # before any work: a run that cannot be written is not started
+    stem = dir_name or cfg.name
     prepared = prepare_data(cfg)
     _describe_data(prepared, say)
+    _check_leakage(prepared, say)
     fit_texts, fit_labels, added = training_inputs(cfg, prepared.train)
     if added:
         prepared.reports["label_name_examples"] = added
@@ -69,6 +80,13 @@ def train(
         if not worker:
             resume_from = _resume_folder(root, stem, resume_from, say)
         cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, resume=True))
+    changed = {}
+    if resume_from is not None and not worker:
+        from tailtune.workflow.resume_check import resume_changes
+
+        changed = resume_changes(cfg, resume_from)
+        for key, values in changed.items():
+            say(f"resuming with {key} changed: {values['was']!r} → {values['now']!r}")
     if worker:
         return _train_beside_main(cfg, prepared, fit_texts, fit_labels, dist)
 
@@ -79,8 +97,10 @@ def train(
         record = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, resume=False))
         run.write_text(layout.CONFIG, dump_config(record))
         backend, fit_s = fit_backend(cfg, prepared, fit_texts, fit_labels, run.tmp, say)
+        choices = _say_choices(cfg, backend, prepared, run.tmp, say)
         t_pred = time.perf_counter()
         scored = score_splits(backend, prepared, cfg)
+        _check_predictions(backend, prepared, scored, say)
         timing = {"fit_s": round(fit_s, 3), "predict_s": round(time.perf_counter() - t_pred, 3)}
         # refit (tailtune.workflow.refit): validation metrics stay the selection model's, test is scored
         # with the model retrained on train + validation, which is the one saved
@@ -90,7 +110,11 @@ def train(
             scored["test"] = score_split(
                 backend, prepared.test, train_counts(prepared), cfg, "test"
             )
-        write_run(run, cfg, backend, prepared, scored, timing, started, refit=refit)
+        write_run(run, cfg, backend, prepared, scored, timing, started, refit=refit,
+                  choices=choices, resume_changes=changed)  # fmt: skip
+        if removed := prune_finished(run.tmp, cfg.train.keep_all_checkpoints):
+            say(f"checkpoints: kept the newest and the best, removed {', '.join(removed)} "
+                "(train.keep_all_checkpoints=true keeps them)")  # fmt: skip
         run.write_text(layout.LOG, "\n".join(say.lines) + "\n")
     say(f"run written to {run.final_path}")
     _index(root, run.final_path)
@@ -181,6 +205,54 @@ def _describe_data(prepared: Prepared, say) -> None:
         say(f"{len(singles)} {has} a single example: trained on, not validated")
 
 
+def _say_choices(cfg: Config, backend, prepared: Prepared, work: Path, say) -> dict:
+    """What the fit chose on which rows (tailtune.workflow.choices): console, log.txt and, for
+    runs with a training log, train.log."""
+    from tailtune.workflow.choices import validation_choices
+
+    choices = validation_choices(cfg, backend, len(prepared.val))
+    for line in choices["lines"]:
+        say(line)
+    log = work / layout.TRAIN_LOG
+    if choices["lines"] and log.is_file():
+        with log.open("a", encoding="utf-8") as fh:
+            fh.write("".join(line + "\n" for line in choices["lines"]))
+    return choices
+
+
+def _check_leakage(prepared: Prepared, say) -> None:
+    """Validation / test texts also in training (or test in validation): one warning line per
+    pair of splits, kept for metrics.json ``guards`` (tailtune.guards.leakage)."""
+    from tailtune.guards import check_leakage
+
+    test = prepared.test["text"].tolist() if prepared.test is not None else None
+    found = check_leakage(prepared.train["text"].tolist(), prepared.val["text"].tolist(), test)
+    for finding in found:
+        say(f"warning: {finding.line()}")
+    prepared.reports["guards"] = [f.to_dict() for f in found]
+
+
+def _check_predictions(backend, prepared: Prepared, scored: dict, say) -> None:
+    """A model without a training curve (the guards watched the others while they trained):
+    collapsed or at-chance validation predictions, one warning line each."""
+    if getattr(backend, "history_", None) or "val" not in scored:
+        return
+    from tailtune.guards import check_predictions
+
+    rows = scored["val"]["predictions"]
+    train = prepared.train
+
+    def train_fit():  # only when validation is at chance: memorised or not learned?
+        proba = backend.predict_proba(train["text"].tolist())
+        classes = np.asarray(backend.classes_, dtype=object)
+        return train["label"].astype(str).to_numpy(), classes[proba.argmax(axis=1)].astype(str)
+
+    found = check_predictions(rows["gold"], rows["pred"], train_counts(prepared), train_fit)
+    for finding in found:
+        say(f"warning: {finding.line()}")
+    prepared.reports["guards"] = prepared.reports.get("guards", []) + [f.to_dict() for f in found]
+
+
 def _resume_folder(root: Path, name: str, given: str | Path | None, say) -> Path:
     """The unfinished run folder a resume continues: ``given``, or the newest of ``name``."""
     if given is not None:
@@ -220,7 +292,7 @@ def _index(root: Path, path: Path) -> None:
         warnings.warn(f"could not update the run index: {exc}", stacklevel=2)
 
 
-def _logger(quiet: bool, log):
+def _logger(quiet: bool, log, warn: bool = False):
     lines: list[str] = []
 
     def say(msg: str) -> None:
@@ -229,6 +301,8 @@ def _logger(quiet: bool, log):
             log(msg)
         elif not quiet:
             print(msg)
+        elif warn and msg.startswith("warning:"):  # quiet drops the story, not warnings
+            print(msg, file=sys.stderr)
 
     say.lines = lines  # type: ignore[attr-defined]
     return say

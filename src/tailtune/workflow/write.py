@@ -17,7 +17,16 @@ __all__ = ["write_run"]
 
 
 def write_run(
-    run: RunWriter, cfg: Config, backend, prepared: Prepared, scored, timing, started, refit=None
+    run: RunWriter,
+    cfg: Config,
+    backend,
+    prepared: Prepared,
+    scored,
+    timing,
+    started,
+    refit=None,
+    choices=None,
+    resume_changes=None,
 ):
     """Write every artifact of a fitted, scored run (file names in :mod:`tailtune.runs.layout`)."""
     from tailtune.data import class_stats, split_stats
@@ -46,12 +55,13 @@ def write_run(
     run.write_json(layout.DATA, {**prepared.reports, "fingerprint": fingerprint,
                                  "train_stats": stats, "val_stats": val_stats})  # fmt: skip
     info = dict(getattr(backend, "info_", {}) or {})
+    guards = [*info.pop("guards", []), *prepared.reports.get("guards", [])]
     run.write_json(layout.ENV, environment(seed=cfg.seed, device=str(info.get("device", "cpu"))))
     metrics: dict[str, Any] = {split: result["metrics"] for split, result in scored.items()}
     metrics.update(
         {
             "name": cfg.name,
-            "backend": cfg.model.backend,
+            "backend": str(getattr(backend, "name", cfg.model.backend)),  # hierarchical: its own
             "model": cfg.model.name,
             "train_size": len(train_df),
             "n_classes": len(counts),
@@ -59,10 +69,15 @@ def write_run(
             "tiers_rule": tiers.rule,
             "timing": {**timing, "total_s": round(time.perf_counter() - started, 3)},
             "info": info,
+            "guards": guards,  # tailtune.guards findings: during training, and leakage
         }
     )
     if refit is not None:
         metrics["refit"] = refit
+    if choices is not None:  # what the fit chose on which rows (tailtune.workflow.choices)
+        metrics["choices"] = choices
+    if resume_changes:  # safe fields changed on resume: config.yaml has the new values
+        metrics["resume_changes"] = resume_changes
     run.write_json(layout.METRICS, metrics)
 
 

@@ -1,0 +1,58 @@
+"""Guards on a fitted model's predictions, for models without a training curve (linear
+backends): collapsed, and at chance with its cause read from how well the model fits its own
+training rows (fits them: labels memorised, not predicted; does not: not learning)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tailtune.evaluation.metrics import compute_metrics
+from tailtune.guards.curve import _at_chance, _collapsed, _finding
+from tailtune.guards.finding import Finding
+from tailtune.guards.reference import evaluation_figures
+
+__all__ = ["check_predictions"]
+
+ID_ROWS = 3
+
+
+def check_predictions(gold, pred, train_counts: dict, train_fit=None) -> list[Finding]:
+    """Findings on validation labels ``gold`` and predictions ``pred`` (label strings).
+
+    ``train_fit``: a callable returning ``(gold, pred)`` on the training rows, called only when
+    validation is at chance, to tell memorised labels from a model that learned nothing.
+    """
+    figures = _figures(gold, pred, train_counts)
+    rows = [figures, figures]  # one model: its figures stand for the trend
+    found = _collapsed(rows)
+    if found is not None:
+        return [found]
+    chance = _at_chance(rows)
+    if chance is None:
+        return []
+    fit = _figures(*train_fit(), train_counts) if train_fit is not None else None
+    if fit is None or fit["macro_f1_low"] <= fit["chance_macro_f1"]:
+        return [_finding("not-learning", "validation is indistinguishable from chance and the "
+                         "model does not fit its training rows either: nothing it learns from "
+                         "the texts predicts these labels", figures, **chance,
+                         train_macro_f1=(fit or {}).get("macro_f1"))]  # fmt: skip
+    per_class = float(np.median(list(train_counts.values())))
+    if per_class <= ID_ROWS:
+        return [_finding("identifier-labels", f"the label looks like an identifier: its classes "
+                         f"have a median of {per_class:g} training rows each and validation is "
+                         "at chance", figures, median_rows_per_class=per_class,
+                         n_classes=len(train_counts), **chance)]  # fmt: skip
+    return [_finding("labels-unrelated", "the model fits its training rows while validation "
+                     "stays at chance: labels are memorised, not predicted from the text",
+                     figures, train_macro_f1=fit["macro_f1"], **chance)]  # fmt: skip
+
+
+def _figures(gold, pred, train_counts: dict) -> dict:
+    gold, pred = np.asarray(gold, dtype=str), np.asarray(pred, dtype=str)
+    classes = sorted(set(map(str, train_counts)) | set(gold) | set(pred))
+    index = {c: i for i, c in enumerate(classes)}
+    prior = np.array([train_counts.get(c, 0) for c in classes], dtype=float)
+    g = np.array([index[x] for x in gold])
+    p = np.array([index[x] for x in pred])
+    macro = compute_metrics(gold, pred)["macro_f1"]
+    return {**evaluation_figures(g, p, prior / prior.sum()), "macro_f1": round(float(macro), 4)}
