@@ -65,3 +65,30 @@ def test_embedding_head_learns_sets_and_round_trips(tiny_bert_dir, tmp_path):  #
 def test_a_backend_without_sets_refuses_them():
     with pytest.raises(ConfigError, match="backend 'majority' does not train on label sets"):
         MajorityBackend().fit(["a", "b"], [("x",), ("y",)])
+
+
+def test_ensemble_blends_members_of_label_sets_and_round_trips(tmp_path):
+    import random
+
+    from tailtune.backends.ensemble import EnsembleBackend
+    from tailtune.backends.tfidf import TfidfBackend, TfidfSettings
+
+    rng = random.Random(0)
+    words = {"billing": "invoice charge", "login": "password reset", "refund": "money back"}
+    texts, sets = [], []
+    for _ in range(300):
+        tags = [t for t, p in (("billing", 0.5), ("login", 0.3), ("refund", 0.08))
+                if rng.random() < p]  # fmt: skip
+        texts.append(" ".join([words[t] for t in tags] or ["hello"]) + f" w{rng.randint(0, 40)}")
+        sets.append(tuple(tags) or ("other",))
+    members = [TfidfBackend(TfidfSettings(classifier="logreg")),
+               TfidfBackend(TfidfSettings(classifier="linear_svc", char_ngrams=[2, 4]))]  # fmt: skip
+    ens = EnsembleBackend(members=members, carve=0.2)
+    assert ens.takes_sets and not EnsembleBackend(members=[MajorityBackend()] * 2).takes_sets
+    ens.fit(texts[:240], sets[:240], eval_set=(texts[240:], sets[240:]))
+    assert ens.info_["tune_size"] > 0 and len(ens.rule_.thresholds) == 4
+    got = [tuple(x) for x in ens.predict(texts[240:])]
+    assert np.mean([g == tuple(sorted(s)) for g, s in zip(got, sets[240:], strict=True)]) > 0.9
+    ens.save(tmp_path / "e")
+    again = EnsembleBackend.load(tmp_path / "e")
+    assert np.allclose(again.predict_proba(texts), ens.predict_proba(texts))

@@ -67,6 +67,14 @@ def test_per_label_table_and_errors():
     ]
 
 
+def test_confusion_of_sets_counts_missed_against_said():
+    from tailtune.evaluation.set_errors import confusion_sets, missed_said_pairs
+
+    conf = confusion_sets(Y, P, LABELS)
+    assert conf.loc["b", "c"] == 1 and conf.to_numpy().sum() == 1  # row 0: b missed, c said
+    assert missed_said_pairs(Y, P, LABELS) == (["b"], ["c"])
+
+
 def test_confused_pair_weights_split_a_text():
     y = np.array([[1, 1, 0, 0]])
     p = np.array([[0, 0, 1, 1]])

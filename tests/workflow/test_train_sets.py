@@ -49,3 +49,20 @@ def test_tfidf_trains_on_label_sets(tmp_path):
     assert state["rule"] == "thresholds" and len(state["set_rule"]["thresholds"]) == 4
     got = model.predict(["invoice charge password reset w1", "hello there w2"])
     assert [tuple(x) for x in got] == [("billing", "login"), ("other",)]
+    from tailtune.evaluation.noise import noise_report
+
+    noise = noise_report(run, against=run, n_boot=200)
+    assert noise.ci["macro_f1"]["value"] == pytest.approx(test["macro_f1"])
+    assert noise.ci["accuracy"]["value"] == pytest.approx(test["subset_accuracy"])
+    assert noise.ci["macro_f1"]["low"] <= test["macro_f1"] <= noise.ci["macro_f1"]["high"]
+    assert noise.paired["macro_f1"]["diff"] == 0 and not noise.paired["macro_f1"]["meaningful"]
+    from tailtune.evaluation.errors import error_report
+
+    errs = error_report(run)
+    assert errs.confusion.shape == (4, 4) and "label sets" in errs.notes[-1]
+    from tailtune.errors import TailtuneError
+    from tailtune.export.api import export_run
+
+    with pytest.raises(TailtuneError, match="label sets exports to hf only"):
+        export_run(run, "sklearn", tmp_path / "sk")
+    assert not (tmp_path / "sk").exists()

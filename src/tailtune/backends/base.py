@@ -147,7 +147,7 @@ class BackendBase:
 
         if not self.takes_sets:
             raise ConfigError(f"data.multi_label: sets: backend '{self.name}' does not train on "
-                              "label sets (tfidf and embedding_head do)")  # fmt: skip
+                              "label sets (tfidf, embedding_head, encoder and ensembles of them do)")  # fmt: skip
         tau, tune = self._posthoc()
         if tau or tune:
             raise ConfigError("objective.posthoc_tau / tune_posthoc_tau: adjust a softmax over "
@@ -251,6 +251,10 @@ class BackendBase:
 
     def export_refusal(self, fmt: str) -> str | None:
         """None when the backend exports to ``fmt``, else the one-line reason it does not."""
+        if getattr(self, "kind_", "single") == "multi" and fmt != "hf":
+            # these forms end in an argmax or a softmax; a label set needs sigmoids + thresholds
+            return (f"a model of label sets exports to hf only (its {fmt} form would decide "
+                    "one label per text)")  # fmt: skip
         if fmt in self.export_forms:
             return None
         return self.export_refusals.get(fmt, f"backend '{self.name}' has no {fmt} form")

@@ -103,6 +103,14 @@ class EnsembleBackend(BackendBase):
         self.posthoc_tau = posthoc_tau
         self.seed = seed
 
+    @property
+    def takes_sets(self) -> bool:
+        """Label sets: when every member takes them (the blend of their sigmoids is then
+        thresholded like one model's)."""
+        specs = enumerate(self.members or [])
+        return all(getattr(as_stage(m, f"model.ensemble.members[{i}]", self.seed), "takes_sets",
+                           False) for i, m in specs)  # fmt: skip
+
     def _check_params(self) -> None:
         _check_rules(len(self.members or []), self.weights, self.carve)
         if not 0 <= self.carve < 1:
@@ -150,6 +158,10 @@ class EnsembleBackend(BackendBase):
         # τ is chosen with the blend weights in _tune, not by the base class's τ search
         return float(self.posthoc_tau), False
 
+    @property
+    def _sets(self) -> bool:
+        return getattr(self, "kind_", "single") == "multi"
+
     # -- training ----------------------------------------------------------------------------
 
     def _fit(self, texts, labels, eval_set, work_dir) -> None:
@@ -165,7 +177,7 @@ class EnsembleBackend(BackendBase):
             )
             name = member.name
             member.fit(fit_texts, fit_labels, eval_set=tune, work_dir=sub_dir(work, f"member{i}"))
-            missing = set(self.classes_) - {str(c) for c in member.classes_}
+            missing = {str(c) for c in self.classes_} - {str(c) for c in member.classes_}
             if missing:  # cannot happen with the carve below, which keeps every class in fit
                 raise ConfigError(f"model.ensemble.members[{i}]: never saw {sorted(missing)[:3]}")
             self.members_.append(member)
@@ -199,6 +211,16 @@ class EnsembleBackend(BackendBase):
 
         from tailtune.data.split import split_frame
 
+        if self._sets:  # label sets: iterative stratification keeps every label in fit
+            from tailtune.data.labelsets import join_set, parse_sets
+            from tailtune.data.split_sets import split_sets
+
+            sep = "\x1f"  # a separator no label holds
+            frame = pd.DataFrame({"id": range(len(texts)), "text": texts, "line": 0,
+                                  "label": [join_set(x, sep) for x in labels]})  # fmt: skip
+            parts = split_sets(frame, sep, val=self.carve, seed=self.seed)
+            tune = (parts.val["text"].tolist(), parse_sets(parts.val["label"], sep))
+            return parts.train["text"].tolist(), parse_sets(parts.train["label"], sep), tune
         frame = pd.DataFrame({"text": texts, "label": labels})
         parts = split_frame(frame, val=self.carve, seed=self.seed)
         tune = (parts.val["text"].tolist(), parts.val["label"].to_numpy(dtype=object))
@@ -208,6 +230,9 @@ class EnsembleBackend(BackendBase):
         """Choose blend weights (unless fixed) and τ by macro F1 on the tuning split."""
         from tailtune.evaluation import compute_metrics
         from tailtune.objectives.adjust import adjust_probabilities, tune_tau
+
+        if self._sets:
+            return self._tune_sets(texts, labels)
 
         texts, gold = self.space_.known(texts, labels)
         probas = [self._member_proba(m, texts) for m in self.members_]
@@ -232,6 +257,26 @@ class EnsembleBackend(BackendBase):
         self.tau_ = float(tau)
         return {"member_tune_macro_f1": member_f1, "tune_macro_f1": round(score, 4)}
 
+    def _tune_sets(self, texts, labels) -> dict[str, Any]:
+        """Label sets: blend weights by the macro F1 of per-label thresholds tuned on the tuning
+        split (no τ: sigmoids are not adjusted by a prior)."""
+        from tailtune.evaluation.set_metrics import set_metrics
+        from tailtune.objectives.thresholds import tune_set_rule
+
+        texts, y = self.space_.known(texts, labels)
+        names = [str(c) for c in self.classes_]
+        probas = [self._member_proba(m, texts) for m in self.members_]
+
+        def score(p):
+            return set_metrics(y, tune_set_rule(p, y, names).apply(p), names)["macro_f1"]
+
+        member_f1 = [round(score(p), 4) for p in probas]
+        grid = [tuple(self.weights_)] if self.weights is not None else weight_grid(len(probas))
+        best = max(grid, key=lambda w: (score(blend(probas, w)), -max(w)))
+        self.weights_ = np.asarray(best, dtype=np.float64)
+        return {"member_tune_macro_f1": member_f1,
+                "tune_macro_f1": round(score(blend(probas, best)), 4)}  # fmt: skip
+
     def frozen_params(self) -> dict:
         """Params that pin every choice ``fit`` made: frozen members, the blend weights and τ
         (no carve: with nothing left to choose, the members train on all the data)."""
@@ -249,6 +294,9 @@ class EnsembleBackend(BackendBase):
     def _member_proba(self, member, texts) -> np.ndarray:
         """A member's probabilities with columns in the ensemble's class order."""
         proba = member.predict_proba(texts)
+        if self._sets:  # a multi space encodes sets, not column indices
+            order = {str(c): j for j, c in enumerate(member.classes_)}
+            return proba[:, [order[str(c)] for c in self.classes_]]
         return proba[:, member.space_.encode(self.classes_)]
 
     def _raw_proba(self, texts) -> np.ndarray:

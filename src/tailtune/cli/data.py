@@ -164,6 +164,11 @@ def data_subset(
     from tailtune.data import stratified_subsample, subset_labels
 
     cfg = data_config(config, text_col, label_col, skip_rows, fmt, encoding, set_)
+    if cfg.data.multi_label == "sets":
+        from tailtune.errors import ConfigError
+
+        raise ConfigError("data subset: counts classes, not labels inside sets; not available "
+                          "with data.multi_label: sets")  # fmt: skip
     frame, _ = load_data(cfg, path)
     if labels is not None or per_class is not None:
         chosen = None

@@ -19,6 +19,7 @@ import pandas as pd
 from tailtune._atomic import write_csv
 from tailtune.errors import DataError
 from tailtune.evaluation.metrics import f1_histogram
+from tailtune.evaluation.set_runs import set_separator
 from tailtune.evaluation.splits import pick_split, split_model
 from tailtune.evaluation.tiers import TIERS, recorded_rule
 from tailtune.runs import Run, read_run
@@ -236,6 +237,8 @@ def error_report(
     run = run if isinstance(run, Run) else read_run(run)
     split = pick_split(run, split)
     frame = run.split_predictions(split)
+    if set_separator(run) is not None:
+        return _set_error_report(run, split, frame, top, n_hard)
     classes = run.labels.get("classes") or sorted(set(frame["gold"]) | set(frame["pred"]))
     tiers = run.labels.get("tiers") or {}
     per_class = run.per_class_for(split)
@@ -259,4 +262,42 @@ def error_report(
         report.notes.append(f"{split} predictions are {model}")
     if issues and probs is not None:
         report.issues = label_issues(run, split)
+    return report
+
+
+def _set_error_report(run: Run, split: str, frame: pd.DataFrame, top: int, n_hard: int):
+    """Label sets: the confusion counts texts where a gold label was missed and another said
+    instead (share = of the missed label's support); tail-error destinations follow those
+    pairs; the hardest mistakes are the most confident wrong sets."""
+    from tailtune.evaluation.set_errors import (
+        confusion_sets,
+        missed_said_pairs,
+        set_error_summary,
+    )
+    from tailtune.evaluation.set_runs import split_matrices
+
+    y, pred, classes, _ = split_matrices(run, split)
+    conf = confusion_sets(y, pred, classes)
+    support = dict(zip(classes, y.sum(axis=0).tolist(), strict=True))
+    pairs = top_confused_pairs(conf, top)
+    pairs["share"] = [c / support[g] if support[g] else 0.0
+                      for g, c in zip(pairs["gold"], pairs["count"], strict=True)]  # fmt: skip
+    gold, said = missed_said_pairs(y, pred, classes)
+    tiers = run.labels.get("tiers") or {}
+    per_class = run.per_class_for(split)
+    frame = frame.fillna({"gold": "", "pred": ""})
+    report = ErrorReport(
+        run=run.name, split=split, confusion=conf, pairs=pairs,
+        destinations=tail_error_destinations(gold, said, tiers, run.labels.get("families")),
+        hardest=hardest_mistakes(frame, None, None, n_hard),
+        tiers=per_tier_f1(per_class), f1_count=f1_vs_count(per_class),
+        f1_hist=f1_histogram(per_class), tiers_rule=recorded_rule(run.labels),
+    )  # fmt: skip
+    summary = set_error_summary(y, pred)
+    report.notes.append(
+        "label sets: a confused pair is a gold label missed and another said in the same text; "
+        f"{summary['exact']} of {summary['texts']} texts exact, {summary['only_missed']} only "
+        f"missing labels, {summary['only_spurious']} only extra, {summary['missed_and_spurious']}"
+        f" both, {summary['nothing_predicted']} with no label predicted"
+    )
     return report

@@ -21,6 +21,7 @@ from tailtune.evaluation._bootstrap import (
     resampled_scores,
     stratified_indices,
 )
+from tailtune.evaluation.set_runs import set_ci, set_separator, split_matrices
 from tailtune.evaluation.splits import pick_split, shared_split, split_model
 from tailtune.evaluation.tiers import TIERS, recorded_rule
 from tailtune.runs import Run, read_run
@@ -239,6 +240,8 @@ def noise_report(
     split = pick_split(run, split)
     frame = run.split_predictions(split)
     tiers = run.labels.get("tiers") or None
+    if set_separator(run) is not None:
+        return _set_noise_report(run, other, split, n_boot=n_boot, seed=seed, few=few)
     support = support_summary(frame["gold"], run.labels.get("classes"), few=few, tiers=tiers)
     ci = bootstrap_ci(frame["gold"], frame["pred"], n_boot=n_boot, seed=seed)
     report = NoiseReport(
@@ -252,6 +255,36 @@ def noise_report(
     if other is not None:
         report.paired = paired_bootstrap_runs(run, other, split=split, n_boot=n_boot, seed=seed)
         report.paired["split"] = split
+    return report
+
+
+def _set_noise_report(run, other, split, *, n_boot, seed, few) -> NoiseReport:
+    """Label sets: support per label (texts carrying it), intervals over texts resampled with
+    replacement (a text's labels travel together), and the paired test on the same texts."""
+    from tailtune.evaluation.set_metrics import paired_bootstrap_sets
+
+    y, pred, classes, ids = split_matrices(run, split)
+    gold = [c for row in y for c, v in zip(classes, row, strict=True) if v]
+    tiers = run.labels.get("tiers") or None
+    support = support_summary(gold, classes, few=few, tiers=tiers)
+    ci = set_ci(y, pred, n_boot=n_boot, seed=seed)
+    report = NoiseReport(
+        run=run.name, split=split, support=support, ci=ci,
+        mdd=min_detectable_difference(ci), n_boot=n_boot, seed=seed,
+        tiers_rule=recorded_rule(run.labels),
+    )  # fmt: skip
+    report.notes.append(
+        f"label sets: examples and supports count label assignments ({len(gold):,} on "
+        f"{len(ids):,} texts); intervals resample texts; accuracy is subset accuracy"
+    )
+    if other is not None:
+        y2, pred2, classes2, ids2 = split_matrices(other, split)
+        if ids2 != ids or classes2 != classes:
+            raise DataError(f"noise: the two runs' {split} predictions are not on the same texts "
+                            "and labels")  # fmt: skip
+        paired = paired_bootstrap_sets(y, pred, pred2, n_boot=n_boot, seed=seed)
+        report.paired = {"accuracy": paired.pop("subset_accuracy"), **paired,
+                         "n_examples": len(ids), "split": split}  # fmt: skip
     return report
 
 

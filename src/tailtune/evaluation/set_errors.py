@@ -17,7 +17,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["confused_pairs", "set_error_summary"]
+__all__ = ["confused_pairs", "confusion_sets", "missed_said_pairs", "set_error_summary"]
+
+
+def confusion_sets(y: np.ndarray, pred: np.ndarray, labels: Sequence[str]) -> pd.DataFrame:
+    """K x K texts: row = a gold label missed, column = a label said that the text lacks, the
+    two in the same text (the label-set counterpart of a confusion matrix's off-diagonal)."""
+    y, pred = np.asarray(y, dtype=bool), np.asarray(pred, dtype=bool)
+    missed, spurious = (y & ~pred).astype(np.int64), (pred & ~y).astype(np.int64)
+    return pd.DataFrame(missed.T @ spurious, index=list(labels), columns=list(labels))
+
+
+def missed_said_pairs(y: np.ndarray, pred: np.ndarray, labels: Sequence[str]):
+    """Every (missed gold label, label said instead) pair of every text, as two lists."""
+    y, pred = np.asarray(y, dtype=bool), np.asarray(pred, dtype=bool)
+    gold, said = [], []
+    for row_y, row_p in zip(y, pred, strict=True):
+        for m in np.flatnonzero(row_y & ~row_p):
+            for s in np.flatnonzero(row_p & ~row_y):
+                gold.append(labels[m])
+                said.append(labels[s])
+    return gold, said
 
 
 def confused_pairs(

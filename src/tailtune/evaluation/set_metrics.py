@@ -34,7 +34,13 @@ import pandas as pd
 from tailtune.evaluation._bootstrap import percentile_ci
 from tailtune.evaluation.tiers import resolve_tiers, tier_summary
 
-__all__ = ["bootstrap_sets", "paired_bootstrap_sets", "per_label_table", "set_metrics"]
+__all__ = [
+    "bootstrap_sets",
+    "paired_bootstrap_sets",
+    "per_label_table",
+    "resampled_set_scores",
+    "set_metrics",
+]
 
 
 def set_metrics(
@@ -121,8 +127,8 @@ def bootstrap_sets(
     replacement (Efron & Tibshirani 1993, §13.3); ``{metric: {value, low, high}}``."""
     y, pred = np.asarray(y, dtype=bool), np.asarray(pred, dtype=bool)
     idx = np.random.default_rng(seed).integers(0, len(y), size=(n_boot, len(y)))
-    samples = _resampled(y, pred, idx)
-    point = _resampled(y, pred, np.arange(len(y))[None, :])
+    samples = resampled_set_scores(y, pred, idx)
+    point = resampled_set_scores(y, pred, np.arange(len(y))[None, :])
     return {k: _interval(point[k][0], v, level) for k, v in samples.items()}
 
 
@@ -136,8 +142,8 @@ def paired_bootstrap_sets(
     a, b = np.asarray(pred_a, dtype=bool), np.asarray(pred_b, dtype=bool)
     idx = np.random.default_rng(seed).integers(0, len(y), size=(n_boot, len(y)))
     full = np.arange(len(y))[None, :]
-    sa, sb = _resampled(y, a, idx), _resampled(y, b, idx)
-    pa, pb = _resampled(y, a, full), _resampled(y, b, full)
+    sa, sb = resampled_set_scores(y, a, idx), resampled_set_scores(y, b, idx)
+    pa, pb = resampled_set_scores(y, a, full), resampled_set_scores(y, b, full)
     out = {}
     for k in sa:
         diff = sb[k] - sa[k]
@@ -148,11 +154,14 @@ def paired_bootstrap_sets(
     return out
 
 
-def _resampled(y: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> dict[str, np.ndarray]:
-    """micro / macro / samples F1 of every row of resampled indices ``idx`` (B, n)."""
+def resampled_set_scores(y: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> dict[str, np.ndarray]:
+    """micro / macro / samples F1 and subset accuracy of every row of resampled text indices
+    ``idx`` (B, n), as ``(B,)`` arrays."""
+    y, pred = np.asarray(y, dtype=bool), np.asarray(pred, dtype=bool)
     hit, gold, said = (y & pred).astype(np.int32), y.astype(np.int32), pred.astype(np.int32)
     per_text = _samples_f1(y, pred)
-    out = {"micro_f1": [], "macro_f1": [], "samples_f1": []}
+    exact = (y == pred).all(axis=1)
+    out = {"micro_f1": [], "macro_f1": [], "samples_f1": [], "subset_accuracy": []}
     for rows in idx:  # B x K counts, one resample at a time keeps memory at n x K
         tp, sup, prd = hit[rows].sum(0), gold[rows].sum(0), said[rows].sum(0)
         present = sup > 0
@@ -160,6 +169,7 @@ def _resampled(y: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> dict[str, np
         out["micro_f1"].append(2.0 * tp.sum() / max(sup.sum() + prd.sum(), 1))
         out["macro_f1"].append(f1[present].mean() if present.any() else 0.0)
         out["samples_f1"].append(per_text[rows].mean())
+        out["subset_accuracy"].append(exact[rows].mean())
     return {k: np.asarray(v) for k, v in out.items()}
 
 

@@ -28,6 +28,11 @@ class Prediction(BaseModel):
     label: str = Field(..., description="The predicted label (a hierarchy: the decoded path).")
     probability: float
     top_k: list[LabelProb]
+    labels: list[LabelProb] | None = Field(
+        None,
+        description="Multi-label models: the label set (every label over its tuned threshold, "
+        "most probable first), with probabilities; absent for single-label models.",
+    )
     answer: str | None = Field(
         None, description='Hierarchy only: the deepest confident level, or "unknown".'
     )

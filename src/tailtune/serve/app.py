@@ -116,6 +116,11 @@ def create_app(
         except Exception as exc:  # a model failure answers this request, not the server
             return error(500, f"prediction failed: {type(exc).__name__}: {exc}")
         rows = top_k_rows(proba, classes, top_k)
+        if predictor.rule is not None:  # label sets: what the saved thresholds choose
+            for row, p, chosen in zip(rows, proba, predictor.rule.apply(proba), strict=True):
+                idx = sorted(np.flatnonzero(chosen), key=lambda j: -p[j])
+                row["labels"] = [{"label": str(classes[j]), "probability": round(float(p[j]), 6)}
+                                 for j in idx]  # fmt: skip
         if predictor.decision is not None:  # a hierarchy: its saved decision rule
             _add_paths(rows, proba, predictor)
         return {"predictions": rows, "model": predictor.backend}

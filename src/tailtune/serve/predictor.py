@@ -22,6 +22,8 @@ class Predictor:
     kind: str  # "run" (tailtune backend) or "onnx"
     source: str
     backend: str
+    rule: Any = None
+    """Label sets: the saved :class:`~tailtune.objectives.thresholds.SetRule`; else None."""
     decision: Any = None  # a hierarchy's PathDecision (path, levels, back-off), else None
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
@@ -59,7 +61,9 @@ def load_predictor(path: str | Path, threads: int | None = None) -> Predictor:
     backend = load_backend(run.path / "model")
     classes = [str(c) for c in backend.classes_]
     decision = getattr(backend, "path_decision_", None)
-    return Predictor(backend, classes, "run", str(run.path), str(backend.name), decision)
+    rule = getattr(backend, "rule_", None) if backend.space_.kind == "multi" else None
+    return Predictor(backend, classes, "run", str(run.path), str(backend.name), rule=rule,
+                     decision=decision)  # fmt: skip
 
 
 def _torch_threads(n: int) -> None:

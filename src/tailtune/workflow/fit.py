@@ -26,7 +26,7 @@ def check_trainable(cfg: Config) -> None:
         # never train on the set strings as composite classes behind the user's back
         raise ConfigError(
             f"data.multi_label: sets: backend '{cfg.model.backend}' does not train on label sets "
-            "(tfidf and embedding_head do); or set data.multi_label: keep (each set one class)"
+            "(tfidf, embedding_head, encoder and ensembles of them do)"
         )
 
 

@@ -116,7 +116,8 @@ def prepare_data(cfg: Config) -> Prepared:
         # Explicit validation data: the loaded file is all training data.
         val, reports["load_val"] = load_frame(data, val_path, split=data.val_split)
         train = frame
-        _check_known(train, val, "data.val_split" if data.val_path is None else "data.val_path")
+        where = "data.val_split" if data.val_path is None else "data.val_path"
+        _check_known(train, val, where, data.multi_label_separator if sets else None)
     elif sets:
         from tailtune.data.split_sets import split_sets
 
@@ -206,8 +207,16 @@ def _subset(frame, data: DataConfig, seed: int, subset_labels, stratified_subsam
     return frame, report
 
 
-def _check_known(train: pd.DataFrame, other: pd.DataFrame, where: str) -> None:
-    unseen = sorted(set(other["label"]) - set(train["label"]))
+def _check_known(train: pd.DataFrame, other: pd.DataFrame, where: str, sets_sep=None) -> None:
+    if sets_sep is not None:  # label sets: the labels inside them
+        from tailtune.data.labelsets import parse_sets
+
+        def names(frame):
+            return {x for s in parse_sets(frame["label"], sets_sep) for x in s}
+
+        unseen = sorted(names(other) - names(train))
+    else:
+        unseen = sorted(set(other["label"]) - set(train["label"]))
     if unseen:
         # Not an error: the metrics count these as misses, but the user should know.
         import warnings

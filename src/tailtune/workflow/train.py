@@ -64,11 +64,11 @@ def train(
     for line in check_settings(cfg):  # a setting the backend cannot use: refused before any work
         say(f"warning: {line}")
     started = time.perf_counter()
+    check_trainable(cfg)  # before any data is read or folder made
     root = Path(runs_dir if runs_dir is not None else cfg.runs_dir)
     if not worker:
         writable_runs_dir(root)  # before any work: a run that cannot be written is not started
     stem = dir_name or cfg.name
-    check_trainable(cfg)  # before any data is read or folder made
     prepared = prepare_data(cfg)
     _describe_data(prepared, say)
     _check_leakage(prepared, say)
