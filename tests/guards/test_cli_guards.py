@@ -46,6 +46,16 @@ def test_healthy_tfidf_run_raises_nothing(tmp_path, task):
     assert metrics["guards"] == [] and "guard" not in res.stderr + res.stdout
 
 
+def test_majority_baseline_is_not_judged_by_the_prediction_guards(tmp_path, task):
+    # the baseline predicts one class for every row: chance by construction, not a collapse
+    texts, labels = task
+    skewed = [(t, lab if i % 3 else "A") for i, (t, lab) in enumerate(zip(texts, labels))]
+    data = _csv(tmp_path / "skew.csv", skewed)
+    res, metrics = _train(tmp_path, "maj", "--set", f"data.path={data}",
+                          "--set", "model.backend=majority")  # fmt: skip
+    assert metrics["guards"] == [] and "guard" not in res.stderr + res.stdout
+
+
 def test_shuffled_labels_on_tfidf_are_labels_unrelated(tmp_path, task):
     texts, labels = task
     labels = labels[:]

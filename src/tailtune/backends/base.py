@@ -78,6 +78,9 @@ class BackendBase:
     (a fitted model of label sets uses ``thresholds``, see :attr:`decision_`)."""
     takes_sets = False
     """Whether ``fit`` takes label sets (multi-label: one sequence of labels per text)."""
+    chance_by_design = False
+    """A reference predictor whose predictions are chance by construction (the majority
+    baseline): the prediction guards (collapsed, at chance) do not judge it."""
     # unfitted defaults, read-only: fit assigns fresh ones
     history_: Sequence[dict] = ()
     info_: Mapping[str, Any] = MappingProxyType({})
