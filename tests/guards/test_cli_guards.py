@@ -49,7 +49,9 @@ def test_healthy_tfidf_run_raises_nothing(tmp_path, task):
 def test_majority_baseline_is_not_judged_by_the_prediction_guards(tmp_path, task):
     # the baseline predicts one class for every row: chance by construction, not a collapse
     texts, labels = task
-    skewed = [(t, lab if i % 3 else "A") for i, (t, lab) in enumerate(zip(texts, labels, strict=True))]
+    skewed = [
+        (t, lab if i % 3 else "A") for i, (t, lab) in enumerate(zip(texts, labels, strict=True))
+    ]
     data = _csv(tmp_path / "skew.csv", skewed)
     res, metrics = _train(tmp_path, "maj", "--set", f"data.path={data}",
                           "--set", "model.backend=majority")  # fmt: skip
