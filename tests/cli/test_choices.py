@@ -4,11 +4,10 @@ import json
 import os
 import subprocess
 import sys
-from types import SimpleNamespace
 
 import pytest
 
-from tailtune.config import config_from_dict
+from tailtune.backends import make_backend
 from tailtune.workflow.choices import validation_choices
 from tests.training.tiny_models import toy_task
 
@@ -39,16 +38,17 @@ def test_tfidf_tau_and_temperature_are_said_with_their_rows(tmp_path):
 
 
 def test_without_choices_nothing_is_called_optimistic(tmp_path):
-    cfg = config_from_dict({"model": {"backend": "tfidf"}})
-    backend = SimpleNamespace(info_={"temperature": 1.0}, temperature=1.0)
-    assert validation_choices(cfg, backend, 100) == {"lines": [], "on_validation": False}
+    backend = make_backend("tfidf", temperature=1.0)  # a given temperature, no τ tuned
+    backend.info_ = {"temperature": 1.0}
+    assert validation_choices(backend, 100) == {"lines": [], "on_validation": False}
 
 
 def test_early_stopping_restoring_an_earlier_step_is_said():
-    cfg = config_from_dict({"model": {"backend": "encoder"}})
+    backend = make_backend("encoder", model_name="unused")  # __init__ only stores
     info = {"best_step": 40, "steps": 90, "early_stopping_metric": "macro_f1",
             "best_metric": 0.61234, "val_rows_unseen": 3, "posthoc_tau": 0.0}  # fmt: skip
-    lines = validation_choices(cfg, SimpleNamespace(info_=info), 50)["lines"]
+    backend.info_ = info
+    lines = validation_choices(backend, 50)["lines"]
     assert lines[0] == ("early stopping restored the weights of step 40 of 90: best validation "
                         "macro_f1 0.6123, chosen on the 47 validation rows")  # fmt: skip
     assert lines[-1].startswith("validation figures of this run are optimistic")

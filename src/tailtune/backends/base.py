@@ -313,6 +313,17 @@ class BackendBase:
         """Lines the console prints after training, from ``metrics.json``'s ``info``."""
         return []
 
+    def choice_lines(self, on: str, rows: int) -> tuple[list[str], bool]:
+        """What ``fit`` chose on data it then reports on, one line each (``on`` names the
+        ``rows`` validation rows), and whether it chose on those validation rows: the workflow
+        then calls the run's validation figures optimistic. Here the post-hoc τ (Menon et al.
+        2021); a backend that chooses more says so itself."""
+        objective = getattr(self, "objective", None)
+        if not (rows and getattr(objective, "tune_posthoc_tau", False)):
+            return [], False
+        tau = float(getattr(self, "tau_", 0.0) or 0.0)
+        return [f"post-hoc τ = {tau:g} chosen on {on}"], True
+
     def _check_params(self) -> None:
         """Validate every settings argument (called by ``fit``, never by ``__init__``)."""
         for arg in self.settings:

@@ -226,6 +226,18 @@ class EnsembleBackend(BackendBase):
         tune = (parts.val["text"].tolist(), parts.val["label"].to_numpy(dtype=object))
         return parts.train["text"].tolist(), parts.train["label"].to_numpy(dtype=object), tune
 
+    def choice_lines(self, on: str, rows: int) -> tuple[list[str], bool]:
+        """Blend weights and τ, chosen on carved training rows or on the validation rows."""
+        info = dict(self.info_ or {})
+        where = (f"{info.get('tune_size', 0):,} training rows carved for tuning"
+                 if info.get("tuned_on") == "carved" else on)  # fmt: skip
+        lines = []
+        if self.weights is None and info.get("weights"):
+            lines.append(f"blend weights {info['weights']} chosen on {where}")
+        if self.tune_tau:
+            lines.append(f"post-hoc τ = {info.get('posthoc_tau', 0):g} chosen on {where}")
+        return lines, info.get("tuned_on") == "eval_set" and bool(lines)
+
     def _tune(self, texts, labels) -> dict[str, Any]:
         """Choose blend weights (unless fixed) and τ by macro F1 on the tuning split."""
         from tailtune.evaluation import compute_metrics

@@ -219,6 +219,15 @@ class TfidfBackend(BackendBase):
         # across 100+ classes (one-vs-rest would need renormalizing).
         return LogisticRegression(C=s.C, max_iter=s.max_iter, random_state=self.seed)
 
+    def choice_lines(self, on: str, rows: int) -> tuple[list[str], bool]:
+        """τ as every backend says it, and the SVM temperature when it was fitted here."""
+        lines, on_val = super().choice_lines(on, rows)
+        t = float(getattr(self, "temperature_", 1.0))
+        if self.temperature is None and rows and t != 1.0:  # probabilities only
+            lines.append(f"temperature {t:.3g} fitted on {on} (probabilities only: validation "
+                         "calibration figures are optimistic)")  # fmt: skip
+        return lines, on_val
+
     def _fit_temperature(self, texts: list[str], y: np.ndarray) -> float:
         """Temperature scaling of SVM margins on held-out data (Guo et al. 2017, ICML).
 

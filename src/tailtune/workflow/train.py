@@ -210,7 +210,7 @@ def _say_choices(cfg: Config, backend, prepared: Prepared, work: Path, say) -> d
     runs with a training log, train.log."""
     from tailtune.workflow.choices import validation_choices
 
-    choices = validation_choices(cfg, backend, len(prepared.val))
+    choices = validation_choices(backend, len(prepared.val))
     for line in choices["lines"]:
         say(line)
     log = work / layout.TRAIN_LOG
