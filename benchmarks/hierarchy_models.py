@@ -40,9 +40,9 @@ TIERS = (500, 20)  # head_min, tail_max: quality.py's cfpb tiers
 def stage():
     """The tfidf backend every level uses (defaults, balanced class weights)."""
     from tailtune.backends.tfidf import TfidfBackend
-    from tailtune.objectives import Objective
+    from tailtune.objectives import ObjectiveSettings
 
-    return TfidfBackend(objective=Objective(class_weights="inverse"), seed=42)
+    return TfidfBackend(objective=ObjectiveSettings(class_weights="inverse"), seed=42)
 
 
 def run_model(name, model, fit, val, test, levels, targets, decodes=("top_down",)) -> dict:

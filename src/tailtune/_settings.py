@@ -1,7 +1,7 @@
 """What every settings dataclass shares: field docs, checks, construction from keywords or YAML.
 
 Each component owns one dataclass of its settings (``training.TrainSettings``,
-``objectives.Objective``, ``backends.lora.LoraSettings`` ...). A field is documented by a string
+``objectives.ObjectiveSettings``, ``backends.lora.LoraSettings`` ...). A field is documented by a string
 literal right after it (an *attribute docstring*, as in litgpt's ``args.py``), which
 :func:`tailtune.config_docs.field_docs` reads for ``tailtune config show``; a field whose
 metadata has ``yaml=False`` is set at run time by the component itself and never appears in a

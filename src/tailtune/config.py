@@ -1,7 +1,7 @@
 """Configuration: the components' own settings dataclasses, composed into one run config.
 
 Each concern's settings live with the component that uses it — ``training.TrainSettings``
-(``train:``), ``objectives.Objective`` (``objective:``), ``backends.tfidf.TfidfSettings``,
+(``train:``), ``objectives.ObjectiveSettings`` (``objective:``), ``backends.tfidf.TfidfSettings``,
 ``backends.embedding_head.HeadSettings``, ``backends.lora.LoraSettings`` and the composites'
 settings (``model.*``) — each documenting its fields and validating itself. This module only
 composes them (plus the run's own data, split and evaluation settings) and maps YAML onto them:
@@ -30,14 +30,14 @@ from tailtune.backends.embedding_head import HeadSettings
 from tailtune.backends.lora import LoraSettings
 from tailtune.backends.tfidf import TfidfSettings
 from tailtune.errors import ConfigError
-from tailtune.objectives.settings import Objective
+from tailtune.objectives.settings import ObjectiveSettings
 from tailtune.training.settings import TrainSettings
 
 __all__ = [
-    "DataConfig",
-    "SplitConfig",
-    "ModelConfig",
-    "EvalConfig",
+    "DataSettings",
+    "SplitSettings",
+    "ModelSettings",
+    "EvalSettings",
     "Config",
     "load_config",
     "read_config_file",
@@ -57,7 +57,7 @@ DATA_PATH_FIELDS = ("path", "val_path", "test_path", "label_names")
 
 
 @dataclass
-class DataConfig:
+class DataSettings:
     """Where the labelled texts come from and how to read and clean them."""
 
     path: str | list[str] | None = None
@@ -211,7 +211,7 @@ class DataConfig:
 
 
 @dataclass
-class SplitConfig:
+class SplitSettings:
     """A seeded, stratified, rare-class-safe split (fractions in (0, 1) or counts)."""
 
     val: float = 0.1
@@ -235,7 +235,7 @@ class SplitConfig:
 
 
 @dataclass
-class ModelConfig:
+class ModelSettings:
     """Which backend, which transformers model (hub id or local path) and its settings."""
 
     backend: str = "tfidf"
@@ -286,7 +286,7 @@ class ModelConfig:
 
 
 @dataclass
-class EvalConfig:
+class EvalSettings:
     """Metrics and frequency tiers (by training count)."""
 
     head_min: int | None = None
@@ -331,17 +331,17 @@ class Config:
     """Seed of the split, the model's initialization and data order."""
     runs_dir: str = "runs"
     """Where run directories and the run index go."""
-    data: DataConfig = field(default_factory=DataConfig)
+    data: DataSettings = field(default_factory=DataSettings)
     """Input data."""
-    split: SplitConfig = field(default_factory=SplitConfig)
+    split: SplitSettings = field(default_factory=SplitSettings)
     """Train / validation / test split."""
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: ModelSettings = field(default_factory=ModelSettings)
     """Backend and model."""
-    objective: Objective = field(default_factory=Objective)
+    objective: ObjectiveSettings = field(default_factory=ObjectiveSettings)
     """Long-tail objective."""
     train: TrainSettings = field(default_factory=TrainSettings)
     """The neural training loop (ignored by the linear backends)."""
-    eval: EvalConfig = field(default_factory=EvalConfig)
+    eval: EvalSettings = field(default_factory=EvalSettings)
     """Metrics and tiers."""
 
     def validate(self, where: str = "") -> None:

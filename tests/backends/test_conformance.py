@@ -30,13 +30,13 @@ COUNTS = {"billing": 20, "delivery": 14, "login": 8, "refund": 6}  # a small lon
 
 
 def _neural_kwargs():
-    from tailtune.objectives import Objective
+    from tailtune.objectives import ObjectiveSettings
     from tailtune.training import TrainSettings
 
     train = TrainSettings(
         epochs=2, batch_size=16, lr=0.01, patience=None, num_threads=1, progress=False
     )
-    return {"max_length": 16, "train": train, "objective": Objective(tune_posthoc_tau=True)}
+    return {"max_length": 16, "train": train, "objective": ObjectiveSettings(tune_posthoc_tau=True)}
 
 
 def _majority(dirs):
@@ -47,9 +47,9 @@ def _majority(dirs):
 
 def _tfidf(dirs):
     from tailtune.backends.tfidf import TfidfBackend
-    from tailtune.objectives import Objective
+    from tailtune.objectives import ObjectiveSettings
 
-    objective = Objective(class_weights="sqrt_inverse", tune_posthoc_tau=True)
+    objective = ObjectiveSettings(class_weights="sqrt_inverse", tune_posthoc_tau=True)
     return TfidfBackend(objective=objective, seed=1)
 
 
@@ -94,19 +94,19 @@ def _ensemble(dirs):
     from tailtune.backends.ensemble import EnsembleBackend
     from tailtune.backends.majority import MajorityBackend
     from tailtune.backends.tfidf import TfidfBackend
-    from tailtune.objectives import Objective
+    from tailtune.objectives import ObjectiveSettings
 
-    members = [TfidfBackend(objective=Objective(tune_posthoc_tau=True)), MajorityBackend()]
+    members = [TfidfBackend(objective=ObjectiveSettings(tune_posthoc_tau=True)), MajorityBackend()]
     return EnsembleBackend(members=members, carve=0.25, seed=1)
 
 
 def _hierarchical(dirs):
     from tailtune.backends.hierarchical import HierarchicalBackend
     from tailtune.backends.tfidf import TfidfBackend
-    from tailtune.objectives import Objective
+    from tailtune.objectives import ObjectiveSettings
 
     # one level (the toy labels are not paths): per parent = one stage under the root
-    stage = TfidfBackend(objective=Objective(tune_posthoc_tau=True))
+    stage = TfidfBackend(objective=ObjectiveSettings(tune_posthoc_tau=True))
     return HierarchicalBackend(model=stage, strategy="top_down", per="parent", seed=1)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tailtune.config import DataConfig
+from tailtune.config import DataSettings
 from tailtune.data import load_table
 from tailtune.data.labelsets import indicator, join_set, parse_sets, set_stats
 from tailtune.data.split_sets import split_sets
@@ -59,10 +59,10 @@ def test_bad_cells_are_one_line_errors_naming_the_line(tmp_path):
 
 def test_config_refuses_set_options_without_sets():
     with pytest.raises(ConfigError, match=r"data.label_format: applies to label sets only"):
-        DataConfig(label_format="json").validate()
+        DataSettings(label_format="json").validate()
     with pytest.raises(ConfigError, match=r"data.multi_label: sets and data.hierarchy"):
-        DataConfig(multi_label="sets", hierarchy=True).validate()
-    DataConfig(multi_label="sets", label_format="json", keep_empty_set=True).validate()
+        DataSettings(multi_label="sets", hierarchy=True).validate()
+    DataSettings(multi_label="sets", label_format="json", keep_empty_set=True).validate()
 
 
 def test_parse_indicator_and_join_round_trip():

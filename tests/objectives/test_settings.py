@@ -1,11 +1,11 @@
-"""``Objective``: documented, self-validating, and the one edit that adds a lever."""
+"""``ObjectiveSettings``: documented, self-validating, and the one edit that adds a lever."""
 
 import numpy as np
 import pytest
 
 from tailtune.config import config_from_dict
 from tailtune.errors import ConfigError
-from tailtune.objectives import Objective
+from tailtune.objectives import ObjectiveSettings
 
 pytestmark = pytest.mark.unit
 
@@ -20,13 +20,13 @@ def test_bad_values_name_the_field_and_what_is_allowed():
     ]
     for kwargs, message in cases:
         with pytest.raises(ConfigError, match=message):
-            Objective(**kwargs).validate()
+            ObjectiveSettings(**kwargs).validate()
 
 
 def test_the_tau_grid_runs_in_tenths_up_to_the_max():
-    assert Objective().tau_grid() == [round(i / 10, 10) for i in range(21)]  # 0 .. 2
-    assert Objective(posthoc_tau_max=0.5).tau_grid() == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
-    assert Objective(posthoc_tau_max=0.0).tau_grid() == [0.0]
+    assert ObjectiveSettings().tau_grid() == [round(i / 10, 10) for i in range(21)]  # 0 .. 2
+    assert ObjectiveSettings(posthoc_tau_max=0.5).tau_grid() == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
+    assert ObjectiveSettings(posthoc_tau_max=0.0).tau_grid() == [0.0]
 
 
 def test_posthoc_tau_max_comes_from_the_config_and_bounds_the_tuned_tau():

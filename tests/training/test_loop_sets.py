@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("accelerate")
 pytest.importorskip("transformers")
 
-from tailtune.objectives import Objective  # noqa: E402
+from tailtune.objectives import ObjectiveSettings  # noqa: E402
 from tailtune.training import TrainSettings, fit_classifier, pad_collate  # noqa: E402
 from tailtune.training.objective import make_set_loss, set_metrics_fn  # noqa: E402
 from tests.training.tiny_models import bag_model, toy_items  # noqa: E402
@@ -31,7 +31,7 @@ def test_loop_learns_label_sets():
     val, _ = toy_items(80, 1)
     train, val = _sets(train), _sets(val)
     y = np.stack([it["labels"] for it in train])
-    objective = Objective(set_loss="asl")
+    objective = ObjectiveSettings(set_loss="asl")
     result = fit_classifier(
         bag_model(len(tok), 3),
         train,
@@ -61,5 +61,5 @@ def test_set_labels_of_the_wrong_width_fail_before_training():
     train, tok = toy_items(20, 0)
     with pytest.raises(ValueError, match="training labels: expected a 0/1 vector of 4 labels"):
         fit_classifier(bag_model(len(tok), 4), _sets(train), collate=COLLATE,
-                       loss_fn=make_set_loss(np.ones((2, 3)), Objective()), num_classes=4,
+                       loss_fn=make_set_loss(np.ones((2, 3)), ObjectiveSettings()), num_classes=4,
                        settings=TrainSettings(progress=False, patience=None))  # fmt: skip

@@ -26,7 +26,7 @@ import pandas as pd
 from tailtune._atomic import atomic_path
 from tailtune._settings import to_dict
 from tailtune.advise.settings import FRACTIONS
-from tailtune.config import Config, DataConfig, config_from_dict, config_to_dict
+from tailtune.config import Config, DataSettings, config_from_dict, config_to_dict
 from tailtune.data.subsets import nested_fractions
 
 __all__ = ["FractionRun", "classwise_halves", "plan_fractions", "run_fractions"]
@@ -37,12 +37,12 @@ EXECUTOR_NAMES = {"local": "sequential", "sequential": "sequential", "processes"
 # option of the source data is back at its default (the rows are already loaded, cleaned and
 # subset), the files are Parquet, and the path and validation file are set per run.
 _DATA_RESET = {
-    **{k: v for k, v in to_dict(DataConfig()).items() if k not in ("path", "val_path")},
+    **{k: v for k, v in to_dict(DataSettings()).items() if k not in ("path", "val_path")},
     "format": "parquet",
 }
 
 
-def _keep_hierarchy(data: DataConfig) -> dict[str, Any]:
+def _keep_hierarchy(data: DataSettings) -> dict[str, Any]:
     """The hierarchy options a fraction run keeps: its ``label`` cells are paths joined by the
     separator, read as the same levels (named as the source run named them)."""
     if not data.hierarchy:

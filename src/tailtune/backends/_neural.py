@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from tailtune.backends.base import BackendBase
-from tailtune.objectives.settings import Objective
+from tailtune.objectives.settings import ObjectiveSettings
 from tailtune.training.settings import TrainSettings
 
 __all__ = ["NeuralBackend"]
@@ -14,7 +14,7 @@ __all__ = ["NeuralBackend"]
 class NeuralBackend(BackendBase):
     """Base of the encoder, embedding-head and LoRA backends (objective + train settings)."""
 
-    settings: dict[str, type] = {"objective": Objective, "train": TrainSettings}
+    settings: dict[str, type] = {"objective": ObjectiveSettings, "train": TrainSettings}
     uses_gpu = True
     export_forms = {"hf": "classifier", "onnx": "classifier"}
 

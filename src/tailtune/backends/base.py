@@ -145,7 +145,7 @@ class BackendBase:
     def _fit_label_sets(self, texts: list[str], sets: list[tuple], eval_set, work_dir):
         """Label sets: learn the ``multi`` space, ``_fit`` on the sets, then the decision rule's
         thresholds on validation (0.5 without validation data or with tune_thresholds off)."""
-        from tailtune.objectives.settings import Objective
+        from tailtune.objectives.settings import ObjectiveSettings
         from tailtune.training.objective import set_rule
 
         if not self.takes_sets:
@@ -161,7 +161,7 @@ class BackendBase:
         if eval_set is not None:
             eval_set = (list(eval_set[0]), as_sets(eval_set[1]))
         self._fit(texts, sets, eval_set, work_dir)
-        objective = getattr(self, "objective", None) or Objective()
+        objective = getattr(self, "objective", None) or ObjectiveSettings()
         scores = y = None
         if eval_set is not None and len(eval_set[0]):
             val_texts, y = space.known(*eval_set)
@@ -283,7 +283,7 @@ class BackendBase:
     @classmethod
     def check_model_config(cls, model, where: str = "model") -> None:
         """Rules of this backend on its config section, checked when the config is loaded
-        (``model`` is a :class:`tailtune.config.ModelConfig`)."""
+        (``model`` is a :class:`tailtune.config.ModelSettings`)."""
 
     def validation_need(self) -> str | None:
         """Why this backend cannot be fitted without a validation split, or None when it can."""

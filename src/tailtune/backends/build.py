@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 WORKFLOW_OBJECTIVE = WORKFLOW_FIELDS
-"""Objective fields the workflow applies to the training data before any backend sees it."""
+"""ObjectiveSettings fields the workflow applies to the training data before any backend sees it."""
 
 
 @dataclass

@@ -25,7 +25,7 @@ from tailtune.backends._hf import pick_device, quiet_transformers, seed_everythi
 from tailtune.backends._neural import NeuralBackend
 from tailtune.backends.lora import LoraSettings
 from tailtune.errors import ConfigError
-from tailtune.objectives.settings import Objective
+from tailtune.objectives.settings import ObjectiveSettings
 from tailtune.training.settings import TrainSettings
 
 __all__ = ["DecoderLoraBackend", "LoraSettings"]
@@ -35,14 +35,14 @@ class DecoderLoraBackend(NeuralBackend):
     """LoRA adapters plus a fully trained classification head on a pretrained transformer."""
 
     name = "decoder_lora"
-    settings = {"objective": Objective, "train": TrainSettings, "lora": LoraSettings}
+    settings = {"objective": ObjectiveSettings, "train": TrainSettings, "lora": LoraSettings}
     prefixes = {"lora": "lora_"}  # flat keywords: lora_r=8 is lora=LoraSettings(r=8)
 
     def __init__(
         self,
         model_name: str | None = None,
         max_length: int = 128,
-        objective: Objective | None = None,
+        objective: ObjectiveSettings | None = None,
         train: TrainSettings | None = None,
         lora: LoraSettings | None = None,
         padding_side: str = "right",
@@ -50,7 +50,7 @@ class DecoderLoraBackend(NeuralBackend):
     ):
         self.model_name = model_name
         self.max_length = max_length
-        self.objective = objective if objective is not None else Objective()
+        self.objective = objective if objective is not None else ObjectiveSettings()
         self.train = train if train is not None else TrainSettings()
         self.lora = lora if lora is not None else LoraSettings()
         self.padding_side = padding_side

@@ -30,7 +30,7 @@ from tailtune.backends._hf import seed_everything
 from tailtune.backends._long_text import TextWindow
 from tailtune.backends._neural import NeuralBackend
 from tailtune.errors import ConfigError, DataError
-from tailtune.objectives.settings import Objective
+from tailtune.objectives.settings import ObjectiveSettings
 from tailtune.training.batching import collate_labels
 from tailtune.training.settings import TrainSettings
 
@@ -72,7 +72,7 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
     name = "embedding_head"
     takes_sets = True
     settings = {
-        "objective": Objective,
+        "objective": ObjectiveSettings,
         "train": TrainSettings,
         "embedding": HeadSettings,
         "window": TextWindow,
@@ -89,7 +89,7 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
         self,
         model_name: str = "sentence-transformers/all-MiniLM-L6-v2",
         max_length: int = 128,
-        objective: Objective | None = None,
+        objective: ObjectiveSettings | None = None,
         train: TrainSettings | None = None,
         embedding: HeadSettings | None = None,
         seed: int = 42,
@@ -97,7 +97,7 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
     ):
         self.model_name = model_name
         self.max_length = max_length
-        self.objective = objective if objective is not None else Objective()
+        self.objective = objective if objective is not None else ObjectiveSettings()
         self.train = train if train is not None else TrainSettings()
         self.embedding = embedding if embedding is not None else HeadSettings()
         self.seed = seed

@@ -1,7 +1,7 @@
 """Full fine-tuning of a transformers encoder (BERT, ModernBERT, MiniLM, DeBERTa, ...).
 
 ``AutoModelForSequenceClassification`` with a fresh head, trained by
-:func:`tailtune.training.fit_classifier` under an :class:`~tailtune.objectives.Objective` and
+:func:`tailtune.training.fit_classifier` under an :class:`~tailtune.objectives.ObjectiveSettings` and
 :class:`~tailtune.training.TrainSettings` (``EncoderBackend(model_name=..., objective=...,
 train=...)``; their fields may also be given flat, ``EncoderBackend.from_flat(lr=1e-4)``). The label names
 travel inside the saved model (``id2label`` / ``label2id``), and ``load`` reproduces the logits
@@ -32,7 +32,7 @@ from tailtune.backends._long_text import (
 )
 from tailtune.backends._neural import NeuralBackend
 from tailtune.errors import ConfigError
-from tailtune.objectives.settings import Objective
+from tailtune.objectives.settings import ObjectiveSettings
 from tailtune.training.settings import TrainSettings
 
 __all__ = ["EncoderBackend"]
@@ -45,20 +45,20 @@ class EncoderBackend(NeuralBackend):
 
     name = "encoder"
     takes_sets = True
-    settings = {"objective": Objective, "train": TrainSettings, "window": TextWindow}
+    settings = {"objective": ObjectiveSettings, "train": TrainSettings, "window": TextWindow}
 
     def __init__(
         self,
         model_name: str = "sentence-transformers/all-MiniLM-L6-v2",
         max_length: int = 128,
-        objective: Objective | None = None,
+        objective: ObjectiveSettings | None = None,
         train: TrainSettings | None = None,
         seed: int = 42,
         window: TextWindow | None = None,
     ):
         self.model_name = model_name
         self.max_length = max_length
-        self.objective = objective if objective is not None else Objective()
+        self.objective = objective if objective is not None else ObjectiveSettings()
         self.train = train if train is not None else TrainSettings()
         self.seed = seed
         self.window = window if window is not None else TextWindow()

@@ -33,7 +33,7 @@ __all__ = ["EnsembleBackend", "blend", "weight_grid"]
 
 
 POSTHOC_FIELDS = frozenset({"posthoc_tau", "tune_posthoc_tau", "posthoc_tau_max"})
-"""Objective fields a member never sees (the ensemble adjusts the blend once)."""
+"""ObjectiveSettings fields a member never sees (the ensemble adjusts the blend once)."""
 
 
 def without_posthoc(member):

@@ -28,7 +28,7 @@ from tailtune.backends._long_text import TextWindow
 from tailtune.backends.base import BackendBase
 from tailtune.backends.embedding_head import HeadSettings
 from tailtune.errors import ConfigError
-from tailtune.objectives.settings import Objective
+from tailtune.objectives.settings import ObjectiveSettings
 
 __all__ = ["PrototypeBackend"]
 
@@ -39,7 +39,7 @@ class PrototypeBackend(FrozenEncoder, BackendBase):
     """Cosine similarity to class centroids (or a k-NN vote) over cached sentence embeddings."""
 
     name = "prototype"
-    settings = {"embedding": HeadSettings, "objective": Objective, "window": TextWindow}
+    settings = {"embedding": HeadSettings, "objective": ObjectiveSettings, "window": TextWindow}
     uses = {
         "embedding": ("pooling", "normalize", "embed_batch_size", "cache_dir"),
         "objective": ("posthoc_tau", "tune_posthoc_tau", "posthoc_tau_max"),
@@ -50,7 +50,7 @@ class PrototypeBackend(FrozenEncoder, BackendBase):
         model_name: str = "sentence-transformers/all-MiniLM-L6-v2",
         max_length: int = 128,
         embedding: HeadSettings | None = None,
-        objective: Objective | None = None,
+        objective: ObjectiveSettings | None = None,
         rule: str = "centroid",
         k: int = 10,
         temperature: float = 0.05,
@@ -60,7 +60,7 @@ class PrototypeBackend(FrozenEncoder, BackendBase):
         self.model_name = model_name
         self.max_length = max_length
         self.embedding = embedding if embedding is not None else HeadSettings()
-        self.objective = objective if objective is not None else Objective()
+        self.objective = objective if objective is not None else ObjectiveSettings()
         self.rule = rule
         self.k = k
         self.temperature = temperature

@@ -19,7 +19,7 @@ from tailtune._atomic import atomic_path
 from tailtune._settings import check_choices
 from tailtune.backends.base import BackendBase
 from tailtune.errors import ConfigError
-from tailtune.objectives.settings import Objective
+from tailtune.objectives.settings import ObjectiveSettings
 
 __all__ = ["TfidfBackend", "TfidfSettings"]
 
@@ -79,7 +79,7 @@ class TfidfBackend(BackendBase):
 
     name = "tfidf"
     takes_sets = True
-    settings = {"tfidf": TfidfSettings, "objective": Objective}
+    settings = {"tfidf": TfidfSettings, "objective": ObjectiveSettings}
     uses = {
         "objective": (
             "class_weights", "beta", "weight_cap", "posthoc_tau", "tune_posthoc_tau",
@@ -95,12 +95,12 @@ class TfidfBackend(BackendBase):
     def __init__(
         self,
         tfidf: TfidfSettings | None = None,
-        objective: Objective | None = None,
+        objective: ObjectiveSettings | None = None,
         temperature: float | None = None,
         seed: int = 0,
     ):
         self.tfidf = tfidf if tfidf is not None else TfidfSettings()
-        self.objective = objective if objective is not None else Objective()
+        self.objective = objective if objective is not None else ObjectiveSettings()
         self.temperature = temperature
         self.seed = seed
 

@@ -66,10 +66,10 @@ def data_stats(
     """Class statistics: sizes, imbalance, classes under 20/100, frequency tiers (and the same per
     level, with children per parent, when data.hierarchy is true)."""
     from tailtune._settings import from_kwargs
-    from tailtune.config import EvalConfig
+    from tailtune.config import EvalSettings
     from tailtune.data import class_stats
 
-    tiers = from_kwargs(EvalConfig, {"head_min": head_min, "tail_max": tail_max})
+    tiers = from_kwargs(EvalSettings, {"head_min": head_min, "tail_max": tail_max})
     cfg = data_config(config, text_col, label_col, skip_rows, fmt, encoding, set_)
     frame, report = load_data(cfg, path)
     if cfg.data.multi_label == "sets":

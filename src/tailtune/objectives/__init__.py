@@ -1,7 +1,7 @@
 """Long-tail objectives: class weights, post-hoc logit adjustment, the back-off decision rule for
-hierarchical labels, the threshold rule for label sets, and the ``Objective`` settings.
+hierarchical labels, the threshold rule for label sets, and the ``ObjectiveSettings`` settings.
 
-Names are imported on first use (PEP 562), so ``from tailtune.objectives import Objective`` (what
+Names are imported on first use (PEP 562), so ``from tailtune.objectives import ObjectiveSettings`` (what
 the config needs) costs no pandas import. Losses and samplers (torch) live in
 ``tailtune.objectives.losses`` / ``.samplers``; multi-label losses in ``.multilabel``.
 """
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import importlib
 
-from tailtune.objectives.settings import Objective
+from tailtune.objectives.settings import ObjectiveSettings
 
 __all__ = [
     "BackoffRule",
     "DEFAULT_TAU_GRID",
     "SCHEMES",
-    "Objective",
+    "ObjectiveSettings",
     "SetRule",
     "adjust_logits",
     "adjust_probabilities",

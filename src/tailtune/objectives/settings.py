@@ -1,7 +1,7 @@
-"""``Objective``: the long-tail levers of a run, one documented, self-validating dataclass.
+"""``ObjectiveSettings``: the long-tail levers of a run, one documented, self-validating dataclass.
 
 The config section ``objective:`` maps onto it field by field; every backend that reads it takes
-it whole (``EncoderBackend(objective=Objective(loss="focal"))``) and says which fields it reads
+it whole (``EncoderBackend(objective=ObjectiveSettings(loss="focal"))``) and says which fields it reads
 (``fields_in_use``: TF-IDF, say, reads the class weights and post-hoc τ, not the loss). Adding a lever is one edit here (plus the code that uses it): the config file, ``--set``,
 ``tailtune config show`` and ``backend.json`` follow.
 """
@@ -14,7 +14,7 @@ from typing import Literal
 from tailtune._settings import check_choices
 from tailtune.errors import ConfigError
 
-__all__ = ["Objective", "WORKFLOW_FIELDS"]
+__all__ = ["ObjectiveSettings", "WORKFLOW_FIELDS"]
 
 WeightScheme = Literal["none", "sqrt_inverse", "inverse", "effective_number"]
 
@@ -23,7 +23,7 @@ WORKFLOW_FIELDS = frozenset({"label_name_examples", "label_descriptions"})
 
 
 @dataclass
-class Objective:
+class ObjectiveSettings:
     """Long-tail levers shared by every backend: loss, class weights, sampling, logit adjustment."""
 
     loss: Literal["ce", "focal", "logit_adjusted"] = "ce"

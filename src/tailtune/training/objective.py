@@ -1,4 +1,4 @@
-"""From an :class:`~tailtune.objectives.Objective` and training counts to a loss; post-hoc τ.
+"""From an :class:`~tailtune.objectives.ObjectiveSettings` and training counts to a loss; post-hoc τ.
 
 The glue the neural backends share between the objective's settings and the pure functions of
 :mod:`tailtune.objectives` (class weights, losses, logit adjustment).
@@ -21,7 +21,7 @@ __all__ = [
 
 
 def make_loss(counts: np.ndarray, objective):
-    """The training loss for class ``counts`` (in class order) and an ``Objective``."""
+    """The training loss for class ``counts`` (in class order) and an ``ObjectiveSettings``."""
     from tailtune.objectives.losses import build_loss
     from tailtune.objectives.weights import class_weights
 
@@ -62,7 +62,7 @@ def make_set_loss(y: np.ndarray, objective):
 
 
 def set_rule(scores: np.ndarray | None, y: np.ndarray | None, labels, objective):
-    """The decision rule for label sets from an ``Objective``: thresholds tuned on validation
+    """The decision rule for label sets from an ``ObjectiveSettings``: thresholds tuned on validation
     ``scores`` / ``y`` (tailtune.objectives.thresholds), or 0.5 for every label when tuning is
     off or there is no validation data."""
     from tailtune.objectives.thresholds import SetRule, tune_set_rule

@@ -1,4 +1,4 @@
-"""Turn a DataConfig + SplitConfig into train / val / test frames, with every report kept.
+"""Turn a DataSettings + SplitSettings into train / val / test frames, with every report kept.
 
 This is the one place that reads data config objects; the functions it calls in
 :mod:`tailtune.data` take plain keyword arguments.
@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from tailtune.config import Config, DataConfig
+from tailtune.config import Config, DataSettings
 from tailtune.errors import ConfigError
 
 __all__ = ["Prepared", "build_hierarchy", "load_frame", "prepare_data", "read_options"]
@@ -37,8 +37,8 @@ class Prepared:
         return parse_sets(frame["label"], self.set_separator)
 
 
-def read_options(data: DataConfig) -> dict[str, Any]:
-    """The DataConfig's reading options as :func:`tailtune.data.load_table` keywords (the one
+def read_options(data: DataSettings) -> dict[str, Any]:
+    """The DataSettings's reading options as :func:`tailtune.data.load_table` keywords (the one
     mapping from config to loader: training, evaluation and checkpoint scoring all use it)."""
     return {
         "format": data.format,
@@ -61,7 +61,7 @@ def read_options(data: DataConfig) -> dict[str, Any]:
     }
 
 
-def build_hierarchy(data: DataConfig, labels, where: str = "training labels"):
+def build_hierarchy(data: DataSettings, labels, where: str = "training labels"):
     """The :class:`~tailtune.data.Hierarchy` of ``labels`` when ``data.hierarchy`` is on, else
     None. Levels are named by ``data.level_names``, else by the label columns when there are
     several, else numbered; a path deeper than the levels is a DataError naming ``where``."""
@@ -74,8 +74,8 @@ def build_hierarchy(data: DataConfig, labels, where: str = "training labels"):
     return Hierarchy.from_labels(labels, levels, data.label_separator, where=where)
 
 
-def load_frame(data: DataConfig, path, **kwargs: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Load one file (or list of files) with the DataConfig's reading options; ``kwargs`` go to
+def load_frame(data: DataSettings, path, **kwargs: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Load one file (or list of files) with the DataSettings's reading options; ``kwargs`` go to
     :func:`tailtune.data.load_table` (e.g. ``min_classes=1`` for an evaluation file)."""
     from tailtune.data import load_table
 
@@ -163,7 +163,7 @@ def prepare_data(cfg: Config) -> Prepared:
     return Prepared(train=train, val=val, test=test, reports=_plain(reports), set_separator=sep)
 
 
-def _check_set_options(data: DataConfig) -> None:
+def _check_set_options(data: DataSettings) -> None:
     """Options that count examples per class string; on label sets they would count set strings."""
     for name, unset in (
         ("synthetic", None),
@@ -182,7 +182,7 @@ def _check_set_options(data: DataConfig) -> None:
             )
 
 
-def _subset(frame, data: DataConfig, seed: int, subset_labels, stratified_subsample):
+def _subset(frame, data: DataSettings, seed: int, subset_labels, stratified_subsample):
     report: dict[str, Any] = {}
     if (
         data.subset_labels is not None
