@@ -64,7 +64,8 @@ def test_evaluate_split_from_another_folder(monkeypatch, capsys, tmp_path, train
 
 def test_advise_run_from_another_folder(monkeypatch, capsys, tmp_path, trained):
     code, out, err = cli(monkeypatch, capsys, "advise", trained, "--fractions", "0.5",
-                         "--fractions", "1", "--seeds", "1", "-o", tmp_path / "adv",
+                         "--fractions", "1", "--seeds", "1", "--executor", "local",
+                         "-o", tmp_path / "adv",
                          cwd=tmp_path)  # fmt: skip
     assert code in (0, None), err
     assert (tmp_path / "adv" / "advice.json").is_file()
