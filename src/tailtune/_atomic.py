@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from tailtune.errors import TailtuneError
 
@@ -72,6 +72,15 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
+def _give_up(tmp: Path, path: Path, exc: BaseException, kept: str, then: str) -> NoReturn:
+    """Remove the half-written ``tmp`` and re-raise: a refused write (disk full, read-only,
+    no permission) as one line naming ``path``, anything else as it was."""
+    _remove(tmp)
+    if refusal(exc) is not None and not isinstance(exc, TailtuneError):
+        raise _write_error(path, exc, kept, then) from exc
+    raise exc
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
@@ -114,10 +123,7 @@ def atomic_path(path: str | Path, *, kept: str = "", then: str = "") -> Iterator
         os.replace(tmp, path)
         fsync_path(path.parent)
     except BaseException as exc:
-        _remove(tmp)
-        if refusal(exc) is not None and not isinstance(exc, TailtuneError):
-            raise _write_error(path, exc, kept, then) from exc
-        raise
+        _give_up(tmp, path, exc, kept, then)
 
 
 @contextmanager
@@ -139,10 +145,7 @@ def atomic_dir(path: str | Path, *, kept: str = "", then: str = "") -> Iterator[
         tmp.rename(path)
         fsync_path(path.parent)
     except BaseException as exc:
-        _remove(tmp)
-        if refusal(exc) is not None and not isinstance(exc, TailtuneError):
-            raise _write_error(path, exc, kept, then) from exc
-        raise
+        _give_up(tmp, path, exc, kept, then)
 
 
 def write_text(path: str | Path, text: str, **msg: str) -> Path:

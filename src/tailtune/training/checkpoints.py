@@ -154,8 +154,8 @@ def save_resumable(
         body = json.dumps({"step": step, "files": sizes, "loop": state})
         (tmp / layout.CKPT_STATE).write_text(body, encoding="utf-8")
         for name in (layout.CKPT_MODEL, layout.CKPT_TRAINER, layout.CKPT_STATE):
-            _fsync(tmp / name)
-        _fsync(tmp)
+            _atomic.fsync_path(tmp / name)
+        _atomic.fsync_path(tmp)
         if final.exists():  # the same step saved again (an interrupt right after an evaluation)
             old = root / f".old-{final.name}-{os.getpid()}"
             final.rename(old)
@@ -163,7 +163,7 @@ def save_resumable(
             shutil.rmtree(old, ignore_errors=True)
         else:
             tmp.rename(final)
-        _fsync(root)
+        _atomic.fsync_path(root)
     except KeyboardInterrupt:  # a second Ctrl-C: no half checkpoint stays behind
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -262,17 +262,6 @@ def fault_point(point: str, step: int) -> None:
             os.kill(os.getpid(), signal.SIGINT)
         elif action == "enospc":
             raise OSError(errno.ENOSPC, "No space left on device")
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file or folder to disk, so a rename never points at data still in memory."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:  # some file systems refuse fsync on folders
-        pass
-    finally:
-        os.close(fd)
 
 
 def stop_requested(work: Path | None) -> bool:
