@@ -49,9 +49,8 @@ def load_predictor(path: str | Path, threads: int | None = None) -> Predictor:
             from tailtune.objectives.path_decision import PathDecision
 
             decision = PathDecision.from_dict(meta["decision"], f"{p}/export.json")
-        return Predictor(
-            model, list(meta["classes"]), "onnx", str(p), str(meta["backend"]), decision
-        )
+        return Predictor(model, list(meta["classes"]), "onnx", str(p), str(meta["backend"]),
+                         rule=model.rule, decision=decision)  # fmt: skip
     from tailtune.backends import load_backend
     from tailtune.runs import read_run
 
