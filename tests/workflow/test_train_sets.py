@@ -85,3 +85,25 @@ def test_tfidf_trains_on_label_sets(tmp_path):
     assert [tuple(c for c, on in zip(pipe.labels_, row, strict=True) if on) for row in chosen] == [
         tuple(x) for x in model.predict(texts)
     ]
+
+
+def test_train_fraction_of_label_sets_keeps_every_label_and_the_evaluation_splits(tmp_path):
+    from tailtune.data.labelsets import parse_sets
+    from tailtune.workflow.prepare import prepare_data
+
+    _tickets(tmp_path / "t.csv")
+    cfg = Config()
+    cfg.data.path, cfg.data.label_columns = str(tmp_path / "t.csv"), ["tags"]
+    cfg.data.multi_label, cfg.data.multi_label_separator = "sets", ","
+    cfg.split.test = 0.2
+    full = prepare_data(cfg)
+    cfg.data.train_fraction = 0.25
+    part = prepare_data(cfg)
+    n = len(full.train)
+    assert abs(len(part.train) - round(0.25 * n)) <= 2  # iterative stratification: about 25%
+    assert part.reports["train_subsample"]["rows_before"] == n
+    assert set(part.train["text"]) <= set(full.train["text"])
+    labels = {x for s in parse_sets(part.train["label"], ",") for x in s}
+    assert labels == {x for s in parse_sets(full.train["label"], ",") for x in s}
+    assert part.val["id"].tolist() == full.val["id"].tolist()  # evaluation rows unchanged
+    assert part.test["id"].tolist() == full.test["id"].tolist()

@@ -82,7 +82,7 @@ def advise(
             "class at a time and its plan adds examples of one class each, but a text of a label "
             "set counts for several labels at once; measure a label-set run with tailtune noise "
             "and errors, and compare data sizes with tailtune experiment (vary "
-            "data.train_fraction)"
+            "data.train_fraction: label sets are subsampled by iterative stratification)"
         )
     out = Path(out_dir) if out_dir else _default_out(cfg, given_run)
     train, val, runs = plan_fractions(cfg, out, fractions, seeds, settings.design)
