@@ -11,7 +11,8 @@ Verdicts, checked in this order (the first that fits wins):
 - ``not-learning``  the loss sits within ``lnk_tol`` of ln K (a uniform guess over K classes), or
                     stays flat without ever going below ln(K - 1 + e) - 1, the lowest value
                     cross-entropy can take when fed probabilities instead of logits: the
-                    signature of softmax applied before cross-entropy.
+                    signature of softmax applied before cross-entropy. Not when the guards'
+                    figures put validation above chance (that is learning), nor on label sets.
 - ``undertrained``  one evaluation only, or validation loss still falling at the end.
 - ``data-starved``  validation loss rising past its minimum on a small training set (few batches
                     per epoch or few examples per class); macro F1 plateaus early — "tempered
