@@ -22,7 +22,8 @@ pytestmark = pytest.mark.integration
 WORDS = {("bank", "fee"): "overdraft", ("bank", "fraud"): "stolen", ("card", "fee"): "annual"}
 
 
-def _run(tmp_path, **hierarchy):
+def _run(tmp_path, _model=None, _train=None, **hierarchy):
+    tmp_path.mkdir(exist_ok=True)
     lines = ["text,Product,Issue"]
     for (product, issue), word in WORDS.items():
         lines += [f"my {product} {word} {i},{product},{issue}" for i in range(16)]
@@ -32,7 +33,8 @@ def _run(tmp_path, **hierarchy):
         "data": {"path": str(tmp_path / "d.csv"), "label_columns": ["Product", "Issue"],
                  "hierarchy": True},
         "split": {"val": 0.25},
-        "model": {"hierarchy": hierarchy},
+        "model": {**(_model or {}), "hierarchy": hierarchy},
+        "train": _train or {},
     }))  # fmt: skip
 
 
@@ -129,6 +131,52 @@ def test_top_down_sklearn_export_gives_the_runs_paths_without_tailtune(tmp_path,
     # the rule cut some paths short (so the comparison above covers back-off)
     assert any(a != p for a, p in zip(outside["answer"], outside["path"], strict=True))
     assert "hierarchy_runtime" in (out / "README.md").read_text()
+    _served_as_predicted(out, run, PROBE)
+
+
+def _served_as_predicted(folder, run, texts):
+    """``tailtune serve`` on the export folder answers what ``tailtune predict`` does."""
+    from fastapi.testclient import TestClient
+
+    from tailtune.serve.app import create_app
+
+    with TestClient(create_app(folder)) as client:
+        r = client.post("/predict", json={"texts": texts})
+    assert r.status_code == 200, r.text
+    got, want = r.json()["predictions"], predict(run, texts)
+    assert [g["label"] for g in got] == want["pred"].tolist()
+    assert [g["answer"] for g in got] == want["answer"].tolist()
+    for g, lp in zip(got, want["level_proba"], strict=True):
+        assert g["levels"] == pytest.approx(json.loads(lp), abs=1e-5)
+
+
+@pytest.mark.slow  # two tiny BERT stages trained and traced: about 35 s on a busy machine
+def test_top_down_onnx_export_of_encoder_stages(tmp_path):
+    """Tiny BERT stages, one per level, each traced to ONNX: the decoder ships the ONNX
+    runtime too, and paths agree with tailtune predict (fp32)."""
+    pytest.importorskip("onnxruntime")
+    from tests.export.conftest import FAST_TRAIN
+    from tests.training.tiny_models import save_tiny_model
+
+    base = save_tiny_model(tmp_path / "bert", "bert")
+    cfg_model = {"backend": "encoder", "name": base, "max_length": 16}
+    run = _run(tmp_path / "enc", strategy="top_down", backoff_thresholds=[0.5, 0.6],
+               _model=cfg_model, _train={**FAST_TRAIN, "epochs": 2})  # fmt: skip
+    report = export_run(run, "onnx", tmp_path / "onnx")
+    agree = report["agreement"]
+    assert agree["within_tolerance"] and agree["path_agreement"] == 1.0
+    out = tmp_path / "onnx"
+    assert (out / "tailtune_onnx.py").is_file()
+    spec = json.loads((out / "hierarchy.json").read_text())
+    assert spec["form"] == "onnx" and len(spec["stages"]) == 2
+    for name in spec["stages"]:
+        assert (out / name / "model.onnx").is_file() and (out / name / "tokenizer.json").is_file()
+    texts = ["my card annual 3", "my bank stolen 9", "hello there"]
+    got = subprocess.run([sys.executable, "-c", OUTSIDE, str(out), json.dumps(texts)],
+                         capture_output=True, text=True, check=True, cwd=tmp_path)  # fmt: skip
+    want = predict(run, texts)
+    assert json.loads(got.stdout)["path"] == want["pred"].tolist()
+    _served_as_predicted(out, run, texts)
 
 
 def test_top_down_export_refused_in_the_form_a_stage_lacks(tmp_path):
