@@ -197,6 +197,12 @@ class DataSettings:
             )
         if not self.hierarchy:
             return
+        if not self.label_separator:
+            # YAML reads an unquoted ' > ' (also in --set) as an empty folded block
+            raise ConfigError(
+                f"{where}.label_separator: empty, expected the string between levels; quote it "
+                f"(--set '{where}.label_separator=\" > \"'; unquoted, YAML reads > as empty)"
+            )
         if self.multi_label_separator is not None:
             raise ConfigError(
                 f"{where}.hierarchy: a label is a path or a set of labels, not both; "

@@ -77,6 +77,10 @@ def agreement_line(a: dict) -> str:
         f"agreement with {a['against']} on {a['n']} validation texts: top-1 "
         f"{a['top1_agreement']:.2%}, largest probability difference {a['max_abs_diff']:.2g}"
     )
+    if "path_agreement" in a:  # a top-down hierarchy, read through the decoder it ships
+        line += f"; paths {a['path_agreement']:.2%}, back-off answers {a['answer_agreement']:.2%}"
+    if a.get("label_set_agreement") is not None:
+        line += f"; label sets {a['label_set_agreement']:.2%}"
     if a.get("within_tolerance") is False:
         line += " (outside the target: check this export before using it)"
     return line
@@ -92,7 +96,10 @@ def agreement_line(a: dict) -> str:
     ),
 )
 def serve_cmd(
-    run: Annotated[Path, typer.Argument(help="Run directory (or an ONNX export folder).")],
+    run: Annotated[
+        Path,
+        typer.Argument(help="Run directory (or an ONNX export folder, or a top-down one)."),
+    ],
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,

@@ -56,6 +56,8 @@ def to_frame(
         rid = str(table.values[id_column][i]) if id_column else f"{prefix}:{line}"
         text = text_sep.join(t for t in (_as_text(table.values[c][i]) for c in texts) if t.strip())
         per_col = [ll[i] for ll in label_lists]
+        if hierarchy and len(per_col) == 1 and len(per_col[0]) == 1:
+            per_col = [_path_cell(per_col[0][0], label_sep, missing)]
         if missing:
             per_col = [[] if len(p) == 1 and p[0].strip() in missing else p for p in per_col]
         while hierarchy and len(per_col) > 1 and not per_col[-1]:
@@ -124,6 +126,24 @@ def _as_text(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return str(value)
+
+
+def _path_cell(cell: str, sep: str, missing: set[str]) -> list[str]:
+    """A path written in one cell (``"A > B > C"``), as the one-column form of level columns:
+    empty or ``missing`` levels after the last filled one end the path early (``"A > "``, read
+    with the cell's outer spaces gone as ``"A >"``, is ``"A"``); an empty level before a filled
+    one makes the label empty (``[]``: the row is removed and listed with its line)."""
+    text = cell.strip()
+    head, tail = sep.lstrip(), sep.rstrip()
+    if tail and text.endswith(tail):
+        text = text[: -len(tail)] + sep
+    if head and text.startswith(head):
+        text = sep + text[len(head) :]
+    parts = [p.strip() for p in text.split(sep)]
+    parts = ["" if p in missing else p for p in parts]
+    while parts and not parts[-1]:
+        parts.pop()
+    return [sep.join(parts)] if parts and all(parts) else []
 
 
 def _label_parts(value: Any, sep: str | None) -> list[str]:
