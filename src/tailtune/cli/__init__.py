@@ -31,7 +31,7 @@ from tailtune.cli import (
 from tailtune.cli._print import err_console, print_error
 from tailtune.errors import TailtuneError
 
-__all__ = ["app", "main", "os_error_line"]
+__all__ = ["app", "main", "os_error_line", "own_warnings"]
 
 app = typer.Typer(
     help="Fine-tune and evaluate text classifiers on long-tailed label sets.",
@@ -62,6 +62,7 @@ def main() -> None:
         # escaped instead of failing on "wrote <path>" after the work is done
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    own_warnings()
     try:
         app()
     except TailtuneError as exc:
@@ -75,6 +76,24 @@ def main() -> None:
         # too long, a loop of links): one line naming the path, as for every other bad input
         print_error(os_error_line(exc))
         sys.exit(1)
+
+
+def own_warnings() -> None:
+    """A warning tailtune raises prints as one ``warning:`` line, as the commands' own warnings
+    do, without the file and source line Python adds (a user did nothing wrong in that file);
+    other libraries' warnings keep Python's format."""
+    import warnings
+    from pathlib import Path
+
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if file is None and "tailtune" in Path(str(filename)).parts:
+            err_console.print(f"warning: {message}", style="yellow", soft_wrap=True, markup=False)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
 
 
 def os_error_line(exc: OSError) -> str:
