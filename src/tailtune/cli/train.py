@@ -338,7 +338,9 @@ def _print_backend_summary(path: Path) -> None:
 
     metrics = read_run(path).metrics
     name = metrics.get("backend")
-    lines = backend_class(name).summary_lines(metrics.get("info")) if name in BACKENDS else []
+    # validation figures are the selection model's: a refit model was fitted without an eval set
+    info = (metrics.get("refit") or {}).get("selection_info") or metrics.get("info")
+    lines = backend_class(name).summary_lines(info) if name in BACKENDS else []
     for i, line in enumerate(lines):
         console.print(Text(line, style="bold" if i == 0 else ""))
 
