@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +20,7 @@ __all__ = [
     "SetOpt",
     "SkipRows",
     "TextCol",
+    "command",
     "data_config",
     "examples",
     "load_data",
@@ -55,6 +57,29 @@ RecipeOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder holding the runs and index.db.")]
+
+
+def command(app: typer.Typer, name: str, short_help: str | None = None):
+    """Register the decorated function as command ``name`` of ``app``.
+
+    The docstring is the --help text up to an ``Examples:`` line; the command lines below it
+    (each starting ``tailtune``, an indented line continuing the one above) become the
+    ``Examples:`` epilog, so a command's examples sit beside its doc and are declared the same
+    way in every module. ``short_help`` is the command list's one-line summary.
+    """
+
+    def register(fn):
+        doc, _, tail = inspect.cleandoc(fn.__doc__ or "").partition("\nExamples:\n")
+        lines: list[str] = []
+        for line in tail.splitlines():
+            if line.startswith("tailtune"):
+                lines.append(line.strip())
+            elif line.strip():
+                lines[-1] += " " + line.strip()
+        epilog = examples(*lines) if lines else None
+        return app.command(name, help=doc.strip(), short_help=short_help, epilog=epilog)(fn)
+
+    return register
 
 
 def examples(*commands: str) -> str:
