@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 from pathlib import Path
@@ -24,6 +25,7 @@ __all__ = [
     "data_config",
     "examples",
     "load_data",
+    "reads_data",
     "resolve_config",
     "write_frame_atomic",
 ]
@@ -102,13 +104,15 @@ def resolve_config(config: Path | None, recipe: str | None, overrides: list[str]
     return load_config(config, overrides)
 
 
-def data_config(config, text_col, label_col, skip_rows, fmt, encoding, overrides=None):
+def data_config(
+    config=None, text_col=None, label_col=None, skip_rows=0, fmt="auto", encoding="utf-8", set_=None
+):
     """A config whose data section takes the command-line reading options over ``config``."""
     from tailtune.cli._options import check_int
     from tailtune.config import load_config
 
     check_int("--skip-rows", skip_rows, 0)
-    sets = list(overrides or [])
+    sets = list(set_ or [])
     if text_col:
         sets.append(f"data.text_columns={json.dumps(text_col)}")
     if label_col:
@@ -120,6 +124,42 @@ def data_config(config, text_col, label_col, skip_rows, fmt, encoding, overrides
     if encoding != "utf-8":
         sets.append(f"data.encoding={encoding}")
     return load_config(config, sets)
+
+
+# The options every command that reads a data file takes, in --help order: (name, type, default).
+_READ_OPTIONS = (
+    ("text_col", TextCol, None),
+    ("label_col", LabelCol, None),
+    ("skip_rows", SkipRows, 0),
+    ("fmt", Fmt, "auto"),
+    ("encoding", Encoding, "utf-8"),
+    ("config", ConfigOpt, None),
+    ("set_", SetOpt, None),
+)
+
+
+def reads_data(fn):
+    """Give a command the data-reading options and call it with ``cfg=`` their resolved config.
+
+    The decorated function declares a ``cfg`` parameter instead of the seven options; its
+    --help lists them after its own, and ``cfg`` is :func:`data_config` of their values, so
+    every command reads a data file with the same options and the same precedence.
+    """
+    sig = inspect.signature(fn, eval_str=True)
+    own = [p for p in sig.parameters.values() if p.name != "cfg"]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+        for name, kind, default in _READ_OPTIONS
+    ]
+
+    @functools.wraps(fn)
+    def command_fn(*args, **kwargs):
+        read = {name: kwargs.pop(name) for name, _, _ in _READ_OPTIONS}
+        return fn(*args, cfg=data_config(**read), **kwargs)
+
+    command_fn.__signature__ = sig.replace(parameters=own + added)
+    command_fn.__annotations__ = {p.name: p.annotation for p in own + added}
+    return command_fn
 
 
 def load_data(cfg, path: list[Path]):

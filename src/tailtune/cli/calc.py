@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tailtune.cli._common import command, data_config, load_data
+from tailtune.cli._common import command, load_data, reads_data
 from tailtune.cli._print import console, rows_table
 
 app = typer.Typer(help="LoRA parameter, training-step and token calculators.", no_args_is_help=True)
@@ -61,17 +61,14 @@ def calc_steps(
 
 
 @command(app, "tokens", "Token statistics under a tokenizer; the param:token ratio.")
+@reads_data
 def calc_tokens(
     data: Annotated[Path, typer.Argument(help="Data file (read like `data stats`).")],
     model: Annotated[str, typer.Option(help="Tokenizer: transformers name/dir or minilm/smollm2.")],
-    text_col: Annotated[list[str] | None, typer.Option("--text-col", help="Text column.")] = None,
-    label_col: Annotated[
-        list[str] | None, typer.Option("--label-col", help="Label column.")
-    ] = None,
-    skip_rows: Annotated[int, typer.Option(help="Leading lines to skip.")] = 0,
     max_length: Annotated[int | None, typer.Option(help="Report the share truncated here.")] = None,
     rank: Annotated[int | None, typer.Option(help="LoRA rank, for the param:token ratio.")] = None,
     targets: Annotated[str, typer.Option(help="LoRA targets for the ratio.")] = "attention",
+    cfg=None,  # from the reading options @reads_data adds
 ) -> None:
     """Token statistics of a data set under a tokenizer, and the trainable-param:token ratio.
 
@@ -81,7 +78,6 @@ def calc_tokens(
     """
     from tailtune.calc import format_tokens, lora_params, token_stats
 
-    cfg = data_config(None, text_col, label_col, skip_rows, "auto", "utf-8")
     frame, _ = load_data(cfg, [data])
     trainable = None
     if rank is not None:

@@ -10,17 +10,10 @@ import typer
 from rich.table import Table
 
 from tailtune.cli._common import (
-    ConfigOpt,
-    Encoding,
-    Fmt,
     JsonOpt,
-    LabelCol,
-    SetOpt,
-    SkipRows,
-    TextCol,
     command,
-    data_config,
     load_data,
+    reads_data,
     write_frame_atomic,
 )
 from tailtune.cli._print import console, print_load_report, print_report
@@ -29,13 +22,9 @@ app = typer.Typer(help="Inspect, split and subset labelled data.", no_args_is_he
 
 
 @command(app, "stats", "Class sizes, imbalance, rare classes and frequency tiers.")
+@reads_data
 def data_stats(
     path: Annotated[list[Path], typer.Argument(help="Data file(s): csv, tsv, jsonl, parquet.")],
-    text_col: TextCol = None,
-    label_col: LabelCol = None,
-    skip_rows: SkipRows = 0,
-    fmt: Fmt = "auto",
-    encoding: Encoding = "utf-8",
     head_min: Annotated[
         int | None,
         typer.Option(
@@ -48,8 +37,7 @@ def data_stats(
             help="Tail tier: fewer than this many examples (as eval.tail_max).", show_default="auto"
         ),
     ] = None,
-    config: ConfigOpt = None,
-    set_: SetOpt = None,
+    cfg=None,  # from the reading options @reads_data adds
     as_json: JsonOpt = False,
 ) -> None:
     """Class statistics: sizes, imbalance, classes under 20/100, frequency tiers (and the same per
@@ -68,7 +56,6 @@ def data_stats(
     from tailtune.data import class_stats
 
     tiers = from_kwargs(EvalSettings, {"head_min": head_min, "tail_max": tail_max})
-    cfg = data_config(config, text_col, label_col, skip_rows, fmt, encoding, set_)
     frame, report = load_data(cfg, path)
     if cfg.data.multi_label == "sets":
         _print_set_stats(cfg.data, frame, report, tiers, as_json)
@@ -88,6 +75,7 @@ def data_stats(
 
 
 @command(app, "split", "Seeded stratified split that keeps rare classes.")
+@reads_data
 def data_split(
     path: Annotated[list[Path], typer.Argument(help="Data file(s) to split.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for train/val/test.csv.")],
@@ -96,13 +84,7 @@ def data_split(
     seed: Annotated[int, typer.Option(help="Split seed.")] = 42,
     min_class_size: Annotated[int, typer.Option(help="Drop (and list) smaller classes.")] = 1,
     drop_duplicates: Annotated[bool, typer.Option(help="Remove exact duplicates.")] = False,
-    text_col: TextCol = None,
-    label_col: LabelCol = None,
-    skip_rows: SkipRows = 0,
-    fmt: Fmt = "auto",
-    encoding: Encoding = "utf-8",
-    config: ConfigOpt = None,
-    set_: SetOpt = None,
+    cfg=None,  # from the reading options @reads_data adds
 ) -> None:
     """Seeded stratified split that survives rare classes; same seed, byte-identical files.
 
@@ -112,7 +94,6 @@ def data_split(
     """
     from tailtune.data import clean, split_frame, write_split
 
-    cfg = data_config(config, text_col, label_col, skip_rows, fmt, encoding, set_)
     frame, report = load_data(cfg, path)
     print_load_report(report)
     frame, clean_report = clean(
@@ -132,6 +113,7 @@ def data_split(
 
 
 @command(app, "subset", "Top-K labels x N per class, or a stratified subsample.")
+@reads_data
 def data_subset(
     path: Annotated[list[Path], typer.Argument(help="Data file(s).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output CSV.")],
@@ -141,13 +123,7 @@ def data_subset(
     per_class: Annotated[int | None, typer.Option(help="Examples per class (balanced).")] = None,
     rows: Annotated[int | None, typer.Option(help="Stratified subsample of N rows.")] = None,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 42,
-    text_col: TextCol = None,
-    label_col: LabelCol = None,
-    skip_rows: SkipRows = 0,
-    fmt: Fmt = "auto",
-    encoding: Encoding = "utf-8",
-    config: ConfigOpt = None,
-    set_: SetOpt = None,
+    cfg=None,  # from the reading options @reads_data adds
 ) -> None:
     """Top-K labels x N per class (a label-count x data-size grid), or a stratified subsample.
 
@@ -157,7 +133,6 @@ def data_subset(
     """
     from tailtune.data import stratified_subsample, subset_labels
 
-    cfg = data_config(config, text_col, label_col, skip_rows, fmt, encoding, set_)
     if cfg.data.multi_label == "sets":
         from tailtune.errors import ConfigError
 
