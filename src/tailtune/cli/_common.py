@@ -11,12 +11,14 @@ from typing import Annotated
 import typer
 
 __all__ = [
+    "ConfigArg",
     "ConfigOpt",
     "Encoding",
     "Fmt",
     "JsonOpt",
     "LabelCol",
     "RecipeOpt",
+    "RunArg",
     "RunsDir",
     "SetOpt",
     "SkipRows",
@@ -44,6 +46,8 @@ SkipRows = Annotated[
 ]
 Fmt = Annotated[str, typer.Option("--format", help="auto, csv, tsv, jsonl, parquet or hf.")]
 Encoding = Annotated[str, typer.Option("--encoding", help="File encoding.")]
+ConfigArg = Annotated[Path | None, typer.Argument(help="YAML config (defaults if omitted).")]
+RunArg = Annotated[Path, typer.Argument(help="Run directory.")]
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Read data options from this config.")
 ]

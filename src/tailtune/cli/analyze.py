@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tailtune.cli._common import JsonOpt, command
+from tailtune.cli._common import JsonOpt, RunArg, command
 from tailtune.cli._print import console, styled
 from tailtune.errors import TailtuneError
 
@@ -61,7 +61,7 @@ def diagnose_cmd(
 
 @command(app, "noise", "Noise floor of a split: bootstrap CIs, detectable difference.")
 def noise_cmd(
-    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    run: RunArg,
     against: Annotated[Path | None, typer.Option(help="Second run for a paired bootstrap.")] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
@@ -93,7 +93,7 @@ def noise_cmd(
 
 @command(app, "errors", "Error analysis: confused pairs, tail errors, hardest mistakes.")
 def errors_cmd(
-    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    run: RunArg,
     split: SplitOpt = None,
     top: Annotated[int, typer.Option(help="Confused pairs to show.")] = 10,
     hard: Annotated[int, typer.Option(help="Most confident mistakes to show.")] = 5,

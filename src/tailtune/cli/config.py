@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
 
-from tailtune.cli._common import RecipeOpt, SetOpt, command, resolve_config
+from tailtune.cli._common import ConfigArg, RecipeOpt, SetOpt, command, resolve_config
 from tailtune.cli._print import console
 
 app = typer.Typer(help="Show resolved configs and what every field means.", no_args_is_help=True)
@@ -15,9 +12,7 @@ app = typer.Typer(help="Show resolved configs and what every field means.", no_a
 
 @command(app, "show", "The resolved config as YAML with each field's doc and default.")
 def config_show(
-    config: Annotated[
-        Path | None, typer.Argument(help="YAML config (defaults if omitted).")
-    ] = None,
+    config: ConfigArg = None,
     recipe: RecipeOpt = None,
     set_: SetOpt = None,
 ) -> None:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from tailtune.cli._common import JsonOpt, command
+from tailtune.cli._common import JsonOpt, RunArg, command
 from tailtune.cli._print import console, err_console
 from tailtune.errors import TailtuneError
 
@@ -20,7 +20,7 @@ app = typer.Typer()
 
 @command(app, "export", "Export a run as transformers, ONNX or a scikit-learn pipeline.")
 def export_cmd(
-    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    run: RunArg,
     fmt: Annotated[str, typer.Option("--format", "-f", help="hf, onnx or sklearn.")],
     out: Annotated[
         Path,

@@ -11,8 +11,10 @@ from rich.table import Table
 from rich.text import Text
 
 from tailtune.cli._common import (
+    ConfigArg,
     JsonOpt,
     RecipeOpt,
+    RunArg,
     SetOpt,
     command,
     resolve_config,
@@ -57,9 +59,7 @@ def quickstart_cmd(
 
 @command(app, "train", "Train a config and write a run directory.")
 def train_cmd(
-    config: Annotated[
-        Path | None, typer.Argument(help="YAML config (defaults if omitted).")
-    ] = None,
+    config: ConfigArg = None,
     set_: SetOpt = None,
     recipe: RecipeOpt = None,
     name: Annotated[str | None, typer.Option(help="Run name (default: config name).")] = None,
@@ -111,7 +111,7 @@ def train_cmd(
 
 @command(app, "evaluate", "Score a run (or its checkpoints) on a labelled file or split.")
 def evaluate_cmd(
-    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    run: RunArg,
     data: Annotated[
         Path | None,
         typer.Option(
@@ -258,7 +258,7 @@ def _promote(run, which, output, as_json) -> None:
 
 @command(app, "predict", "Predict labels for texts given inline or in a file.")
 def predict_cmd(
-    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    run: RunArg,
     text: Annotated[
         list[str] | None, typer.Option("--text", help="A text to classify (repeatable).")
     ] = None,
