@@ -17,6 +17,7 @@ import sys
 import typer
 
 from tailtune.cli import (
+    add_class,
     advise,
     analyze,
     calc,
@@ -40,6 +41,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(train.app)  # quickstart, train, evaluate, predict
+app.add_typer(add_class.app)  # add-class
 app.add_typer(analyze.app)  # diagnose, noise, errors, report
 app.add_typer(advise.app)  # advise
 app.add_typer(data.app, name="data")
