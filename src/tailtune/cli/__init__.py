@@ -18,6 +18,7 @@ import warnings
 import typer
 
 from tailtune.cli import (
+    add_class,
     advise,
     analyze,
     calc,
@@ -41,6 +42,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(train.app)  # quickstart, train, evaluate, predict
+app.add_typer(add_class.app)  # add-class
 app.add_typer(analyze.app)  # diagnose, noise, errors, report
 app.add_typer(advise.app)  # advise
 app.add_typer(data.app, name="data")
