@@ -99,7 +99,9 @@ def run_dataset(name: str, variants: list[str], args) -> list[dict]:
     counts = dict(zip(*np.unique(y, return_counts=True), strict=True))
     head_min, tail_max = tier_thresholds(name)
     print(f"\n== {name}: train {len(y)} ({len(counts)} classes), test {len(yt)}", flush=True)
-    base = load_config(recipe_path("cpu-longtail"), [f"train.num_threads={args.threads}"])
+    base = load_config(
+        recipe_path("cpu-longtail"), [f"train.num_threads={args.threads}", "train.progress=false"]
+    )
     rows, recipe_pred = [], None
     for variant in ["recipe", *[v for v in variants if v != "recipe"]]:
         cfg = base.merged(VARIANTS[variant][0])
