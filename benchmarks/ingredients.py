@@ -76,6 +76,26 @@ VARIANTS: dict[str, tuple[dict, str]] = {
         ),
         "head rows start at the class names' unit embeddings",
     ),  # fmt: skip
+    "combo": (
+        {
+            "model": {
+                "ensemble": {
+                    "carves": 3,
+                    "members": [
+                        TFIDF,
+                        {
+                            "model": {
+                                "backend": "embedding_head",
+                                "embedding": {"tune_tau_norm": True},
+                            }
+                        },
+                        {"model": {"backend": "prototype"}},
+                    ],
+                }
+            }
+        },
+        "prototype + taunorm + carves3 together (fixed before their GoEmotions and CFPB rows)",
+    ),  # fmt: skip
     "chunkmean": (
         members(TFIDF, {"model": {"backend": "embedding_head", "long_text": "chunk_mean"}}),
         "head reads long texts as overlapping 256-token chunks, embeddings averaged",
@@ -99,9 +119,7 @@ def run_dataset(name: str, variants: list[str], args) -> list[dict]:
     counts = dict(zip(*np.unique(y, return_counts=True), strict=True))
     head_min, tail_max = tier_thresholds(name)
     print(f"\n== {name}: train {len(y)} ({len(counts)} classes), test {len(yt)}", flush=True)
-    base = load_config(
-        recipe_path("cpu-longtail"), [f"train.num_threads={args.threads}", "train.progress=false"]
-    )
+    base = load_config(recipe_path("cpu-longtail"), [f"train.num_threads={args.threads}"])
     rows, recipe_pred = [], None
     for variant in ["recipe", *[v for v in variants if v != "recipe"]]:
         cfg = base.merged(VARIANTS[variant][0])
