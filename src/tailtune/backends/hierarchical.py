@@ -43,6 +43,7 @@ class HierarchicalBackend(BackendBase):
 
     name = "hierarchical"
     decision = "path"  # predict decodes with path_decision_ (tailtune.backends.labels.PathRule)
+    sets_refusal = "a label is one path through a tree here, not a set of labels"
 
     def __init__(
         self,

@@ -13,10 +13,12 @@ literal ``error:`` line on stderr with exit code 1 (no traceback).
 from __future__ import annotations
 
 import sys
+import warnings
 
 import typer
 
 from tailtune.cli import (
+    add_class,
     advise,
     analyze,
     calc,
@@ -40,6 +42,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(train.app)  # quickstart, train, evaluate, predict
+app.add_typer(add_class.app)  # add-class
 app.add_typer(analyze.app)  # diagnose, noise, errors, report
 app.add_typer(advise.app)  # advise
 app.add_typer(data.app, name="data")
@@ -62,6 +65,10 @@ def main() -> None:
         # escaped instead of failing on "wrote <path>" after the work is done
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    # a tracker that is down is said once, as a "warning:" line of the run's own story; the
+    # Python warning beside it is for library callers, not a second copy on the console
+    # (matched by its text: importing tailtune.tracking here would slow every command)
+    warnings.filterwarnings("ignore", message=r"train\.report_to: ")
     own_warnings()
     try:
         app()
@@ -82,7 +89,6 @@ def own_warnings() -> None:
     """A warning tailtune raises prints as one ``warning:`` line, as the commands' own warnings
     do, without the file and source line Python adds (a user did nothing wrong in that file);
     other libraries' warnings keep Python's format."""
-    import warnings
     from pathlib import Path
 
     default = warnings.showwarning
