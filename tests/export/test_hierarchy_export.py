@@ -184,3 +184,20 @@ def test_top_down_export_refused_in_the_form_a_stage_lacks(tmp_path):
     with pytest.raises(TailtuneError, match="hf: the top-down stage for level 1 .tfidf.: "):
         export_run(run, "hf", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow  # a tiny BERT trained and traced: about 20 s on a busy machine
+def test_onnx_export_of_a_flat_hierarchy_serves_its_paths(tmp_path):
+    """The served ONNX folder of a flat hierarchical run answers with the run's decision rule
+    (it was passed where the label-set rule goes, and lost)."""
+    pytest.importorskip("onnxruntime")
+    from tests.export.conftest import FAST_TRAIN
+    from tests.training.tiny_models import save_tiny_model
+
+    base = save_tiny_model(tmp_path / "bert", "bert")
+    model = {"backend": "encoder", "name": base, "max_length": 16}
+    run = _run(tmp_path / "enc", backoff_thresholds=[0.5, 0.9], _model=model,
+               _train={**FAST_TRAIN, "epochs": 2})  # fmt: skip
+    report = export_run(run, "onnx", tmp_path / "onnx")
+    assert report["agreement"]["within_tolerance"] and report["decision"]["backoff"]
+    _served_as_predicted(tmp_path / "onnx", run, ["my card annual 3", "my bank stolen 9", "hi"])
