@@ -151,9 +151,9 @@ def _served_as_predicted(folder, run, texts):
 
 
 @pytest.mark.slow  # two tiny BERT stages trained and traced: about 35 s on a busy machine
-def test_top_down_onnx_export_of_encoder_stages(tmp_path):
-    """Tiny BERT stages, one per level, each traced to ONNX: the decoder ships the ONNX
-    runtime too, and paths agree with tailtune predict (fp32)."""
+def test_top_down_onnx_and_hf_exports_of_encoder_stages(tmp_path):
+    """Tiny BERT stages, one per level, each traced to ONNX (the decoder ships the ONNX runtime
+    too) or written as a transformers folder: paths agree with tailtune predict."""
     pytest.importorskip("onnxruntime")
     from tests.export.conftest import FAST_TRAIN
     from tests.training.tiny_models import save_tiny_model
@@ -177,6 +177,13 @@ def test_top_down_onnx_export_of_encoder_stages(tmp_path):
     want = predict(run, texts)
     assert json.loads(got.stdout)["path"] == want["pred"].tolist()
     _served_as_predicted(out, run, texts)
+    # the same stages as transformers folders, read through the pipeline
+    report = export_run(run, "hf", tmp_path / "hf")
+    assert report["agreement"]["within_tolerance"] and report["agreement"]["path_agreement"] == 1
+    assert (tmp_path / "hf" / "stage0" / "config.json").is_file()
+    got = subprocess.run([sys.executable, "-c", OUTSIDE, str(tmp_path / "hf"), json.dumps(texts)],
+                         capture_output=True, text=True, check=True, cwd=tmp_path)  # fmt: skip
+    assert json.loads(got.stdout)["answer"] == want["answer"].tolist()
 
 
 def test_top_down_export_refused_in_the_form_a_stage_lacks(tmp_path):
