@@ -93,6 +93,7 @@ def _deep_run(tmp_path, **hierarchy):
     }))  # fmt: skip
 
 
+@pytest.mark.slow  # three TF-IDF stages, an export and a fresh interpreter: 40-70 s when busy
 @pytest.mark.parametrize("per", ["level", "parent"])
 def test_top_down_sklearn_export_gives_the_runs_paths_without_tailtune(tmp_path, per):
     pytest.importorskip("skops.io")
