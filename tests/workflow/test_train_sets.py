@@ -47,6 +47,15 @@ def test_tfidf_trains_on_label_sets(tmp_path):
     model = load_backend(run / "model")
     state = json.loads((run / "model" / "state.json").read_text())
     assert state["rule"] == "thresholds" and len(state["set_rule"]["thresholds"]) == 4
+    # a test split: the final model is refitted on train + val and keeps the thresholds the
+    # selection model tuned on val (only a tuned rule records its validation positives)
+    assert metrics["refit"]["enabled"] and metrics["refit"]["rows"] > metrics["train_size"]
+    assert (
+        metrics["refit"]["choices"]["thresholds"] == "chosen on validation by the selection model"
+    )
+    assert sum(state["set_rule"]["tuned"]["val_positives"]) > 0
+    assert state["info"]["thresholds"] == {"global": state["set_rule"]["global_threshold"],
+                                           "tuned": True, "kept_from": "selection"}  # fmt: skip
     got = model.predict(["invoice charge password reset w1", "hello there w2"])
     assert [tuple(x) for x in got] == [("billing", "login"), ("other",)]
     from tailtune.evaluation.noise import noise_report

@@ -176,5 +176,7 @@ def collate_batch(items, pad_id: int, side: str = "right") -> dict:
     if side == "left":
         batch["position_ids"] = (mask.cumsum(dim=1) - 1).clamp(min=0)
     if "labels" in items[0]:
-        batch["labels"] = torch.as_tensor([it["labels"] for it in items], dtype=torch.long)
+        from tailtune.training.batching import collate_labels
+
+        batch["labels"] = collate_labels(torch, [it["labels"] for it in items])
     return batch

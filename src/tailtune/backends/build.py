@@ -71,12 +71,17 @@ class EnsembleSettings:
     """Share of the training data held out to choose weights and τ (0: use the validation split)."""
     tune_tau: bool = True
     """Post-hoc logit adjustment of the blend (Menon et al. 2021), τ chosen with the weights."""
+    carves: int = 1
+    """Seeded carves to choose weights and τ on, their held-out rows pooled (members are fitted
+    once per carve; the first carve's are kept). More carves, less luck of one small carve."""
 
     def validate(self, where: str = "model.ensemble") -> None:
         """Raise ConfigError naming the first bad field, its value and what is allowed."""
         check_choices(self, where)
         if not 0 <= self.carve < 1:
             raise ConfigError(f"{where}.carve: got {self.carve}, expected a fraction in [0, 1)")
+        if self.carves < 1:
+            raise ConfigError(f"{where}.carves: got {self.carves}, expected at least 1")
         if self.weights is not None and any(w < 0 for w in self.weights):
             raise ConfigError(f"{where}.weights: got {self.weights}, expected non-negative numbers")
 
@@ -129,6 +134,7 @@ def backend_kwargs(cfg) -> dict[str, Any]:
             ],
             "weights": e.weights,
             "carve": e.carve,
+            "carves": e.carves,
             "tune_tau": e.tune_tau,
             "seed": cfg.seed,
         }

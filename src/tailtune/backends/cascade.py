@@ -82,6 +82,8 @@ class CascadeBackend(BackendBase):
 
     name = "cascade"
     uses_gpu = True  # when a stage is neural
+    sets_refusal = ("it routes each text to one head class or to the specialist; a text with "
+                    "several labels would need both")  # fmt: skip
     export_refusals = {
         "sklearn": "a cascade routes between two models; serve the run with tailtune serve",
         "onnx": "a cascade routes between two models in tailtune; serve the run with tailtune serve",

@@ -18,6 +18,7 @@ class MajorityBackend(BackendBase):
     """Predicts the training prior: every example gets the most frequent training class."""
 
     name = "majority"
+    sets_refusal = "it predicts the most frequent class, one per text"
     chance_by_design = True  # it is the chance predictor the guards measure others against
     export_refusals = dict.fromkeys(
         ("sklearn", "onnx", "hf"), "a majority-class run has no model to export"

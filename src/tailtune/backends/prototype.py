@@ -10,7 +10,16 @@ texts vote, each with weight ``exp(similarity / temperature)``.
 
 Probabilities are a softmax of the similarities divided by ``temperature`` (centroid) or the
 normalized vote weights (k-NN); post-hoc logit adjustment (Menon et al. 2021) applies on top
-through ``objective.posthoc_tau``. Embeddings come from the shared cache of
+through ``objective.posthoc_tau``.
+
+Label sets (multi-label): a label's centroid is the mean of the texts carrying it, and each label
+is scored on its own, with no softmax across labels: the cosine similarity to its centroid
+(negatives clipped to 0: an opposite text is no nearer the label than an orthogonal one), or,
+with k-NN, the weighted share of the ``k`` nearest training texts that carry it (the vote of
+Zhang & Zhou 2007's ML-kNN without its Bayesian step). Per-label thresholds tuned on validation
+then turn these scores into sets, as for every backend.
+
+Embeddings come from the shared cache of
 :mod:`tailtune.backends._embeddings`, so a prototype run after an ``embedding_head`` run on the
 same model and texts embeds nothing.
 """
@@ -39,10 +48,19 @@ class PrototypeBackend(FrozenEncoder, BackendBase):
     """Cosine similarity to class centroids (or a k-NN vote) over cached sentence embeddings."""
 
     name = "prototype"
+    takes_sets = True
     settings = {"embedding": HeadSettings, "objective": ObjectiveSettings, "window": TextWindow}
     uses = {
         "embedding": ("pooling", "normalize", "embed_batch_size", "cache_dir"),
-        "objective": ("posthoc_tau", "tune_posthoc_tau", "posthoc_tau_max"),
+        "objective": (
+            "posthoc_tau",
+            "tune_posthoc_tau",
+            "posthoc_tau_max",
+            "tune_thresholds",
+            "threshold_shrink",
+            "max_labels",
+            "at_least_one",
+        ),
     }
 
     def __init__(
@@ -80,15 +98,19 @@ class PrototypeBackend(FrozenEncoder, BackendBase):
         start = time.perf_counter()
         x, hit = self._embed(texts)
         x = _unit(x)
-        y = self.space_.encode(labels)
+        y = self.space_.encode(labels)  # class indices, or (label sets) a 0/1 matrix
         k = len(self.classes_)
         if self.rule == "centroid":
-            sums = np.zeros((k, x.shape[1]), dtype=np.float64)
-            np.add.at(sums, y, x)
+            if y.ndim == 2:  # label sets: a text adds to the centroid of every label it carries
+                sums = y.T.astype(np.float64) @ x
+            else:
+                sums = np.zeros((k, x.shape[1]), dtype=np.float64)
+                np.add.at(sums, y, x)
             self.prototypes_ = _unit(sums).astype(np.float32)
             self.prototype_labels_ = np.arange(k)
-        else:  # every training text is a prototype of its class
-            self.prototypes_, self.prototype_labels_ = x, y.astype(np.int64)
+        else:  # every training text is a prototype of its class (of its labels: a 0/1 row)
+            self.prototypes_ = x
+            self.prototype_labels_ = y.astype(np.uint8 if y.ndim == 2 else np.int64)
         self.info_ = {
             "rule": self.rule,
             "train_texts": len(texts),  # the prior's denominator, for add_class
@@ -151,7 +173,11 @@ class PrototypeBackend(FrozenEncoder, BackendBase):
         return out
 
     def _scores(self, sim: np.ndarray) -> np.ndarray:
-        """Probabilities (rows sum to 1) from similarities to the prototypes."""
+        """Probabilities (rows sum to 1) from similarities to the prototypes; for label sets, one
+        score in [0, 1] per label (module docstring)."""
+        sets = getattr(self, "kind_", "single") == "multi"
+        if self.rule == "centroid" and sets:
+            return np.clip(sim, 0.0, 1.0)
         if self.rule == "centroid":
             z = sim / self.temperature
             z = np.exp(z - z.max(axis=1, keepdims=True))
@@ -160,6 +186,9 @@ class PrototypeBackend(FrozenEncoder, BackendBase):
         top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
         near = np.take_along_axis(sim, top, axis=1)
         weight = np.exp((near - near.max(axis=1, keepdims=True)) / self.temperature)
+        if sets:  # each label: the weighted share of the k neighbours that carry it
+            carried = self.prototype_labels_[top].astype(np.float64)  # (n, k, labels)
+            return (weight[:, :, None] * carried).sum(axis=1) / weight.sum(axis=1, keepdims=True)
         votes = np.zeros((len(sim), len(self.classes_)))
         rows = np.repeat(np.arange(len(sim)), k)
         np.add.at(votes, (rows, self.prototype_labels_[top].ravel()), weight.ravel())

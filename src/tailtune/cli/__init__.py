@@ -13,6 +13,7 @@ literal ``error:`` line on stderr with exit code 1 (no traceback).
 from __future__ import annotations
 
 import sys
+import warnings
 
 import typer
 
@@ -64,6 +65,10 @@ def main() -> None:
         # escaped instead of failing on "wrote <path>" after the work is done
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    # a tracker that is down is said once, as a "warning:" line of the run's own story; the
+    # Python warning beside it is for library callers, not a second copy on the console
+    # (matched by its text: importing tailtune.tracking here would slow every command)
+    warnings.filterwarnings("ignore", message=r"train\.report_to: ")
     try:
         app()
     except TailtuneError as exc:
