@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tailtune._extras import require
-from tailtune.backends._hf import SMOLLM2_NAMES
+from tailtune.backends._hf import SMOLLM2_NAMES, pretrained_tokenizer
 from tailtune.backends._hf import resolve_source as _hf_resolve_source
 from tailtune.backends._lora_targets import head_modules, resolve_targets
 from tailtune.errors import ConfigError
@@ -52,22 +52,11 @@ def check_cuda_options(quantization: str, optimizer: str) -> None:
 
 
 def load_tokenizer(source: str, gguf_file: str | None):
-    """The model's tokenizer with a pad token (EOS, else UNK, when it ships none)."""
-    transformers = require("transformers")
-    kwargs = {"gguf_file": gguf_file} if gguf_file else {}
-    try:
-        tok = transformers.AutoTokenizer.from_pretrained(
-            source, local_files_only=Path(source).is_dir(), **kwargs
-        )
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"model.name: cannot load a tokenizer for '{source}' ({exc})") from None
+    """The model's tokenizer with a pad token (EOS, else UNK, when it ships none); a decoder
+    without any of the three cannot pad a batch, so that is a ConfigError here."""
+    tok = pretrained_tokenizer(source, gguf_file)
     if tok.pad_token is None:
-        candidate = tok.eos_token or tok.unk_token
-        if candidate is None:
-            raise ConfigError(
-                f"model.name: the tokenizer of '{source}' has no pad, EOS or UNK token"
-            )
-        tok.pad_token = candidate
+        raise ConfigError(f"model.name: the tokenizer of '{source}' has no pad, EOS or UNK token")
     return tok
 
 
