@@ -125,11 +125,7 @@ class DecoderLoraBackend(NeuralBackend):
         else:
             self.model_, self.targets_ = lm.wrap_lora(
                 base,
-                r=lora.r,
-                alpha=lora.alpha,
-                dropout=lora.dropout,
-                bias=lora.bias,
-                targets=lora.targets,
+                lora,
                 quantized=quantized,
                 gradient_checkpointing=bool(train_settings.gradient_checkpointing) and train,
             )
