@@ -59,17 +59,7 @@ class HierarchicalBackend(BackendBase):
         backoff_thresholds: list[float | None] | None = None,
         seed: int = 42,
     ):
-        self.model = model
-        self.levels = levels
-        self.parent_models = parent_models
-        self.strategy = strategy
-        self.per = per
-        self.decode = decode
-        self.level_names = level_names
-        self.separator = separator
-        self.backoff_precision = backoff_precision
-        self.backoff_thresholds = backoff_thresholds
-        self.seed = seed
+        self._store(locals())
 
     # -- training ----------------------------------------------------------------------------
 

@@ -75,15 +75,7 @@ class PrototypeBackend(FrozenEncoder, BackendBase):
         seed: int = 42,
         window: TextWindow | None = None,
     ):
-        self.model_name = model_name
-        self.max_length = max_length
-        self.embedding = embedding if embedding is not None else HeadSettings()
-        self.objective = objective if objective is not None else ObjectiveSettings()
-        self.rule = rule
-        self.k = k
-        self.temperature = temperature
-        self.seed = seed
-        self.window = window if window is not None else TextWindow()
+        self._store(locals())
 
     def _check_params(self) -> None:
         super()._check_params()
