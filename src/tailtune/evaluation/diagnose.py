@@ -69,6 +69,10 @@ NEXT_STEP = {
     "weights, logit adjustment) and compare against the noise floor.",
 }
 
+# the causes a guard gives for validation at chance: one at a time, the whole curve decides (a
+# run that learned nothing for a while and then memorised its rows has memorised them)
+AT_CHANCE = ("not-learning", "identifier-labels", "labels-unrelated")
+
 _LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "accuracy", "macro_f1")
 
 
@@ -222,6 +226,8 @@ def _guarded(h, ev, n_classes, train_counts, recorded, label_sets=False) -> Diag
         prior = prior_entropy(train_counts) if train_counts else None
         for f in check_history(rows, n_classes=n_classes, prior_entropy=prior,
                                train_counts=train_counts, final=True):  # fmt: skip
+            if f.guard in AT_CHANCE:  # the whole curve says why validation is at chance
+                found = {g: x for g, x in found.items() if g not in AT_CHANCE}
             found.setdefault(f.guard, f)
     first = first_finding(list(found.values()))
     if first is None:
