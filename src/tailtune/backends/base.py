@@ -292,10 +292,6 @@ class BackendBase:
 
     def export_refusal(self, fmt: str) -> str | None:
         """None when the backend exports to ``fmt``, else the one-line reason it does not."""
-        if getattr(self, "kind_", "single") == "multi" and fmt != "hf":
-            # these forms end in an argmax or a softmax; a label set needs sigmoids + thresholds
-            return (f"a model of label sets exports to hf only (its {fmt} form would decide "
-                    "one label per text)")  # fmt: skip
         if fmt in self.export_forms:
             return None
         return self.export_refusals.get(fmt, f"backend '{self.name}' has no {fmt} form")

@@ -57,7 +57,8 @@ def load_predictor(path: str | Path, threads: int | None = None) -> Predictor:
 
             decision = PathDecision.from_dict(meta["decision"], f"{p}/export.json")
         return Predictor(model, list(meta["classes"]), str(meta["format"]), str(p),
-                         str(meta["backend"]), decision=decision)  # fmt: skip
+                         str(meta["backend"]), rule=getattr(model, "rule", None),
+                         decision=decision)  # fmt: skip
     from tailtune.backends import load_backend
     from tailtune.runs import read_run
 
