@@ -133,7 +133,7 @@ def reuse_identical_member_fits() -> None:
     EnsembleBackend._fit_member = fit_member
 
 
-def run_dataset(name: str, variants: list[str], args) -> list[dict]:
+def run_dataset(name: str, variants: list[str], args, write=lambda rows: None) -> list[dict]:
     """The recipe and each variant on one data set; one row each, paired against the recipe."""
     import warnings
 
@@ -186,6 +186,7 @@ def run_dataset(name: str, variants: list[str], args) -> list[dict]:
             row.update(diff=b["diff"], low=b["low"], high=b["high"], meaningful=b["meaningful"])
         rows.append(row)
         print(format_row(row), flush=True)
+        write(rows)
     return rows
 
 
@@ -238,17 +239,22 @@ def main(argv=None) -> None:
     cmd = "python benchmarks/ingredients.py " + " ".join(sys.argv[1:] if argv is None else argv)
     for name in (d.strip() for d in args.datasets.split(",")):
         t0 = time.perf_counter()
-        rows = run_dataset(name, variants, args)
-        total = time.perf_counter() - t0
-        print(f"-- {name}: {total:.0f} s in all", flush=True)
-        if args.out:
+
+        def write(rows, name=name, t0=t0):  # after every row: a long run keeps what it did
+            if not args.out:
+                return
             title = f"{name}: ingredients ({','.join(variants)})"
+            done = "" if len(rows) == len(set(["recipe", *variants])) else " (unfinished)"
             section = (
                 f"## {title}\n\nProduced by `{cmd}` on "
-                f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {total:.0f} s.\n"
+                f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+                f"{time.perf_counter() - t0:.0f} s{done}.\n"
                 f"Machine: {machine()}.\n\n{markdown_table(rows)}\n"
             )
             write_section(Path(args.out), title, section)
+
+        run_dataset(name, variants, args, write)
+        print(f"-- {name}: {time.perf_counter() - t0:.0f} s in all", flush=True)
 
 
 if __name__ == "__main__":
