@@ -96,6 +96,10 @@ VARIANTS: dict[str, tuple[dict, str]] = {
         },
         "prototype + taunorm + carves3 together (fixed before their GoEmotions and CFPB rows)",
     ),  # fmt: skip
+    # nulls: no ingredient, another seed (so another carve and other member seeds); how far
+    # the recipe's test figure moves by the luck of its own carve, the yardstick for the rest
+    "seed43": ({"seed": 43}, "null: the recipe with seed 43 (another carve), no ingredient"),
+    "seed44": ({"seed": 44}, "null: the recipe with seed 44 (another carve), no ingredient"),
     "chunkmean": (
         members(TFIDF, {"model": {"backend": "embedding_head", "long_text": "chunk_mean"}}),
         "head reads long texts as overlapping 256-token chunks, embeddings averaged",
