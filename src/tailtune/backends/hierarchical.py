@@ -405,8 +405,10 @@ class HierarchicalBackend(BackendBase):
         if not levels:
             return []
         out = [f"hierarchical, {info.get('strategy', '').replace('_', '-')} (validation):"]
+        # a flat model routes nothing: its rows under a wrong parent are plain mistakes above
+        what = "under a wrong parent" if info.get("strategy") == "flat" else "routing lost"
         for name, v in levels.items():
-            lost = f", routing lost {v['routing_lost']}" if v.get("routing_lost") else ""
+            lost = f", {what} {v['routing_lost']}" if v.get("routing_lost") else ""
             out.append(f"  {name}: macro F1 {v['macro_f1']:.3f} on {v['rows']} rows{lost}")
         return out
 
