@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from tailtune.backends.build import check_settings
+from tailtune.backends.build import check_settings, unread_defaults
 from tailtune.config import Config, config_from_dict, dump_config
 from tailtune.errors import DataError
 from tailtune.runs import RunWriter, layout
@@ -95,7 +95,8 @@ def train(
             dist.share(str(run.tmp))  # the other processes train in this folder
         # the run's record says how to train it again from scratch, not that it was resumed
         record = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, resume=False))
-        run.write_text(layout.CONFIG, dump_config(record))
+        # what the backend does not read, at its defaults, is left out (named in a comment)
+        run.write_text(layout.CONFIG, dump_config(record, unread_defaults(record)))
         backend, fit_s = fit_backend(cfg, prepared, fit_texts, fit_labels, run.tmp, say)
         choices = _say_choices(cfg, backend, prepared, run.tmp, say)
         t_pred = time.perf_counter()
