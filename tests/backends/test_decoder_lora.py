@@ -263,3 +263,34 @@ def test_smollm2_gguf_loads_and_paddings_agree():
         assert b.targets_[0].endswith("q_proj") and len(b.targets_) == 30 * 4  # 30 layers
         out[side] = b.decision_function(texts)
     np.testing.assert_allclose(out["left"], out["right"], atol=1e-4)
+
+
+SETS = {"bill": ("money",), "ship": ("parcel",), "login": ("access", "account")}
+
+
+@pytest.mark.slow  # about 3 minutes on a busy 2-core machine
+def test_label_sets_train_one_sigmoid_per_label_and_merge_as_multi_label(model_dirs, tmp_path):
+    import json
+
+    texts, labels = toy(96, 4)
+    vt, vl = toy(30, 5)
+    b = DecoderLoraBackend.from_flat(
+        model_name=model_dirs["qwen2"], max_length=16, lora_merge_on_save=True,
+        **{**FAST, "epochs": 6},
+    )  # fmt: skip
+    b.fit(texts, [SETS[c] for c in labels], eval_set=(vt, [SETS[c] for c in vl]))
+    assert list(b.classes_) == ["access", "account", "money", "parcel"] and b.kind_ == "multi"
+    p = b.predict_proba(vt)
+    assert p.shape == (30, 4) and not np.allclose(p.sum(axis=1), 1.0)  # sigmoids
+    # the loop scored label sets (macro F1 of the tuned thresholds) and the head learned them:
+    # predicting every label would score 2q / (1 + q) per label, 0.5 on average here
+    h = b.history_
+    assert h[-1]["train_loss"] < 0.67 * h[0]["train_loss"]
+    assert max(x["macro_f1"] for x in h) >= 0.8
+    got = [tuple(s) for s in b.predict(vt)]
+    assert np.mean([g == SETS[c] for g, c in zip(got, vl, strict=True)]) >= 0.7
+    b.save(tmp_path / "m")
+    cfg = json.loads((tmp_path / "m" / "model" / "config.json").read_text())
+    assert cfg["problem_type"] == "multi_label_classification"
+    loaded = DecoderLoraBackend.load(tmp_path / "m")
+    assert [tuple(s) for s in loaded.predict(vt)] == got and loaded.rule_ == b.rule_

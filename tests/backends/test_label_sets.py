@@ -65,6 +65,15 @@ def test_embedding_head_learns_sets_and_round_trips(tiny_bert_dir, tmp_path):  #
 def test_a_backend_without_sets_refuses_them():
     with pytest.raises(ConfigError, match="backend 'majority' does not train on label sets"):
         MajorityBackend().fit(["a", "b"], [("x",), ("y",)])
+    from tailtune.backends.cascade import CascadeBackend
+    from tailtune.backends.hierarchical import HierarchicalBackend
+
+    # one line: why this backend cannot, and which do
+    line = CascadeBackend().sets_refusal_line()
+    assert "routes each text to one head class" in line and line.endswith(
+        "use tfidf, embedding_head, prototype, encoder, decoder_lora and ensembles of them"
+    )
+    assert "one path through a tree" in HierarchicalBackend().sets_refusal_line()
 
 
 def test_ensemble_blends_members_of_label_sets_and_round_trips(tmp_path):

@@ -137,3 +137,36 @@ def test_tier_intervals_center_on_the_tier_means_of_compute_metrics():
     metrics = compute_metrics(gold, pred, tiers=tiers)
     for tier, interval in ci["tiers"].items():
         assert interval["value"] == pytest.approx(metrics["tiers"][tier]["mean_f1"])
+
+
+def _set_run(name, ids, gold, pred):
+    import types
+
+    import pandas as pd
+
+    frame = pd.DataFrame({"id": ids, "gold": gold, "pred": pred})
+    return types.SimpleNamespace(
+        name=name, path=f"/runs/{name}", labels={"classes": ["a", "b"]},
+        config={"data": {"multi_label": "sets", "multi_label_separator": ","}},
+        split_predictions=lambda split: frame,
+    )  # fmt: skip
+
+
+def test_paired_bootstrap_of_label_set_runs_scores_sets_on_the_same_texts():
+    from tailtune.errors import DataError
+    from tailtune.evaluation.noise import paired_bootstrap_runs
+
+    gold = ["a", "b", "a,b", "b"]
+    a = _set_run("a", ["1", "2", "3", "4"], gold, ["a", "a", "a", "b"])
+    # b is exact, its rows in another order: they are matched by id
+    b = _set_run("b", ["3", "1", "4", "2"], ["a,b", "a", "b", "b"], ["a,b", "a", "b", "b"])
+    out = paired_bootstrap_runs(a, b, n_boot=200)
+    # a: label a F1 2·2 / (3 + 2) = 0.8, label b 2·1 / (1 + 3) = 0.5 -> macro 0.65; b: 1
+    assert out["macro_f1"]["a"] == pytest.approx(0.65) and out["macro_f1"]["b"] == 1.0
+    assert out["macro_f1"]["diff"] == pytest.approx(0.35)
+    assert out["accuracy"]["diff"] == pytest.approx(0.5)  # subset accuracy 0.5 -> 1
+    assert out["n_examples"] == 4 and out["agreement"] == 0.5
+    single = _set_run("c", ["1", "2", "3", "4"], gold, gold)
+    single.config = {"data": {}}
+    with pytest.raises(DataError, match="one run predicts label sets and the other single"):
+        paired_bootstrap_runs(a, single)

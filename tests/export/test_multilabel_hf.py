@@ -88,3 +88,41 @@ def test_hf_export_of_label_sets_matches_tailtune_predict_outside_tailtune(multi
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == ours
+
+
+@pytest.mark.slow  # a tiny encoder traced and run: about a minute on a busy machine
+def test_onnx_export_of_label_sets_decides_them_in_the_graph(multi_run, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from tailtune.export.api import export_run
+    from tailtune.export.runtime import OnnxClassifier
+    from tailtune.serve.predictor import load_predictor
+    from tailtune.workflow.apply import predict
+
+    report = export_run(multi_run, "onnx", tmp_path / "onnx")
+    agree = report["agreement"]
+    assert agree["label_set_agreement"] == 1.0 and agree["within_tolerance"] and agree["n"] > 0
+    assert report["onnx"]["outputs"] == ["logits", "probabilities", "labels"]
+    assert len(report["onnx"]["set_rule"]["thresholds"]) == 5
+    ours = [tuple(sorted(p.split("|"))) if p else () for p in predict(multi_run, PROBE)["pred"]]
+    runtime = OnnxClassifier(tmp_path / "onnx")
+    assert [tuple(sorted(s)) for s in runtime.predict(PROBE)] == ours
+    p = runtime.predict_proba(PROBE)
+    assert p.shape == (5, 5) and not (abs(p.sum(axis=1) - 1) < 1e-6).all()  # sigmoids
+    served = load_predictor(tmp_path / "onnx")  # tailtune serve on the export: the same rule
+    assert served.rule is not None and served.rule.thresholds == runtime.rule.thresholds
+
+
+def test_the_graph_decides_as_the_saved_rule_with_top_k_and_at_least_one():
+    torch = pytest.importorskip("torch")
+    import numpy as np
+
+    from tailtune.export.onnx import _outputs
+    from tailtune.objectives.thresholds import SetRule
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(-1.0, 2.0, size=(200, 6)).astype(np.float32)
+    for top_k, at_least_one in [(None, False), (2, False), (None, True), (1, True)]:
+        rule = SetRule(list("abcdef"), [0.3, 0.5, 0.7, 0.2, 0.9, 0.6], top_k=top_k,
+                       at_least_one=at_least_one)  # fmt: skip
+        _, p, labels = _outputs(torch, torch.as_tensor(z), rule)
+        np.testing.assert_array_equal(labels.numpy(), rule.apply(p.double().numpy()))

@@ -21,7 +21,7 @@ import numpy as np
 
 from tailtune.advise.fractions import plan_fractions, run_fractions
 from tailtune.advise.settings import AdviseSettings
-from tailtune.errors import DataError
+from tailtune.errors import ConfigError, DataError
 
 __all__ = ["Advice", "advise"]
 
@@ -76,6 +76,14 @@ def advise(
     settings.validate()
     fractions, seeds = sorted(set(settings.fractions)), list(settings.seeds)
     cfg, given_run = _resolve(source, overrides, data)
+    if cfg.data.multi_label == "sets":
+        raise ConfigError(
+            "advise: data.multi_label: sets: its learning curves shrink and grow the data one "
+            "class at a time and its plan adds examples of one class each, but a text of a label "
+            "set counts for several labels at once; measure a label-set run with tailtune noise "
+            "and errors, and compare data sizes with tailtune experiment (vary "
+            "data.train_fraction: label sets are subsampled by iterative stratification)"
+        )
     out = Path(out_dir) if out_dir else _default_out(cfg, given_run)
     train, val, runs = plan_fractions(cfg, out, fractions, seeds, settings.design)
     reuse = {}

@@ -27,7 +27,10 @@ from tailtune.backends.labels import LabelSpace, as_labels, decision_rule
 from tailtune.backends.params import decode_params, encode_params, is_backend, split_flat
 from tailtune.errors import ConfigError, DataError
 
-__all__ = ["Backend", "BackendBase", "check_fit_input"]
+__all__ = ["Backend", "BackendBase", "SET_BACKENDS", "check_fit_input"]
+
+SET_BACKENDS = "tfidf, embedding_head, prototype, encoder, decoder_lora and ensembles of them"
+"""The backends that train on label sets, as a refusal names them."""
 
 
 @runtime_checkable
@@ -78,6 +81,8 @@ class BackendBase:
     (a fitted model of label sets uses ``thresholds``, see :attr:`decision_`)."""
     takes_sets = False
     """Whether ``fit`` takes label sets (multi-label: one sequence of labels per text)."""
+    sets_refusal = ""
+    """Why a backend that does not take label sets cannot (shown in its refusal)."""
     chance_by_design = False
     """A reference predictor whose predictions are chance by construction (the majority
     baseline): the prediction guards (collapsed, at chance) do not judge it."""
@@ -105,6 +110,17 @@ class BackendBase:
                 f"allowed: {', '.join(names)}"
             )
         return cls(**direct)
+
+    def _store(self, args: Mapping[str, Any]) -> None:
+        """What every ``__init__`` does, as its one statement ``self._store(locals())``: store
+        each constructor argument under its own name, a settings argument left None as its
+        settings class's defaults. Nothing is checked here: ``fit`` checks (scikit-learn's
+        contract: ``__init__`` only stores)."""
+        for name in self._param_names():
+            value = args[name]
+            if value is None and name in self.settings:
+                value = self.settings[name]()
+            setattr(self, name, value)
 
     @classmethod
     def _param_names(cls) -> list[str]:
@@ -149,8 +165,7 @@ class BackendBase:
         from tailtune.training.objective import set_rule
 
         if not self.takes_sets:
-            raise ConfigError(f"data.multi_label: sets: backend '{self.name}' does not train on "
-                              "label sets (tfidf, embedding_head, encoder and ensembles of them do)")  # fmt: skip
+            raise ConfigError(self.sets_refusal_line())
         tau, tune = self._posthoc()
         if tau or tune:
             raise ConfigError("objective.posthoc_tau / tune_posthoc_tau: adjust a softmax over "
@@ -170,6 +185,29 @@ class BackendBase:
         self.info_["thresholds"] = {"global": self.rule_.global_threshold,
                                     "tuned": scores is not None and objective.tune_thresholds}  # fmt: skip
         return self
+
+    def keep_rule(self, selected) -> None:
+        """Label sets: take the decision rule ``selected`` (a model of the same labels, fitted on
+        part of this one's data) chose on validation: a refit on train + validation has no data
+        left to tune thresholds on (:mod:`tailtune.workflow.refit`)."""
+        import dataclasses as dc
+
+        rule = selected.rule_
+        chosen = dict(zip(rule.labels, rule.thresholds, strict=True))
+        # a label only validation had was never scored on validation: the global threshold
+        names = [str(c) for c in self.classes_]
+        self.rule_ = dc.replace(rule, labels=names,
+                                thresholds=[chosen.get(c, rule.global_threshold) for c in names])  # fmt: skip
+        self.info_["thresholds"] = {
+            **selected.info_.get("thresholds", {}),
+            "kept_from": "selection",
+        }
+
+    def sets_refusal_line(self) -> str:
+        """The one line that refuses label sets for this backend: why, and what to use."""
+        why = f" ({self.sets_refusal})" if self.sets_refusal else ""
+        return (f"data.multi_label: sets: backend '{self.name}' does not train on label "
+                f"sets{why}; use {SET_BACKENDS}")  # fmt: skip
 
     @property
     def decision_(self) -> str:
@@ -254,10 +292,6 @@ class BackendBase:
 
     def export_refusal(self, fmt: str) -> str | None:
         """None when the backend exports to ``fmt``, else the one-line reason it does not."""
-        if getattr(self, "kind_", "single") == "multi" and fmt != "hf":
-            # these forms end in an argmax or a softmax; a label set needs sigmoids + thresholds
-            return (f"a model of label sets exports to hf only (its {fmt} form would decide "
-                    "one label per text)")  # fmt: skip
         if fmt in self.export_forms:
             return None
         return self.export_refusals.get(fmt, f"backend '{self.name}' has no {fmt} form")

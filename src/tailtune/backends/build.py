@@ -28,6 +28,7 @@ __all__ = [
     "backend_kwargs",
     "build_backend",
     "build_stage",
+    "unread_defaults",
 ]
 
 WORKFLOW_OBJECTIVE = WORKFLOW_FIELDS
@@ -244,6 +245,30 @@ def check_settings(cfg) -> list[str]:
 
 
 _WORKFLOW = {("objective", n) for n in WORKFLOW_FIELDS} | {("train", n) for n in WORKFLOW_TRAIN}
+
+
+def unread_defaults(cfg) -> dict[str, list[str]]:
+    """Section -> the fields of it the run's backend does not read and that hold their default:
+    what config.yaml leaves out. Loading the file back fills in the same defaults, so the config
+    (and its hash) is unchanged; a non-default value is always kept (:func:`check_settings` has
+    refused it or warned about it). ``window`` fields live in the ``model`` section."""
+    from tailtune._settings import yaml_fields
+
+    used = build_backend(cfg).settings_in_use()
+    out: dict[str, list[str]] = {}
+    for section in (*CHECKED, "window"):
+        current = cfg.model.window() if section == "window" else _section(cfg, section)
+        default = type(current)()
+        names = [
+            f.name
+            for f in yaml_fields(current)
+            if (section, f.name) not in _WORKFLOW
+            and f.name not in used.get(section, ())
+            and getattr(current, f.name) == getattr(default, f.name)
+        ]
+        if names:
+            out[section] = names
+    return out
 
 
 def _section(cfg, dotted: str):

@@ -82,6 +82,8 @@ class CascadeBackend(BackendBase):
 
     name = "cascade"
     uses_gpu = True  # when a stage is neural
+    sets_refusal = ("it routes each text to one head class or to the specialist; a text with "
+                    "several labels would need both")  # fmt: skip
     export_refusals = {
         "sklearn": "a cascade routes between two models; serve the run with tailtune serve",
         "onnx": "a cascade routes between two models in tailtune; serve the run with tailtune serve",
@@ -99,11 +101,7 @@ class CascadeBackend(BackendBase):
         head_top_k: int | None = None,
         seed: int = 42,
     ):
-        self.router = router
-        self.specialist = specialist
-        self.head_threshold = head_threshold
-        self.head_top_k = head_top_k
-        self.seed = seed
+        self._store(locals())
 
     # -- training ----------------------------------------------------------------------------
 

@@ -9,6 +9,10 @@ bf16 compute, 8-bit AdamW, gradient checkpointing). Training runs through the sh
 Saved as ``adapter/`` (LoRA weights *and* the head, PEFT format) plus ``tokenizer/``; the base
 weights are re-read from ``model_name`` at load. ``lora.merge_on_save`` instead writes the merged
 model to ``model/`` for export (no PEFT needed to serve it).
+
+Label sets: the head gives one sigmoid per label (``problem_type: multi_label_classification``,
+so a merged model's 🤗 ``pipeline`` applies a sigmoid too), trained under ``objective.set_loss``
+and early-stopped on the macro F1 of the thresholds the saved model will use.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ class DecoderLoraBackend(NeuralBackend):
     """LoRA adapters plus a fully trained classification head on a pretrained transformer."""
 
     name = "decoder_lora"
+    takes_sets = True
     settings = {"objective": ObjectiveSettings, "train": TrainSettings, "lora": LoraSettings}
     prefixes = {"lora": "lora_"}  # flat keywords: lora_r=8 is lora=LoraSettings(r=8)
 
@@ -48,13 +53,7 @@ class DecoderLoraBackend(NeuralBackend):
         padding_side: str = "right",
         seed: int = 42,
     ):
-        self.model_name = model_name
-        self.max_length = max_length
-        self.objective = objective if objective is not None else ObjectiveSettings()
-        self.train = train if train is not None else TrainSettings()
-        self.lora = lora if lora is not None else LoraSettings()
-        self.padding_side = padding_side
-        self.seed = seed
+        self._store(locals())
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -67,9 +66,9 @@ class DecoderLoraBackend(NeuralBackend):
     def _fit(self, texts, labels, eval_set, work_dir) -> None:
         """Train LoRA + head on ``texts``/``labels``; early-stop on ``eval_set`` macro F1."""
         from tailtune.training import fit_classifier
-        from tailtune.training.objective import make_loss
 
         y = self.space_.encode(labels)
+        objective = self._objective_kwargs(y)  # label sets: one sigmoid per label
         seed_everything(self.seed)  # before the head and the LoRA matrices are created
         self._build(train=True)
         val_items, dropped = None, 0
@@ -85,12 +84,11 @@ class DecoderLoraBackend(NeuralBackend):
             self.model_,
             self._items(texts, y),
             collate=self._collate,
-            loss_fn=make_loss(np.bincount(y, minlength=len(self.classes_)), self.objective),
-            num_classes=len(self.classes_),
             settings=settings,
             eval_items=val_items,
             work_dir=work_dir,
             head_prefixes=tuple(f"base_model.model.{h}" for h in self.heads_),
+            **objective,
             **self._optimizer_kwargs(fit_classifier),
         )
         self.history_ = result.history
@@ -116,6 +114,8 @@ class DecoderLoraBackend(NeuralBackend):
         )
         base.config.id2label = {i: str(c) for i, c in enumerate(self.classes_)}
         base.config.label2id = {str(c): i for i, c in enumerate(self.classes_)}
+        if getattr(self, "kind_", "single") == "multi":  # saved with the config: a sigmoid head
+            base.config.problem_type = "multi_label_classification"
         self.heads_ = lm.head_modules(base)
         # decoders pool the last token (padding side matters); encoders pool [CLS]: pad right
         self.side_ = self.padding_side if "score" in self.heads_ else "right"
@@ -125,11 +125,7 @@ class DecoderLoraBackend(NeuralBackend):
         else:
             self.model_, self.targets_ = lm.wrap_lora(
                 base,
-                r=lora.r,
-                alpha=lora.alpha,
-                dropout=lora.dropout,
-                bias=lora.bias,
-                targets=lora.targets,
+                lora,
                 quantized=quantized,
                 gradient_checkpointing=bool(train_settings.gradient_checkpointing) and train,
             )
@@ -165,6 +161,8 @@ class DecoderLoraBackend(NeuralBackend):
         from tailtune.training import encode_texts
 
         ids = encode_texts(self.tokenizer_, list(texts), self.max_length)
+        if np.ndim(y) == 2:  # label sets: a 0/1 vector per text
+            return [{"input_ids": i, "labels": row} for i, row in zip(ids, y, strict=True)]
         return [{"input_ids": i, "labels": int(lab)} for i, lab in zip(ids, y, strict=True)]
 
     def _collate(self, items) -> dict:
@@ -196,6 +194,10 @@ class DecoderLoraBackend(NeuralBackend):
     def _raw_proba(self, texts) -> np.ndarray:
         from tailtune.training.objective import softmax
 
+        if getattr(self, "kind_", "single") == "multi":  # one sigmoid per label
+            from tailtune.backends._sets import sigmoid
+
+            return sigmoid(self.decision_function(texts))
         return softmax(self.decision_function(texts))
 
     def _checkpoint_module(self):

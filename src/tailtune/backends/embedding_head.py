@@ -108,13 +108,7 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
         seed: int = 42,
         window: TextWindow | None = None,
     ):
-        self.model_name = model_name
-        self.max_length = max_length
-        self.objective = objective if objective is not None else ObjectiveSettings()
-        self.train = train if train is not None else TrainSettings()
-        self.embedding = embedding if embedding is not None else HeadSettings()
-        self.seed = seed
-        self.window = window if window is not None else TextWindow()
+        self._store(locals())
 
     # -- training ----------------------------------------------------------------------------
 
@@ -123,16 +117,10 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
         Label sets: one sigmoid per label under ``objective.set_loss``, early stopping on the
         macro F1 of the thresholds the saved model will use."""
         from tailtune.training import fit_classifier
-        from tailtune.training.objective import make_loss, make_set_loss, set_metrics_fn
 
         y = self.space_.encode(labels)
         multi = self.space_.kind == "multi"
-        if multi:
-            loss, metrics_fn = make_set_loss(y, self.objective), set_metrics_fn(
-                self.objective, self.classes_)  # fmt: skip
-        else:
-            loss = make_loss(np.bincount(y, minlength=len(self.classes_)), self.objective)
-            metrics_fn = None
+        objective = self._objective_kwargs(y)
         t0 = time.perf_counter()
         x_train, hit_train = self._embed(texts)
         val_items, hit_val = None, None
@@ -158,12 +146,10 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
             self.head_,
             _items(x_train, y),
             collate=_collate,
-            loss_fn=loss,
-            num_classes=len(self.classes_),
             settings=s,
             eval_items=val_items,
             work_dir=work_dir,
-            metrics_fn=metrics_fn,
+            **objective,
         )
         self.history_ = result.history
         tau_norm = self._choose_tau_norm(val_items if not multi else None)

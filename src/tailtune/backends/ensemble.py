@@ -103,13 +103,7 @@ class EnsembleBackend(BackendBase):
         seed: int = 42,
         carves: int = 1,
     ):
-        self.members = members
-        self.weights = weights
-        self.carve = carve
-        self.tune_tau = tune_tau
-        self.posthoc_tau = posthoc_tau
-        self.seed = seed
-        self.carves = carves
+        self._store(locals())
 
     @property
     def takes_sets(self) -> bool:

@@ -18,13 +18,14 @@ class MajorityBackend(BackendBase):
     """Predicts the training prior: every example gets the most frequent training class."""
 
     name = "majority"
+    sets_refusal = "it predicts the most frequent class, one per text"
     chance_by_design = True  # it is the chance predictor the guards measure others against
     export_refusals = dict.fromkeys(
         ("sklearn", "onnx", "hf"), "a majority-class run has no model to export"
     )
 
     def __init__(self, seed: int = 0):
-        self.seed = seed
+        self._store(locals())
 
     def _fit(self, texts, labels, eval_set, work_dir) -> None:
         self.info_ = {"trainable_params": 0}

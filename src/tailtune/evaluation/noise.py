@@ -200,7 +200,13 @@ def paired_bootstrap(
 def paired_bootstrap_runs(
     run_a: Run, run_b: Run, *, split: str = "val", n_boot: int = 1000, seed: int = 0
 ) -> dict[str, Any]:
-    """Paired bootstrap between two runs; raises DataError unless they predicted the same ids."""
+    """Paired bootstrap between two runs; raises DataError unless they predicted the same ids.
+    Runs on label sets are compared on their label sets (texts resampled whole, set metrics;
+    ``accuracy`` is subset accuracy)."""
+    if set_separator(run_a) is not None or set_separator(run_b) is not None:
+        out = _paired_set_runs(run_a, run_b, split, n_boot=n_boot, seed=seed)
+        out.update(a_name=run_a.name, b_name=run_b.name)
+        return out
     fa, fb = run_a.split_predictions(split), run_b.split_predictions(split)
     ids_a, ids_b = set(fa["id"]), set(fb["id"])
     if ids_a != ids_b or len(fa) != len(fb):
@@ -261,7 +267,6 @@ def noise_report(
 def _set_noise_report(run, other, split, *, n_boot, seed, few) -> NoiseReport:
     """Label sets: support per label (texts carrying it), intervals over texts resampled with
     replacement (a text's labels travel together), and the paired test on the same texts."""
-    from tailtune.evaluation.set_metrics import paired_bootstrap_sets
 
     y, pred, classes, ids = split_matrices(run, split)
     gold = [c for row in y for c, v in zip(classes, row, strict=True) if v]
@@ -278,14 +283,30 @@ def _set_noise_report(run, other, split, *, n_boot, seed, few) -> NoiseReport:
         f"{len(ids):,} texts); intervals resample texts; accuracy is subset accuracy"
     )
     if other is not None:
-        y2, pred2, classes2, ids2 = split_matrices(other, split)
-        if ids2 != ids or classes2 != classes:
-            raise DataError(f"noise: the two runs' {split} predictions are not on the same texts "
-                            "and labels")  # fmt: skip
-        paired = paired_bootstrap_sets(y, pred, pred2, n_boot=n_boot, seed=seed)
-        report.paired = {"accuracy": paired.pop("subset_accuracy"), **paired,
-                         "n_examples": len(ids), "split": split}  # fmt: skip
+        report.paired = {**_paired_set_runs(run, other, split, n_boot=n_boot, seed=seed),
+                         "split": split}  # fmt: skip
     return report
+
+
+def _paired_set_runs(run_a, run_b, split, *, n_boot, seed) -> dict[str, Any]:
+    """Label sets: the paired bootstrap of two runs' sets on the same texts, ``b − a``."""
+    from tailtune.evaluation.set_metrics import paired_bootstrap_sets
+
+    if set_separator(run_a) is None or set_separator(run_b) is None:
+        raise DataError(f"{run_b.path}: one run predicts label sets and the other single labels; "
+                        "compare runs of one kind")  # fmt: skip
+    y, pred, classes, ids = split_matrices(run_a, split)
+    y2, pred2, classes2, ids2 = split_matrices(run_b, split)
+    if sorted(ids2) != sorted(ids) or classes2 != classes:
+        raise DataError(f"{run_b.path}: its {split} predictions are not on the same texts and "
+                        f"labels as {run_a.path}; compare runs evaluated on one split")  # fmt: skip
+    order = {i: r for r, i in enumerate(ids2)}
+    rows = [order[i] for i in ids]  # b's rows in a's order
+    if not (y2[rows] == y).all():
+        raise DataError(f"{run_b.path}: same ids as {run_a.path} but different gold label sets")
+    paired = paired_bootstrap_sets(y, pred, pred2[rows], n_boot=n_boot, seed=seed)
+    return {"accuracy": paired.pop("subset_accuracy"), **paired, "n_examples": len(ids),
+            "agreement": float((pred == pred2[rows]).all(axis=1).mean())}  # fmt: skip
 
 
 def _interval(value: float, samples: np.ndarray, level: float) -> dict[str, float]:

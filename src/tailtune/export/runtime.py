@@ -2,19 +2,30 @@
 
 An export folder holds ``model.onnx`` (inputs ``input_ids`` and ``attention_mask``, int64
 ``(batch, sequence)``; outputs ``logits`` — already temperature-scaled and post-hoc adjusted — and
-``probabilities``), ``tokenizer.json`` (the 🤗 tokenizers file) and ``export.json`` (labels,
-``max_length``, the pad id). :class:`OnnxClassifier` is the whole inference path, and what
+``probabilities``; a model of label sets also ``labels``, the 0/1 sets its saved thresholds
+decide), ``tokenizer.json`` (the 🤗 tokenizers file) and ``export.json`` (labels, ``max_length``,
+the pad id, a label-set rule). :class:`OnnxClassifier` is the whole inference path, and what
 ``tailtune serve`` runs for an ONNX folder.
+
+This file needs only numpy, ONNX Runtime and tokenizers: a top-down hierarchical export ships a
+copy of it (``tailtune_onnx.py``) that runs its stages where tailtune is not installed.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 
-from tailtune._extras import require
-from tailtune.export._files import read_export_json
+try:  # inside tailtune: a missing runtime is one line naming the extra to install
+    from tailtune._extras import require
+except ImportError:  # the copy an export ships, run without tailtune
+    from importlib import import_module
+
+    def require(module: str, purpose: str = ""):
+        return import_module(module)
+
 
 __all__ = ["OnnxClassifier"]
 
@@ -26,7 +37,7 @@ class OnnxClassifier:
         ort = require("onnxruntime", "ONNX inference")
         tokenizers = require("tokenizers", "ONNX inference")
         self.folder = Path(folder)
-        meta = read_export_json(self.folder)
+        meta = _export_json(self.folder)
         if meta.get("format") != "onnx":
             raise ValueError(f"{self.folder}: export.json says format {meta.get('format')!r}")
         self.meta = meta
@@ -34,6 +45,12 @@ class OnnxClassifier:
         self.max_length = int(meta["onnx"]["max_length"])
         self.pad_id = int(meta["onnx"]["pad_token_id"])
         self.batch_size = batch_size
+        raw_rule = meta["onnx"].get("set_rule")
+        self.rule = None
+        if raw_rule is not None:  # label sets: sigmoids, and the graph decides the sets
+            from tailtune.objectives.thresholds import SetRule
+
+            self.rule = SetRule.from_dict(raw_rule)
         self.tokenizer = tokenizers.Tokenizer.from_file(str(self.folder / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(self.max_length)
@@ -49,8 +66,9 @@ class OnnxClassifier:
         """Token ids per text, truncated to the run's ``max_length`` (special tokens added)."""
         return [e.ids for e in self.tokenizer.encode_batch(list(texts))]
 
-    def logits(self, texts) -> np.ndarray:
-        """Adjusted logits (n, K): longest texts first, right-padded per batch, input order."""
+    def logits(self, texts, output: str = "logits") -> np.ndarray:
+        """Adjusted logits (n, K) (or the graph's other ``output``): longest texts first,
+        right-padded per batch, input order."""
         ids = self.encode(list(texts))
         out = np.zeros((len(ids), len(self.classes_)), dtype=np.float32)
         order = np.argsort([-len(x) for x in ids], kind="stable")
@@ -63,19 +81,40 @@ class OnnxClassifier:
                 batch[j, : len(ids[i])] = ids[i]
                 mask[j, : len(ids[i])] = 1
             feeds = {"input_ids": batch, "attention_mask": mask}
-            out[rows] = self.session.run(["logits"], feeds)[0]
+            out[rows] = self.session.run([output], feeds)[0]
         return out
 
     def predict_proba(self, texts) -> np.ndarray:
-        """Class probabilities (n, K) in ``classes_`` order (float64, rows sum to 1)."""
+        """Class probabilities (n, K) in ``classes_`` order (float64, rows sum to 1); label sets:
+        one sigmoid per label."""
         texts = list(texts)
         if not texts:
             return np.zeros((0, len(self.classes_)))
         z = self.logits(texts).astype(np.float64)
+        if self.rule is not None:
+            return 0.5 * (1.0 + np.tanh(0.5 * z))  # the sigmoid, without overflow
         z -= z.max(axis=1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
 
+    def indicator(self, texts) -> np.ndarray:
+        """Label sets: the graph's 0/1 decisions (texts × labels), the saved rule applied."""
+        return self.logits(list(texts), "labels").astype(np.uint8)
+
     def predict(self, texts) -> np.ndarray:
-        """Most probable label of each text."""
-        return self.classes_[self.predict_proba(texts).argmax(axis=1)]
+        """Most probable label of each text; label sets: a tuple of labels per text."""
+        texts = list(texts)
+        if self.rule is None:
+            return self.classes_[self.predict_proba(texts).argmax(axis=1)]
+        out = np.empty(len(texts), dtype=object)
+        rows = self.indicator(texts) if len(out) else []
+        out[:] = [tuple(str(c) for c in self.classes_[np.flatnonzero(r)]) for r in rows]
+        return out
+
+
+def _export_json(folder: Path) -> dict:
+    """The folder's ``export.json`` (labels, lengths, the pad id)."""
+    path = folder / "export.json"
+    if not path.is_file():
+        raise ValueError(f"{folder}: no export.json (not a tailtune export folder)")
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -10,6 +10,13 @@ tailtune. The fitted vectorizers are the run's own. The classifier step is a
 distribution), ``pipeline.predict(texts)`` tailtune's labels (``classes_`` are the label
 strings), and ``pipeline.decision_function(texts)`` the adjusted logits.
 
+A run on label sets (multi-label) exports as ``Pipeline([("features", ...), ("classifier",
+MultiOutputClassifier)])`` whose estimator per label is a ``FixedThresholdClassifier`` around
+that label's logistic regression, with the label's tuned threshold: ``pipeline.predict(texts)``
+is tailtune's 0/1 matrix (texts × labels, columns in ``export.json``'s ``classes`` order, which
+the pipeline also holds as ``labels_``) and ``pipeline.predict_proba(texts)[j][:, 1]`` label j's
+score. The thresholds thus travel inside the pipeline, and in ``export.json``'s ``set_rule``.
+
 skops is a safe format: loading builds only the types the file names, and types that skops does
 not trust by default (listed in ``export.json``) must be passed to ``trusted=`` after review.
 """
@@ -27,7 +34,7 @@ from tailtune.export._adjust import fold_binary, fold_linear
 from tailtune.export._agree import agreement
 from tailtune.export._source import Source, posthoc, reference_proba
 
-__all__ = ["export_sklearn", "build_pipeline", "PIPELINE_FILE"]
+__all__ = ["export_sklearn", "build_pipeline", "build_set_pipeline", "PIPELINE_FILE"]
 
 PIPELINE_FILE = "pipeline.skops"
 
@@ -39,21 +46,32 @@ def export_sklearn(source: Source, folder: Path) -> dict:
     if reason is not None:
         raise TailtuneError(f"sklearn: {reason}")
     reference = reference_proba(source)
-    pipe = build_pipeline(source)
+    rule = getattr(source.backend, "rule_", None)
+    pipe = build_set_pipeline(source, rule) if rule is not None else build_pipeline(source)
     path = folder / PIPELINE_FILE
     sio.dump(pipe, path)
     untrusted = sio.get_untrusted_types(file=path)
     loaded = sio.load(path, trusted=untrusted)
-    got = loaded.predict_proba(source.val_texts) if source.val_texts else reference[:0]
     tau, temperature, _ = posthoc(source.backend)
-    return {
+    part = {
         "file": PIPELINE_FILE,
         "steps": [name for name, _ in pipe.steps],
         "posthoc_tau": tau,
         "temperature": temperature,
         "untrusted_types": sorted(untrusted),
-        "agreement": agreement(reference, got, "tailtune predict", atol=1e-6),
     }
+    if rule is None:
+        got = loaded.predict_proba(source.val_texts) if source.val_texts else reference[:0]
+        part["agreement"] = agreement(reference, got, "tailtune predict", atol=1e-6)
+        return part
+    part["set_rule"] = rule.to_dict()
+    texts = source.val_texts
+    got = (np.column_stack([p[:, 1] for p in loaded.predict_proba(texts)]) if texts
+           else reference[:0])  # fmt: skip
+    sets = loaded.predict(texts) if texts else np.zeros((0, len(source.classes)))
+    part["agreement"] = agreement(reference, got, "tailtune predict", atol=1e-6, rule=rule,
+                                  got_sets=sets)  # fmt: skip
+    return part
 
 
 def build_pipeline(source: Source):
@@ -79,6 +97,47 @@ def build_pipeline(source: Source):
     head.n_features_in_ = coef.shape[1]
     head.n_iter_ = np.asarray([0], dtype=np.int32)
     return Pipeline([("features", union), ("classifier", head)])
+
+
+def build_set_pipeline(source: Source, rule):
+    """Label sets: features + one thresholded logistic regression per label (module docstring).
+
+    Each label decides on its own here, so a rule with a top-k cap or at-least-one (which look
+    across labels) is refused in one line."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import FixedThresholdClassifier
+    from sklearn.multioutput import MultiOutputClassifier
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    if rule.top_k is not None or rule.at_least_one:
+        raise TailtuneError(
+            "sklearn: the run's label-set rule has objective.max_labels or at_least_one, which "
+            "compare labels with each other; a scikit-learn pipeline decides each label alone. "
+            "Serve the run with tailtune serve, or train without them"
+        )
+    backend = source.backend
+    vectorizers = backend.vectorizers_
+    names = ["word", "char"][: len(vectorizers)] + [f"tfidf{i}" for i in range(2, len(vectorizers))]
+    union = FeatureUnion([(n, copy.deepcopy(v)) for n, v in zip(names, vectorizers, strict=True)])
+    estimators = []
+    for w, b, t in zip(backend.coef_, backend.intercept_, rule.thresholds, strict=True):
+        lr = LogisticRegression()  # σ(w·x + b): the label's score as tailtune computes it
+        lr.classes_ = np.asarray([0, 1])
+        lr.coef_ = np.asarray(w, dtype=np.float64)[None, :]
+        lr.intercept_ = np.asarray([float(b)])
+        lr.n_features_in_ = lr.coef_.shape[1]
+        lr.n_iter_ = np.asarray([0], dtype=np.int32)
+        # score >= t, as tailtune's rule decides (FixedThresholdClassifier compares with >=)
+        est = FixedThresholdClassifier(lr, threshold=float(t), response_method="predict_proba")
+        est.estimator_ = lr
+        estimators.append(est)
+    head = MultiOutputClassifier(LogisticRegression())
+    head.estimators_ = estimators
+    head.classes_ = [np.asarray([0, 1]) for _ in estimators]
+    head.n_features_in_ = estimators[0].estimator_.n_features_in_ if estimators else 0
+    pipe = Pipeline([("features", union), ("classifier", head)])
+    pipe.labels_ = list(source.classes)
+    return pipe
 
 
 def _folded(clf, prior, tau: float, temperature: float, k: int):

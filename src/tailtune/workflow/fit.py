@@ -22,12 +22,10 @@ def check_trainable(cfg: Config) -> None:
         return
     from tailtune.backends import build_backend
 
-    if not getattr(build_backend(cfg), "takes_sets", False):
+    backend = build_backend(cfg)
+    if not getattr(backend, "takes_sets", False):
         # never train on the set strings as composite classes behind the user's back
-        raise ConfigError(
-            f"data.multi_label: sets: backend '{cfg.model.backend}' does not train on label sets "
-            "(tfidf, embedding_head, encoder and ensembles of them do)"
-        )
+        raise ConfigError(backend.sets_refusal_line())
 
 
 def training_inputs(cfg: Config, train_df: pd.DataFrame) -> tuple[list, list, dict]:

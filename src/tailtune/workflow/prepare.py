@@ -151,9 +151,12 @@ def prepare_data(cfg: Config) -> Prepared:
         # same validation and test examples (paired comparisons between points stay valid)
         from tailtune.data import train_subsample
 
-        train, reports["train_subsample"] = train_subsample(
-            train, rows=data.train_subsample, fraction=data.train_fraction, seed=seed
-        )
+        if sets:  # label sets: iterative stratification keeps about the fraction of each label
+            train, reports["train_subsample"] = _set_subsample(train, data, seed)
+        else:
+            train, reports["train_subsample"] = train_subsample(
+                train, rows=data.train_subsample, fraction=data.train_fraction, seed=seed
+            )
     tree = build_hierarchy(data, train["label"])  # a bad path fails here, before any training
     if tree is not None:
         reports["hierarchy"] = {"levels": list(tree.levels), "leaf_paths": len(tree.leaves)}
@@ -171,8 +174,6 @@ def _check_set_options(data: DataSettings) -> None:
         ("subset_per_class", None),
         ("subset_total", None),
         ("subsample", None),
-        ("train_subsample", None),
-        ("train_fraction", None),
         ("min_class_size", 1),
     ):
         if getattr(data, name) != unset:
@@ -180,6 +181,24 @@ def _check_set_options(data: DataSettings) -> None:
                 f"data.{name}: not available with data.multi_label: sets (it counts classes, "
                 f"not labels inside sets); unset it"
             )
+
+
+def _set_subsample(train: pd.DataFrame, data: DataSettings, seed: int) -> tuple[pd.DataFrame, dict]:
+    """Label sets: keep about ``train_subsample`` rows (or ``train_fraction``) of the training
+    split by iterative stratification (Sechidis et al. 2011), every label kept at least once.
+    Unlike the single-label subsample, sizes drawn with one seed are not nested."""
+    from tailtune.data.split_sets import split_sets
+
+    n = len(train)
+    keep = data.train_subsample if data.train_subsample is not None else round(
+        float(data.train_fraction) * n)  # fmt: skip
+    if keep >= n:
+        return train.reset_index(drop=True), {"rows_before": n, "rows_after": n, "fraction": 1.0}
+    part = split_sets(train, data.multi_label_separator or ",", val=n - max(int(keep), 1),
+                      seed=seed)  # fmt: skip
+    kept = part.train.reset_index(drop=True)
+    return kept, {"rows_before": n, "rows_after": len(kept), "fraction": round(len(kept) / n, 6),
+                  "method": "iterative stratification of label sets (not nested across sizes)"}  # fmt: skip
 
 
 def _subset(frame, data: DataSettings, seed: int, subset_labels, stratified_subsample):

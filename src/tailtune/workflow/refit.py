@@ -12,6 +12,11 @@ improving), so the refit keeps the epochs fixed and scales the steps with the da
 see every example fewer times (an under-trained refit on a small set, where refit matters
 most). Ensemble members were selected on the ensemble's carve (``info_["fit_size"]`` rows), so
 their ratio is taken against that.
+
+**Label sets.** The per-label thresholds are chosen on validation by the selection model; the
+refit model keeps them (as it keeps τ and the SVM temperature), since with validation in its
+training data it has nothing left to tune them on. They fit the refit model's scores as far as
+more data of the same kind leaves a model's scores where they were.
 """
 
 from __future__ import annotations
@@ -45,8 +50,6 @@ def refit_decision(cfg, prepared) -> tuple[bool, str]:
     has_test = prepared.test is not None and len(prepared.test) > 0
     if not has_val:
         return False, "no validation split: the model already trained on every training row"
-    if getattr(prepared, "set_separator", None) is not None:
-        return False, "label sets: the thresholds are tuned on validation, so it stays held out"
     if asked is True:
         return True, "train.refit: true"
     if asked is False:
@@ -108,6 +111,9 @@ def refit_backend(fitted, texts, labels, n_selection: int, work_dir=None):
     carried = choices_carried(fitted, frozen)
     started = time.perf_counter()
     frozen.fit(list(texts), list(labels), eval_set=None, work_dir=work_dir)
+    if getattr(fitted, "kind_", "single") == "multi":  # label sets: keep the tuned thresholds
+        frozen.keep_rule(fitted)
+        carried["thresholds"] = "chosen on validation by the selection model"
     block = {
         "rows": len(texts),
         "selection_rows": n_selection,
