@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from tailtune.backends._lora_model import collate_batch, load_base_model, wrap_lora
+from tailtune.backends.lora import LoraSettings
 from tailtune.objectives.losses import build_loss
 from tailtune.training.loop import fit_classifier
 from tailtune.training.settings import TrainSettings
@@ -103,10 +104,11 @@ def decoder_cases(steps: int) -> None:
         )
         for quant in ("none", "4bit"):
             model = load_base_model(tmp, None, k, 0, quantization=quant, dtype="bfloat16")
+            # LoRA r=16, alpha=32, dropout 0.05 on the attention projections (the defaults)
+            lora = LoraSettings(r=16, alpha=32, dropout=0.05, bias="none", targets="attention")
             model, _ = wrap_lora(
-                model, r=16, alpha=32, dropout=0.05, bias="none", targets="attention",
-                quantized=quant != "none", gradient_checkpointing=True,
-            )  # fmt: skip
+                model, lora, quantized=quant != "none", gradient_checkpointing=True
+            )
             label = "LoRA bf16" if quant == "none" else "QLoRA 4-bit NF4"
             _run(f"decoder {label} + gradient checkpointing", model, items,
                  lambda b: collate_batch(b, 0), k, steps, 16, False)  # fmt: skip

@@ -1,12 +1,14 @@
 """Hierarchical models on CFPB Product -> Issue with tailtune's own backends: flat over leaf
 paths, top-down per level and per parent, and back-off at two precision targets.
 
-    python benchmarks/hierarchy_models.py [--levels 2] [--targets 0.8,0.9] [--json out.json]
+    python benchmarks/hierarchy_models.py [--levels 2] [--targets 0.8,0.9] [--seed 42]
+                                          [--json out.json]
 
 Data and split are hierarchy_sklearn.py's (quality.py's cfpb row: both CFPB files, narrative
 rows, Issue classes with >= 2 rows, 20% stratified test, seed 42; a 10% validation carve from
-training, seed 42); paths stop where the Sub-issue is empty or the word "None". Every classifier
-is tailtune's ``tfidf`` backend with its defaults (word 1-2 + char_wb 2-5 TF-IDF, LinearSVC,
+training, seed 42); paths stop where the Sub-issue is empty or the word "None". ``--seed``
+draws another test split and carve (and seeds every classifier); 42 is quality.py's split. Every
+classifier is tailtune's ``tfidf`` backend with its defaults (word 1-2 + char_wb 2-5 TF-IDF, LinearSVC,
 softmax over a temperature chosen on its validation rows) and inverse-frequency class weights
 (scikit-learn's "balanced"), wrapped in :class:`tailtune.backends.hierarchical.HierarchicalBackend`
 and fitted on training minus the carve with the carve as its eval set. Rows, scored on test:
@@ -37,12 +39,12 @@ LEVEL_COLUMNS = ("Product", "Issue", "Sub-issue")
 TIERS = (500, 20)  # head_min, tail_max: quality.py's cfpb tiers
 
 
-def stage():
+def stage(seed: int = 42):
     """The tfidf backend every level uses (defaults, balanced class weights)."""
     from tailtune.backends.tfidf import TfidfBackend
     from tailtune.objectives import ObjectiveSettings
 
-    return TfidfBackend(objective=ObjectiveSettings(class_weights="inverse"), seed=42)
+    return TfidfBackend(objective=ObjectiveSettings(class_weights="inverse"), seed=seed)
 
 
 def run_model(name, model, fit, val, test, levels, targets, decodes=("top_down",)) -> dict:
@@ -83,7 +85,7 @@ def run_model(name, model, fit, val, test, levels, targets, decodes=("top_down",
     return rows
 
 
-def evaluate(fit, val, test, levels, targets, show=None) -> dict:
+def evaluate(fit, val, test, levels, targets, show=None, seed: int = 42) -> dict:
     """Every row of the module docstring, by name; ``show(rows)`` is called after each model
     (so a long run prints as it goes)."""
     show = show or (lambda rows: None)
@@ -92,9 +94,9 @@ def evaluate(fit, val, test, levels, targets, show=None) -> dict:
     sep = " | "
     for frame in (fit, val, test):
         frame["label"] = [sep.join(p) for p in frame["path"]]
-    common = {"level_names": list(levels), "separator": sep, "seed": 42}
+    common = {"level_names": list(levels), "separator": sep, "seed": seed}
     rows = {}
-    flat = HierarchicalBackend(model=stage(), strategy="flat", **common)
+    flat = HierarchicalBackend(model=stage(seed), strategy="flat", **common)
     flat_rows = run_model("flat", flat, fit, val, test, levels, targets, ("top_down", "leaf"))
     rows["flat composite"] = flat_rows.pop("flat, decode leaf")
     rows["flat, parents summed"] = flat_rows.pop("flat, decode top_down")  # back-off's path
@@ -105,7 +107,7 @@ def evaluate(fit, val, test, levels, targets, show=None) -> dict:
     )
     show(rows)
     for per in ("level", "parent"):
-        model = HierarchicalBackend(model=stage(), strategy="top_down", per=per, **common)
+        model = HierarchicalBackend(model=stage(seed), strategy="top_down", per=per, **common)
         more = run_model(f"top-down per {per}", model, fit, val, test, levels, targets)
         # exact McNemar per level against the composite-label baseline, on the same rows
         more[f"top-down per {per}"]["paired"] = discordant(
@@ -167,6 +169,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="2", help="hierarchy depths to run: 2, 3 or 2,3")
     parser.add_argument("--targets", default="0.8,0.9", help="back-off precision targets")
+    parser.add_argument("--seed", type=int, default=42, help="test split, carve and models")
     parser.add_argument("--json", type=Path, help="write every figure to this JSON file")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
@@ -177,9 +180,11 @@ def main(argv=None) -> None:
     out = {}
     for depth in (int(x) for x in args.levels.split(",")):
         names = LEVEL_COLUMNS[:depth]
-        fit, val, test = cfpb_paths(depth)
-        print(f"\n== CFPB {' -> '.join(names)}: fit {len(fit)}, val {len(val)}, test {len(test)}")
-        rows = evaluate(fit, val, test, names, targets, lambda r, n=names: print_rows(r, n))
+        fit, val, test = cfpb_paths(depth, args.seed)
+        print(f"\n== CFPB {' -> '.join(names)}, seed {args.seed}: fit {len(fit)}, val {len(val)}, "
+              f"test {len(test)}")  # fmt: skip
+        rows = evaluate(fit, val, test, names, targets, lambda r, n=names: print_rows(r, n),
+                        args.seed)  # fmt: skip
         out[" -> ".join(names)] = rows
     if args.json:
         args.json.write_text(json.dumps(out, indent=1, default=str))

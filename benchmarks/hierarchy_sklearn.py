@@ -42,8 +42,9 @@ LEVEL_COLUMNS = ("Product", "Issue", "Sub-issue")
 TIERS = (500, 20)  # head_min, tail_max: quality.py's cfpb tiers
 
 
-def cfpb_paths(levels: int) -> tuple:
-    """(fit, val, test) frames of quality.py's cfpb split with ``path`` (tuple) columns."""
+def cfpb_paths(levels: int, seed: int = 42) -> tuple:
+    """(fit, val, test) frames of quality.py's cfpb split with ``path`` (tuple) columns;
+    ``seed`` draws the test split and the validation carve (42: quality.py's split)."""
     sys.path.insert(0, str(HERE))
     from quality import data_root, load_dataset
 
@@ -51,8 +52,8 @@ def cfpb_paths(levels: int) -> tuple:
     from tailtune.data.split import split_frame
 
     root = data_root()
-    train, test = load_dataset("cfpb", root)
-    parts = split_frame(train, val=0.1, seed=42)
+    train, test = load_dataset("cfpb", root, seed)
+    parts = split_frame(train, val=0.1, seed=seed)
     full = load_table(
         [
             root / "cfpb/bdm_complaints_sample_2015-2020.csv",

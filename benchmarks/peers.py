@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -65,8 +66,12 @@ FINETUNE_DATASETS = ("atis",)
 # -- the parent: run each group in a subprocess, score, write ------------------------------------
 
 
-def run_dataset(name: str, args, m2v_dir: str | None) -> list[dict]:
-    """Every row group of one data set, each in a fresh subprocess; scored rows."""
+def run_dataset(name: str, args, m2v_dir: str | None, write_rows=None) -> list[dict]:
+    """Every row group of one data set, each in a fresh subprocess; scored rows.
+
+    ``write_rows(rows, yt, groups_left)`` (when given) is called after every group, so that a
+    run stopped part-way still leaves the rows it finished.
+    """
     from tailtune.evaluation import compute_metrics
 
     train, test = quality.load_dataset(name, quality.data_root())
@@ -80,7 +85,9 @@ def run_dataset(name: str, args, m2v_dir: str | None) -> list[dict]:
     budget = (
         None if args.equal_seconds is None else dict.fromkeys(("cpu", "wall"), args.equal_seconds)
     )
-    for group in args.groups:
+    for i, group in enumerate(args.groups):
+        if write_rows is not None and rows:
+            write_rows(rows, yt, args.groups[i:])
         if group == "tt-finetune" and name not in args.finetune_datasets:
             continue
         if group.startswith("m2v") and m2v_dir is None:
@@ -107,8 +114,10 @@ def run_dataset(name: str, args, m2v_dir: str | None) -> list[dict]:
                 "fit_s": res["fit_s"],
                 "fit_cpu_s": res.get("fit_cpu_s", float("nan")),
                 "predict_s": res["predict_s"],
+                "predict_cpu_s": res.get("predict_cpu_s", float("nan")),
                 "rss_mb": out["max_rss_mb"],
                 "note": res.get("note", ""),
+                "pred": res["pred"],
             }
             rows.append(row)
             print(format_row(row), flush=True)
@@ -116,6 +125,8 @@ def run_dataset(name: str, args, m2v_dir: str | None) -> list[dict]:
                 # CPU seconds: on a shared machine the wall time of a row depends on what else
                 # runs, its CPU time much less; fastText's autotune takes wall seconds.
                 budget = {"cpu": res["fit_cpu_s"], "wall": res["fit_s"]}
+    if write_rows is not None:
+        write_rows(rows, yt, [])
     return rows
 
 
@@ -153,17 +164,32 @@ def run_child(group: str, name: str, args, m2v_dir: str | None, budget=None) -> 
             "TAILTUNE_CACHE": str(Path(tmp) / "cache"),  # no embedding computed before the row
         }
         log = Path(tmp) / "log.txt"
+        limit = row_limit(group, args, budget)
         with log.open("w") as fh:
             try:
                 proc = subprocess.run(
-                    cmd, env=env, stdout=fh, stderr=subprocess.STDOUT, timeout=args.row_timeout
+                    cmd, env=env, stdout=fh, stderr=subprocess.STDOUT, timeout=limit
                 )
             except subprocess.TimeoutExpired:
-                return {"error": f"stopped after --row-timeout {args.row_timeout:g} s"}
-        if proc.returncode != 0 or not result.is_file():
-            tail = log.read_text(errors="replace").strip().splitlines()[-3:]
-            return {"error": f"exit {proc.returncode}: " + " | ".join(tail)}
-        return json.loads(result.read_text())
+                return {"error": f"no result within its {limit:.0f} s wall limit (stopped)"}
+        if result.is_file():
+            return json.loads(result.read_text())
+        if proc.returncode < 0:
+            sig = signal.Signals(-proc.returncode).name
+            why = " (out of memory?)" if sig == "SIGKILL" else ""
+            return {"error": f"killed by {sig}{why}"}
+        tail = log.read_text(errors="replace").strip().splitlines()[-1:]
+        return {"error": f"exit {proc.returncode}: " + " | ".join(tail)}
+
+
+def row_limit(group: str, args, budget) -> float:
+    """Wall seconds a group may run: ``--row-timeout``, and for fastText's autotune its search
+    time with room for the final training and a busy machine (a search that hangs ends here)."""
+    if group == "fasttext-autotune":
+        return min(args.row_timeout, 3 * args.autotune_seconds + 300)
+    if group == "fasttext-autotune-equal" and budget is not None:
+        return min(args.row_timeout, 3 * budget["cpu"] / args.threads + 300)
+    return args.row_timeout
 
 
 def thread_env(threads: int) -> dict:
@@ -269,7 +295,14 @@ def child(args) -> None:
         "yv": parts.val["label"].astype(str).tolist(),
         "Xt": test["text"].tolist(),
     }
-    results = CHILDREN[args.child](data, args)
+    c0 = time.process_time()
+    try:
+        results = CHILDREN[args.child](data, args)
+    except Exception as exc:  # a peer's own failure is a row of the table, not a crash
+        msg = f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:160]
+        err = f"{msg} (after {time.process_time() - c0:.0f} CPU s)"
+        Path(args.result).write_text(json.dumps({"error": err}))
+        return
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     for r in results:
         r["pred"] = [str(p) for p in r["pred"]]
@@ -381,12 +414,15 @@ def ft_default(d, args):
 def ft_autotune(d, args, seconds=None, label="fastText autotune (val)"):
     """fastText autotune on the carved validation split, ``autotuneDuration`` seconds.
 
-    fastText can abort a trial ("Encountered NaN") and take the process with it; the parent
-    runs each group in its own process and turns such an exit into a row that names the failure.
+    ``autotuneDuration`` is wall-clock seconds of the search, which trains on ``thread``
+    threads; the final model is trained after it, outside that limit, so the row reports the
+    CPU the whole fit really used. fastText can abort a trial ("Encountered NaN") and take the
+    process with it; the parent runs each group in its own process with a time limit and turns
+    such an exit into a row that names the failure.
     """
     import fasttext
 
-    seconds = int(round(args.autotune_seconds if seconds is None else seconds))
+    seconds = max(int(round(args.autotune_seconds if seconds is None else seconds)), 1)
     classes = sorted(set(d["y"]))
     index = {c: i for i, c in enumerate(classes)}
     keep = [i for i, lab in enumerate(d["yv"]) if lab in index]
@@ -405,15 +441,20 @@ def ft_autotune(d, args, seconds=None, label="fastText autotune (val)"):
         p = _fasttext_predict(model, d["Xt"], classes)
     a = model.f.getArgs()
     note = (
-        f"autotune {seconds} s: epoch {a.epoch}, lr {a.lr:.3g}, dim {a.dim}, "
+        f"autotuneDuration {seconds} s × thread {args.threads}: epoch {a.epoch}, lr {a.lr:.3g}, dim {a.dim}, "
         f"wordNgrams {a.wordNgrams}, minn/maxn {a.minn}/{a.maxn}; fit on the 90% part"
     )
     return [_res(label, p, fit, pred, note)]
 
 
 def ft_autotune_equal(d, args):
-    """fastText autotune given the recipe's fit time of the same run (an equal-time row)."""
-    return ft_autotune(d, args, args.budget_seconds, "fastText autotune (val), equal time")
+    """fastText autotune given the recipe's fit CPU time of the same run (an equal-time row).
+
+    Its search runs ``thread`` threads for ``autotuneDuration`` wall seconds, so the CPU budget
+    B becomes a duration of B / threads (the threads fixed by ``--threads``).
+    """
+    seconds = args.budget_cpu / args.threads
+    return ft_autotune(d, args, seconds, "fastText autotune (val), equal time")
 
 
 def m2v_classifier(d, args):
@@ -470,14 +511,15 @@ def setfit_rows(d, args, seconds=None, label=""):
     (``setfit.sample_dataset``): SetFit builds its pair index over all n texts with
     ``np.triu_indices(n)`` (n²/2 pairs in memory), which for 36k GoEmotions comments is over
     10 GB. The heads fit on the embeddings of the whole training split, as ``SetFitModel.fit``
-    does.
+    does; SetFit's documented head is scikit-learn's ``LogisticRegression()``.
 
     Steps: ``--setfit-steps`` as ``max_steps`` (the documented way to cap a large data set), or,
     given a CPU-seconds budget for the whole fit (``--setfit-seconds``, or the recipe's fit CPU
-    time for an equal-time row), SetFit's documented defaults (one epoch of oversampled pairs,
-    batch 16, body lr 2e-5, 10% warm-up) cut to the steps the budget allows: the step count is
-    planned from timed probes (:func:`_setfit_plan`) so that the warm-up and decay schedule
-    completes, and a callback stops the body when its share of the budget is spent.
+    time for an equal-time row), SetFit 1.x's ``TrainingArguments`` defaults (oversampled pairs
+    for one epoch, body batch 16, body lr 2e-5, 10% warm-up, linear decay) cut to the steps the
+    budget allows: :func:`setfit_plan` sets aside the head's embedding pass and gives the rest to
+    contrastive steps, so that the warm-up and decay schedule completes; a callback stops the
+    body if its share runs out all the same.
     """
     from datasets import Dataset
     from setfit import SetFitModel, Trainer, TrainingArguments, sample_dataset
@@ -496,9 +538,9 @@ def setfit_rows(d, args, seconds=None, label=""):
         )
 
         def train(steps, callbacks=None):
+            # Only what a run must set: the rest (batch 16, lr 2e-5, warm-up 0.1, oversampling)
+            # are TrainingArguments' defaults.
             targs = TrainingArguments(
-                batch_size=16,
-                num_epochs=1,
                 max_steps=steps,
                 save_strategy="no",
                 report_to="none",
@@ -514,13 +556,17 @@ def setfit_rows(d, args, seconds=None, label=""):
             train(args.setfit_steps)
             plan = f"max_steps {args.setfit_steps}"
         else:
-            steps, left, epoch = _setfit_plan(model, d["X"], pairs_from, seconds, train)
-            stop = _StopAfter(left, TrainerCallback)
+            probe = _setfit_probe(model, d["X"], train, TrainerCallback)
+            spent = time.process_time() - body.c0  # loading, sampling and the probes
+            steps, left = setfit_plan(seconds, spent, probe, _oversampled_steps(pairs_from))
+            stop = _StopAfter(left + probe["setup"], TrainerCallback)
             if steps:
                 train(steps, [stop])
             plan = (
-                f"CPU budget {seconds:.0f} s: {stop.done} of {steps} planned steps in "
-                f"{max(left, 0):.0f} CPU s (one epoch of oversampled pairs ≈ {epoch} steps)"
+                f"CPU budget {seconds:.0f} s: {stop.done} of {steps} planned steps "
+                f"({probe['per_step']:.2f} CPU s a step; probes {probe['cpu']:.0f} CPU s; "
+                f"{probe['embed_all']:.0f} CPU s set aside for the head's embeddings; "
+                f"one epoch of oversampled pairs = {_oversampled_steps(pairs_from)} steps)"
             )
     with Clock() as embed:
         x = model.encode(d["X"])
@@ -538,9 +584,10 @@ def setfit_rows(d, args, seconds=None, label=""):
         fit.s += body.s + embed.s  # one body and one embedding pass, counted in both rows
         fit.cpu += body.cpu + embed.cpu
         pred.s += embed_test.s
+        pred.cpu += embed_test.cpu
         note = (
-            f"{plan}, batch 16, pairs from ≤{args.setfit_per_class}/class "
-            f"({len(pairs_from)} texts); body {body.s:.0f} s ({body.cpu:.0f} CPU s)"
+            f"{plan}, pairs from ≤{args.setfit_per_class}/class ({len(pairs_from)} texts); "
+            f"body {body.cpu:.0f} CPU s, head embeddings {embed.cpu:.0f} CPU s"
         )
         out.append(_res(f"SetFit {head}{label}", p, fit, pred, note))
     return out
@@ -551,35 +598,70 @@ def setfit_equal(d, args):
     return setfit_rows(d, args, args.budget_cpu, ", equal time")
 
 
-def _setfit_plan(model, texts, pairs_from, cpu_seconds: float, train) -> tuple[int, float, int]:
-    """Steps a CPU budget allows, the CPU seconds left for them, and one epoch's steps.
+def setfit_plan(budget: float, spent: float, probe: dict, epoch: int) -> tuple[int, float]:
+    """Contrastive steps a CPU budget allows, and the CPU seconds left for them.
 
-    Two probes, in CPU seconds (``time.process_time``, every thread): embedding 256 training
-    texts, to set aside what embedding the whole training split after the body will cost, and
-    four real training steps (on a copy of the body, so the model itself starts from its
-    pretrained weights), whose cost per step sets the plan. One epoch of SetFit's default
-    oversampling is 2 × max(positive, negative) pairs over the texts the pairs come from, 16
-    pairs a step; the plan never goes past it.
+    ``budget`` covers the whole fit: what was ``spent`` before the plan (loading, the probes),
+    the head's embedding pass over the training split (``probe["embed_all"]``, extrapolated from
+    a timed sample) and the body's training run (its set-up ``probe["setup"]`` plus
+    ``probe["per_step"]`` a step). The plan never goes past one epoch of oversampled pairs
+    (``epoch`` steps), SetFit's default length; 0 steps when the budget is already gone.
     """
-    import copy
+    left = budget - spent - probe["embed_all"] - probe["setup"]
+    steps = int(left // probe["per_step"]) if left > 0 else 0
+    return min(steps, epoch), left
 
-    start = t0 = time.process_time()
-    model.encode(texts[:256])
-    embed_all = (time.process_time() - t0) / min(256, len(texts)) * len(texts)
-    body_cpu = max(cpu_seconds - embed_all, 0.25 * cpu_seconds)
-    saved = copy.deepcopy(model.model_body.state_dict())
-    t0 = time.process_time()
-    train(4)
-    per_step = (time.process_time() - t0) / 4
-    model.model_body.load_state_dict(saved)
-    left = body_cpu - (time.process_time() - start)  # the probes count against the body's share
-    steps = max(int(left / per_step), 0)  # 0: the probes spent the body's share
+
+def _oversampled_steps(pairs_from) -> int:
+    """One epoch of SetFit's default sampling ("oversampling"): 2 × max(positive, negative)
+    pairs over the texts the pairs come from, 16 pairs a step."""
     _, counts = np.unique(np.asarray(pairs_from["label"], dtype=str), return_counts=True)
     n = int(counts.sum())
     pos = int((counts * (counts - 1) // 2).sum())
     neg = (n * n - int((counts**2).sum())) // 2
-    epoch = max(2 * max(pos, neg) // 16, 1)
-    return min(steps, epoch), left, epoch
+    return max(2 * max(pos, neg) // 16, 1)
+
+
+def _setfit_probe(model, texts, train, base, sample: int = 256, steps: int = 3) -> dict:
+    """Timed probes in CPU seconds (``time.process_time``, every thread), all counted in the
+    budget by the caller:
+
+    - ``embed_all``: embedding ``sample`` random training texts, scaled to the whole split (the
+      head's embedding pass after the body, which grows with the split, not with the steps);
+    - ``setup`` and ``per_step``: ``steps`` real training steps on the body, then its weights
+      restored (the run itself starts from the pretrained body and plans its schedule).
+      ``setup`` is the CPU before the first step (trainer and pairs); ``per_step`` the mean
+      of the steps after the first, which pays one-off costs (allocation, autograd warm-up).
+    """
+    import copy
+
+    c0 = time.process_time()
+    rng = np.random.default_rng(42)
+    pick = rng.choice(len(texts), size=min(sample, len(texts)), replace=False)
+    t0 = time.process_time()
+    model.encode([texts[i] for i in pick])
+    embed_all = (time.process_time() - t0) / len(pick) * len(texts)
+    saved = copy.deepcopy(model.model_body.state_dict())
+    marks = []
+
+    class Marks(base):
+        def on_step_begin(self, args, state, control, **kw):
+            if not marks:
+                marks.append(time.process_time())
+
+        def on_step_end(self, args, state, control, **kw):
+            marks.append(time.process_time())
+
+    t0 = time.process_time()
+    train(steps, [Marks()])
+    model.model_body.load_state_dict(saved)
+    per_step = (marks[-1] - marks[1]) / max(len(marks) - 2, 1)
+    return {
+        "embed_all": embed_all,
+        "setup": marks[0] - t0,
+        "per_step": max(per_step, 1e-3),
+        "cpu": time.process_time() - c0,
+    }
 
 
 def _StopAfter(cpu_seconds: float, base):
@@ -606,6 +688,7 @@ def _res(model, pred, fit, pred_clock, note=""):
         "fit_s": fit.s,
         "fit_cpu_s": fit.cpu,
         "predict_s": pred_clock.s,
+        "predict_cpu_s": pred_clock.cpu,
         "note": note,
     }
 
@@ -642,26 +725,60 @@ def _num(v, fmt):
     return "–" if v != v else format(v, fmt)
 
 
-def markdown_table(rows: list[dict], ref: str | None) -> str:
-    """Rows as Markdown, with each row's fit + predict time as a multiple of ``ref``'s."""
+RECIPE = "tt: recipe cpu-longtail"
+
+
+def recipe_lead(yt, rows: list[dict], ref: str = RECIPE) -> dict[str, dict]:
+    """For each row, the paired bootstrap of test macro F1, ``ref`` minus the row.
+
+    Both predictions are scored on the same resampled test rows (stratified by gold class,
+    1,000 resamples; Koehn 2004), so the difficulty the two share cancels; the recipe leads a
+    row beyond the noise when the 95% interval of its lead lies above 0.
+    """
+    from tailtune.evaluation.noise import paired_bootstrap
+
+    base = next((r for r in rows if r["model"] == ref and r.get("pred") is not None), None)
+    out = {}
+    for r in rows:
+        if base is None or r is base or r.get("pred") is None:
+            continue
+        out[r["model"]] = paired_bootstrap(yt, r["pred"], base["pred"], seed=42)["macro_f1"]
+    return out
+
+
+def markdown_table(rows: list[dict], ref: str | None, lead: dict | None = None) -> str:
+    """Rows as Markdown: each row's fit + predict CPU time as a multiple of ``ref``'s, and
+    ``ref``'s macro-F1 lead over it with its paired 95% interval (``lead``)."""
     f = lambda v: "–" if v is None else f"{v:.3f}"  # noqa: E731
-    base = next((r["fit_s"] + r["predict_s"] for r in rows if r["model"] == ref), None)
+    lead = lead or {}
+    base = next((_cpu(r) for r in rows if r["model"] == ref), None)
     out = [
-        "| model | accuracy | macro F1 | zero-F1 | head F1 | mid F1 | tail F1 | fit s | "
-        "fit CPU s | predict s | time × recipe | peak RSS MB | note |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| model | accuracy | macro F1 | recipe lead [95% CI] | zero-F1 | head F1 | mid F1 | "
+        "tail F1 | fit s | fit CPU s | predict s | CPU × recipe | peak RSS MB | note |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        total = r["fit_s"] + r["predict_s"]
+        total = _cpu(r)
         ratio = "–" if base is None or total != total else f"{total / base:.2g}"
+        b = lead.get(r["model"])
+        gap = "–" if b is None else f"{b['diff']:+.3f} [{b['low']:+.3f}, {b['high']:+.3f}]"
         out.append(
-            f"| {r['model']} | {f(r['accuracy'])} | {f(r['macro_f1'])} | {r['zero_f1']} | "
+            f"| {r['model']} | {f(r['accuracy'])} | {f(r['macro_f1'])} | {gap} | {r['zero_f1']} | "
             f"{f(r['head_f1'])} | {f(r['mid_f1'])} | {f(r['tail_f1'])} | "
             f"{_num(r['fit_s'], '.1f')} | {_num(r.get('fit_cpu_s', float('nan')), '.0f')} | "
             f"{_num(r['predict_s'], '.1f')} | {ratio} | "
             f"{_num(r['rss_mb'], '.0f')} | {r['note']} |"
         )
     return "\n".join(out)
+
+
+def _cpu(r: dict) -> float:
+    """A row's fit + predict CPU seconds (wall seconds where a row has no CPU figure)."""
+    fit = r.get("fit_cpu_s", float("nan"))
+    pred = r.get("predict_cpu_s", float("nan"))
+    fit = r["fit_s"] if fit != fit else fit
+    pred = r["predict_s"] if pred != pred else pred
+    return fit + pred
 
 
 def main(argv=None) -> None:
@@ -684,8 +801,9 @@ def main(argv=None) -> None:
         "--equal-seconds",
         type=float,
         default=None,
-        help="budget of the equal-time groups (CPU seconds for SetFit, wall seconds for fastText "
-        "autotune); default: the tt-recipe row's fit time in this run",
+        help="CPU-seconds budget of the equal-time groups (fastText autotune searches for it / "
+        "--threads wall seconds on --threads threads); default: the tt-recipe row's fit CPU time "
+        "in this run",
     )
     ap.add_argument("--autotune-seconds", type=int, default=120)
     ap.add_argument("--finetune-datasets", default=",".join(FINETUNE_DATASETS))
@@ -725,19 +843,30 @@ def main(argv=None) -> None:
             m2v_dir, distill_s = static_model(args, Path(m2v_tmp))
         for name in [s.strip() for s in args.datasets.split(",")]:
             t0 = time.perf_counter()
-            rows = run_dataset(name, args, m2v_dir)
-            total = time.perf_counter() - t0
-            print(f"-- {name}: {total:.0f} s in all", flush=True)
-            if args.out:
-                write(Path(args.out), name, rows, cmd, total, distill_s, args)
+
+            def write_rows(rows, yt, left, name=name, t0=t0):
+                if args.out:
+                    elapsed = time.perf_counter() - t0
+                    write(Path(args.out), name, rows, yt, left, cmd, elapsed, distill_s, args)
+
+            run_dataset(name, args, m2v_dir, write_rows)
+            print(f"-- {name}: {time.perf_counter() - t0:.0f} s in all", flush=True)
 
 
-def write(path: Path, name: str, rows, cmd, total, distill_s, args) -> None:
-    """The ``## <name>: peers`` section of the results file and its frontier plot."""
+def write(path: Path, name: str, rows, yt, left, cmd, total, distill_s, args) -> None:
+    """The ``## <name>: peers`` section of the results file and its frontier plot.
+
+    Written after every row group: ``left`` names the groups still to run (empty at the end).
+    """
     from frontier import plot_frontier
 
     png = Path(args.plots) / f"frontier_{name}.png"
-    plot_frontier(rows, png, f"{name}: macro F1 against fit + predict time (2 cores, contended)")
+    plot_frontier(
+        [{**r, "fit_s": _cpu(r), "predict_s": 0.0} for r in rows],
+        png,
+        f"{name}: test macro F1 against fit + predict CPU seconds (2 threads, shared machine)",
+        xlabel="fit + predict CPU seconds (log scale; process time of every thread)",
+    )
     rel = os.path.relpath(png, path.parent)
     distill = (
         f" The model2vec rows start from a static model that `model2vec.distill` made from the "
@@ -746,13 +875,24 @@ def write(path: Path, name: str, rows, cmd, total, distill_s, args) -> None:
         if distill_s
         else ""
     )
+    lead = recipe_lead(yt, rows)
+    state = (
+        f"{total:.0f} s for the whole data set"
+        if not left
+        else f"IN PROGRESS after {total:.0f} s: groups not yet run: {', '.join(left)}"
+    )
     section = (
         f"## {name}: peers\n\nProduced by `{cmd}` on "
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {total:.0f} s for the whole "
-        f"data set.\nMachine: {quality.machine()}; {_peer_versions()}.{distill}\n"
-        "Times are wall seconds on a 2-core machine shared with other jobs: compare rows as the "
-        "ratios of one run (column time × recipe), not as absolute figures.\n\n"
-        f"{markdown_table(rows, 'tt: recipe cpu-longtail')}\n\n![{name} frontier]({rel})\n"
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {state}.\n"
+        f"Machine: {quality.machine()}; {_peer_versions()}.{distill}\n"
+        f"{_recipe_line(rows, len(yt))}\n"
+        "Times: `fit s` and `predict s` are wall seconds on a 2-core machine shared with other "
+        "jobs; `fit CPU s` is the row's process time over every thread (what the equal-time rows "
+        "are budgeted in), and `CPU × recipe` its fit + predict CPU over the recipe's. "
+        "`recipe lead`: the recipe's test macro F1 minus the row's, with the 95% interval of a "
+        "paired bootstrap over the test rows (1,000 stratified resamples); the lead is beyond "
+        f"the noise where the interval excludes 0.\n{_lead_line(lead)}\n\n"
+        f"{markdown_table(rows, RECIPE, lead)}\n\n![{name} frontier]({rel})\n"
     )
     import fcntl
 
@@ -760,6 +900,48 @@ def write(path: Path, name: str, rows, cmd, total, distill_s, args) -> None:
     with open(Path(tempfile.gettempdir()) / "tailtune-peers.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         quality.write_section(path, f"{name}: peers", section)
+
+
+def _recipe_line(rows, n_test: int) -> str:
+    """The recipe's version (git commit of its YAML), fit time and predict throughput."""
+    r = next((r for r in rows if r["model"] == RECIPE and r.get("pred") is not None), None)
+    if r is None:
+        return "No recipe row in this run."
+    return (
+        f"Recipe cpu-longtail as of commit {_recipe_commit()}: fit {r['fit_s']:.0f} s wall "
+        f"({r['fit_cpu_s']:.0f} CPU s); predict {n_test} test texts in {r['predict_s']:.1f} s "
+        f"({n_test / max(r['predict_s'], 1e-9):.0f} texts/s wall)."
+    )
+
+
+def _recipe_commit() -> str:
+    """The last commit that changed the recipe's YAML, and HEAD (``-dirty`` when it differs)."""
+    recipe = "src/tailtune/recipes/cpu-longtail.yaml"
+
+    def git(*a):
+        done = subprocess.run(
+            ["git", "-C", str(HERE.parent), *a], capture_output=True, text=True, check=False
+        )
+        return done.stdout.strip()
+
+    last = git("log", "-1", "--format=%h", "--", recipe) or "?"
+    dirty = "-dirty" if git("status", "--porcelain", "--", recipe) else ""
+    return f"{last}{dirty} (HEAD {git('rev-parse', '--short', 'HEAD') or '?'})"
+
+
+def _lead_line(lead: dict) -> str:
+    """Which rows the recipe leads beyond the noise, and which not."""
+    if not lead:
+        return ""
+    beyond = [m for m, b in lead.items() if b["low"] > 0]
+    within = [m for m, b in lead.items() if b["low"] <= 0 <= b["high"]]
+    behind = [m for m, b in lead.items() if b["high"] < 0]
+    parts = [f"The recipe leads beyond the noise: {', '.join(beyond) or 'none'}."]
+    if within:
+        parts.append(f"Within the noise: {', '.join(within)}.")
+    if behind:
+        parts.append(f"The recipe is behind beyond the noise: {', '.join(behind)}.")
+    return " ".join(parts)
 
 
 def _peer_versions() -> str:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+import textwrap
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -197,6 +199,12 @@ class DataSettings:
             )
         if not self.hierarchy:
             return
+        if not self.label_separator:
+            # YAML reads an unquoted ' > ' (also in --set) as an empty folded block
+            raise ConfigError(
+                f"{where}.label_separator: empty, expected the string between levels; quote it "
+                f"(--set '{where}.label_separator=\" > \"'; unquoted, YAML reads > as empty)"
+            )
         if self.multi_label_separator is not None:
             raise ConfigError(
                 f"{where}.hierarchy: a label is a path or a set of labels, not both; "
@@ -378,9 +386,38 @@ def config_to_dict(cfg: Any) -> dict[str, Any]:
     return to_dict(cfg)
 
 
-def dump_config(cfg: Any) -> str:
-    """YAML text of a config, keys in declaration order."""
-    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False, allow_unicode=True)
+def dump_config(cfg: Any, leave_out: Mapping[str, Sequence[str]] | None = None) -> str:
+    """YAML text of a config, keys in declaration order.
+
+    ``leave_out`` maps a section (``train``, ``model.lora``; ``window`` is the model section's
+    long-text fields) to fields not to write, for a run's config.yaml: the fields its backend
+    does not read, at their defaults (:func:`tailtune.backends.build.unread_defaults`). A
+    section left empty is dropped, and comment lines at the top name what was left out and why;
+    loading the file fills the defaults in again.
+    """
+    raw = config_to_dict(cfg)
+    whole, some = [], []
+    for section, names in (leave_out or {}).items():
+        where = "model" if section == "window" else section  # the long-text fields are model's
+        parent = raw
+        for part in where.split("."):
+            parent = parent[part]
+        for name in names:
+            parent.pop(name, None)
+        if parent:
+            some.append(f"{where}: {', '.join(names)}")
+        else:
+            whole.append(where)
+            head, _, last = where.rpartition(".")
+            (raw[head] if head else raw).pop(last)
+    text = yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)
+    if not (whole or some):
+        return text
+    lines = ["Left out at their defaults, as the run's backend does not read them (loading this",
+             "file fills them in again):"]  # fmt: skip
+    for item in ([f"{', '.join(whole)} (whole sections)"] if whole else []) + some:
+        lines += textwrap.wrap(item, 94, initial_indent="  ", subsequent_indent="    ")
+    return "".join(f"# {line}\n" for line in lines) + text
 
 
 # ---------------------------------------------------------------------------------------------

@@ -46,10 +46,16 @@ def run_quickstart(
     runs_dir: str | Path = "runs/quickstart", preset: str = "small", seed: int = 42, log=print
 ) -> list[dict]:
     """Train the three quickstart runs; return their labels, paths and metrics."""
-    results = []
+    results, warned = [], set()
+
+    def warn_once(line: str) -> None:  # the three runs share one data set and its warnings
+        if line.startswith("warning:") and line not in warned:
+            warned.add(line)
+            log(line)
+
     for label, raw in quickstart_configs(preset, seed):
         cfg = config_from_dict({**raw, "runs_dir": str(runs_dir)})
         log(label)
-        path = train(cfg, quiet=True)
+        path = train(cfg, quiet=True, log=warn_once)
         results.append({"label": label, "path": path, "metrics": read_run(path).metrics})
     return results

@@ -141,3 +141,80 @@ def test_minilm_head_on_a_banking77_subset(tmp_path):
     # 10 banking intents, 22 examples each: pinned at 0.8 (frozen MiniLM + linear head)
     assert max(h["macro_f1"] for h in b.history_) > 0.8
     assert b.info_["embedding_dim"] == 384
+
+
+def test_tau_norm_divides_each_class_logit_by_its_row_norm():
+    import torch
+
+    from tailtune.backends.embedding_head import HeadSettings, _fold_tau_norm, _head_model
+
+    def head():
+        h = _head_model(2, 2, HeadSettings(dropout=0.0))
+        with torch.no_grad():
+            h.classifier.weight.copy_(torch.tensor([[3.0, 4.0], [0.0, 1.0]]))
+            h.classifier.bias.copy_(torch.tensor([1.0, 1.0]))
+        return h
+
+    one = head()
+    _fold_tau_norm(one, 1.0)  # norms 5 and 1: every row on the unit sphere
+    np.testing.assert_allclose(one.classifier.weight.detach().numpy(), [[0.6, 0.8], [0.0, 1.0]])
+    np.testing.assert_allclose(one.classifier.bias.detach().numpy(), [0.2, 1.0])
+    half = head()
+    _fold_tau_norm(half, 0.5)  # divided by sqrt(5) and 1
+    np.testing.assert_allclose(half.classifier.weight[0].detach().numpy(), [3 / 5**0.5, 4 / 5**0.5],
+                               rtol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(half.classifier.bias.detach().numpy(), [1 / 5**0.5, 1.0], rtol=1e-6)
+    zero = head()
+    _fold_tau_norm(zero, 0.0)
+    np.testing.assert_allclose(zero.classifier.weight.detach().numpy(), [[3.0, 4.0], [0.0, 1.0]])
+
+
+def test_label_name_rows_start_at_the_names_unit_embeddings():
+    from tailtune.backends.embedding_head import HeadSettings, _head_model, _init_rows
+    from tailtune.errors import ConfigError
+
+    h = _head_model(2, 2, HeadSettings())
+    _init_rows(h, np.array([[3.0, 4.0], [0.0, 2.0]]))
+    np.testing.assert_allclose(h.classifier.weight.detach().numpy(), [[0.6, 0.8], [0.0, 1.0]])
+    np.testing.assert_allclose(h.classifier.bias.detach().numpy(), [0.0, 0.0])
+    with pytest.raises(ConfigError, match="model.embedding.init: got 'label_names' with head"):
+        HeadSettings(init="label_names", head="mlp").validate()
+    with pytest.raises(ConfigError, match="model.embedding.tau_norm: got -1"):
+        HeadSettings(tau_norm=-1).validate()
+
+
+def test_tuned_tau_norm_is_chosen_on_validation_and_pinned_for_refit(
+    tiny_bert_dir,  # noqa: F811
+    data,
+    tmp_path,
+):
+    (tx, ty), (vx, vy) = data
+    kw = {**FAST, "cache_dir": str(tmp_path)}
+    plain = EmbeddingHeadBackend.from_flat(model_name=tiny_bert_dir, **kw).fit(
+        tx, ty, eval_set=(vx, vy)
+    )
+    tuned = EmbeddingHeadBackend.from_flat(
+        model_name=tiny_bert_dir, tune_tau_norm=True, init="label_names", **kw
+    ).fit(tx, ty, eval_set=(vx, vy))
+    tau = tuned.info_["tau_norm"]
+    assert plain.info_["tau_norm"] == 0.0 and tau in np.round(np.linspace(0, 1, 11), 2)
+    frozen = tuned.frozen_params()
+    assert frozen["embedding__tau_norm"] == tau and frozen["embedding__tune_tau_norm"] is False
+    # the choice is folded into the saved head: a reload predicts the same
+    tuned.save(tmp_path / "m")
+    again = EmbeddingHeadBackend.load(tmp_path / "m")
+    np.testing.assert_array_equal(again.predict_proba(vx), tuned.predict_proba(vx))
+
+
+def test_a_subset_of_embedded_texts_is_served_from_the_process_memo(tiny_bert_dir, tmp_path):  # noqa: F811
+    texts = ["the parcel is late", "refund my card", "where is my order"]
+    kw = {**FAST, "cache_dir": str(tmp_path)}
+    first = EmbeddingHeadBackend.from_flat(model_name=tiny_bert_dir, **kw)
+    x, hit = first._embed(texts)
+    assert hit is False
+    second = EmbeddingHeadBackend.from_flat(model_name=tiny_bert_dir, **kw)  # no encoder loaded
+    y, hit = second._embed([texts[2], texts[0]])  # another list: not in the disk cache
+    assert hit is True and getattr(second, "_encoder_", None) is None
+    np.testing.assert_allclose(y, x[[2, 0]], atol=1e-6)
+    other = EmbeddingHeadBackend.from_flat(model_name=tiny_bert_dir, **{**kw, "max_length": 8})
+    assert other._embed([texts[0]])[1] is False  # another max length is another embedding

@@ -156,3 +156,23 @@ def test_cpu_longtail_recipe_end_to_end_with_the_shipped_minilm(tmp_path):
     assert ens.members_[1].model_name == "minilm"
     assert ens.info_["tuned_on"] == "carved" and ens.info_["tune_size"] > 0
     assert run.metrics["val"]["macro_f1"] > 0.2
+
+
+def test_more_carves_change_what_is_chosen_not_what_is_trained(fitted):
+    ens, (texts, _) = fitted
+    train_texts, labels = toy_task(200, 0)
+    three = make_backend("ensemble", members=[WORD, CHAR], carve=0.2, seed=3, carves=3)
+    three.fit(train_texts, labels)
+    assert three.info_["carves"] == 3 and ens.info_["carves"] == 1
+    # held-out rows of three seeded carves pooled: 3 x 40
+    assert three.info_["tune_size"] == 120 and three.info_["fit_size"] == 160
+    for kept, first in zip(three.members_, ens.members_, strict=True):  # the first carve's
+        np.testing.assert_array_equal(kept.predict_proba(texts), first.predict_proba(texts))
+    lines, _ = three.choice_lines("validation", 0)
+    assert "3 seeded carves pooled" in lines[0]
+    assert three.frozen_params()["carves"] == 1
+
+
+def test_carves_below_one_fail_with_the_field_name():
+    with pytest.raises(ConfigError, match="model.ensemble.carves: got 0"):
+        EnsembleBackend(members=[WORD, CHAR], carves=0).fit(*toy_task(40, 0))

@@ -216,3 +216,15 @@ def test_hierarchy_settings_without_paths_are_refused():
     ok = config_from_dict({"data": {"hierarchy": True},
                            "model": {"hierarchy": {"strategy": "top_down"}}})  # fmt: skip
     assert check_settings(ok) == []
+
+
+def test_summary_says_routing_only_for_a_model_that_routes():
+    from tailtune.backends.hierarchical import HierarchicalBackend
+
+    levels = {"Product": {"macro_f1": 0.5, "rows": 10, "routing_lost": 0},
+              "Issue": {"macro_f1": 0.25, "rows": 10, "routing_lost": 3}}  # fmt: skip
+    flat = HierarchicalBackend.summary_lines({"strategy": "flat", "levels_eval": levels})
+    assert flat[-1] == "  Issue: macro F1 0.250 on 10 rows, under a wrong parent 3"
+    assert not any("routing" in line for line in flat)
+    top = HierarchicalBackend.summary_lines({"strategy": "top_down", "levels_eval": levels})
+    assert top[-1] == "  Issue: macro F1 0.250 on 10 rows, routing lost 3"

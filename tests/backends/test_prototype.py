@@ -58,6 +58,59 @@ def test_bad_settings_are_refused_by_fit_with_the_field(tmp_path):
             backend.fit(["a1", "b1"], ["a", "b"])
 
 
+# a class added after training: texts c1, c2 point away from a and b; "aa" sorts between them
+VECTORS.update({"c1": [-1.0, 0.0], "c2": [-0.6, -0.8]})
+
+
+@pytest.mark.parametrize("rule", ["centroid", "knn"])
+def test_add_class_predicts_the_new_class_and_keeps_the_old_predictions(tmp_path, rule):
+    b = _backend(tmp_path, rule=rule, k=1).fit(["a1", "a2", "b1"], ["a", "a", "b"])
+    before = list(b.predict(["q", "a1", "b1"]))
+    b.add_class("aa", ["c1", "c2"])
+    assert list(b.classes_) == ["a", "aa", "b"]  # still sorted: encode() relies on it
+    assert list(b.predict(["c1", "c2"])) == ["aa", "aa"]
+    assert list(b.predict(["q", "a1", "b1"])) == before == ["a", "a", "b"]
+    # prior: 2, 1 training texts and 2 new ones -> 2/5, 2/5, 1/5 in class order a, aa, b
+    np.testing.assert_allclose(b.prior_, [0.4, 0.4, 0.2])
+    assert b.info_["added_classes"] == [{"label": "aa", "texts": 2}]
+    assert b.info_["train_texts"] == 5
+    if rule == "centroid":  # centroid of c1, c2: (-1.6, -0.8) / |.| = (-0.894427, -0.447214)
+        np.testing.assert_allclose(b.prototypes_[1], [-0.894427, -0.447214], atol=1e-6)
+    else:  # each example is a prototype; b's index moved from 1 to 2
+        np.testing.assert_array_equal(b.prototype_labels_, [0, 0, 2, 1, 1])
+
+
+def test_an_added_class_is_saved_with_the_model(tmp_path):
+    b = _backend(tmp_path).fit(["a1", "a2", "b1"], ["a", "a", "b"]).add_class("aa", ["c1"])
+    b.save(tmp_path / "m")
+    loaded = load_backend(tmp_path / "m")
+    loaded._embed = b._embed
+    assert list(loaded.classes_) == ["a", "aa", "b"]
+    np.testing.assert_array_equal(loaded.predict_proba(["q", "c2"]), b.predict_proba(["q", "c2"]))
+
+
+def test_add_class_with_posthoc_tau_keeps_the_old_order(tmp_path):
+    from tailtune.objectives.settings import ObjectiveSettings
+
+    b = _backend(tmp_path, objective=ObjectiveSettings(posthoc_tau=1.0))
+    b.fit(["a1", "a2", "b1"], ["a", "a", "b"])
+    before = b.predict_proba(["q"])[0]
+    after = b.add_class("aa", ["c1", "c2"]).predict_proba(["q"])[0]
+    # every old prior shrinks by 3/5: log p - log prior moves by one constant, the ratio holds
+    assert after[0] / after[2] == pytest.approx(before[0] / before[1], rel=1e-6)
+
+
+def test_add_class_refuses_a_known_label_and_no_texts(tmp_path):
+    from tailtune.errors import DataError
+
+    b = _backend(tmp_path).fit(["a1", "a2", "b1"], ["a", "a", "b"])
+    with pytest.raises(DataError, match="'b' is already a class"):
+        b.add_class("b", ["c1"])
+    with pytest.raises(DataError, match="needs at least one non-empty example text"):
+        b.add_class("c", ["  "])
+    assert list(b.classes_) == ["a", "b"]  # a refused class changes nothing
+
+
 SETS = {"a1": ("x",), "a2": ("x", "y"), "b1": ("y",)}
 
 

@@ -41,3 +41,28 @@ def test_hf_tokenizer_counts_special_tokens():
     fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]")
     stats = token_stats(["a a", "a"], fast)
     assert stats.total_tokens == 3 + 2
+
+
+def test_calc_tokens_reads_the_file_with_the_data_reading_options(tmp_path):
+    """`calc tokens` takes the options every data-reading command takes (--format, --skip-rows
+    and the columns here): a TSV after a preamble line, read like `data stats` reads it."""
+    tokenizers = pytest.importorskip("tokenizers")
+    transformers = pytest.importorskip("transformers")
+    from typer.testing import CliRunner
+
+    from tailtune.cli import app
+
+    tok = tokenizers.Tokenizer(tokenizers.models.WordLevel({"[UNK]": 0, "a": 1}, "[UNK]"))
+    tok.pre_tokenizer = tokenizers.pre_tokenizers.Whitespace()
+    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]")
+    fast.save_pretrained(tmp_path / "tok")
+    transformers.BertConfig(vocab_size=2).save_pretrained(tmp_path / "tok")  # a model folder
+    data = tmp_path / "d.txt"  # no suffix to go by: --format says TSV
+    data.write_text("exported 2026-12-01\nbody\ttopic\na a a\tx\na\ty\n")
+    args = ["calc", "tokens", str(data), "--model", str(tmp_path / "tok"), "--format", "tsv",
+            "--skip-rows", "1", "--text-col", "body", "--label-col", "topic"]  # fmt: skip
+    res = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    rows = dict(line.strip("│ ").split("│")[:2] for line in res.output.splitlines() if "│" in line)
+    counts = {k.strip(): v.strip() for k, v in rows.items()}
+    assert counts.get("texts") == "2" and counts.get("tokens") == "4", counts  # 3 + 1 words

@@ -29,7 +29,7 @@ def test_the_top_level_lists_every_command_in_order():
     panel = res.output.split("─ Commands ─")[1].split("╰")[0].splitlines()[1:]
     listed = [line.split()[1] for line in panel if line[2] != " "]  # not a wrapped description
     expected = [
-        "quickstart", "train", "evaluate", "predict", "diagnose", "noise", "errors", "report",
+        "quickstart", "train", "evaluate", "predict", "add-class", "diagnose", "noise", "errors", "report",
         "advise", "data", "config", "runs", "experiment", "calc", "export", "serve", "sweep",
         "track",
     ]  # fmt: skip

@@ -37,6 +37,19 @@ def test_a_multi_line_error_is_one_line(monkeypatch, capsys):
     assert capsys.readouterr().err == "error: first [neural] second\n"
 
 
+def test_a_warning_of_tailtunes_is_one_warning_line(monkeypatch, capsys):
+    import warnings
+
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # restored after
+    cli.own_warnings()
+    where = os.path.join("x", "tailtune", "workflow", "prepare.py")
+    warnings.warn_explicit("data.val_path: 1 label(s) never seen [a]", UserWarning, where, 120)
+    warnings.warn_explicit("from elsewhere", UserWarning, os.path.join("x", "numpy.py"), 7)
+    err = capsys.readouterr().err
+    assert err == "warning: data.val_path: 1 label(s) never seen [a]\n"  # no source line
+    # another library's warning goes to Python's own display (here, pytest's recorder)
+
+
 def _run(*args, env=None):
     return subprocess.run(
         [sys.executable, "-m", "tailtune", *args],

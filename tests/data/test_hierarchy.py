@@ -173,6 +173,19 @@ def test_load_hierarchy_reads_a_none_level_as_missing(tmp_path):
     assert flat.frame["label"].tolist()[0] == "A | x | None"
 
 
+def test_load_a_path_in_one_column_reads_its_levels_as_level_columns(tmp_path):
+    # "A > " (read as "A >" once the cell's outer spaces go) and "A > None" end at A, as empty
+    # trailing level columns do; "A >  > c" and " > b" have a gap: removed, with their lines
+    p = tmp_path / "c.csv"
+    p.write_text("text,path\none,A > x > s\ntwo,A > \nthree,A >  > c\nfour,A > x > None\n"
+                 "five, > b\nsix,A  >  x\n")  # fmt: skip
+    r = load_table(p, label_columns=["path"], hierarchy=True, label_separator=" > ")
+    assert r.frame["label"].tolist() == ["A > x > s", "A", "A > x", "A > x"]
+    assert r.report["removed"]["empty_label"]["first"] == ["c.csv:4", "c.csv:6"]
+    flat = load_table(p, label_columns=["path"], label_separator=" > ")  # not a hierarchy
+    assert flat.frame["label"].tolist()[1] == "A >"
+
+
 # -- config -------------------------------------------------------------------------------------
 
 
@@ -204,6 +217,8 @@ def test_config_builds_the_hierarchy():
             ["data.hierarchy=true", 'data.label_columns=["P", "I"]', 'data.level_names=["a"]'],
             "data.level_names: got 1 names for 2 label columns",
         ),
+        # --set 'data.label_separator= > ': YAML reads an unquoted > as an empty folded block
+        (["data.hierarchy=true", "data.label_separator= > "], "data.label_separator: empty"),
     ],
 )
 def test_config_errors_name_the_field(sets, message):

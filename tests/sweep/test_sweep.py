@@ -178,6 +178,37 @@ def test_a_study_is_not_resumed_over_another_base_config(tmp_path):
         run_sweep(load_sweep(other))
 
 
+def test_a_study_resumes_after_tailtune_gained_settings(tmp_path):
+    """A study started by an older tailtune stored the hash of a base without today's newer
+    settings; the trials' own config.yaml files show the base was the same, so it resumes."""
+    run_sweep(load_sweep(_spec(tmp_path, "older", trials=1)))
+    folder = tmp_path / "runs" / "older"
+    (trial,) = sorted(folder.glob("trial-*"))
+    recorded = yaml.safe_load((trial / "config.yaml").read_text())
+    # as a tailtune before that setting wrote it (model.long_text, which tfidf does not read,
+    # is already left out of its record)
+    assert "long_text" not in recorded["model"]
+    del recorded["data"]["keep_empty_set"]
+    (trial / "config.yaml").write_text(yaml.safe_dump(recorded))
+    _study(folder, "older").set_user_attr("base_config", "0123456789ab")  # its older hash
+    lines: list[str] = []
+    result = run_sweep(load_sweep(_spec(tmp_path, "older", trials=2)), log=lines.append)
+    assert len(result.trials) == 2 and "resuming the study" in "\n".join(lines)
+    assert _study(folder, "older").user_attrs["base_config"] != "0123456789ab"
+
+
+def test_a_config_yaml_without_newer_settings_hashes_as_with_their_defaults():
+    from tailtune.config import Config, config_to_dict
+    from tailtune.runs.index import run_config_hash
+
+    full = config_to_dict(Config(name="h", seed=4))
+    older = yaml.safe_load(yaml.safe_dump(full))
+    del older["model"]["long_text"], older["objective"]["threshold_shrink"]
+    assert run_config_hash(older) == run_config_hash(full)
+    older["model"]["long_text"] = "chunk_mean"
+    assert run_config_hash(older) != run_config_hash(full)
+
+
 @pytest.mark.ray
 @pytest.mark.slow  # a local Ray takes half a minute to start on 2 busy cores
 def test_trials_train_on_ray_workers_and_prune_through_the_shared_folder(tmp_path, monkeypatch):

@@ -103,6 +103,25 @@ def test_a_dead_server_costs_one_warning_and_the_run_is_kept(tmp_path, monkeypat
     assert read_run(path).metrics["val"]["macro_f1"] > 0  # the run is finished and readable
 
 
+def test_the_command_line_says_a_dead_server_once(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    out = subprocess.run(
+        [sys.executable, "-m", "tailtune", "train", "--set", "data.synthetic=tiny",
+         "--set", "model.backend=tfidf", "--set", "train.report_to=[mlflow]",
+         "--set", f"train.tracking_uri={dead}", "--set", f"runs_dir={tmp_path}"],
+        capture_output=True, text=True, env={**env, "COLUMNS": "400"}, timeout=600,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    said = out.stdout + out.stderr
+    assert said.count("the run was not reported to mlflow") == 1, said
+    assert "TrackingWarning" not in said
+
+
 def test_without_a_uri_the_run_goes_to_a_local_store_in_the_runs_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     lines: list[str] = []

@@ -4,7 +4,8 @@ Embeddings are computed once — sorted by length, batched, under ``torch.infere
 cached under a key of model, pooling, max length, long-text mode and the texts' hash, so a second run with
 another head, loss or sampler (or another backend on the same embeddings: ``embedding_head``,
 ``prototype``) starts at once. The encoder's parameter count is kept beside the cache, so a run
-that only reads the cache still knows the model's size.
+that only reads the cache still knows the model's size. Within one process each distinct text is
+embedded once (a memo by text): another carve or a refit's union of rows reads it back.
 """
 
 from __future__ import annotations
@@ -44,24 +45,35 @@ class FrozenEncoder:
         """Pooled embeddings of ``texts`` (from the cache when present); also whether it hit."""
         p = self.embedding
         path = self._cache_file(texts)
+        memo = _memo(self._memo_key())
         if path.is_file():
             x, hit = np.load(path), True
         else:
-            tok, model = self._load_encoder()
-            self._record_encoder_size(path.with_suffix(".json"), model)
-            x = embed_texts(
-                model,
-                tok,
-                texts,
-                pooling=p.pooling,
-                max_length=self.max_length,
-                batch_size=p.embed_batch_size,
-                window=self.window,
-            )
+            x = np.zeros((len(texts), 0), dtype=np.float32)
+            todo = [i for i, t in enumerate(texts) if t not in memo]
+            if todo:
+                tok, model = self._load_encoder()
+                self._record_encoder_size(path.with_suffix(".json"), model)
+                new = embed_texts(
+                    model,
+                    tok,
+                    [texts[i] for i in todo],
+                    pooling=p.pooling,
+                    max_length=self.max_length,
+                    batch_size=p.embed_batch_size,
+                    window=self.window,
+                )
+                memo.update(zip((texts[i] for i in todo), new, strict=True))
+            elif self.model_name in _ENCODER_PARAMS:  # every row from the memo
+                self.encoder_params_ = _ENCODER_PARAMS[self.model_name]
+                self._record_encoder_size(path.with_suffix(".json"), None)
+            if texts:
+                x = np.stack([memo[t] for t in texts]).astype(np.float32)
             # atomic, under a name unique to this process: parallel runs may share the cache
             with atomic_path(path) as tmp, open(tmp, "wb") as fh:
                 np.save(fh, x)
-            hit = False
+            hit = not todo
+        _remember(memo, texts, x)
         if p.normalize:
             x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
         return x.astype(np.float32), hit
@@ -69,17 +81,30 @@ class FrozenEncoder:
     def _cache_file(self, texts: list[str]) -> Path:
         """Where the embeddings of ``texts`` are cached (``<key>.npy``; the encoder's size is
         kept beside them as ``<key>.json``)."""
-        p = self.embedding
-        pooling, w = p.pooling, self.window
-        if w.long_text != "truncate":  # truncate keeps the keys caches already have
+        key = embedding_cache_key(self.model_name, self._pooling_key(), self.max_length, texts)
+        return Path(self.embedding.cache_dir or _default_cache()) / f"{key}.npy"
+
+    def _pooling_key(self) -> str:
+        """Pooling and, unless truncating, how a long text is read (truncate keeps the keys
+        caches already have)."""
+        pooling, w = self.embedding.pooling, self.window
+        if w.long_text != "truncate":
             pooling += f"|{w.long_text}|{w.chunk_overlap}|{w.max_chunks}|{w.head_share}"
-        key = embedding_cache_key(self.model_name, pooling, self.max_length, texts)
-        return Path(p.cache_dir or _default_cache()) / f"{key}.npy"
+        return pooling
+
+    def _memo_key(self) -> tuple:
+        """What makes one text's embedding (model, pooling, max length, long-text reading),
+        and the cache it belongs with: a run given its own cache_dir starts afresh."""
+        cache = self.embedding.cache_dir or str(_default_cache())
+        return (self.model_name, self._pooling_key(), self.max_length, cache)
 
     def _record_encoder_size(self, sidecar: Path, model) -> None:
         """Write the encoder's parameter count beside its cached embeddings, so a run that only
-        reads the cache still knows the model's size (the x-axis of a model-scaling curve)."""
-        self.encoder_params_ = int(sum(p.numel() for p in model.parameters()))
+        reads the cache still knows the model's size (the x-axis of a model-scaling curve);
+        ``model`` None: the count this process measured before."""
+        if model is not None:
+            self.encoder_params_ = int(sum(p.numel() for p in model.parameters()))
+            _ENCODER_PARAMS[self.model_name] = self.encoder_params_
         body = {"model": self.model_name, "encoder_params": self.encoder_params_}
         write_text(sidecar, json.dumps(body))
 
@@ -160,6 +185,32 @@ def embed_ids(model, ids, pad_id: int, *, pooling="mean", batch_size=64) -> np.n
                 pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
             out[rows] = pooled.cpu().numpy()
     return out
+
+
+MEMO_ROWS = 200_000
+"""Embeddings kept in memory per process (about 300 MB at MiniLM's 384 floats a row)."""
+_MEMOS: dict[tuple, dict[str, np.ndarray]] = {}
+_ENCODER_PARAMS: dict[str, int] = {}
+
+
+def _memo(key: tuple) -> dict[str, np.ndarray]:
+    """This process's text -> embedding rows for one encoder reading (``_memo_key``).
+
+    The disk cache is keyed by a whole list of texts, so a subset of texts already embedded
+    (another carve of the training data, a refit on train + validation) would miss it; the memo
+    embeds each distinct text once per process, which is what makes several carves affordable.
+    A row is the same whichever batch computed it (padding is masked out of attention and of
+    mean pooling), up to float rounding."""
+    return _MEMOS.setdefault(key, {})
+
+
+def _remember(memo: dict[str, np.ndarray], texts: list[str], x: np.ndarray) -> None:
+    """Keep ``texts``' rows in ``memo``; forget every memo first when it would grow too big."""
+    if sum(len(m) for m in _MEMOS.values()) + len(texts) > MEMO_ROWS:
+        for m in _MEMOS.values():
+            m.clear()
+    if len(texts) <= MEMO_ROWS:
+        memo.update(zip(texts, x, strict=True))
 
 
 def _default_cache() -> Path:

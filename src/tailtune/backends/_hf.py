@@ -28,6 +28,7 @@ __all__ = [
     "SMOLLM2_NAMES",
     "load_pretrained",
     "load_tokenizer",
+    "pretrained_tokenizer",
     "resolve_source",
     "pick_device",
     "quiet_transformers",
@@ -171,16 +172,25 @@ def is_offline_path(name: str) -> bool:
 
 
 def load_tokenizer(name: str):
-    """A fast tokenizer with a pad token (falls back to EOS/UNK; raises if there is none)."""
-    transformers = require("transformers")
+    """A fast tokenizer with a pad token (falls back to EOS/UNK; None when there is none)."""
     source, gguf = resolve_source(name)
-    kwargs = {"gguf_file": gguf} if gguf else {}
+    return pretrained_tokenizer(source, gguf, shown=name)
+
+
+def pretrained_tokenizer(source: str, gguf_file: str | None = None, shown: str | None = None):
+    """``AutoTokenizer.from_pretrained`` on a resolved ``source`` (and GGUF file), the one
+    tokenizer loader of the transformers backends: a tokenizer that cannot be loaded is one
+    ConfigError line naming ``shown`` (default ``source``); a missing pad token becomes EOS,
+    else UNK (it stays None when there is neither; a caller that needs one checks)."""
+    transformers = require("transformers")
+    kwargs = {"gguf_file": gguf_file} if gguf_file else {}
     try:
         tok = transformers.AutoTokenizer.from_pretrained(
             source, local_files_only=_offline(source), **kwargs
         )
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"model.name: cannot load a tokenizer for '{name}' ({exc})") from None
+        what = shown or source
+        raise ConfigError(f"model.name: cannot load a tokenizer for '{what}' ({exc})") from None
     if tok.pad_token is None:
         for candidate in (tok.eos_token, tok.unk_token):
             if candidate is not None:

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from tailtune._extras import require
-from tailtune.backends._hf import SMOLLM2_NAMES
+from tailtune.backends._hf import SMOLLM2_NAMES, pretrained_tokenizer
 from tailtune.backends._hf import resolve_source as _hf_resolve_source
 from tailtune.backends._lora_targets import head_modules, resolve_targets
+from tailtune.backends.lora import LoraSettings
 from tailtune.errors import ConfigError
 
 __all__ = [
@@ -52,22 +53,11 @@ def check_cuda_options(quantization: str, optimizer: str) -> None:
 
 
 def load_tokenizer(source: str, gguf_file: str | None):
-    """The model's tokenizer with a pad token (EOS, else UNK, when it ships none)."""
-    transformers = require("transformers")
-    kwargs = {"gguf_file": gguf_file} if gguf_file else {}
-    try:
-        tok = transformers.AutoTokenizer.from_pretrained(
-            source, local_files_only=Path(source).is_dir(), **kwargs
-        )
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"model.name: cannot load a tokenizer for '{source}' ({exc})") from None
+    """The model's tokenizer with a pad token (EOS, else UNK, when it ships none); a decoder
+    without any of the three cannot pad a batch, so that is a ConfigError here."""
+    tok = pretrained_tokenizer(source, gguf_file)
     if tok.pad_token is None:
-        candidate = tok.eos_token or tok.unk_token
-        if candidate is None:
-            raise ConfigError(
-                f"model.name: the tokenizer of '{source}' has no pad, EOS or UNK token"
-            )
-        tok.pad_token = candidate
+        raise ConfigError(f"model.name: the tokenizer of '{source}' has no pad, EOS or UNK token")
     return tok
 
 
@@ -114,26 +104,18 @@ def load_base_model(
     return model
 
 
-def wrap_lora(
-    model,
-    *,
-    r: int,
-    alpha: int,
-    dropout: float,
-    bias: str,
-    targets: str | list[str],
-    quantized: bool,
-    gradient_checkpointing: bool,
-):
-    """Wrap ``model`` with PEFT LoRA (``task_type=SEQ_CLS``); the head is trained in full and
-    saved with the adapter through ``modules_to_save``. Returns ``(peft_model, target_names)``."""
+def wrap_lora(model, lora: LoraSettings, *, quantized: bool, gradient_checkpointing: bool):
+    """Wrap ``model`` with PEFT LoRA (``task_type=SEQ_CLS``) of rank ``lora.r``, scale
+    ``lora.alpha``, ``lora.dropout`` and ``lora.bias`` on ``lora.targets`` (Hu et al. 2021); the
+    head is trained in full and saved with the adapter through ``modules_to_save``. Returns
+    ``(peft_model, target_names)``."""
     peft = require("peft")
     heads = head_modules(model)
     if not heads:
         raise ConfigError(
             f"model.name: {type(model).__name__} has no 'score' or 'classifier' head for LoRA"
         )
-    names = resolve_targets(model, targets)
+    names = resolve_targets(model, lora.targets)
     if quantized:
         model = peft.prepare_model_for_kbit_training(
             model, use_gradient_checkpointing=gradient_checkpointing
@@ -143,10 +125,10 @@ def wrap_lora(
         model.enable_input_require_grads()  # frozen embeddings: checkpointed blocks need a grad input
     config = peft.LoraConfig(
         task_type=peft.TaskType.SEQ_CLS,
-        r=r,
-        lora_alpha=alpha,
-        lora_dropout=dropout,
-        bias=bias,
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        bias=lora.bias,
         target_modules=names,
         modules_to_save=heads,
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
 from tailtune.backends.base import BackendBase
 from tailtune.objectives.settings import ObjectiveSettings
 from tailtune.training.settings import TrainSettings
@@ -31,6 +33,20 @@ class NeuralBackend(BackendBase):
             sampler=self.objective.sampler,
             sampler_epoch_size=self.objective.sampler_epoch_size,
         )
+
+    def _objective_kwargs(self, y) -> dict:
+        """What ``fit_classifier`` takes from the objective, for the encoded labels ``y``: the
+        loss over the class counts (for label sets one sigmoid per label, with the set metrics
+        early stopping follows), the class count and the metrics function (None: macro F1)."""
+        from tailtune.training.objective import make_loss, make_set_loss, set_metrics_fn
+
+        k = len(self.classes_)
+        if self.space_.kind == "multi":
+            loss, metrics_fn = make_set_loss(y, self.objective), set_metrics_fn(
+                self.objective, self.classes_)  # fmt: skip
+        else:
+            loss, metrics_fn = make_loss(np.bincount(y, minlength=k), self.objective), None
+        return {"loss_fn": loss, "num_classes": k, "metrics_fn": metrics_fn}
 
     def load_checkpoint(self, path) -> None:
         """Put the weights of a training checkpoint (a ``model.pt`` the loop wrote) into this

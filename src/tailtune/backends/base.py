@@ -111,6 +111,17 @@ class BackendBase:
             )
         return cls(**direct)
 
+    def _store(self, args: Mapping[str, Any]) -> None:
+        """What every ``__init__`` does, as its one statement ``self._store(locals())``: store
+        each constructor argument under its own name, a settings argument left None as its
+        settings class's defaults. Nothing is checked here: ``fit`` checks (scikit-learn's
+        contract: ``__init__`` only stores)."""
+        for name in self._param_names():
+            value = args[name]
+            if value is None and name in self.settings:
+                value = self.settings[name]()
+            setattr(self, name, value)
+
     @classmethod
     def _param_names(cls) -> list[str]:
         sig = inspect.signature(cls.__init__)

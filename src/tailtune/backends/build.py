@@ -28,6 +28,7 @@ __all__ = [
     "backend_kwargs",
     "build_backend",
     "build_stage",
+    "unread_defaults",
 ]
 
 WORKFLOW_OBJECTIVE = WORKFLOW_FIELDS
@@ -70,12 +71,17 @@ class EnsembleSettings:
     """Share of the training data held out to choose weights and τ (0: use the validation split)."""
     tune_tau: bool = True
     """Post-hoc logit adjustment of the blend (Menon et al. 2021), τ chosen with the weights."""
+    carves: int = 1
+    """Seeded carves to choose weights and τ on, their held-out rows pooled (members are fitted
+    once per carve; the first carve's are kept). More carves, less luck of one small carve."""
 
     def validate(self, where: str = "model.ensemble") -> None:
         """Raise ConfigError naming the first bad field, its value and what is allowed."""
         check_choices(self, where)
         if not 0 <= self.carve < 1:
             raise ConfigError(f"{where}.carve: got {self.carve}, expected a fraction in [0, 1)")
+        if self.carves < 1:
+            raise ConfigError(f"{where}.carves: got {self.carves}, expected at least 1")
         if self.weights is not None and any(w < 0 for w in self.weights):
             raise ConfigError(f"{where}.weights: got {self.weights}, expected non-negative numbers")
 
@@ -128,6 +134,7 @@ def backend_kwargs(cfg) -> dict[str, Any]:
             ],
             "weights": e.weights,
             "carve": e.carve,
+            "carves": e.carves,
             "tune_tau": e.tune_tau,
             "seed": cfg.seed,
         }
@@ -238,6 +245,30 @@ def check_settings(cfg) -> list[str]:
 
 
 _WORKFLOW = {("objective", n) for n in WORKFLOW_FIELDS} | {("train", n) for n in WORKFLOW_TRAIN}
+
+
+def unread_defaults(cfg) -> dict[str, list[str]]:
+    """Section -> the fields of it the run's backend does not read and that hold their default:
+    what config.yaml leaves out. Loading the file back fills in the same defaults, so the config
+    (and its hash) is unchanged; a non-default value is always kept (:func:`check_settings` has
+    refused it or warned about it). ``window`` fields live in the ``model`` section."""
+    from tailtune._settings import yaml_fields
+
+    used = build_backend(cfg).settings_in_use()
+    out: dict[str, list[str]] = {}
+    for section in (*CHECKED, "window"):
+        current = cfg.model.window() if section == "window" else _section(cfg, section)
+        default = type(current)()
+        names = [
+            f.name
+            for f in yaml_fields(current)
+            if (section, f.name) not in _WORKFLOW
+            and f.name not in used.get(section, ())
+            and getattr(current, f.name) == getattr(default, f.name)
+        ]
+        if names:
+            out[section] = names
+    return out
 
 
 def _section(cfg, dotted: str):

@@ -101,11 +101,7 @@ class CascadeBackend(BackendBase):
         head_top_k: int | None = None,
         seed: int = 42,
     ):
-        self.router = router
-        self.specialist = specialist
-        self.head_threshold = head_threshold
-        self.head_top_k = head_top_k
-        self.seed = seed
+        self._store(locals())
 
     # -- training ----------------------------------------------------------------------------
 

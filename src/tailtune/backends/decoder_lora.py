@@ -53,13 +53,7 @@ class DecoderLoraBackend(NeuralBackend):
         padding_side: str = "right",
         seed: int = 42,
     ):
-        self.model_name = model_name
-        self.max_length = max_length
-        self.objective = objective if objective is not None else ObjectiveSettings()
-        self.train = train if train is not None else TrainSettings()
-        self.lora = lora if lora is not None else LoraSettings()
-        self.padding_side = padding_side
-        self.seed = seed
+        self._store(locals())
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -72,15 +66,9 @@ class DecoderLoraBackend(NeuralBackend):
     def _fit(self, texts, labels, eval_set, work_dir) -> None:
         """Train LoRA + head on ``texts``/``labels``; early-stop on ``eval_set`` macro F1."""
         from tailtune.training import fit_classifier
-        from tailtune.training.objective import make_loss, make_set_loss, set_metrics_fn
 
         y = self.space_.encode(labels)
-        if self.space_.kind == "multi":  # one sigmoid per label
-            loss, metrics_fn = make_set_loss(y, self.objective), set_metrics_fn(
-                self.objective, self.classes_)  # fmt: skip
-        else:
-            loss = make_loss(np.bincount(y, minlength=len(self.classes_)), self.objective)
-            metrics_fn = None
+        objective = self._objective_kwargs(y)  # label sets: one sigmoid per label
         seed_everything(self.seed)  # before the head and the LoRA matrices are created
         self._build(train=True)
         val_items, dropped = None, 0
@@ -96,13 +84,11 @@ class DecoderLoraBackend(NeuralBackend):
             self.model_,
             self._items(texts, y),
             collate=self._collate,
-            loss_fn=loss,
-            num_classes=len(self.classes_),
             settings=settings,
             eval_items=val_items,
-            metrics_fn=metrics_fn,
             work_dir=work_dir,
             head_prefixes=tuple(f"base_model.model.{h}" for h in self.heads_),
+            **objective,
             **self._optimizer_kwargs(fit_classifier),
         )
         self.history_ = result.history
@@ -139,11 +125,7 @@ class DecoderLoraBackend(NeuralBackend):
         else:
             self.model_, self.targets_ = lm.wrap_lora(
                 base,
-                r=lora.r,
-                alpha=lora.alpha,
-                dropout=lora.dropout,
-                bias=lora.bias,
-                targets=lora.targets,
+                lora,
                 quantized=quantized,
                 gradient_checkpointing=bool(train_settings.gradient_checkpointing) and train,
             )

@@ -55,6 +55,12 @@ class HeadSettings:
     """Texts per batch while embedding."""
     cache_dir: str | None = None
     """Embedding cache; null = $TAILTUNE_CACHE/embeddings or ~/.cache/tailtune/embeddings."""
+    init: Literal["random", "label_names"] = "random"
+    """The classifier's rows: random, or each class name's unit embedding (linear head only)."""
+    tau_norm: float = 0.0
+    """τ-normalisation (Kang et al. 2020): each class's logit divided by ‖w_c‖^τ; 0 = off."""
+    tune_tau_norm: bool = False
+    """Choose tau_norm in 0, 0.1, …, 1 by macro F1 on the validation split (single-label)."""
 
     def validate(self, where: str = "model.embedding") -> None:
         """Raise ConfigError naming the first bad field, its value and what is allowed."""
@@ -64,6 +70,13 @@ class HeadSettings:
                 raise ConfigError(f"{where}.{name}: got {getattr(self, name)}, expected at least 1")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"{where}.dropout: got {self.dropout}, expected a value in [0, 1)")
+        if self.init == "label_names" and self.head != "linear":
+            raise ConfigError(
+                f"{where}.init: got 'label_names' with head '{self.head}', expected head "
+                "'linear' (a class name's embedding is a row of a linear classifier)"
+            )
+        if not 0 <= self.tau_norm <= 2:
+            raise ConfigError(f"{where}.tau_norm: got {self.tau_norm}, expected a value in [0, 2]")
 
 
 class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
@@ -95,13 +108,7 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
         seed: int = 42,
         window: TextWindow | None = None,
     ):
-        self.model_name = model_name
-        self.max_length = max_length
-        self.objective = objective if objective is not None else ObjectiveSettings()
-        self.train = train if train is not None else TrainSettings()
-        self.embedding = embedding if embedding is not None else HeadSettings()
-        self.seed = seed
-        self.window = window if window is not None else TextWindow()
+        self._store(locals())
 
     # -- training ----------------------------------------------------------------------------
 
@@ -110,16 +117,10 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
         Label sets: one sigmoid per label under ``objective.set_loss``, early stopping on the
         macro F1 of the thresholds the saved model will use."""
         from tailtune.training import fit_classifier
-        from tailtune.training.objective import make_loss, make_set_loss, set_metrics_fn
 
         y = self.space_.encode(labels)
         multi = self.space_.kind == "multi"
-        if multi:
-            loss, metrics_fn = make_set_loss(y, self.objective), set_metrics_fn(
-                self.objective, self.classes_)  # fmt: skip
-        else:
-            loss = make_loss(np.bincount(y, minlength=len(self.classes_)), self.objective)
-            metrics_fn = None
+        objective = self._objective_kwargs(y)
         t0 = time.perf_counter()
         x_train, hit_train = self._embed(texts)
         val_items, hit_val = None, None
@@ -139,20 +140,23 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
             )
         seed_everything(self.seed)  # head initialization
         self.head_ = _head_model(x_train.shape[1], len(self.classes_), self.embedding)
+        if self.embedding.init == "label_names":
+            _init_rows(self.head_, self._embed([str(c) for c in self.classes_])[0])
         result = fit_classifier(
             self.head_,
             _items(x_train, y),
             collate=_collate,
-            loss_fn=loss,
-            num_classes=len(self.classes_),
             settings=s,
             eval_items=val_items,
             work_dir=work_dir,
-            metrics_fn=metrics_fn,
+            **objective,
         )
         self.history_ = result.history
+        tau_norm = self._choose_tau_norm(val_items if not multi else None)
+        _fold_tau_norm(self.head_, tau_norm)
         self.info_ = {
             **result.info,
+            "tau_norm": tau_norm,
             "embed_s": round(embed_s, 3),
             "embedding_cache_hit": bool(hit_train and hit_val is not False),
             "embedding_dim": int(x_train.shape[1]),
@@ -164,6 +168,31 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
 
     def _encoder_device(self) -> tuple[str, int | None]:
         return self.train.device, self.train.num_threads
+
+    def frozen_params(self) -> dict:
+        """As every neural backend's, plus the τ-normalisation chosen on validation."""
+        out = super().frozen_params()
+        if self.embedding.tune_tau_norm:
+            out.update({"embedding__tau_norm": float(self.info_.get("tau_norm", 0.0)),
+                        "embedding__tune_tau_norm": False})  # fmt: skip
+        return out
+
+    def _choose_tau_norm(self, val_items) -> float:
+        """``embedding.tau_norm``, or with ``tune_tau_norm`` the τ of 0, 0.1, …, 1 whose
+        normalised logits give the best macro F1 on the validation items (ties: smaller τ)."""
+        p = self.embedding
+        if not (p.tune_tau_norm and val_items):
+            return float(p.tau_norm)
+        from tailtune.evaluation import compute_metrics
+
+        logits = self._head_logits(np.stack([it["features"] for it in val_items]))
+        gold = np.asarray([it["labels"] for it in val_items])
+        norms = _row_norms(self.head_)
+        best = max(
+            (compute_metrics(gold, (logits / norms**tau).argmax(axis=1))["macro_f1"], -tau)
+            for tau in np.round(np.linspace(0, 1, 11), 2)
+        )
+        return float(-best[1])
 
     # -- prediction --------------------------------------------------------------------------
 
@@ -254,6 +283,36 @@ def _head_class():
             return self.classifier(self.hidden(self.dropout(features)))
 
     return Head
+
+
+def _init_rows(head, names: np.ndarray) -> None:
+    """Start each classifier row at its class name's unit embedding, bias 0: before training,
+    a text's logit for a class is its cosine similarity to the class's name."""
+    torch = require("torch")
+    unit = names / np.maximum(np.linalg.norm(names, axis=1, keepdims=True), 1e-12)
+    with torch.no_grad():
+        head.classifier.weight.copy_(torch.from_numpy(unit.astype(np.float32)))
+        head.classifier.bias.zero_()
+
+
+def _row_norms(head) -> np.ndarray:
+    """‖w_c‖ of each classifier row, shaped (1, k) to divide a batch of logits."""
+    w = head.classifier.weight.detach().cpu().numpy()
+    return np.maximum(np.linalg.norm(w, axis=1), 1e-12)[None, :]
+
+
+def _fold_tau_norm(head, tau: float) -> None:
+    """τ-normalisation (Kang et al. 2020, eq. 4: w_c / ‖w_c‖^τ) folded into the classifier: each
+    class's row and bias divided by ‖w_c‖^τ, so the head's logit for class c is divided by it.
+    A frequent class's row grows longer in training; τ = 1 puts every class on one norm.
+    Folding keeps predict, save and every export the plain head."""
+    if not tau:
+        return
+    torch = require("torch")
+    scale = torch.from_numpy(_row_norms(head)[0] ** tau).float()
+    with torch.no_grad():
+        head.classifier.weight.div_(scale[:, None])
+        head.classifier.bias.div_(scale)
 
 
 def _head_model(dim: int, k: int, p: HeadSettings):

@@ -56,12 +56,7 @@ class EncoderBackend(NeuralBackend):
         seed: int = 42,
         window: TextWindow | None = None,
     ):
-        self.model_name = model_name
-        self.max_length = max_length
-        self.objective = objective if objective is not None else ObjectiveSettings()
-        self.train = train if train is not None else TrainSettings()
-        self.seed = seed
-        self.window = window if window is not None else TextWindow()
+        self._store(locals())
 
     # -- training ----------------------------------------------------------------------------
 
@@ -71,16 +66,10 @@ class EncoderBackend(NeuralBackend):
         ``problem_type: multi_label_classification``), early stopping on the macro F1 of the
         thresholds the saved model will use."""
         from tailtune.training import fit_classifier, pad_collate
-        from tailtune.training.objective import make_loss, make_set_loss, set_metrics_fn
         from tailtune.training.preflight import check_pad_token
 
         y = self.space_.encode(labels)
-        if self.space_.kind == "multi":
-            loss = make_set_loss(y, self.objective)
-            metrics_fn = set_metrics_fn(self.objective, self.classes_)
-        else:
-            loss = make_loss(np.bincount(y, minlength=len(self.classes_)), self.objective)
-            metrics_fn = None
+        objective = self._objective_kwargs(y)
         seed_everything(self.seed)  # before the head is created: the seed fixes its init
         self.tokenizer_ = load_tokenizer(self.model_name)
         check_pad_token(self.tokenizer_)
@@ -96,18 +85,16 @@ class EncoderBackend(NeuralBackend):
             dropped = len(eval_set[0]) - len(val_texts)
             val_items, owner = self._items(val_texts, val_y)
             if self.window.chunked and val_items:  # early stopping on pooled, per-text scores
-                metrics_fn = pooled_metrics(owner, self.window.long_text)
+                objective["metrics_fn"] = pooled_metrics(owner, self.window.long_text)
         result = fit_classifier(
             self.model_,
             self._items(texts, y)[0],
             collate=functools.partial(pad_collate, pad_id=self.tokenizer_.pad_token_id),
-            loss_fn=loss,
-            num_classes=len(self.classes_),
             settings=self.loop_settings(),
             eval_items=val_items,
-            metrics_fn=metrics_fn,
             work_dir=work_dir,
             head_prefixes=HEAD_PREFIXES,
+            **objective,
         )
         self.history_, self.info_ = result.history, {**result.info, "val_rows_unseen": dropped}
 

@@ -8,6 +8,12 @@ are chosen together by macro F1 on a validation split **carved from the training
 the run's own validation and test figures stay unbiased. Members then train on the remaining
 ``1 - carve`` of the data: the price of an honest choice, stated in ``info_``.
 
+One 10% carve of a small, long-tailed set holds one or two rows of many classes, so the weights
+and τ it picks carry that carve's luck. With ``carves`` > 1 the members are also fitted on further
+seeded carves, and the choice maximizes macro F1 over the held-out rows of all carves pooled
+(repeated hold-out, as cross-validation pools its folds); the members of the first carve are the
+ones kept, so ``carves`` changes what is chosen, not what is trained.
+
 Members are any non-composite backends, passed built (as scikit-learn's ``VotingClassifier``
 takes estimators; ``{"backend": name, **kwargs}`` also works); ``fit`` trains clones of them
 (``members_``), each with no post-hoc adjustment of its own.
@@ -95,13 +101,9 @@ class EnsembleBackend(BackendBase):
         tune_tau: bool = True,
         posthoc_tau: float = 0.0,
         seed: int = 42,
+        carves: int = 1,
     ):
-        self.members = members
-        self.weights = weights
-        self.carve = carve
-        self.tune_tau = tune_tau
-        self.posthoc_tau = posthoc_tau
-        self.seed = seed
+        self._store(locals())
 
     @property
     def takes_sets(self) -> bool:
@@ -117,6 +119,8 @@ class EnsembleBackend(BackendBase):
             raise ConfigError(
                 f"model.ensemble.carve: got {self.carve}, expected a fraction in [0, 1)"
             )
+        if self.carves < 1:
+            raise ConfigError(f"model.ensemble.carves: got {self.carves}, expected at least 1")
 
     @classmethod
     def check_model_config(cls, model, where: str = "model") -> None:
@@ -167,21 +171,11 @@ class EnsembleBackend(BackendBase):
     def _fit(self, texts, labels, eval_set, work_dir) -> None:
         """Carve a tuning split, fit every member on the rest, choose blend weights and τ."""
         start = time.perf_counter()
-        fit_texts, fit_labels, tune = self._carve(texts, labels, eval_set)
+        fit_texts, fit_labels, tune = self._carve(texts, labels, eval_set, self.seed)
         work = Path(work_dir) if work_dir is not None else None
-
-        self.members_, names = [], []
-        for i, spec in enumerate(self.members):
-            member = without_posthoc(
-                clone(as_stage(spec, f"model.ensemble.members[{i}]", self.seed))
-            )
-            name = member.name
-            member.fit(fit_texts, fit_labels, eval_set=tune, work_dir=sub_dir(work, f"member{i}"))
-            missing = {str(c) for c in self.classes_} - {str(c) for c in member.classes_}
-            if missing:  # cannot happen with the carve below, which keeps every class in fit
-                raise ConfigError(f"model.ensemble.members[{i}]: never saw {sorted(missing)[:3]}")
-            self.members_.append(member)
-            names.append(name)
+        self.members_ = self._fit_members(fit_texts, fit_labels, tune, work)
+        names = [m.name for m in self.members_]
+        for i, member in enumerate(self.members_):
             self.history_ += [{**h, "stage": f"member{i}"} for h in member.history_]
 
         self.weights_ = np.asarray(
@@ -189,7 +183,15 @@ class EnsembleBackend(BackendBase):
         )
         tuning: dict[str, Any] = {}
         if tune is not None and len(tune[0]):
-            tuning = self._tune(*tune)
+            held_out = [self._held_out(self.members_, *tune)]
+            for j in range(1, self.carves if self.carve > 0 else 1):
+                f_texts, f_labels, tune_j = self._carve(texts, labels, None, self.seed + j)
+                others = self._fit_members(f_texts, f_labels, tune_j, None)
+                held_out.append(self._held_out(others, *tune_j))
+            probas = [np.concatenate(p) for p in zip(*(h[0] for h in held_out), strict=True)]
+            gold = np.concatenate([h[1] for h in held_out])
+            tuning = self._tune(probas, gold)
+            tuning["tune_size"] = len(gold)
         self.info_ = {
             "members": names,
             "weights": [round(float(w), 4) for w in self.weights_ / self.weights_.sum()],
@@ -197,14 +199,39 @@ class EnsembleBackend(BackendBase):
             "tuned_on": ("none" if tune is None else ("carved" if self.carve > 0 else "eval_set")),
             "fit_size": len(fit_texts),
             "tune_size": 0 if tune is None else len(tune[0]),
+            "carves": self.carves if self.carve > 0 else 1,
             "trainable_params": sum(trainable_params(m) for m in self.members_),
             **tuning,
         }
         self.info_["fit_s"] = round(time.perf_counter() - start, 3)
 
-    def _carve(self, texts, labels, eval_set):
-        """``(fit_texts, fit_labels, tune_set)``: a stratified, seeded carve of the training data
-        (every class keeps an example in fit), or the caller's eval_set when ``carve`` is 0."""
+    def _fit_members(self, texts, labels, tune, work) -> list:
+        """Clones of the members, each fitted on ``texts`` (early stopping on ``tune``)."""
+        out = []
+        for i, spec in enumerate(self.members):
+            member = without_posthoc(
+                clone(as_stage(spec, f"model.ensemble.members[{i}]", self.seed))
+            )
+            member = self._fit_member(member, texts, labels, tune, sub_dir(work, f"member{i}"))
+            missing = {str(c) for c in self.classes_} - {str(c) for c in member.classes_}
+            if missing:  # cannot happen with the carve below, which keeps every class in fit
+                raise ConfigError(f"model.ensemble.members[{i}]: never saw {sorted(missing)[:3]}")
+            out.append(member)
+        return out
+
+    def _fit_member(self, member, texts, labels, tune, work):
+        """One member fitted (the seam where a benchmark may reuse an identical earlier fit)."""
+        return member.fit(texts, labels, eval_set=tune, work_dir=work)
+
+    def _held_out(self, members, texts, labels) -> tuple[list[np.ndarray], np.ndarray]:
+        """Each member's probabilities on tuning rows of known classes, and their gold labels."""
+        texts, gold = self.space_.known(texts, labels)
+        return [self._member_proba(m, texts) for m in members], np.asarray(gold)
+
+    def _carve(self, texts, labels, eval_set, seed: int):
+        """``(fit_texts, fit_labels, tune_set)``: a stratified carve of the training data seeded
+        by ``seed`` (every class keeps an example in fit), or the caller's eval_set when
+        ``carve`` is 0."""
         if self.carve == 0:
             return texts, labels, eval_set
         import pandas as pd
@@ -218,11 +245,11 @@ class EnsembleBackend(BackendBase):
             sep = "\x1f"  # a separator no label holds
             frame = pd.DataFrame({"id": range(len(texts)), "text": texts, "line": 0,
                                   "label": [join_set(x, sep) for x in labels]})  # fmt: skip
-            parts = split_sets(frame, sep, val=self.carve, seed=self.seed)
+            parts = split_sets(frame, sep, val=self.carve, seed=seed)
             tune = (parts.val["text"].tolist(), parse_sets(parts.val["label"], sep))
             return parts.train["text"].tolist(), parse_sets(parts.train["label"], sep), tune
         frame = pd.DataFrame({"text": texts, "label": labels})
-        parts = split_frame(frame, val=self.carve, seed=self.seed)
+        parts = split_frame(frame, val=self.carve, seed=seed)
         tune = (parts.val["text"].tolist(), parts.val["label"].to_numpy(dtype=object))
         return parts.train["text"].tolist(), parts.train["label"].to_numpy(dtype=object), tune
 
@@ -231,6 +258,8 @@ class EnsembleBackend(BackendBase):
         info = dict(self.info_ or {})
         where = (f"{info.get('tune_size', 0):,} training rows carved for tuning"
                  if info.get("tuned_on") == "carved" else on)  # fmt: skip
+        if info.get("tuned_on") == "carved" and info.get("carves", 1) > 1:
+            where += f" ({info['carves']} seeded carves pooled)"
         lines = []
         if self.weights is None and info.get("weights"):
             lines.append(f"blend weights {info['weights']} chosen on {where}")
@@ -238,16 +267,15 @@ class EnsembleBackend(BackendBase):
             lines.append(f"post-hoc τ = {info.get('posthoc_tau', 0):g} chosen on {where}")
         return lines, info.get("tuned_on") == "eval_set" and bool(lines)
 
-    def _tune(self, texts, labels) -> dict[str, Any]:
-        """Choose blend weights (unless fixed) and τ by macro F1 on the tuning split."""
+    def _tune(self, probas: list[np.ndarray], gold: np.ndarray) -> dict[str, Any]:
+        """Choose blend weights (unless fixed) and τ by macro F1 on held-out rows: each member's
+        ``probas`` and the ``gold`` labels (encoded) of the same rows."""
         from tailtune.evaluation import compute_metrics
         from tailtune.objectives.adjust import adjust_probabilities, tune_tau
 
         if self._sets:
-            return self._tune_sets(texts, labels)
+            return self._tune_sets(probas, gold)
 
-        texts, gold = self.space_.known(texts, labels)
-        probas = [self._member_proba(m, texts) for m in self.members_]
         member_f1 = [round(compute_metrics(gold, p.argmax(axis=1))["macro_f1"], 4) for p in probas]
         grid = [tuple(self.weights_)] if self.weights is not None else weight_grid(len(probas))
         best_key, best = None, None
@@ -269,15 +297,13 @@ class EnsembleBackend(BackendBase):
         self.tau_ = float(tau)
         return {"member_tune_macro_f1": member_f1, "tune_macro_f1": round(score, 4)}
 
-    def _tune_sets(self, texts, labels) -> dict[str, Any]:
-        """Label sets: blend weights by the macro F1 of per-label thresholds tuned on the tuning
-        split (no τ: sigmoids are not adjusted by a prior)."""
+    def _tune_sets(self, probas: list[np.ndarray], y: np.ndarray) -> dict[str, Any]:
+        """Label sets: blend weights by the macro F1 of per-label thresholds tuned on the
+        held-out rows (no τ: sigmoids are not adjusted by a prior)."""
         from tailtune.evaluation.set_metrics import set_metrics
         from tailtune.objectives.thresholds import tune_set_rule
 
-        texts, y = self.space_.known(texts, labels)
         names = [str(c) for c in self.classes_]
-        probas = [self._member_proba(m, texts) for m in self.members_]
 
         def score(p):
             return set_metrics(y, tune_set_rule(p, y, names).apply(p), names)["macro_f1"]
@@ -299,6 +325,7 @@ class EnsembleBackend(BackendBase):
             "tune_tau": False,
             "posthoc_tau": self.tau_,
             "carve": 0.0,
+            "carves": 1,
         }
 
     # -- prediction --------------------------------------------------------------------------

@@ -59,17 +59,7 @@ class HierarchicalBackend(BackendBase):
         backoff_thresholds: list[float | None] | None = None,
         seed: int = 42,
     ):
-        self.model = model
-        self.levels = levels
-        self.parent_models = parent_models
-        self.strategy = strategy
-        self.per = per
-        self.decode = decode
-        self.level_names = level_names
-        self.separator = separator
-        self.backoff_precision = backoff_precision
-        self.backoff_thresholds = backoff_thresholds
-        self.seed = seed
+        self._store(locals())
 
     # -- training ----------------------------------------------------------------------------
 
@@ -376,12 +366,37 @@ class HierarchicalBackend(BackendBase):
         return out
 
     def export_refusal(self, fmt: str) -> str | None:
-        if self.strategy == "flat" and getattr(self, "model_", None) is not None:
+        """A flat model exports as its one model does; a top-down model in the forms all its
+        stages have (one export per stage, :mod:`tailtune.export.topdown`)."""
+        if getattr(self, "model_", None) is not None:
             return self.model_.export_refusal(fmt)
-        return (
-            "a top-down hierarchical model chooses among several classifiers; serve the run "
-            "with tailtune serve, or train model.hierarchy.strategy: flat to export it"
-        )
+        for key, stage in self._named():
+            reason = stage.export_refusal(fmt)
+            if reason is not None:
+                return f"the top-down stage for {key} ({stage.name}): {reason}"
+        return None
+
+    def export_plan(self) -> dict[str, Any]:
+        """What a top-down export writes besides its stages: ``stages`` as ``(folder, key,
+        fitted stage)`` (the folders ``save`` uses), and ``nodes``, every parent from the top
+        level down with its options, the index of its end option (or None) and the folder of
+        the stage that chooses among them (None where there is one option), so a decoder
+        outside tailtune can multiply the conditionals as :func:`_topdown.leaf_proba` does."""
+        tree = self.hierarchy_
+        folders = {key: f"stage{i}" for i, (key, _) in enumerate(self._named())}
+        nodes = []
+        for depth in range(1, tree.depth + 1):
+            for parent in td.parents(tree, depth):
+                opts = td.options(tree, parent)
+                ends = [k for k, o in enumerate(opts) if tree.parse(o)[-1] == td.END]
+                nodes.append({
+                    "parent": tree.label(parent),
+                    "options": opts,
+                    "end": ends[0] if ends else None,
+                    "stage": folders[self._stage_key(parent)] if len(opts) > 1 else None,
+                })  # fmt: skip
+        stages = [(folders[key], key, stage) for key, stage in self._named()]
+        return {"per": self.per, "stages": stages, "nodes": nodes}
 
     @classmethod
     def summary_lines(cls, info) -> list[str]:
@@ -390,8 +405,10 @@ class HierarchicalBackend(BackendBase):
         if not levels:
             return []
         out = [f"hierarchical, {info.get('strategy', '').replace('_', '-')} (validation):"]
+        # a flat model routes nothing: its rows under a wrong parent are plain mistakes above
+        what = "under a wrong parent" if info.get("strategy") == "flat" else "routing lost"
         for name, v in levels.items():
-            lost = f", routing lost {v['routing_lost']}" if v.get("routing_lost") else ""
+            lost = f", {what} {v['routing_lost']}" if v.get("routing_lost") else ""
             out.append(f"  {name}: macro F1 {v['macro_f1']:.3f} on {v['rows']} rows{lost}")
         return out
 

@@ -25,7 +25,7 @@ class MajorityBackend(BackendBase):
     )
 
     def __init__(self, seed: int = 0):
-        self.seed = seed
+        self._store(locals())
 
     def _fit(self, texts, labels, eval_set, work_dir) -> None:
         self.info_ = {"trainable_params": 0}

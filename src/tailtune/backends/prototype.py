@@ -36,7 +36,7 @@ from tailtune.backends._embeddings import FrozenEncoder
 from tailtune.backends._long_text import TextWindow
 from tailtune.backends.base import BackendBase
 from tailtune.backends.embedding_head import HeadSettings
-from tailtune.errors import ConfigError
+from tailtune.errors import ConfigError, DataError
 from tailtune.objectives.settings import ObjectiveSettings
 
 __all__ = ["PrototypeBackend"]
@@ -75,15 +75,7 @@ class PrototypeBackend(FrozenEncoder, BackendBase):
         seed: int = 42,
         window: TextWindow | None = None,
     ):
-        self.model_name = model_name
-        self.max_length = max_length
-        self.embedding = embedding if embedding is not None else HeadSettings()
-        self.objective = objective if objective is not None else ObjectiveSettings()
-        self.rule = rule
-        self.k = k
-        self.temperature = temperature
-        self.seed = seed
-        self.window = window if window is not None else TextWindow()
+        self._store(locals())
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -113,6 +105,7 @@ class PrototypeBackend(FrozenEncoder, BackendBase):
             self.prototype_labels_ = y.astype(np.uint8 if y.ndim == 2 else np.int64)
         self.info_ = {
             "rule": self.rule,
+            "train_texts": len(texts),  # the prior's denominator, for add_class
             "prototypes": int(len(self.prototypes_)),
             "embedding_dim": int(x.shape[1]),
             "embedding_cache_hit": bool(hit),
@@ -122,6 +115,46 @@ class PrototypeBackend(FrozenEncoder, BackendBase):
         encoder = self._encoder_size(texts)
         if encoder is not None:
             self.info_["encoder_params"] = encoder
+
+    def add_class(self, label: str, texts) -> PrototypeBackend:
+        """Add class ``label`` from a few example ``texts``, without retraining.
+
+        The new class's prototype is built as ``fit`` builds one (the centroid of its texts'
+        embeddings, or each text for ``knn``); the prior counts its texts among the training
+        texts, so every old class's prior shrinks by the same factor and, with post-hoc τ, their
+        order is unchanged. A text predicted as an old class before is predicted as the same
+        class after, unless the new class now scores highest.
+        """
+        label, texts = str(label), [str(t) for t in texts]
+        if getattr(self, "kind_", "single") != "single":
+            raise ConfigError("add_class: a model of label sets has no single-class prototypes")
+        if label in set(map(str, self.classes_)):
+            raise DataError(f"add_class: '{label}' is already a class of this model")
+        if not texts or not all(t.strip() for t in texts):
+            raise DataError(f"add_class: '{label}' needs at least one non-empty example text")
+        n = int(self.info_.get("train_texts", 0))
+        if n < 1:
+            raise DataError("add_class: the saved model does not record its training size")
+        x = _unit(self._embed(texts)[0])
+        pos = int(np.searchsorted(self.classes_.astype(str), label))  # classes_ stay sorted
+        if self.rule == "centroid":  # row j of prototypes_ is class j: insert in place
+            centroid = _unit(x.sum(axis=0, keepdims=True)).astype(np.float32)
+            self.prototypes_ = np.insert(self.prototypes_, pos, centroid, axis=0)
+            self.prototype_labels_ = np.arange(len(self.prototypes_))
+        else:  # every example text is a prototype; the later classes' indices shift by one
+            shifted = self.prototype_labels_ + (self.prototype_labels_ >= pos)
+            self.prototypes_ = np.concatenate([self.prototypes_, x.astype(np.float32)])
+            self.prototype_labels_ = np.concatenate([shifted, np.full(len(x), pos)])
+        self.classes_ = np.insert(self.classes_.astype(object), pos, label)
+        self.prior_ = np.insert(self.prior_ * n, pos, len(texts)) / (n + len(texts))
+        added = [*self.info_.get("added_classes", []), {"label": label, "texts": len(texts)}]
+        self.info_ = {
+            **self.info_,
+            "train_texts": n + len(texts),
+            "prototypes": int(len(self.prototypes_)),
+            "added_classes": added,
+        }
+        return self
 
     def _raw_proba(self, texts) -> np.ndarray:
         x = _unit(self._embed(texts)[0])

@@ -99,10 +99,7 @@ class TfidfBackend(BackendBase):
         temperature: float | None = None,
         seed: int = 0,
     ):
-        self.tfidf = tfidf if tfidf is not None else TfidfSettings()
-        self.objective = objective if objective is not None else ObjectiveSettings()
-        self.temperature = temperature
-        self.seed = seed
+        self._store(locals())
 
     # -- training ----------------------------------------------------------------------------
 

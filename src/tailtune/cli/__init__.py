@@ -13,10 +13,12 @@ literal ``error:`` line on stderr with exit code 1 (no traceback).
 from __future__ import annotations
 
 import sys
+import warnings
 
 import typer
 
 from tailtune.cli import (
+    add_class,
     advise,
     analyze,
     calc,
@@ -31,7 +33,7 @@ from tailtune.cli import (
 from tailtune.cli._print import err_console, print_error
 from tailtune.errors import TailtuneError
 
-__all__ = ["app", "main", "os_error_line"]
+__all__ = ["app", "main", "os_error_line", "own_warnings"]
 
 app = typer.Typer(
     help="Fine-tune and evaluate text classifiers on long-tailed label sets.",
@@ -40,6 +42,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(train.app)  # quickstart, train, evaluate, predict
+app.add_typer(add_class.app)  # add-class
 app.add_typer(analyze.app)  # diagnose, noise, errors, report
 app.add_typer(advise.app)  # advise
 app.add_typer(data.app, name="data")
@@ -62,6 +65,11 @@ def main() -> None:
         # escaped instead of failing on "wrote <path>" after the work is done
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    # a tracker that is down is said once, as a "warning:" line of the run's own story; the
+    # Python warning beside it is for library callers, not a second copy on the console
+    # (matched by its text: importing tailtune.tracking here would slow every command)
+    warnings.filterwarnings("ignore", message=r"train\.report_to: ")
+    own_warnings()
     try:
         app()
     except TailtuneError as exc:
@@ -75,6 +83,23 @@ def main() -> None:
         # too long, a loop of links): one line naming the path, as for every other bad input
         print_error(os_error_line(exc))
         sys.exit(1)
+
+
+def own_warnings() -> None:
+    """A warning tailtune raises prints as one ``warning:`` line, as the commands' own warnings
+    do, without the file and source line Python adds (a user did nothing wrong in that file);
+    other libraries' warnings keep Python's format."""
+    from pathlib import Path
+
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if file is None and "tailtune" in Path(str(filename)).parts:
+            err_console.print(f"warning: {message}", style="yellow", soft_wrap=True, markup=False)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
 
 
 def os_error_line(exc: OSError) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 from pathlib import Path
 from typing import Annotated
@@ -9,19 +11,23 @@ from typing import Annotated
 import typer
 
 __all__ = [
+    "ConfigArg",
     "ConfigOpt",
     "Encoding",
     "Fmt",
     "JsonOpt",
     "LabelCol",
     "RecipeOpt",
+    "RunArg",
     "RunsDir",
     "SetOpt",
     "SkipRows",
     "TextCol",
+    "command",
     "data_config",
     "examples",
     "load_data",
+    "reads_data",
     "resolve_config",
     "write_frame_atomic",
 ]
@@ -40,6 +46,8 @@ SkipRows = Annotated[
 ]
 Fmt = Annotated[str, typer.Option("--format", help="auto, csv, tsv, jsonl, parquet or hf.")]
 Encoding = Annotated[str, typer.Option("--encoding", help="File encoding.")]
+ConfigArg = Annotated[Path | None, typer.Argument(help="YAML config (defaults if omitted).")]
+RunArg = Annotated[Path, typer.Argument(help="Run directory.")]
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Read data options from this config.")
 ]
@@ -55,6 +63,29 @@ RecipeOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="Folder holding the runs and index.db.")]
+
+
+def command(app: typer.Typer, name: str, short_help: str | None = None):
+    """Register the decorated function as command ``name`` of ``app``.
+
+    The docstring is the --help text up to an ``Examples:`` line; the command lines below it
+    (each starting ``tailtune``, an indented line continuing the one above) become the
+    ``Examples:`` epilog, so a command's examples sit beside its doc and are declared the same
+    way in every module. ``short_help`` is the command list's one-line summary.
+    """
+
+    def register(fn):
+        doc, _, tail = inspect.cleandoc(fn.__doc__ or "").partition("\nExamples:\n")
+        lines: list[str] = []
+        for line in tail.splitlines():
+            if line.startswith("tailtune"):
+                lines.append(line.strip())
+            elif line.strip():
+                lines[-1] += " " + line.strip()
+        epilog = examples(*lines) if lines else None
+        return app.command(name, help=doc.strip(), short_help=short_help, epilog=epilog)(fn)
+
+    return register
 
 
 def examples(*commands: str) -> str:
@@ -77,13 +108,15 @@ def resolve_config(config: Path | None, recipe: str | None, overrides: list[str]
     return load_config(config, overrides)
 
 
-def data_config(config, text_col, label_col, skip_rows, fmt, encoding, overrides=None):
+def data_config(
+    config=None, text_col=None, label_col=None, skip_rows=0, fmt="auto", encoding="utf-8", set_=None
+):
     """A config whose data section takes the command-line reading options over ``config``."""
     from tailtune.cli._options import check_int
     from tailtune.config import load_config
 
     check_int("--skip-rows", skip_rows, 0)
-    sets = list(overrides or [])
+    sets = list(set_ or [])
     if text_col:
         sets.append(f"data.text_columns={json.dumps(text_col)}")
     if label_col:
@@ -95,6 +128,42 @@ def data_config(config, text_col, label_col, skip_rows, fmt, encoding, overrides
     if encoding != "utf-8":
         sets.append(f"data.encoding={encoding}")
     return load_config(config, sets)
+
+
+# The options every command that reads a data file takes, in --help order: (name, type, default).
+_READ_OPTIONS = (
+    ("text_col", TextCol, None),
+    ("label_col", LabelCol, None),
+    ("skip_rows", SkipRows, 0),
+    ("fmt", Fmt, "auto"),
+    ("encoding", Encoding, "utf-8"),
+    ("config", ConfigOpt, None),
+    ("set_", SetOpt, None),
+)
+
+
+def reads_data(fn):
+    """Give a command the data-reading options and call it with ``cfg=`` their resolved config.
+
+    The decorated function declares a ``cfg`` parameter instead of the seven options; its
+    --help lists them after its own, and ``cfg`` is :func:`data_config` of their values, so
+    every command reads a data file with the same options and the same precedence.
+    """
+    sig = inspect.signature(fn, eval_str=True)
+    own = [p for p in sig.parameters.values() if p.name != "cfg"]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+        for name, kind, default in _READ_OPTIONS
+    ]
+
+    @functools.wraps(fn)
+    def command_fn(*args, **kwargs):
+        read = {name: kwargs.pop(name) for name, _, _ in _READ_OPTIONS}
+        return fn(*args, cfg=data_config(**read), **kwargs)
+
+    command_fn.__signature__ = sig.replace(parameters=own + added)
+    command_fn.__annotations__ = {p.name: p.annotation for p in own + added}
+    return command_fn
 
 
 def load_data(cfg, path: list[Path]):

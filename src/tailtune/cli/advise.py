@@ -8,23 +8,14 @@ from typing import Annotated
 import typer
 
 from tailtune.advise.settings import AdviseSettings
-from tailtune.cli._common import SetOpt, examples
+from tailtune.cli._common import SetOpt, command
 from tailtune.cli._print import console
 
 app = typer.Typer()
 _DEFAULT = AdviseSettings()  # the options' defaults are the settings' own
 
 
-@app.command(
-    "advise",
-    short_help="Where more labels help: learning curves and a labelling plan.",
-    epilog=examples(
-        "tailtune advise configs/cfpb-tfidf.yaml --budget 500",
-        "tailtune advise runs/cfpb-tfidf-20260101-120000 --budget 2000 --target-f1 0.6",
-        "tailtune advise configs/cfpb-tfidf.yaml --fractions 0.25 --fractions 0.5 "
-        "--fractions 1 --seeds 1 --seeds 2 --executor processes -o advice/",
-    ),
-)
+@command(app, "advise", "Where more labels help: learning curves and a labelling plan.")
 def advise_cmd(
     source: Annotated[Path, typer.Argument(help="A config YAML or a finished run directory.")],
     budget: Annotated[
@@ -67,6 +58,12 @@ def advise_cmd(
     """Train on nested fractions, fit per-class learning curves, diagnose, plan a budget.
 
     Writes advice.json, advice.md and curves.png; re-running resumes the finished runs.
+
+    Examples:
+    tailtune advise configs/cfpb-tfidf.yaml --budget 500
+    tailtune advise runs/cfpb-tfidf-20260101-120000 --budget 2000 --target-f1 0.6
+    tailtune advise configs/cfpb-tfidf.yaml --fractions 0.25 --fractions 0.5 --fractions 1
+      --seeds 1 --seeds 2 --executor processes -o advice/
     """
     from tailtune._settings import from_kwargs
     from tailtune.advise import advise, print_advice

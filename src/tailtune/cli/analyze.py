@@ -8,14 +8,12 @@ from typing import Annotated
 
 import typer
 
-from tailtune.cli._common import JsonOpt, examples
+from tailtune.cli._common import JsonOpt, RunArg, command
 from tailtune.cli._print import console, styled
 from tailtune.errors import TailtuneError
 
 app = typer.Typer()
 
-_RUN = "runs/tfidf-20261201-101500"
-_OTHER = "runs/sqrt-20261201-102200"
 
 SplitOpt = Annotated[
     str | None,
@@ -26,16 +24,7 @@ SplitOpt = Annotated[
 ]
 
 
-@app.command(
-    "diagnose",
-    short_help="Read training curves: under-, well-, over-trained, data-starved.",
-    epilog=examples(
-        f"tailtune diagnose {_RUN}",
-        f"tailtune diagnose {_RUN} {_OTHER}",
-        f"tailtune diagnose {_RUN} --split val",
-        "tailtune diagnose trainer_log.csv --classes 113",
-    ),
-)
+@command(app, "diagnose", "Read training curves: under-, well-, over-trained, data-starved.")
 def diagnose_cmd(
     paths: Annotated[list[Path], typer.Argument(help="Run directories or CSV/JSON training logs.")],
     classes: Annotated[
@@ -47,6 +36,12 @@ def diagnose_cmd(
 
     A run's curves are validation curves of the selection phase; the chosen split's final
     figures (test: the refit model's, when the run refit) are printed beside them.
+
+    Examples:
+    tailtune diagnose runs/tfidf-20261201-101500
+    tailtune diagnose runs/tfidf-20261201-101500 runs/sqrt-20261201-102200
+    tailtune diagnose runs/tfidf-20261201-101500 --split val
+    tailtune diagnose trainer_log.csv --classes 113
     """
     from tailtune.evaluation.diagnose import diagnose_many
     from tailtune.report import print_comparison, print_diagnosis
@@ -64,17 +59,9 @@ def diagnose_cmd(
         raise TailtuneError("diagnose: nothing could be diagnosed (see the lines above)")
 
 
-@app.command(
-    "noise",
-    short_help="Noise floor of a split: bootstrap CIs, detectable difference.",
-    epilog=examples(
-        f"tailtune noise {_RUN}",
-        f"tailtune noise {_RUN} --split val",
-        f"tailtune noise {_RUN} --against {_OTHER}",
-    ),
-)
+@command(app, "noise", "Noise floor of a split: bootstrap CIs, detectable difference.")
 def noise_cmd(
-    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    run: RunArg,
     against: Annotated[Path | None, typer.Option(help="Second run for a paired bootstrap.")] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
@@ -85,6 +72,11 @@ def noise_cmd(
 
     With --against, both runs are paired on the split they share (test first); their
     predictions on it must be on the same examples.
+
+    Examples:
+    tailtune noise runs/tfidf-20261201-101500
+    tailtune noise runs/tfidf-20261201-101500 --split val
+    tailtune noise runs/tfidf-20261201-101500 --against runs/sqrt-20261201-102200
     """
     from tailtune.cli._options import BOOT_MAX, check_int
     from tailtune.evaluation.noise import noise_report
@@ -99,17 +91,9 @@ def noise_cmd(
         print_noise(rep, console)
 
 
-@app.command(
-    "errors",
-    short_help="Error analysis: confused pairs, tail errors, hardest mistakes.",
-    epilog=examples(
-        f"tailtune errors {_RUN}",
-        f"tailtune errors {_RUN} --split val",
-        f"tailtune errors {_RUN} --top 20 --confusion-csv c.csv",
-    ),
-)
+@command(app, "errors", "Error analysis: confused pairs, tail errors, hardest mistakes.")
 def errors_cmd(
-    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    run: RunArg,
     split: SplitOpt = None,
     top: Annotated[int, typer.Option(help="Confused pairs to show.")] = 10,
     hard: Annotated[int, typer.Option(help="Most confident mistakes to show.")] = 5,
@@ -121,7 +105,13 @@ def errors_cmd(
         bool, typer.Option("--force", help="Replace an existing --confusion-csv.")
     ] = False,
 ) -> None:
-    """Error analysis: confused pairs, where tail errors land, hardest mistakes, per-tier F1."""
+    """Error analysis: confused pairs, where tail errors land, hardest mistakes, per-tier F1.
+
+    Examples:
+    tailtune errors runs/tfidf-20261201-101500
+    tailtune errors runs/tfidf-20261201-101500 --split val
+    tailtune errors runs/tfidf-20261201-101500 --top 20 --confusion-csv c.csv
+    """
     from tailtune.cli._options import check_int, check_output
     from tailtune.evaluation.errors import error_report
     from tailtune.report import print_errors
@@ -141,15 +131,7 @@ def errors_cmd(
         console.print(f"wrote {confusion_csv}")
 
 
-@app.command(
-    "report",
-    short_help="A self-contained HTML report of one run or several.",
-    epilog=examples(
-        f'tailtune report {_RUN} -o cfpb.html --title "CFPB TF-IDF"',
-        f"tailtune report {_RUN} --split val",
-        f"tailtune report {_RUN} {_OTHER}",
-    ),
-)
+@command(app, "report", "A self-contained HTML report of one run or several.")
 def report_cmd(
     runs: Annotated[list[Path], typer.Argument(help="Run directories; the first is the baseline.")],
     split: SplitOpt = None,
@@ -165,6 +147,11 @@ def report_cmd(
     The headline shows validation and test side by side when a run has both; the per-class
     and error sections read --split (default: test when present); several runs are compared
     on the split they share.
+
+    Examples:
+    tailtune report runs/tfidf-20261201-101500 -o cfpb.html --title "CFPB TF-IDF"
+    tailtune report runs/tfidf-20261201-101500 --split val
+    tailtune report runs/tfidf-20261201-101500 runs/sqrt-20261201-102200
     """
     from tailtune.cli._options import BOOT_MAX, check_int, check_output
     from tailtune.report import build_report

@@ -7,20 +7,13 @@ from typing import Annotated
 
 import typer
 
-from tailtune.cli._common import data_config, examples, load_data
+from tailtune.cli._common import command, load_data, reads_data
 from tailtune.cli._print import console, rows_table
 
 app = typer.Typer(help="LoRA parameter, training-step and token calculators.", no_args_is_help=True)
 
 
-@app.command(
-    "lora",
-    short_help="Exact LoRA trainable parameters per module and in total.",
-    epilog=examples(
-        "tailtune calc lora --model smollm2 --rank 16",
-        "tailtune calc lora --model Qwen/Qwen2.5-0.5B --targets all-linear --rank 8",
-    ),
-)
+@command(app, "lora", "Exact LoRA trainable parameters per module and in total.")
 def calc_lora(
     model: Annotated[
         str, typer.Option(help="transformers name/dir, config.json, .gguf or smollm2.")
@@ -31,7 +24,12 @@ def calc_lora(
     ] = "attention",
     num_labels: Annotated[int | None, typer.Option(help="Classes of the head.")] = None,
 ) -> None:
-    """Exact LoRA trainable parameters per module type, per layer and in total (meta device)."""
+    """Exact LoRA trainable parameters per module type, per layer and in total (meta device).
+
+    Examples:
+    tailtune calc lora --model smollm2 --rank 16
+    tailtune calc lora --model Qwen/Qwen2.5-0.5B --targets all-linear --rank 8
+    """
     from tailtune.calc import format_lora, lora_params
 
     rep = lora_params(model, rank, _targets(targets), num_labels)
@@ -42,13 +40,7 @@ def calc_lora(
     )
 
 
-@app.command(
-    "steps",
-    epilog=examples(
-        "tailtune calc steps --samples 10003 --batch 16 --grad-accum 4 --epochs 3",
-        "tailtune calc steps --samples 500000 --batch 8 --gpus 8",
-    ),
-)
+@command(app, "steps")
 def calc_steps(
     samples: Annotated[int, typer.Option(help="Training examples.")],
     batch: Annotated[int, typer.Option(help="Per-device batch size.")],
@@ -56,37 +48,36 @@ def calc_steps(
     gpus: Annotated[int, typer.Option(help="Devices (processes).")] = 1,
     epochs: Annotated[float, typer.Option(help="Epochs.")] = 1.0,
 ) -> None:
-    """Effective batch, optimizer steps per epoch and in total."""
+    """Effective batch, optimizer steps per epoch and in total.
+
+    Examples:
+    tailtune calc steps --samples 10003 --batch 16 --grad-accum 4 --epochs 3
+    tailtune calc steps --samples 500000 --batch 8 --gpus 8
+    """
     from tailtune.calc import format_steps, training_steps
 
     plan = training_steps(samples, batch, grad_accum=grad_accum, gpus=gpus, epochs=epochs)
     rows_table(format_steps(plan), header=False, title="training steps")
 
 
-@app.command(
-    "tokens",
-    short_help="Token statistics under a tokenizer; the param:token ratio.",
-    epilog=examples(
-        "tailtune calc tokens train.csv --model minilm --max-length 128",
-        "tailtune calc tokens train.csv --model smollm2 --rank 16",
-    ),
-)
+@command(app, "tokens", "Token statistics under a tokenizer; the param:token ratio.")
+@reads_data
 def calc_tokens(
     data: Annotated[Path, typer.Argument(help="Data file (read like `data stats`).")],
     model: Annotated[str, typer.Option(help="Tokenizer: transformers name/dir or minilm/smollm2.")],
-    text_col: Annotated[list[str] | None, typer.Option("--text-col", help="Text column.")] = None,
-    label_col: Annotated[
-        list[str] | None, typer.Option("--label-col", help="Label column.")
-    ] = None,
-    skip_rows: Annotated[int, typer.Option(help="Leading lines to skip.")] = 0,
     max_length: Annotated[int | None, typer.Option(help="Report the share truncated here.")] = None,
     rank: Annotated[int | None, typer.Option(help="LoRA rank, for the param:token ratio.")] = None,
     targets: Annotated[str, typer.Option(help="LoRA targets for the ratio.")] = "attention",
+    cfg=None,  # from the reading options @reads_data adds
 ) -> None:
-    """Token statistics of a data set under a tokenizer, and the trainable-param:token ratio."""
+    """Token statistics of a data set under a tokenizer, and the trainable-param:token ratio.
+
+    Examples:
+    tailtune calc tokens train.csv --model minilm --max-length 128
+    tailtune calc tokens train.csv --model smollm2 --rank 16
+    """
     from tailtune.calc import format_tokens, lora_params, token_stats
 
-    cfg = data_config(None, text_col, label_col, skip_rows, "auto", "utf-8")
     frame, _ = load_data(cfg, [data])
     trainable = None
     if rank is not None:

@@ -2,34 +2,27 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
 
-from tailtune.cli._common import RecipeOpt, SetOpt, examples, resolve_config
+from tailtune.cli._common import ConfigArg, RecipeOpt, SetOpt, command, resolve_config
 from tailtune.cli._print import console
 
 app = typer.Typer(help="Show resolved configs and what every field means.", no_args_is_help=True)
 
 
-@app.command(
-    "show",
-    short_help="The resolved config as YAML with each field's doc and default.",
-    epilog=examples(
-        "tailtune config show",
-        "tailtune config show configs/cfpb-tfidf.yaml --set train.lr=3e-5",
-        "tailtune config show --recipe cpu-longtail > my-run.yaml",
-    ),
-)
+@command(app, "show", "The resolved config as YAML with each field's doc and default.")
 def config_show(
-    config: Annotated[
-        Path | None, typer.Argument(help="YAML config (defaults if omitted).")
-    ] = None,
+    config: ConfigArg = None,
     recipe: RecipeOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """The resolved config as YAML, each field with its one-line doc and its default."""
+    """The resolved config as YAML, each field with its one-line doc and its default.
+
+    Examples:
+    tailtune config show
+    tailtune config show configs/cfpb-tfidf.yaml --set train.lr=3e-5
+    tailtune config show --recipe cpu-longtail > my-run.yaml
+    """
     from tailtune.config_docs import commented_yaml
 
     cfg = resolve_config(config, recipe, set_, what="config show")

@@ -10,17 +10,10 @@ import typer
 from rich.table import Table
 
 from tailtune.cli._common import (
-    ConfigOpt,
-    Encoding,
-    Fmt,
     JsonOpt,
-    LabelCol,
-    SetOpt,
-    SkipRows,
-    TextCol,
-    data_config,
-    examples,
+    command,
     load_data,
+    reads_data,
     write_frame_atomic,
 )
 from tailtune.cli._print import console, print_load_report, print_report
@@ -28,25 +21,10 @@ from tailtune.cli._print import console, print_load_report, print_report
 app = typer.Typer(help="Inspect, split and subset labelled data.", no_args_is_help=True)
 
 
-@app.command(
-    "stats",
-    short_help="Class sizes, imbalance, rare classes and frequency tiers.",
-    epilog=examples(
-        "tailtune data stats complaints.csv --text-col narrative --label-col product",
-        "tailtune data stats train.jsonl --head-min 500 --tail-max 20 --json",
-        "tailtune data stats complaints.csv --label-col Product --label-col Issue "
-        "--set data.hierarchy=true",
-        "tailtune data stats train.tsv --label-col labels --set data.multi_label=sets "
-        "--set data.multi_label_separator=,",
-    ),
-)
+@command(app, "stats", "Class sizes, imbalance, rare classes and frequency tiers.")
+@reads_data
 def data_stats(
     path: Annotated[list[Path], typer.Argument(help="Data file(s): csv, tsv, jsonl, parquet.")],
-    text_col: TextCol = None,
-    label_col: LabelCol = None,
-    skip_rows: SkipRows = 0,
-    fmt: Fmt = "auto",
-    encoding: Encoding = "utf-8",
     head_min: Annotated[
         int | None,
         typer.Option(
@@ -59,18 +37,25 @@ def data_stats(
             help="Tail tier: fewer than this many examples (as eval.tail_max).", show_default="auto"
         ),
     ] = None,
-    config: ConfigOpt = None,
-    set_: SetOpt = None,
+    cfg=None,  # from the reading options @reads_data adds
     as_json: JsonOpt = False,
 ) -> None:
     """Class statistics: sizes, imbalance, classes under 20/100, frequency tiers (and the same per
-    level, with children per parent, when data.hierarchy is true)."""
+    level, with children per parent, when data.hierarchy is true).
+
+    Examples:
+    tailtune data stats complaints.csv --text-col narrative --label-col product
+    tailtune data stats train.jsonl --head-min 500 --tail-max 20 --json
+    tailtune data stats complaints.csv --label-col Product --label-col Issue
+      --set data.hierarchy=true
+    tailtune data stats train.tsv --label-col labels --set data.multi_label=sets
+      --set data.multi_label_separator=,
+    """
     from tailtune._settings import from_kwargs
     from tailtune.config import EvalSettings
     from tailtune.data import class_stats
 
     tiers = from_kwargs(EvalSettings, {"head_min": head_min, "tail_max": tail_max})
-    cfg = data_config(config, text_col, label_col, skip_rows, fmt, encoding, set_)
     frame, report = load_data(cfg, path)
     if cfg.data.multi_label == "sets":
         _print_set_stats(cfg.data, frame, report, tiers, as_json)
@@ -89,14 +74,8 @@ def data_stats(
         _print_levels(levels)
 
 
-@app.command(
-    "split",
-    short_help="Seeded stratified split that keeps rare classes.",
-    epilog=examples(
-        "tailtune data split complaints.csv -o data/split --val 0.1 --test 0.1",
-        "tailtune data split a.csv b.csv -o split --min-class-size 2 --drop-duplicates",
-    ),
-)
+@command(app, "split", "Seeded stratified split that keeps rare classes.")
+@reads_data
 def data_split(
     path: Annotated[list[Path], typer.Argument(help="Data file(s) to split.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for train/val/test.csv.")],
@@ -105,18 +84,16 @@ def data_split(
     seed: Annotated[int, typer.Option(help="Split seed.")] = 42,
     min_class_size: Annotated[int, typer.Option(help="Drop (and list) smaller classes.")] = 1,
     drop_duplicates: Annotated[bool, typer.Option(help="Remove exact duplicates.")] = False,
-    text_col: TextCol = None,
-    label_col: LabelCol = None,
-    skip_rows: SkipRows = 0,
-    fmt: Fmt = "auto",
-    encoding: Encoding = "utf-8",
-    config: ConfigOpt = None,
-    set_: SetOpt = None,
+    cfg=None,  # from the reading options @reads_data adds
 ) -> None:
-    """Seeded stratified split that survives rare classes; same seed, byte-identical files."""
+    """Seeded stratified split that survives rare classes; same seed, byte-identical files.
+
+    Examples:
+    tailtune data split complaints.csv -o data/split --val 0.1 --test 0.1
+    tailtune data split a.csv b.csv -o split --min-class-size 2 --drop-duplicates
+    """
     from tailtune.data import clean, split_frame, write_split
 
-    cfg = data_config(config, text_col, label_col, skip_rows, fmt, encoding, set_)
     frame, report = load_data(cfg, path)
     print_load_report(report)
     frame, clean_report = clean(
@@ -135,14 +112,8 @@ def data_split(
         console.print(f"wrote {p}")
 
 
-@app.command(
-    "subset",
-    short_help="Top-K labels x N per class, or a stratified subsample.",
-    epilog=examples(
-        "tailtune data subset train.csv -o top8x200.csv --labels 8 --per-class 200",
-        "tailtune data subset train.csv -o small.csv --rows 2000 --seed 1",
-    ),
-)
+@command(app, "subset", "Top-K labels x N per class, or a stratified subsample.")
+@reads_data
 def data_subset(
     path: Annotated[list[Path], typer.Argument(help="Data file(s).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output CSV.")],
@@ -152,18 +123,16 @@ def data_subset(
     per_class: Annotated[int | None, typer.Option(help="Examples per class (balanced).")] = None,
     rows: Annotated[int | None, typer.Option(help="Stratified subsample of N rows.")] = None,
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 42,
-    text_col: TextCol = None,
-    label_col: LabelCol = None,
-    skip_rows: SkipRows = 0,
-    fmt: Fmt = "auto",
-    encoding: Encoding = "utf-8",
-    config: ConfigOpt = None,
-    set_: SetOpt = None,
+    cfg=None,  # from the reading options @reads_data adds
 ) -> None:
-    """Top-K labels x N per class (a label-count x data-size grid), or a stratified subsample."""
+    """Top-K labels x N per class (a label-count x data-size grid), or a stratified subsample.
+
+    Examples:
+    tailtune data subset train.csv -o top8x200.csv --labels 8 --per-class 200
+    tailtune data subset train.csv -o small.csv --rows 2000 --seed 1
+    """
     from tailtune.data import stratified_subsample, subset_labels
 
-    cfg = data_config(config, text_col, label_col, skip_rows, fmt, encoding, set_)
     if cfg.data.multi_label == "sets":
         from tailtune.errors import ConfigError
 
@@ -186,21 +155,19 @@ def data_subset(
     console.print(f"wrote {out}: {len(frame):,} rows, {frame['label'].nunique()} classes")
 
 
-@app.command(
-    "synth",
-    short_help="Write the built-in SYNTHETIC long-tail data set.",
-    epilog=examples(
-        "tailtune data synth -o demo.csv",
-        "tailtune data synth -o big.csv --preset cfpb113 --scale 0.5 --seed 1",
-    ),
-)
+@command(app, "synth", "Write the built-in SYNTHETIC long-tail data set.")
 def data_synth(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output CSV.")],
     preset: Annotated[str, typer.Option(help="small, cfpb113 or tiny.")] = "small",
     seed: Annotated[int, typer.Option(help="Generator seed.")] = 0,
     scale: Annotated[float, typer.Option(help="Multiply every class size.")] = 1.0,
 ) -> None:
-    """Write the built-in SYNTHETIC long-tail complaint data set (for demos and tests)."""
+    """Write the built-in SYNTHETIC long-tail complaint data set (for demos and tests).
+
+    Examples:
+    tailtune data synth -o demo.csv
+    tailtune data synth -o big.csv --preset cfpb113 --scale 0.5 --seed 1
+    """
     from tailtune.data import synthesize
 
     frame = synthesize(preset, seed=seed, scale=scale)

@@ -7,21 +7,14 @@ from typing import Annotated
 
 import typer
 
-from tailtune.cli._common import examples
+from tailtune.cli._common import command
 from tailtune.cli._print import console
 from tailtune.errors import TailtuneError
 
 app = typer.Typer(help="Controlled experiments, seeds and grids.", no_args_is_help=True)
 
 
-@app.command(
-    "run",
-    short_help="Run or resume an experiment (finished runs are skipped).",
-    epilog=examples(
-        "tailtune experiment run configs/experiments/tiny-tfidf-c.yaml",
-        "tailtune experiment run my-grid.yaml --executor processes --workers 2",
-    ),
-)
+@command(app, "run", "Run or resume an experiment (finished runs are skipped).")
 def experiment_run(
     file: Annotated[Path, typer.Argument(help="Experiment YAML (one varied field, or a grid).")],
     executor: Annotated[str | None, typer.Option(help="sequential, processes or ray.")] = None,
@@ -29,7 +22,12 @@ def experiment_run(
     ray_address: Annotated[str | None, typer.Option(help="Existing Ray cluster address.")] = None,
     runs_dir: Annotated[Path | None, typer.Option(help="Override the runs folder.")] = None,
 ) -> None:
-    """Run or resume an experiment; finished runs are skipped, failed ones retried."""
+    """Run or resume an experiment; finished runs are skipped, failed ones retried.
+
+    Examples:
+    tailtune experiment run configs/experiments/tiny-tfidf-c.yaml
+    tailtune experiment run my-grid.yaml --executor processes --workers 2
+    """
     from tailtune.cli._options import check_choice, check_int
     from tailtune.experiments import run_experiment
     from tailtune.experiments.executors import EXECUTORS
@@ -52,13 +50,13 @@ def experiment_run(
         raise TailtuneError(f"{len(result.failed)} run(s) failed; re-run the command to retry them")
 
 
-@app.command(
-    "show",
-    short_help="Print an experiment's record.",
-    epilog=examples("tailtune experiment show runs/tiny-tfidf-c"),
-)
+@command(app, "show", "Print an experiment's record.")
 def experiment_show(exp_dir: Annotated[Path, typer.Argument(help="Experiment folder.")]) -> None:
-    """Print an experiment's record (variable, held constant, prediction, result, meaningful)."""
+    """Print an experiment's record (variable, held constant, prediction, result, meaningful).
+
+    Examples:
+    tailtune experiment show runs/tiny-tfidf-c
+    """
     from tailtune.experiments import show_experiment
 
     console.print(show_experiment(exp_dir)["markdown"])

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from tailtune.cli._common import JsonOpt, examples
+from tailtune.cli._common import JsonOpt, RunArg, command
 from tailtune.cli._print import console, err_console
 from tailtune.errors import TailtuneError
 
@@ -17,21 +17,10 @@ __all__ = ["app"]
 
 app = typer.Typer()
 
-RUN = "runs/atis-minilm-encoder-20261201-101500"
 
-
-@app.command(
-    "export",
-    short_help="Export a run as transformers, ONNX or a scikit-learn pipeline.",
-    epilog=examples(
-        f"tailtune export {RUN} --format hf -o exports/atis-hf",
-        f"tailtune export {RUN} --format onnx --quantize int8 -o exports/atis-onnx-int8",
-        "tailtune export runs/atis-tfidf-20261201-101500 --format sklearn -o exports/atis-sk",
-        f"tailtune export {RUN} --format hf -o exports/atis-hf --push my-org/atis-minilm",
-    ),
-)
+@command(app, "export", "Export a run as transformers, ONNX or a scikit-learn pipeline.")
 def export_cmd(
-    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    run: RunArg,
     fmt: Annotated[str, typer.Option("--format", "-f", help="hf, onnx or sklearn.")],
     out: Annotated[
         Path,
@@ -51,7 +40,16 @@ def export_cmd(
 ) -> None:
     """Export a run's model as a transformers folder, ONNX, or a scikit-learn pipeline, with a
     model card (README.md), and report how closely it reproduces tailtune predict on the run's
-    validation texts; --push uploads the folder to the Hugging Face Hub."""
+    validation texts; --push uploads the folder to the Hugging Face Hub.
+
+    Examples:
+    tailtune export runs/atis-minilm-encoder-20261201-101500 --format hf -o exports/atis-hf
+    tailtune export runs/atis-minilm-encoder-20261201-101500 --format onnx
+      --quantize int8 -o exports/atis-onnx-int8
+    tailtune export runs/atis-tfidf-20261201-101500 --format sklearn -o exports/atis-sk
+    tailtune export runs/atis-minilm-encoder-20261201-101500 --format hf -o exports/atis-hf
+      --push my-org/atis-minilm
+    """
     from tailtune.export import export_run
 
     report = export_run(run, fmt, out, quantize=quantize, force=force)
@@ -77,22 +75,21 @@ def agreement_line(a: dict) -> str:
         f"agreement with {a['against']} on {a['n']} validation texts: top-1 "
         f"{a['top1_agreement']:.2%}, largest probability difference {a['max_abs_diff']:.2g}"
     )
+    if "path_agreement" in a:  # a top-down hierarchy, read through the decoder it ships
+        line += f"; paths {a['path_agreement']:.2%}, back-off answers {a['answer_agreement']:.2%}"
+    if a.get("label_set_agreement") is not None:
+        line += f"; label sets {a['label_set_agreement']:.2%}"
     if a.get("within_tolerance") is False:
         line += " (outside the target: check this export before using it)"
     return line
 
 
-@app.command(
-    "serve",
-    short_help="Serve a run's model over HTTP (POST /predict, GET /health).",
-    epilog=examples(
-        f"tailtune serve {RUN}",
-        f"tailtune serve {RUN} --port 8080 --workers 2",
-        f"tailtune serve {RUN} --onnx exports/atis-onnx-int8 --max-batch 64",
-    ),
-)
+@command(app, "serve", "Serve a run's model over HTTP (POST /predict, GET /health).")
 def serve_cmd(
-    run: Annotated[Path, typer.Argument(help="Run directory (or an ONNX export folder).")],
+    run: Annotated[
+        Path,
+        typer.Argument(help="Run directory (or an ONNX export folder, or a top-down one)."),
+    ],
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
@@ -118,7 +115,14 @@ def serve_cmd(
         ),
     ] = None,
 ) -> None:
-    """Serve a run's model over HTTP: POST /predict, GET /health, GET /labels, docs at /docs."""
+    """Serve a run's model over HTTP: POST /predict, GET /health, GET /labels, docs at /docs.
+
+    Examples:
+    tailtune serve runs/atis-minilm-encoder-20261201-101500
+    tailtune serve runs/atis-minilm-encoder-20261201-101500 --port 8080 --workers 2
+    tailtune serve runs/atis-minilm-encoder-20261201-101500 --onnx exports/atis-onnx-int8
+      --max-batch 64
+    """
     from tailtune.cli._options import check_float, check_int, check_port
     from tailtune.serve import serve_run
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from tailtune.cli._common import JsonOpt, RunsDir, examples
+from tailtune.cli._common import JsonOpt, RunsDir, command
 from tailtune.cli._print import console, print_frame
 
 app = typer.Typer(help="List and inspect run directories.", no_args_is_help=True)
@@ -20,15 +20,7 @@ app = typer.Typer(help="List and inspect run directories.", no_args_is_help=True
 _NARROW_COLUMNS = ["name", "backend", "status", "macro_f1", "zero_f1", "run_dir"]
 
 
-@app.command(
-    "list",
-    short_help="Runs in the index, filtered and sorted.",
-    epilog=examples(
-        "tailtune runs list runs",
-        "tailtune runs list runs --where backend=tfidf --where 'macro_f1>0.3'",
-        "tailtune runs list runs --sort macro_f1 --column objective.class_weights",
-    ),
-)
+@command(app, "list", "Runs in the index, filtered and sorted.")
 def runs_list(
     runs_dir: Annotated[Path, typer.Argument(help="Folder holding run directories.")] = Path(
         "runs"
@@ -45,7 +37,13 @@ def runs_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Runs in the SQLite index (reconciled with the run directories first), then the
-    interrupted runs: step reached, resumable or still in progress, size."""
+    interrupted runs: step reached, resumable or still in progress, size.
+
+    Examples:
+    tailtune runs list runs
+    tailtune runs list runs --where backend=tfidf --where 'macro_f1>0.3'
+    tailtune runs list runs --sort macro_f1 --column objective.class_weights
+    """
     from tailtune.cli._options import check_int
     from tailtune.runs import list_runs, unfinished_table
 
@@ -65,31 +63,23 @@ def runs_list(
             print_frame(unfinished.drop(columns=["pid"]), title=f"unfinished runs in {runs_dir}")
 
 
-@app.command(
-    "show",
-    epilog=examples(
-        "tailtune runs show tfidf-20261201-101500",
-        "tailtune runs show 3f2a9c --runs-dir runs/quickstart",
-    ),
-)
+@command(app, "show")
 def runs_show(
     ref: Annotated[str, typer.Argument(help="Run directory, name or config-hash prefix.")],
     runs_dir: RunsDir = Path("runs"),
 ) -> None:
-    """Everything the index holds about one run."""
+    """Everything the index holds about one run.
+
+    Examples:
+    tailtune runs show tfidf-20261201-101500
+    tailtune runs show 3f2a9c --runs-dir runs/quickstart
+    """
     from tailtune.runs import show_run
 
     console.print_json(json.dumps(show_run(runs_dir, ref), default=str))
 
 
-@app.command(
-    "compare",
-    short_help="Metrics, tier F1 and differing config fields, side by side.",
-    epilog=examples(
-        "tailtune runs compare tfidf tfidf-sqrt-inverse --runs-dir runs/quickstart",
-        "tailtune runs compare tfidf-20261201-101500 sqrt-20261201-102200 --all",
-    ),
-)
+@command(app, "compare", "Metrics, tier F1 and differing config fields, side by side.")
 def runs_compare(
     refs: Annotated[
         list[str], typer.Argument(help="Two or more runs: folders, names or hash prefixes.")
@@ -97,30 +87,32 @@ def runs_compare(
     runs_dir: RunsDir = Path("runs"),
     all_fields: Annotated[bool, typer.Option("--all", help="Show every config field.")] = False,
 ) -> None:
-    """Metrics, per-tier F1 and the config fields that differ, side by side."""
+    """Metrics, per-tier F1 and the config fields that differ, side by side.
+
+    Examples:
+    tailtune runs compare tfidf tfidf-sqrt-inverse --runs-dir runs/quickstart
+    tailtune runs compare tfidf-20261201-101500 sqrt-20261201-102200 --all
+    """
     from tailtune.runs import compare_runs
 
     print_frame(compare_runs(runs_dir, refs, all_fields=all_fields).reset_index())
 
 
-@app.command("reindex", epilog=examples("tailtune runs reindex runs"))
+@command(app, "reindex")
 def runs_reindex(
     runs_dir: Annotated[Path, typer.Argument(help="Runs folder.")] = Path("runs"),
 ) -> None:
-    """Rebuild runs/index.db from the run directories."""
+    """Rebuild runs/index.db from the run directories.
+
+    Examples:
+    tailtune runs reindex runs
+    """
     from tailtune.runs import rebuild_index
 
     console.print(f"rebuilt {rebuild_index(runs_dir)}")
 
 
-@app.command(
-    "clean",
-    short_help="Remove abandoned temporary run folders.",
-    epilog=examples(
-        "tailtune runs clean runs",
-        "tailtune runs clean runs --older-than 1d --yes",
-    ),
-)
+@command(app, "clean", "Remove abandoned temporary run folders.")
 def runs_clean(
     runs_dir: Annotated[Path, typer.Argument(help="Runs folder.")] = Path("runs"),
     older_than: Annotated[
@@ -132,7 +124,12 @@ def runs_clean(
     """List unfinished run folders whose process is gone (killed or interrupted runs, dead
     experiment job folders) with their sizes, and remove them on confirmation. A folder whose
     process still runs is never listed; a resumable one is marked, as removing it loses the
-    checkpoint a resume would continue from."""
+    checkpoint a resume would continue from.
+
+    Examples:
+    tailtune runs clean runs
+    tailtune runs clean runs --older-than 1d --yes
+    """
     from tailtune.runs import find_abandoned, remove_abandoned
     from tailtune.runs.clean import human_size, parse_age, unfinished_rows
 

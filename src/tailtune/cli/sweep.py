@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tailtune.cli._common import SetOpt, examples
+from tailtune.cli._common import SetOpt, command
 from tailtune.cli._print import console
 
 __all__ = ["app"]
@@ -16,16 +16,7 @@ __all__ = ["app"]
 app = typer.Typer()
 
 
-@app.command(
-    "sweep",
-    short_help="Search config fields with a resumable Optuna study.",
-    epilog=examples(
-        "tailtune sweep configs/sweeps/tiny-tfidf.yaml",
-        "tailtune sweep sweep.yaml --trials 40 --executor processes --workers 2",
-        "tailtune sweep sweep.yaml --confirm 3",
-        "tailtune sweep configs/sweeps/cpu-longtail-banking77.yaml --set data.subsample=3000",
-    ),
-)
+@command(app, "sweep", "Search config fields with a resumable Optuna study.")
 def sweep_cmd(
     spec: Annotated[Path, typer.Argument(help="Sweep YAML: base config, params, trials.")],
     trials: Annotated[
@@ -43,7 +34,14 @@ def sweep_cmd(
 
     Each trial is a tailtune run scored on its best checkpoint's validation metric. The best
     trial's figure is optimistic (chosen on the same validation data): --confirm N measures the
-    best config on N fresh seeds."""
+    best config on N fresh seeds.
+
+    Examples:
+    tailtune sweep configs/sweeps/tiny-tfidf.yaml
+    tailtune sweep sweep.yaml --trials 40 --executor processes --workers 2
+    tailtune sweep sweep.yaml --confirm 3
+    tailtune sweep configs/sweeps/cpu-longtail-banking77.yaml --set data.subsample=3000
+    """
     from tailtune.sweep import load_sweep, run_sweep
 
     given = {"trials": trials, "confirm": confirm, "executor": executor, "workers": workers,
@@ -56,14 +54,7 @@ def sweep_cmd(
                   f"{result.dir / 'sweep.json'}", soft_wrap=True)  # fmt: skip
 
 
-@app.command(
-    "track",
-    short_help="Report finished runs to MLflow or W&B.",
-    epilog=examples(
-        "tailtune track runs/atis-tfidf-20261201-101500",
-        "tailtune track runs/atis-* --to mlflow --uri http://127.0.0.1:5000",
-    ),
-)
+@command(app, "track", "Report finished runs to MLflow or W&B.")
 def track_cmd(
     runs: Annotated[list[Path], typer.Argument(help="Finished run directories.")],
     to: Annotated[list[str] | None, typer.Option("--to", help="mlflow or wandb (repeat).")] = None,
@@ -74,7 +65,12 @@ def track_cmd(
     log_model: Annotated[bool, typer.Option(help="Upload the model folder too.")] = False,
 ) -> None:
     """Report finished runs as train.report_to would have (params, history, final metrics with
-    intervals, artifacts); a tracker that fails is one warning line and exit code 1."""
+    intervals, artifacts); a tracker that fails is one warning line and exit code 1.
+
+    Examples:
+    tailtune track runs/atis-tfidf-20261201-101500
+    tailtune track runs/atis-* --to mlflow --uri http://127.0.0.1:5000
+    """
     from tailtune.errors import TailtuneError
     from tailtune.runs import read_run
     from tailtune.tracking import TRACKERS, report_run

@@ -11,10 +11,12 @@ from rich.table import Table
 from rich.text import Text
 
 from tailtune.cli._common import (
+    ConfigArg,
     JsonOpt,
     RecipeOpt,
+    RunArg,
     SetOpt,
-    examples,
+    command,
     resolve_config,
     write_frame_atomic,
 )
@@ -30,14 +32,7 @@ from tailtune.errors import TailtuneError
 app = typer.Typer()
 
 
-@app.command(
-    "quickstart",
-    short_help="Three runs on synthetic data that show the long-tail trade-off.",
-    epilog=examples(
-        "tailtune quickstart",
-        "tailtune quickstart --preset cfpb113 --runs-dir runs/qs-cfpb",
-    ),
-)
+@command(app, "quickstart", "Three runs on synthetic data that show the long-tail trade-off.")
 def quickstart_cmd(
     runs_dir: Annotated[Path, typer.Option(help="Where the three runs go.")] = Path(
         "runs/quickstart"
@@ -45,7 +40,12 @@ def quickstart_cmd(
     preset: Annotated[str, typer.Option(help="Synthetic preset: small or cfpb113.")] = "small",
     seed: Annotated[int, typer.Option(help="Data and model seed.")] = 42,
 ) -> None:
-    """Train majority, TF-IDF and TF-IDF + sqrt-inverse weights on built-in SYNTHETIC data."""
+    """Train majority, TF-IDF and TF-IDF + sqrt-inverse weights on built-in SYNTHETIC data.
+
+    Examples:
+    tailtune quickstart
+    tailtune quickstart --preset cfpb113 --runs-dir runs/qs-cfpb
+    """
     from tailtune.quickstart import run_quickstart
 
     results = run_quickstart(runs_dir=runs_dir, preset=preset, seed=seed, log=_bold)
@@ -57,21 +57,9 @@ def quickstart_cmd(
     )
 
 
-@app.command(
-    "train",
-    short_help="Train a config and write a run directory.",
-    epilog=examples(
-        "tailtune train configs/cfpb-tfidf.yaml",
-        "tailtune train --recipe cpu-longtail --set data.path=complaints.csv",
-        "tailtune train configs/atis-minilm-encoder.yaml --set train.lr=3e-5",
-        "tailtune train --resume runs/.tmp-atis-minilm-encoder-20261201-101500-4242",
-        "tailtune train --resume atis-minilm-encoder",
-    ),
-)
+@command(app, "train", "Train a config and write a run directory.")
 def train_cmd(
-    config: Annotated[
-        Path | None, typer.Argument(help="YAML config (defaults if omitted).")
-    ] = None,
+    config: ConfigArg = None,
     set_: SetOpt = None,
     recipe: RecipeOpt = None,
     name: Annotated[str | None, typer.Option(help="Run name (default: config name).")] = None,
@@ -92,6 +80,13 @@ def train_cmd(
 
     With --resume, training continues from the newest complete checkpoint of an unfinished run
     (killed, interrupted or crashed), with the config that run recorded when it started.
+
+    Examples:
+    tailtune train configs/cfpb-tfidf.yaml
+    tailtune train --recipe cpu-longtail --set data.path=complaints.csv
+    tailtune train configs/atis-minilm-encoder.yaml --set train.lr=3e-5
+    tailtune train --resume runs/.tmp-atis-minilm-encoder-20261201-101500-4242
+    tailtune train --resume atis-minilm-encoder
     """
     from tailtune.workflow import resume as resume_run
     from tailtune.workflow import train
@@ -114,20 +109,9 @@ def train_cmd(
         _print_backend_summary(path)
 
 
-@app.command(
-    "evaluate",
-    short_help="Score a run (or its checkpoints) on a labelled file or split.",
-    epilog=examples(
-        "tailtune evaluate runs/tfidf-20261201-101500 --data data/test.csv",
-        "tailtune evaluate runs/tfidf-20261201-101500 --data new.csv --set data.skip_rows=2",
-        "tailtune evaluate runs/tfidf-20261201-101500 --data data/test.csv --output eval.json",
-        "tailtune evaluate runs/lora-20261201-101500 --checkpoint all",
-        "tailtune evaluate runs/lora-20261201-101500 --checkpoint step-30 --split test",
-        "tailtune evaluate runs/lora-20261201-101500 --promote step-30",
-    ),
-)
+@command(app, "evaluate", "Score a run (or its checkpoints) on a labelled file or split.")
 def evaluate_cmd(
-    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    run: RunArg,
     data: Annotated[
         Path | None,
         typer.Option(
@@ -169,6 +153,14 @@ def evaluate_cmd(
     on --data FILE or --split val|test (default: val; choosing on test makes its score
     optimistic) and marks the best. --promote makes one the run's model: the previous model is
     kept beside it, and metrics.json records the promotion.
+
+    Examples:
+    tailtune evaluate runs/tfidf-20261201-101500 --data data/test.csv
+    tailtune evaluate runs/tfidf-20261201-101500 --data new.csv --set data.skip_rows=2
+    tailtune evaluate runs/tfidf-20261201-101500 --data data/test.csv --output eval.json
+    tailtune evaluate runs/lora-20261201-101500 --checkpoint all
+    tailtune evaluate runs/lora-20261201-101500 --checkpoint step-30 --split test
+    tailtune evaluate runs/lora-20261201-101500 --promote step-30
     """
     from tailtune.workflow.apply import check_output_path
 
@@ -264,17 +256,9 @@ def _promote(run, which, output, as_json) -> None:
         print_metrics_table(result["metrics"])
 
 
-@app.command(
-    "predict",
-    short_help="Predict labels for texts given inline or in a file.",
-    epilog=examples(
-        'tailtune predict runs/tfidf-20261201-101500 --text "card charged twice"',
-        "tailtune predict runs/tfidf-20261201-101500 --input new.csv --output p.csv",
-        "tailtune predict runs/tfidf-20261201-101500 --input notes.txt --output p.csv",
-    ),
-)
+@command(app, "predict", "Predict labels for texts given inline or in a file.")
 def predict_cmd(
-    run: Annotated[Path, typer.Argument(help="Run directory.")],
+    run: RunArg,
     text: Annotated[
         list[str] | None, typer.Option("--text", help="A text to classify (repeatable).")
     ] = None,
@@ -293,7 +277,13 @@ def predict_cmd(
     top_k: Annotated[int, typer.Option(help="Probabilities to keep per text.")] = 3,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing --output.")] = False,
 ) -> None:
-    """Predict labels for texts given inline or in a file read with the run's data options."""
+    """Predict labels for texts given inline or in a file read with the run's data options.
+
+    Examples:
+    tailtune predict runs/tfidf-20261201-101500 --text "card charged twice"
+    tailtune predict runs/tfidf-20261201-101500 --input new.csv --output p.csv
+    tailtune predict runs/tfidf-20261201-101500 --input notes.txt --output p.csv
+    """
     from tailtune.cli._options import check_int, check_output
     from tailtune.workflow import predict
     from tailtune.workflow.apply import predict_file
@@ -338,7 +328,9 @@ def _print_backend_summary(path: Path) -> None:
 
     metrics = read_run(path).metrics
     name = metrics.get("backend")
-    lines = backend_class(name).summary_lines(metrics.get("info")) if name in BACKENDS else []
+    # validation figures are the selection model's: a refit model was fitted without an eval set
+    info = (metrics.get("refit") or {}).get("selection_info") or metrics.get("info")
+    lines = backend_class(name).summary_lines(info) if name in BACKENDS else []
     for i, line in enumerate(lines):
         console.print(Text(line, style="bold" if i == 0 else ""))
 

@@ -6,6 +6,7 @@ Kept apart from :mod:`tailtune.data.load` so each module reads on a screen or tw
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -15,36 +16,45 @@ from tailtune.errors import DataError
 FRAME_COLUMNS = ["id", "text", "label", "line"]
 
 
-def to_frame(
-    path,
-    table,
-    prefix,
-    texts,
-    labels,
-    id_column,
-    names,
-    text_sep,
-    label_sep,
-    ml_sep,
-    multi_label,
-    hierarchy=False,
-    missing_levels=(),
-    label_format="separator",
-    keep_empty_set=False,
-):
+@dataclass(frozen=True)
+class RowRules:
+    """How :func:`to_frame` makes rows of a table: the data options that shape a row.
+
+    ``texts`` and ``labels`` are column names; ``names`` maps integer label ids to names;
+    ``text_sep`` joins text columns, ``label_sep`` label columns (levels), ``ml_sep`` splits a
+    multi-label cell; ``multi_label``, ``hierarchy``, ``missing_levels``, ``label_format`` and
+    ``keep_empty_set`` are the data section's fields of those names.
+    """
+
+    texts: list[str]
+    labels: list[str]
+    id_column: str | None = None
+    names: list[str] | None = None
+    text_sep: str = "\n"
+    label_sep: str = " | "
+    ml_sep: str | None = None
+    multi_label: str = "keep"
+    hierarchy: bool = False
+    missing_levels: tuple[str, ...] | list[str] = ()
+    label_format: str = "separator"
+    keep_empty_set: bool = False
+
+
+def to_frame(path, table, prefix: str, rules: RowRules):
     """Join text and label columns, map label ids to names, and split off rows to remove.
 
-    With ``hierarchy`` the label columns are levels of a path: empty cells after the last filled
-    level end the path early (an empty cell before a filled one is still an empty label), and a
-    cell that is one of ``missing_levels`` (CFPB writes an absent Sub-issue as ``None``) counts
-    as empty. With ``multi_label="sets"`` the label is a set (:mod:`tailtune.data.labelsets`).
+    With ``rules.hierarchy`` the label columns are levels of a path: empty cells after the last
+    filled level end the path early (an empty cell before a filled one is still an empty label),
+    and a cell that is one of ``missing_levels`` (CFPB writes an absent Sub-issue as ``None``)
+    counts as empty. With ``multi_label="sets"`` the label is a set
+    (:mod:`tailtune.data.labelsets`).
     """
-    missing = {str(m) for m in missing_levels} if hierarchy else set()
+    texts, labels, id_column, names = rules.texts, rules.labels, rules.id_column, rules.names
+    text_sep, label_sep, ml_sep = rules.text_sep, rules.label_sep, rules.ml_sep
+    multi_label, hierarchy = rules.multi_label, rules.hierarchy
+    missing = {str(m) for m in rules.missing_levels} if hierarchy else set()
     if multi_label == "sets":
-        return _set_rows(
-            path, table, prefix, texts, labels, id_column, names, text_sep, ml_sep,
-            label_format, keep_empty_set,
-        )  # fmt: skip
+        return _set_rows(path, table, prefix, rules)
     feats = table.features or {}
     label_lists = [[_label_parts(v, ml_sep) for v in table.values[c]] for c in labels]
     label_lists = [
@@ -56,6 +66,8 @@ def to_frame(
         rid = str(table.values[id_column][i]) if id_column else f"{prefix}:{line}"
         text = text_sep.join(t for t in (_as_text(table.values[c][i]) for c in texts) if t.strip())
         per_col = [ll[i] for ll in label_lists]
+        if hierarchy and len(per_col) == 1 and len(per_col[0]) == 1:
+            per_col = [_path_cell(per_col[0][0], label_sep, missing)]
         if missing:
             per_col = [[] if len(p) == 1 and p[0].strip() in missing else p for p in per_col]
         while hierarchy and len(per_col) > 1 and not per_col[-1]:
@@ -84,11 +96,13 @@ def to_frame(
     return frame, pd.DataFrame(gone, columns=["id", "line", "file", "reason"])
 
 
-def _set_rows(path, table, prefix, texts, labels, id_column, names, text_sep, sep, fmt, keep):
+def _set_rows(path, table, prefix, rules: RowRules):
     """Rows whose label is a set, joined into the frame's set string (labelsets.join_set)."""
     from tailtune.data.labelsets import cell_labels, column_flag, join_set
 
-    names = names or _feature_names((table.features or {}).get(labels[0]))
+    texts, labels, id_column, text_sep = rules.texts, rules.labels, rules.id_column, rules.text_sep
+    sep, fmt, keep = rules.ml_sep, rules.label_format, rules.keep_empty_set
+    names = rules.names or _feature_names((table.features or {}).get(labels[0]))
     joiner = sep or ","
     rows, gone = [], []
     for i, line in enumerate(table.lines):
@@ -124,6 +138,24 @@ def _as_text(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return str(value)
+
+
+def _path_cell(cell: str, sep: str, missing: set[str]) -> list[str]:
+    """A path written in one cell (``"A > B > C"``), as the one-column form of level columns:
+    empty or ``missing`` levels after the last filled one end the path early (``"A > "``, read
+    with the cell's outer spaces gone as ``"A >"``, is ``"A"``); an empty level before a filled
+    one makes the label empty (``[]``: the row is removed and listed with its line)."""
+    text = cell.strip()
+    head, tail = sep.lstrip(), sep.rstrip()
+    if tail and text.endswith(tail):
+        text = text[: -len(tail)] + sep
+    if head and text.startswith(head):
+        text = sep + text[len(head) :]
+    parts = [p.strip() for p in text.split(sep)]
+    parts = ["" if p in missing else p for p in parts]
+    while parts and not parts[-1]:
+        parts.pop()
+    return [sep.join(parts)] if parts and all(parts) else []
 
 
 def _label_parts(value: Any, sep: str | None) -> list[str]:

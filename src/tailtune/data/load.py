@@ -95,6 +95,10 @@ def load_table(
     labels = [label_columns] if isinstance(label_columns, str) else list(label_columns)
     names = _read_label_names(Path(label_names), encoding) if label_names else None
     prefixes = _id_prefixes(paths)
+    rules = _rows.RowRules(
+        texts, labels, id_column, names, text_separator, label_separator, multi_label_separator,
+        multi_label, hierarchy, missing_levels, label_format, keep_empty_set,
+    )  # fmt: skip
     frames, removed, files = [], [], []
     for p, skip, prefix in zip(paths, skips, prefixes, strict=False):
         if format == "hub":  # a name on the Hub, not a path
@@ -104,23 +108,7 @@ def load_table(
         else:
             fmt = resolve_format(p, format, _FORMATS)
             table = _read(p, fmt, texts, labels, id_column, column_names, skip, encoding, split)
-        frame, gone = _rows.to_frame(
-            p,
-            table,
-            prefix,
-            texts,
-            labels,
-            id_column,
-            names,
-            text_separator,
-            label_separator,
-            multi_label_separator,
-            multi_label,
-            hierarchy,
-            missing_levels,
-            label_format,
-            keep_empty_set,
-        )
+        frame, gone = _rows.to_frame(p, table, prefix, rules)
         frames.append(frame)
         removed.append(gone)
         files.append(
@@ -157,19 +145,10 @@ def load_line_aligned(
     text_path, label_path = Path(text_file), Path(label_file)
     table = _read_lines_pair(text_path, label_path, encoding)
     prefix = name or text_path.stem
-    frame, gone = _rows.to_frame(
-        text_path,
-        table,
-        prefix,
-        ["text"],
-        ["label"],
-        None,
-        None,
-        "\n",
-        " | ",
-        multi_label_separator,
-        multi_label,
+    rules = _rows.RowRules(
+        ["text"], ["label"], ml_sep=multi_label_separator, multi_label=multi_label
     )
+    frame, gone = _rows.to_frame(text_path, table, prefix, rules)
     sets_sep = (multi_label_separator or DEFAULT_SET_SEPARATOR) if multi_label == "sets" else None
     _check_classes([label_path], frame, ["label"], min_classes, sets_sep)
     report = {

@@ -11,7 +11,8 @@ Verdicts, checked in this order (the first that fits wins):
 - ``not-learning``  the loss sits within ``lnk_tol`` of ln K (a uniform guess over K classes), or
                     stays flat without ever going below ln(K - 1 + e) - 1, the lowest value
                     cross-entropy can take when fed probabilities instead of logits: the
-                    signature of softmax applied before cross-entropy.
+                    signature of softmax applied before cross-entropy. Not when the guards'
+                    figures put validation above chance (that is learning), nor on label sets.
 - ``undertrained``  one evaluation only, or validation loss still falling at the end.
 - ``data-starved``  validation loss rising past its minimum on a small training set (few batches
                     per epoch or few examples per class); macro F1 plateaus early — "tempered
@@ -38,6 +39,7 @@ import pandas as pd
 
 from tailtune.errors import DataError
 from tailtune.evaluation.compare import compare_runs, comparison_split
+from tailtune.evaluation.set_runs import set_separator
 from tailtune.evaluation.splits import pick_split, split_model, split_name
 from tailtune.guards import Finding, check_history, first_finding, prior_entropy
 from tailtune.runs import Run, is_run_dir, read_run
@@ -67,6 +69,10 @@ NEXT_STEP = {
     "well-trained": "Keep this schedule; improve the tail with the objective (sqrt-inverse "
     "weights, logit adjustment) and compare against the noise floor.",
 }
+
+# the causes a guard gives for validation at chance: one at a time, the whole curve decides (a
+# run that learned nothing for a while and then memorised its rows has memorised them)
+AT_CHANCE = ("not-learning", "identifier-labels", "labels-unrelated")
 
 _LOG_COLUMNS = ("epoch", "train_loss", "val_loss", "accuracy", "macro_f1")
 
@@ -104,6 +110,7 @@ def diagnose_history(
     starved_per_class: float = 50,
     train_counts: dict | None = None,
     recorded: list[dict] | None = None,
+    label_sets: bool = False,
 ) -> Diagnosis:
     """Classify a history (one row per evaluation) into a verdict; see the module docstring.
 
@@ -116,7 +123,9 @@ def diagnose_history(
     per epoch (e.g. 157 against 1,808 for a full-size run) or fewer than ``starved_per_class`` examples per
     class on average; without it, a curve-only reading says overtrained and the next step says so.
     ``train_counts`` (class -> training rows) gives the guards the prior entropy; ``recorded``
-    adds the findings a run recorded while training (metrics.json ``guards``).
+    adds the findings a run recorded while training (metrics.json ``guards``). ``label_sets``:
+    a run on label sets (binary cross-entropy per label), read by the guards alone: the ln K
+    and softmax-floor readings belong to single-label cross-entropy.
     """
     h = _frame(history)
     x = "epoch" if "epoch" in h and h["epoch"].notna().all() else "step"
@@ -147,7 +156,8 @@ def diagnose_history(
     if bad:
         ev["non_finite"] = bad[:5]
         return done("unstable", None, f"{bad[0][0]} is {h[bad[0][0]].iloc[0]} at {x} {bad[0][1]}")
-    flagged = _guarded(h, ev, n_classes, train_counts, recorded)
+    flagged = _guarded(h, ev, n_classes, None if label_sets else train_counts, recorded,
+                       label_sets)  # fmt: skip
     if flagged is not None:
         return flagged
     spike = _spike(h["train_loss"].dropna().tolist()) if "train_loss" in h else None
@@ -162,7 +172,9 @@ def diagnose_history(
     ref = "train_loss" if "train_loss" in losses else "val_loss"
     curve = h[ref].dropna().astype(float)
     first, last_loss = float(curve.iloc[0]), float(curve.iloc[-1])
-    if n_classes and n_classes > 1:
+    # validation measurably above chance (the guards' bootstrap figures) is learning, whatever
+    # the training loss's distance to ln K says (one epoch's mean from random weights sits there)
+    if n_classes and n_classes > 1 and not label_sets and not _above_chance(h):
         lnk, floor = math.log(n_classes), softmax_ce_floor(n_classes)
         ev.update(ln_k=round(lnk, 4), softmax_ce_floor=round(floor, 4))
         ev["last_" + ref] = round(last_loss, 4)
@@ -173,7 +185,7 @@ def diagnose_history(
         if len(curve) > 1 and float(curve.min()) >= floor and step <= lnk_tol:
             return done("not-learning", None, f"{ref} flat at {last_loss:.3f}, never below "
                         f"{floor:.3f}, the lowest loss cross-entropy reaches on probabilities")  # fmt: skip
-    if len(curve) >= 3 and abs(first - last_loss) <= lnk_tol * first:
+    if len(curve) >= 3 and abs(first - last_loss) <= lnk_tol * first and not _above_chance(h):
         ev["relative_change"] = round((first - last_loss) / first, 4)
         return done("not-learning", None, f"{ref} flat: {first:.3f} → {last_loss:.3f}")
 
@@ -208,24 +220,38 @@ def diagnose_history(
     )  # fmt: skip
 
 
-def _guarded(h, ev, n_classes, train_counts, recorded) -> Diagnosis | None:
-    """The guard verdict when a guard fired: the first finding by rank, every finding kept."""
+def _guarded(h, ev, n_classes, train_counts, recorded, label_sets=False) -> Diagnosis | None:
+    """The guard verdict when a guard fired: the first finding by rank, every finding kept.
+    The curve is read as a finished one (``final``): no verdict waits for a trend."""
     found = {f["guard"]: Finding.from_dict(f) for f in recorded or []}
     if n_classes and n_classes > 1:
         rows = h.where(h.notna(), None).to_dict("records")
         prior = prior_entropy(train_counts) if train_counts else None
         for f in check_history(rows, n_classes=n_classes, prior_entropy=prior,
-                               train_counts=train_counts):  # fmt: skip
+                               train_counts=train_counts, final=True):  # fmt: skip
+            if f.guard in AT_CHANCE and not (f.guard == "labels-unrelated"
+                                             and "identifier-labels" in found):  # fmt: skip
+                # the whole curve says why validation is at chance (identifier-like labels
+                # are memorised labels named more precisely, from the class counts)
+                found = {g: x for g, x in found.items() if g not in AT_CHANCE}
             found.setdefault(f.guard, f)
     first = first_finding(list(found.values()))
     if first is None:
         return None
-    if n_classes and n_classes > 1:
+    if n_classes and n_classes > 1 and not label_sets:
         ev.update(ln_k=round(math.log(n_classes), 4),
                   softmax_ce_floor=round(softmax_ce_floor(n_classes), 4))  # fmt: skip
     ev.update({f"guard_{k}": v for k, v in first.evidence.items()})
     return Diagnosis(first.guard, ev, first.what_to_do, None, [first.cause],
                      guards=[f.to_dict() for f in found.values()])  # fmt: skip
+
+
+def _above_chance(h: pd.DataFrame) -> bool:
+    """The last evaluation's macro F1 interval lies above the chance figure."""
+    if not {"macro_f1_low", "chance_macro_f1"} <= set(h.columns):
+        return False
+    low, chance = h["macro_f1_low"].iloc[-1], h["chance_macro_f1"].iloc[-1]
+    return bool(pd.notna(low) and pd.notna(chance) and low > chance)
 
 
 def softmax_ce_floor(n_classes: int) -> float:
@@ -285,6 +311,7 @@ def diagnose_run(run: Run | str | Path, *, split: str | None = None, **kwargs) -
     kwargs.setdefault("train_size", run.metrics.get("train_size"))
     kwargs.setdefault("train_counts", run.labels.get("train_counts"))
     kwargs.setdefault("recorded", run.metrics.get("guards"))
+    kwargs.setdefault("label_sets", set_separator(run) is not None)
     diagnosis = diagnose_history(run.history, **kwargs)
     diagnosis.best_at = _kept_at(run, diagnosis.evidence.get("x", "step"))
     diagnosis.curves = "validation curves of the selection phase (history.jsonl)"

@@ -177,25 +177,15 @@ def path_errors(gold: Sequence[Path], pred: Sequence[Path], levels: Sequence[str
     }
 
 
-def hierarchy_metrics(
-    gold: Sequence[Path],
-    pred: Sequence[Path],
-    levels: Sequence[str],
-    *,
-    train: Sequence[Path] | None = None,
-    head_min: int | None = None,
-    tail_max: int | None = None,
-    separator: str = " | ",
-) -> dict:
-    """``{"levels": level_metrics, "hierarchical": hierarchical_prf, "errors": path_errors}``."""
+def hierarchy_metrics(gold: Sequence[Path], pred: Sequence[Path], levels: Sequence[str], **options):
+    """``{"levels": level_metrics, "hierarchical": hierarchical_prf, "errors": path_errors}``;
+    ``options`` are :func:`level_metrics`' (``train``, ``head_min``, ``tail_max``,
+    ``separator``), the only part that takes any."""
     return {
-        "levels": level_metrics(
-            gold, pred, levels, train=train, head_min=head_min, tail_max=tail_max,
-            separator=separator,
-        ),
+        "levels": level_metrics(gold, pred, levels, **options),
         "hierarchical": hierarchical_prf(gold, pred),
         "errors": path_errors(gold, pred, levels),
-    }  # fmt: skip
+    }
 
 
 def _common(a: Sequence[str], b: Sequence[str]) -> int:

@@ -15,7 +15,7 @@ import numpy as np
 
 from tailtune.errors import TailtuneError
 
-__all__ = ["Source", "open_run", "posthoc", "reference_proba"]
+__all__ = ["Source", "check_long_text", "open_run", "posthoc", "reference_proba", "stage_source"]
 
 
 @dataclass
@@ -30,6 +30,7 @@ class Source:
     val_texts: list[str] = field(repr=False)
     long_text: str = "truncate"  # how the model reads a text longer than max_length
     decision: dict | None = None  # a hierarchy's decision rule (PathDecision.to_dict())
+    top_down: bool = False  # a top-down hierarchy: ``backend`` holds one classifier per stage
 
 
 def open_run(run_path: str | Path, device: str = "cpu") -> Source:
@@ -43,10 +44,12 @@ def open_run(run_path: str | Path, device: str = "cpu") -> Source:
         raise TailtuneError(f"{run.path}: the run has no saved model (model/backend.json)")
     _quiet()
     backend = load_backend(model_dir)
-    decision = _path_decision(backend)
-    if decision is not None:  # a flat hierarchical model: export its one model over leaf paths
+    decision = getattr(backend, "path_decision_", None)
+    top_down = decision is not None and getattr(backend, "model_", None) is None
+    if decision is not None and not top_down:  # flat: export its one model over leaf paths
         backend = backend.model_
-    _to_cpu(backend, device)
+    if not top_down:  # a top-down model's stages are moved one by one (stage_source)
+        _to_cpu(backend, device)
     val = run.split_predictions("val")
     texts = [str(t) for t in val["text"].tolist()] if len(val) else []
     return Source(
@@ -56,23 +59,43 @@ def open_run(run_path: str | Path, device: str = "cpu") -> Source:
         classes=[str(c) for c in backend.classes_],
         max_length=getattr(backend, "max_length", None),
         val_texts=texts,
-        long_text=getattr(getattr(backend, "window", None), "long_text", "truncate"),
-        decision=decision,
+        long_text=_long_text(backend),
+        decision=None if decision is None else decision.to_dict(),
+        top_down=top_down,
     )
 
 
-def _path_decision(backend) -> dict | None:
-    """The decision rule of a hierarchical model (exported beside its leaf probabilities), or
-    None; a top-down model is refused in one line (several classifiers, no single graph)."""
-    decision = getattr(backend, "path_decision_", None)
-    if decision is None:
-        return None
-    if getattr(backend, "model_", None) is None:
+def stage_source(source: Source, stage, fmt: str, device: str = "cpu") -> Source:
+    """One stage of a top-down model, opened for export like a run's own model: checked by the
+    format's writer against its own predictions on the run's validation texts."""
+    _to_cpu(stage, device)
+    out = Source(
+        run_path=source.run_path,
+        backend=stage,
+        kind=str(stage.name),
+        classes=[str(c) for c in stage.classes_],
+        max_length=getattr(stage, "max_length", None),
+        val_texts=source.val_texts,
+        long_text=_long_text(stage),
+    )
+    check_long_text(out, fmt)
+    return out
+
+
+def check_long_text(source: Source, fmt: str) -> None:
+    """An hf or onnx model reads one window of ``max_length`` tokens: a run that reads long
+    texts in several windows is refused (it would disagree with ``tailtune predict``)."""
+    if fmt in ("hf", "onnx") and source.long_text != "truncate":
         raise TailtuneError(
-            "export: a top-down hierarchical model chooses among several classifiers; serve the "
-            "run with tailtune serve, or train model.hierarchy.strategy: flat to export it"
+            f"export: --format {fmt}: the run reads long texts as model.long_text="
+            f"{source.long_text}, and an exported {fmt} model reads one window of "
+            f"{source.max_length} tokens, so it would disagree with tailtune predict on long "
+            "texts; serve the run with tailtune serve, or train with model.long_text=truncate"
         )
-    return decision.to_dict()
+
+
+def _long_text(backend) -> str:
+    return getattr(getattr(backend, "window", None), "long_text", "truncate")
 
 
 def posthoc(backend) -> tuple[float, float, np.ndarray | None]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from tailtune.errors import TailtuneError
 from tailtune.export._files import check_out_dir, staged_dir, write_export_json
-from tailtune.export._source import open_run
+from tailtune.export._source import check_long_text, open_run
 from tailtune.export.card import write_card
 
 __all__ = ["FORMATS", "QUANTIZE", "export_run"]
@@ -47,13 +47,7 @@ def export_run(
     check_out_dir(out_dir, run_path, force)
     started = time.perf_counter()
     source = open_run(run_path)
-    if fmt in ("hf", "onnx") and source.long_text != "truncate":
-        raise TailtuneError(
-            f"export: --format {fmt}: the run reads long texts as model.long_text="
-            f"{source.long_text}, and an exported {fmt} model reads one window of "
-            f"{source.max_length} tokens, so it would disagree with tailtune predict on long "
-            "texts; serve the run with tailtune serve, or train with model.long_text=truncate"
-        )
+    check_long_text(source, fmt)
     report: dict[str, Any] = {
         "format": fmt,
         "run": str(source.run_path),
@@ -66,7 +60,12 @@ def export_run(
         # back-off) turns them into the path, each level's probability and the answer
         report["decision"] = source.decision
     with staged_dir(out_dir, force) as folder:
-        if fmt == "hf":
+        if source.top_down:  # a folder per stage, hierarchy.json and the decoder
+            from tailtune.export.topdown import export_top_down
+
+            report["top_down"] = export_top_down(source, fmt, folder, quantize)
+            report["agreement"] = report["top_down"].pop("agreement")
+        elif fmt == "hf":
             from tailtune.export.hf import export_hf
 
             report["hf"] = export_hf(source, folder)
@@ -82,7 +81,7 @@ def export_run(
             report["onnx"], reference = export_onnx(source, folder, quantize)
             write_export_json(folder, report)  # the runtime reads labels and lengths from it
             report["agreement"] = check_agreement(folder, reference, source.val_texts, quantize)
-        write_card(folder, source.run_path, fmt)  # README.md: the HF model card
+        write_card(folder, source.run_path, fmt, top_down=source.top_down)  # README.md
         report["files"] = sorted({p.name for p in folder.iterdir()} | {"export.json"})
         report["export_s"] = round(time.perf_counter() - started, 2)
         write_export_json(folder, report)

@@ -37,15 +37,20 @@ USAGE = {
                 'file="{where}/pipeline.skops"))\n'
                 'pipe.predict(["my card was charged twice"])'),
 }  # fmt: skip
+TOP_DOWN_USAGE = ('import sys; sys.path.insert(0, "{where}")\n'
+                  'import hierarchy_runtime  # numpy + the stages\' runtime, no tailtune\n'
+                  'model = hierarchy_runtime.load("{where}")\n'
+                  'model.predict(["my card was charged twice"])  # path, answer, level_proba')  # fmt: skip
 
 
-def write_card(folder: str | Path, run_path: str | Path, fmt: str) -> Path:
-    """Write ``README.md`` for the export of ``run_path`` as ``fmt`` into ``folder``."""
+def write_card(folder: str | Path, run_path: str | Path, fmt: str, top_down: bool = False) -> Path:
+    """Write ``README.md`` for the export of ``run_path`` as ``fmt`` into ``folder``
+    (``top_down``: a folder per stage, read through its ``hierarchy_runtime.py``)."""
     path = Path(folder) / CARD
-    return write_text(path, model_card(read_run(run_path), fmt))
+    return write_text(path, model_card(read_run(run_path), fmt, top_down=top_down))
 
 
-def model_card(run: Run, fmt: str, where: str = ".") -> str:
+def model_card(run: Run, fmt: str, where: str = ".", top_down: bool = False) -> str:
     """The card's text (metadata block and body) for ``run`` exported as ``fmt``."""
     figures = _figures(run)
     meta = _metadata(run, fmt, figures)
@@ -57,7 +62,7 @@ def model_card(run: Run, fmt: str, where: str = ".") -> str:
         *_results(run, figures),
         *_labels(run),
         *_data(run),
-        *_use(run, fmt, where),
+        *_use(run, fmt, where, top_down),
         *_limits(run, figures),
         *_provenance(run),
     ]
@@ -197,14 +202,15 @@ def _data(run: Run) -> list[str]:
     return [*out, ""]
 
 
-def _use(run: Run, fmt: str, where: str) -> list[str]:
+def _use(run: Run, fmt: str, where: str, top_down: bool = False) -> list[str]:
+    usage = TOP_DOWN_USAGE if top_down else USAGE.get(fmt, "")
     return [
         "## Intended use", "",
         "Routing and triage of texts like the training data, into the labels above, with the "
         "per-tier figures read before trusting a rare class: a tail class with a low F1 is often "
         "predicted wrongly. Not for texts of another domain or language, nor for labels it never "
         "saw (it always answers one of the classes above).", "",
-        "```python", USAGE.get(fmt, "").format(where=where), "```", "",
+        "```python", usage.format(where=where), "```", "",
     ]  # fmt: skip
 
 

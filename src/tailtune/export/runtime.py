@@ -6,16 +6,26 @@ An export folder holds ``model.onnx`` (inputs ``input_ids`` and ``attention_mask
 decide), ``tokenizer.json`` (the 🤗 tokenizers file) and ``export.json`` (labels, ``max_length``,
 the pad id, a label-set rule). :class:`OnnxClassifier` is the whole inference path, and what
 ``tailtune serve`` runs for an ONNX folder.
+
+This file needs only numpy, ONNX Runtime and tokenizers: a top-down hierarchical export ships a
+copy of it (``tailtune_onnx.py``) that runs its stages where tailtune is not installed.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 
-from tailtune._extras import require
-from tailtune.export._files import read_export_json
+try:  # inside tailtune: a missing runtime is one line naming the extra to install
+    from tailtune._extras import require
+except ImportError:  # the copy an export ships, run without tailtune
+    from importlib import import_module
+
+    def require(module: str, purpose: str = ""):
+        return import_module(module)
+
 
 __all__ = ["OnnxClassifier"]
 
@@ -27,7 +37,7 @@ class OnnxClassifier:
         ort = require("onnxruntime", "ONNX inference")
         tokenizers = require("tokenizers", "ONNX inference")
         self.folder = Path(folder)
-        meta = read_export_json(self.folder)
+        meta = _export_json(self.folder)
         if meta.get("format") != "onnx":
             raise ValueError(f"{self.folder}: export.json says format {meta.get('format')!r}")
         self.meta = meta
@@ -100,3 +110,11 @@ class OnnxClassifier:
         rows = self.indicator(texts) if len(out) else []
         out[:] = [tuple(str(c) for c in self.classes_[np.flatnonzero(r)]) for r in rows]
         return out
+
+
+def _export_json(folder: Path) -> dict:
+    """The folder's ``export.json`` (labels, lengths, the pad id)."""
+    path = folder / "export.json"
+    if not path.is_file():
+        raise ValueError(f"{folder}: no export.json (not a tailtune export folder)")
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -3,15 +3,29 @@
 Every threshold is a figure of the data (see :mod:`tailtune.guards.reference`):
 
 - divergence: a training loss above 2·ln K (twice the loss of a uniform guess: confidently
-  wrong), or one that rose more than ln K / 2 nats above its running minimum;
+  wrong) at an evaluation after the first (the first one's mean includes the steps from random
+  weights, where a high learning rate may overshoot and recover), or one that rose more than
+  ln K / 2 nats above its running minimum;
 - not-learning: after a full epoch, the training loss is not 2% below the prior-predictor loss
-  H(π) (measured on the training batches when the history has it), or validation is at chance
-  while the training loss is not 10% below H(π); either only once the training loss no longer
-  falls (by 2% from one evaluation to the next);
-- labels-unrelated: validation at chance (the bootstrap interval of macro F1 reaches the chance
-  figure) while the training loss fell 10% or more below H(π): the model memorises labels it
-  cannot predict, as networks do on random labels (Zhang et al. 2017, "Understanding deep
-  learning requires rethinking generalization");
+  H(π) (measured on the training batches when the history has it) and no longer falls (by 2%
+  from one evaluation to the next); or validation is at chance without the memorising below,
+  once the training loss no longer falls or training has ended (``final``). At chance: on the
+  last two evaluations the bootstrap interval of macro F1 reaches the chance figure and the
+  validation loss is not two standard errors below the prior predictor's on the same rows;
+- labels-unrelated: validation at chance while the model fits its training rows better than it
+  predicts validation rows, both measured against the prior predictor on the same rows: the
+  training gain H(π) − train loss exceeds the validation gain (prior loss − loss on the
+  validation rows) by more than three standard errors of the validation gain (two standard
+  errors of the difference even when training has no more rows than validation). The model
+  memorises labels it cannot predict, as networks do on random labels (Zhang et al. 2017,
+  "Understanding deep learning requires rethinking generalization"). The gap is the evidence,
+  whatever the trend, so it fires as soon as it shows. The training loss is a mean over the
+  epoch while the model improves, so a model that generalises shows a training loss above its
+  end-of-epoch validation loss: the gap only opens on rows the model remembers. A training
+  loss 10% below H(π) at chance says the same without the gap (small validation sets, older
+  runs and plain logs without the validation reference); once training has ended, any training
+  loss below H(π) by more than the 2% a flat loss wanders does (the loss fell below the prior
+  on rows it saw before, and nothing of it reaches validation);
 - identifier-labels: the same, on a label whose classes have a median of 3 training rows or
   fewer: the label names rows (an id), not something the text says;
 - collapsed: on the last two evaluations, 90% of the predictions fall in fewer classes than a
@@ -19,7 +33,8 @@ Every threshold is a figure of the data (see :mod:`tailtune.guards.reference`):
   and the most predicted class gets at least twice its share of the prior and is not the
   prior's unique majority class: predicting the majority class for every row is what a model
   that learned nothing does under cross-entropy (the at-chance guards name its cause); piling
-  onto another class is a collapse (class weights, a sampler, a bias).
+  onto another class is a collapse (class weights, a sampler, a bias). On label sets the same
+  rule reads sets of labels (the empty set included; :mod:`tailtune.guards.sets`).
 
 Nothing fires before the second evaluation: one point is no trend.
 """
@@ -50,17 +65,20 @@ WHAT_TO_DO = {
     "and check the sampler; compare predicted and gold class counts with `tailtune errors`.",
 }
 
-UNRELATED_DROP = 0.10  # the training loss fell this share below H(π): it learned something
+UNRELATED_DROP = 0.10  # without a validation reference: the training loss this far below H(π)
+GAP_SE = 3.0  # standard errors of the validation gain the memorising gap must exceed
+CHANCE_SE = 2.0  # a validation loss this many standard errors below the prior's: not chance
 FLAT_DROP = 0.02  # not this share below H(π): it learned nothing
 ID_ROWS = 3  # median training rows per class of an identifier-like label
 
 
 def check_history(history, *, n_classes: int, prior_entropy: float | None = None,
-                  train_counts=None) -> list[Finding]:  # fmt: skip
+                  train_counts=None, final: bool = False) -> list[Finding]:  # fmt: skip
     """Every guard finding on ``history`` (one per guard, the earliest evaluation it shows on).
 
     ``prior_entropy`` stands in for a record's measured ``prior_loss``; ``train_counts`` (class
-    -> training rows) lets an identifier-like label be told apart from unrelated labels.
+    -> training rows) lets an identifier-like label be told apart from unrelated labels;
+    ``final``: training has ended, so a verdict that waits for the trend is given now.
     """
     rows = [r for r in history if _finite(r.get("train_loss")) or _finite(r.get("val_loss"))]
     if len(rows) < 2 or not n_classes or n_classes < 2:
@@ -69,9 +87,13 @@ def check_history(history, *, n_classes: int, prior_entropy: float | None = None
     if found:  # a diverged run explains everything else it shows
         return found
     # the most specific cause first: a flat loss, then a collapse (which puts a small label
-    # set at chance too), then what being at chance means given the training loss
-    for finding in (_flat(rows, prior_entropy), _collapsed(rows),
-                    _at_chance_cause(rows, prior_entropy, train_counts)):  # fmt: skip
+    # set at chance too), then what being at chance means given the training loss; a flat
+    # training loss on memorised rows is still memorising (labels-unrelated)
+    chance = _at_chance(rows)
+    memorised = _memorised(rows[-1], prior_entropy, final) if chance else None
+    for finding in (None if memorised else _flat(rows, prior_entropy), _collapsed(rows),
+                    _at_chance_cause(rows, prior_entropy, train_counts, chance, memorised,
+                                     final)):  # fmt: skip
         if finding is not None:
             return [finding]
     return []
@@ -79,12 +101,14 @@ def check_history(history, *, n_classes: int, prior_entropy: float | None = None
 
 def _divergence(rows, n_classes) -> Finding | None:
     running = math.inf
-    for r in rows:
+    for i, r in enumerate(rows):
         loss = r.get("train_loss")
         if not _finite(loss):
             continue
         uniform = r.get("uniform_loss") or ln_k(n_classes)
-        if loss > 2 * uniform:
+        # the first evaluation's mean covers the steps from random weights: a start far above
+        # the uniform loss that is gone by the next evaluation is a transient, not a divergence
+        if i > 0 and loss > 2 * uniform:
             return _finding("divergence", "the training loss is far above the loss of a uniform "
                             "guess: the model is confidently wrong", r,
                             train_loss=loss, uniform_loss=uniform, limit=2 * uniform)  # fmt: skip
@@ -107,8 +131,8 @@ def _flat(rows, prior_entropy) -> Finding | None:
     return None
 
 
-def _at_chance_cause(rows, prior_entropy, train_counts) -> Finding | None:
-    chance = _at_chance(rows)
+def _at_chance_cause(rows, prior_entropy, train_counts, chance, memorised,
+                     final) -> Finding | None:  # fmt: skip
     if chance is None:
         return None
     last = rows[-1]
@@ -116,13 +140,13 @@ def _at_chance_cause(rows, prior_entropy, train_counts) -> Finding | None:
     if not _finite(train) or not prior:
         return _finding("not-learning", "validation is indistinguishable from chance", last,
                         **chance)  # fmt: skip
-    if train >= (1 - UNRELATED_DROP) * prior:
-        if _falling(rows):
+    if memorised is None:
+        if train < (1 - FLAT_DROP) * prior or (_falling(rows) and not final):
             return None  # memorising or learning: the next evaluations tell
         return _finding("not-learning", "validation is indistinguishable from chance and the "
-                        "training loss barely fell: nothing this model learns from the texts "
-                        "predicts these labels", last, train_loss=train, prior_loss=prior,
-                        **chance)  # fmt: skip
+                        "training loss is not below the prior predictor's: nothing this model "
+                        "learns from the texts predicts these labels", last,
+                        train_loss=train, prior_loss=prior, **chance)  # fmt: skip
     rows_per_class = median(train_counts.values()) if train_counts else None
     if rows_per_class is not None and rows_per_class <= ID_ROWS:
         return _finding("identifier-labels", "the label looks like an identifier: its classes "
@@ -130,21 +154,48 @@ def _at_chance_cause(rows, prior_entropy, train_counts) -> Finding | None:
                         "chance", last,
                         median_rows_per_class=rows_per_class, n_classes=len(train_counts),
                         **chance)  # fmt: skip
-    return _finding("labels-unrelated", "the training loss falls while validation stays at "
-                    "chance: labels are memorised, not predicted from the text", last,
-                    train_loss=train, prior_loss=prior, **chance)  # fmt: skip
+    return _finding("labels-unrelated", "the model fits its training rows while validation "
+                    "stays at chance: labels are memorised, not predicted from the text", last,
+                    **memorised, **chance)  # fmt: skip
+
+
+def _memorised(last: dict, prior_entropy, final: bool) -> dict | None:
+    """Evidence that the model fits its training rows but not validation rows: the gap
+    between its gains over the prior predictor on each (module docstring), or a training
+    loss well below H(π) (10%; once training has ended, below it by more than the 2% a flat
+    loss wanders); None without it."""
+    train, prior = last.get("train_loss"), last.get("prior_loss") or prior_entropy
+    if not _finite(train) or not prior:
+        return None
+    evidence = {"train_loss": train, "prior_loss": prior}
+    val, val_prior, se = (last.get(k) for k in ("val_loss", "val_prior_loss", "val_gain_se"))
+    gap_shown = False
+    if all(_finite(v) for v in (val, val_prior, se)):
+        gap = (prior - train) - (val_prior - val)
+        gap_shown = gap > GAP_SE * se
+        evidence.update(val_loss=val, val_prior_loss=val_prior, gap=gap, gap_limit=GAP_SE * se)
+    below = train < (1 - (FLAT_DROP if final else UNRELATED_DROP)) * prior
+    return evidence if gap_shown or below else None
 
 
 def _at_chance(rows) -> dict | None:
-    """Evidence when the last two evaluations are both indistinguishable from chance."""
+    """Evidence when the last two evaluations are both indistinguishable from chance: the
+    macro F1 interval reaches the chance figure and, where the history has the reference, the
+    validation loss is not below the prior predictor's by two standard errors (a model whose
+    probabilities beat the prior on unseen rows learned something from the texts)."""
     tail = rows[-2:]
     if not all("macro_f1_low" in r and "chance_macro_f1" in r for r in tail):
         return None
-    if any(r["macro_f1_low"] > r["chance_macro_f1"] for r in tail):
+    if any(r["macro_f1_low"] > r["chance_macro_f1"] or _beats_prior(r) for r in tail):
         return None
     last = tail[-1]
     return {"val_macro_f1": last.get("macro_f1"), "macro_f1_low": last["macro_f1_low"],
             "chance_macro_f1": last["chance_macro_f1"]}  # fmt: skip
+
+
+def _beats_prior(r: dict) -> bool:
+    val, val_prior, se = (r.get(k) for k in ("val_loss", "val_prior_loss", "val_gain_se"))
+    return all(_finite(v) for v in (val, val_prior, se)) and val_prior - val > CHANCE_SE * se
 
 
 def _collapsed(rows) -> Finding | None:

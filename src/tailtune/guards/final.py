@@ -1,17 +1,20 @@
 """Guards on a fitted model's predictions, for models without a training curve (linear
 backends): collapsed, and at chance with its cause read from how well the model fits its own
-training rows (fits them: labels memorised, not predicted; does not: not learning)."""
+training rows (fits them: labels memorised, not predicted; does not: not learning). Label
+sets get the same reading with the set figures of :mod:`tailtune.guards.sets`."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from tailtune.evaluation.metrics import compute_metrics
+from tailtune.evaluation.set_metrics import resampled_set_scores
 from tailtune.guards.curve import _at_chance, _collapsed, _finding
 from tailtune.guards.finding import Finding
 from tailtune.guards.reference import evaluation_figures
+from tailtune.guards.sets import set_evaluation_figures
 
-__all__ = ["check_predictions"]
+__all__ = ["check_predictions", "check_set_predictions"]
 
 ID_ROWS = 3
 
@@ -56,3 +59,33 @@ def _figures(gold, pred, train_counts: dict) -> dict:
     p = np.array([index[x] for x in pred])
     macro = compute_metrics(gold, pred)["macro_f1"]
     return {**evaluation_figures(g, p, prior / prior.sum()), "macro_f1": round(float(macro), 4)}
+
+
+def check_set_predictions(gold, pred, rates, train_fit=None, names=None) -> list[Finding]:
+    """Findings on validation label sets ``gold`` and predicted sets ``pred`` (0/1 matrices,
+    texts × labels); ``rates``: each label's training rate; ``train_fit`` as in
+    :func:`check_predictions`, returning the two matrices on the training rows."""
+    figures = _set_figures(gold, pred, rates, names)
+    rows = [figures, figures]
+    found = _collapsed(rows)
+    if found is not None:
+        return [found]
+    chance = _at_chance(rows)
+    if chance is None:
+        return []
+    fit = _set_figures(*train_fit(), rates, names) if train_fit is not None else None
+    if fit is None or fit["macro_f1_low"] <= fit["chance_macro_f1"]:
+        return [_finding("not-learning", "validation is indistinguishable from chance and the "
+                         "model does not fit its training sets either: nothing it learns from "
+                         "the texts predicts these labels", figures, **chance,
+                         train_macro_f1=(fit or {}).get("macro_f1"))]  # fmt: skip
+    return [_finding("labels-unrelated", "the model fits its training sets while validation "
+                     "stays at chance: labels are memorised, not predicted from the text",
+                     figures, train_macro_f1=fit["macro_f1"], **chance)]  # fmt: skip
+
+
+def _set_figures(gold, pred, rates, names) -> dict:
+    gold, pred = np.asarray(gold, dtype=bool), np.asarray(pred, dtype=bool)
+    macro = resampled_set_scores(gold, pred, np.arange(len(gold))[None, :])["macro_f1"][0]
+    figures = set_evaluation_figures(gold, pred, rates, names=names)
+    return {**figures, "macro_f1": round(float(macro), 4)}

@@ -105,11 +105,18 @@ def run_config_hash(config: Any) -> str:
     """Identity of a run: a hash of its resolved config (seed included) apart from ``runs_dir``.
 
     ``config`` is a :class:`tailtune.config.Config` or its dict (``config.yaml``); the storage
-    folder is left out so that moving a runs folder keeps its ids.
+    folder is left out so that moving a runs folder keeps its ids. A dict is read through
+    :func:`tailtune.config.config_from_dict` first, so a config.yaml written before a setting
+    existed (or without the sections its backend never reads) hashes as the same config with
+    that setting at its default; a dict the current schema refuses is hashed as it stands.
     """
-    if not isinstance(config, dict):
-        from tailtune.config import config_to_dict
+    from tailtune.config import config_from_dict, config_to_dict
+    from tailtune.errors import ConfigError
 
+    if isinstance(config, dict):
+        with contextlib.suppress(ConfigError, TypeError, ValueError):
+            config = config_from_dict(config)
+    if not isinstance(config, dict):
         config = config_to_dict(config)
     clean = {k: v for k, v in config.items() if k != "runs_dir"}
     text = json.dumps(clean, sort_keys=True, default=str)

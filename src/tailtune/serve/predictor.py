@@ -19,7 +19,7 @@ class Predictor:
 
     model: Any = field(repr=False)
     classes: list[str]
-    kind: str  # "run" (tailtune backend) or "onnx"
+    kind: str  # "run" (tailtune backend), or the export's format (onnx; any for a top-down one)
     source: str
     backend: str
     rule: Any = None
@@ -31,26 +31,34 @@ class Predictor:
 
 
 def load_predictor(path: str | Path, threads: int | None = None) -> Predictor:
-    """A run directory (its ``model/`` through ``load_backend``) or an ONNX export folder."""
+    """A run directory (its ``model/`` through ``load_backend``), an ONNX export folder, or a
+    top-down hierarchical export of any form (its stages through its ``hierarchy_runtime.py``)."""
     p = Path(path)
     if (p / "export.json").is_file():
         from tailtune.export._files import read_export_json
 
         meta = read_export_json(p)
-        if meta.get("format") != "onnx":
+        top_down = meta.get("top_down") is not None
+        if meta.get("format") != "onnx" and not top_down:
             raise TailtuneError(
                 f"{p}: a {meta.get('format')} export; serve its run, or an ONNX export"
             )
-        from tailtune.export.runtime import OnnxClassifier
+        if top_down:  # every stage through the decoder the export ships, as its users run it
+            from tailtune.export.topdown import load_shipped
 
-        model = OnnxClassifier(p, threads=threads)
+            model = load_shipped(p).load(p, threads=threads)
+        else:
+            from tailtune.export.runtime import OnnxClassifier
+
+            model = OnnxClassifier(p, threads=threads)
         decision = None
         if meta.get("decision") is not None:  # an export of a hierarchical run
             from tailtune.objectives.path_decision import PathDecision
 
             decision = PathDecision.from_dict(meta["decision"], f"{p}/export.json")
-        return Predictor(model, list(meta["classes"]), "onnx", str(p), str(meta["backend"]),
-                         rule=model.rule, decision=decision)  # fmt: skip
+        return Predictor(model, list(meta["classes"]), str(meta["format"]), str(p),
+                         str(meta["backend"]), rule=getattr(model, "rule", None),
+                         decision=decision)  # fmt: skip
     from tailtune.backends import load_backend
     from tailtune.runs import read_run
 

@@ -19,7 +19,7 @@ from tailtune.runs.index import ensure_index, index_run, mark_status, run_config
 from tailtune.sweep.prune import HistoryPruner
 from tailtune.sweep.spec import SweepSpec, base_config
 from tailtune.sweep.study import counted, open_study, settle_orphans, suggest, trial_dir_name
-from tailtune.sweep.trials import trial_base, trial_score, with_values
+from tailtune.sweep.trials import recorded_base_hashes, trial_base, trial_score, with_values
 
 __all__ = ["SweepResult", "run_sweep", "sweep_dir"]
 
@@ -64,7 +64,9 @@ def run_sweep(
     folder.mkdir(parents=True, exist_ok=True)
     storage = spec.storage or f"sqlite:///{(folder / 'study.db').resolve()}"
     raw_base = trial_base(base, spec.name)
-    study = open_study(spec, storage, spec.workers, run_config_hash(raw_base))
+    fields = [p.field for p in spec.params]
+    study = open_study(spec, storage, spec.workers, run_config_hash(raw_base),
+                       lambda: recorded_base_hashes(folder, raw_base, fields))  # fmt: skip
     db, rel = ensure_index(root), folder.name
 
     def tell_finished(trial, run_dir, pruned: bool) -> dict[str, Any]:

@@ -24,9 +24,15 @@ DRIVER_ATTR = "driver"  # "<host>:<pid>" of the sweep process that asked the tri
 SPACE_ATTR = "search_space"
 
 
-def open_study(spec: SweepSpec, storage: str, workers: int, base_hash: str = ""):
+def open_study(
+    spec: SweepSpec, storage: str, workers: int, base_hash: str = "", recorded=lambda: set()
+):
     """Create the study, or load the one of this name (its search space, metric and base
-    config, by ``base_hash``, must be unchanged: trials of two bases never mix)."""
+    config, by ``base_hash``, must be unchanged: trials of two bases never mix).
+
+    ``recorded`` gives the hashes of the base as the finished trials recorded it, read through
+    today's schema (:func:`tailtune.sweep.trials.recorded_base_hashes`): when the stored hash
+    differs only because tailtune gained settings since, the study is the same and resumes."""
     from tailtune._extras import require
 
     optuna = require("optuna", "tailtune sweep")
@@ -58,6 +64,9 @@ def open_study(spec: SweepSpec, storage: str, workers: int, base_hash: str = "")
             study.set_user_attr(key, value)
     else:
         changed = [k for k, v in own.items() if study.user_attrs.get(k) != v]
+        if changed == ["base_config"] and base_hash in recorded():
+            study.set_user_attr("base_config", base_hash)  # same base, settings added since
+            changed = []
         if changed:
             what = {SPACE_ATTR: "params", "metric": "metric", "base_config": "base config"}
             raise ConfigError(

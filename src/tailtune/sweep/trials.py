@@ -11,7 +11,7 @@ from tailtune.errors import DataError
 from tailtune.experiments.spec import set_field
 from tailtune.runs.reader import read_run
 
-__all__ = ["trial_base", "with_values", "trial_score"]
+__all__ = ["trial_base", "with_values", "trial_score", "recorded_base_hashes"]
 
 
 def trial_base(base: Config, name: str) -> dict[str, Any]:
@@ -35,6 +35,32 @@ def with_values(raw: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
         out = set_field(out, field, value)
     config_from_dict(out)
     return out
+
+
+def recorded_base_hashes(folder: Path, raw_base: dict[str, Any], fields: list[str]) -> set[str]:
+    """Hashes of the base config that the sweep's finished trials in ``folder`` ran on: each
+    trial's recorded config.yaml with the searched ``fields`` set back to ``raw_base``'s values.
+
+    A study stores only its base config's hash; when a newer tailtune adds settings, the same
+    base hashes differently (the new settings at their defaults). The trials' own records say
+    what the base was, read through today's schema, so a resume can tell "same base, newer
+    schema" from "another base"."""
+    from tailtune.runs.index import run_config_hash
+    from tailtune.runs.reader import is_run_dir
+
+    hashes = set()
+    for run_dir in sorted(Path(folder).glob("trial-*")):
+        if not is_run_dir(run_dir):
+            continue
+        recorded = read_run(run_dir).config
+        for field in fields:
+            node: Any = raw_base
+            for part in field.split("."):
+                node = node.get(part) if isinstance(node, dict) else None
+            recorded = set_field(recorded, field, node)
+        recorded["name"] = raw_base.get("name")
+        hashes.add(run_config_hash(recorded))
+    return hashes
 
 
 def trial_score(run_dir: str | Path, metric: str) -> dict[str, Any]:

@@ -185,8 +185,7 @@ def fit_classifier(
         lengths = [len(it["input_ids"]) for it in train_items]
     lengths = np.asarray(lengths if lengths is not None else np.ones(len(train_items)))
     sample_probs = None if s.sampler == "none" else _sample_probs(labels, s.sampler)
-    # the guards read single-label class indices; label sets (0/1 rows) train without them
-    watch = Watch(labels, sample_probs, num_classes) if np.ndim(labels) == 1 else None
+    watch = Watch(labels, sample_probs, num_classes)  # class indices or 0/1 label-set rows
 
     checkpointing = enable_checkpointing(model, s, log)
     optimizer = make_optimizer(model, s, head_prefixes, optimizer_cls)
@@ -256,6 +255,8 @@ def fit_classifier(
             if not state.history or state.history[-1]["step"] != state.step:
                 # the last step is always evaluated (max_steps, fractional epochs)
                 _evaluate_and_save(parts, state, score, len(batches), t0, show)
+            if not state.stop_requested:  # training ended: no guard waits for a trend now
+                _watch(parts, state, show, final=True)
     except KeyboardInterrupt:  # a second Ctrl-C, or no handler outside the main thread
         _stop(parts, state, signal.SIGINT, t0, log, save=signals.received is None)
 
@@ -322,7 +323,7 @@ def evaluate(
     metrics = metrics_fn(logits.numpy(), labels)
     scores.update({k: v for k, v in metrics.items() if isinstance(v, int | float)})
     if watch is not None:
-        scores.update(watch.figures(labels, logits.numpy()))
+        scores.update(watch.figures(labels, logits.numpy(), loss_fn, metrics.get("predicted")))
     return scores
 
 
@@ -418,13 +419,14 @@ def _evaluate_and_save(parts: _Parts, state: LoopState, score, epoch_len: int, t
         state.stop_requested = True
 
 
-def _watch(parts: _Parts, state: LoopState, show) -> None:
+def _watch(parts: _Parts, state: LoopState, show, final: bool = False) -> None:
     """The guards on the history so far: each new finding once, as a warning line (console and
-    train.log), kept in ``state.findings`` (metrics.json ``guards``)."""
+    train.log), kept in ``state.findings`` (metrics.json ``guards``); ``final`` once training
+    has ended (the verdicts that wait for a trend are given then)."""
     if parts.watch is None:
         return
     skip = ("not-learning",) if state.guard.fired else ()  # the step-level guard said it already
-    for finding in parts.watch.new_findings(state.history, state.findings, skip):
+    for finding in parts.watch.new_findings(state.history, state.findings, skip, final):
         state.findings.append(finding)
         parts.accelerator.print(f"warning: {finding['line']}")
         if show is not None:

@@ -77,7 +77,8 @@ def set_rule(scores: np.ndarray | None, y: np.ndarray | None, labels, objective)
 def set_metrics_fn(objective, labels):
     """``metrics_fn(logits, y)`` of the training loop for label sets: sigmoid scores, the
     decision rule ``objective`` makes on these validation labels, then the multi-label metrics
-    (so early stopping follows the macro F1 the saved model will have)."""
+    (so early stopping follows the macro F1 the saved model will have); ``predicted`` holds the
+    0/1 sets the rule gave, for the guards (:mod:`tailtune.training.watch`)."""
     from tailtune.backends._sets import sigmoid
     from tailtune.evaluation.set_metrics import set_metrics
 
@@ -87,7 +88,8 @@ def set_metrics_fn(objective, labels):
         scores = sigmoid(np.asarray(logits))
         y = np.asarray(y) > 0.5
         rule = set_rule(scores, y, names, objective)
-        return set_metrics(y, rule.apply(scores), names)
+        predicted = rule.apply(scores)
+        return set_metrics(y, predicted, names) | {"predicted": predicted}
 
     return metrics
 

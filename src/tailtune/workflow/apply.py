@@ -32,6 +32,7 @@ __all__ = [
     "file_data_options",
     "predict",
     "predict_file",
+    "read_texts",
     "unseen",
 ]
 
@@ -162,9 +163,18 @@ def predict_file(
     say=None,
 ):
     """Predictions (a frame: line, text, pred, prob, top_k) for the texts of one file."""
+    run = read_run(run_path)
+    result = read_texts(run, input_path, overrides, text_columns=text_columns, say=say)
+    frame = predict(run.path, result.texts, top_k=top_k)
+    frame.insert(0, "line", result.lines)
+    return frame
+
+
+def read_texts(run, input_path, overrides=None, *, text_columns=None, say=None):
+    """The texts of one unlabelled file (``load_texts``' result) read with ``run``'s data
+    options; notes on options that changed and skipped empty rows go to ``say``."""
     from tailtune.data.texts import empty_rows_line, load_texts
 
-    run = read_run(run_path)
     data, notes = file_data_options(run.config, overrides, input_path)
     result = load_texts(
         input_path,
@@ -179,9 +189,7 @@ def predict_file(
     for line in notes + ([skipped] if skipped else []):
         if say is not None:
             say(line)
-    frame = predict(run.path, result.texts, top_k=top_k)
-    frame.insert(0, "line", result.lines)
-    return frame
+    return result
 
 
 def _sets(sets: list[str], name: str):

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from tailtune.backends.build import check_settings
+from tailtune.backends.build import check_settings, unread_defaults
 from tailtune.config import Config, config_from_dict, dump_config
 from tailtune.errors import DataError
 from tailtune.runs import RunWriter, layout
@@ -95,7 +95,8 @@ def train(
             dist.share(str(run.tmp))  # the other processes train in this folder
         # the run's record says how to train it again from scratch, not that it was resumed
         record = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, resume=False))
-        run.write_text(layout.CONFIG, dump_config(record))
+        # what the backend does not read, at its defaults, is left out (named in a comment)
+        run.write_text(layout.CONFIG, dump_config(record, unread_defaults(record)))
         backend, fit_s = fit_backend(cfg, prepared, fit_texts, fit_labels, run.tmp, say)
         choices = _say_choices(cfg, backend, prepared, run.tmp, say)
         t_pred = time.perf_counter()
@@ -235,24 +236,45 @@ def _check_leakage(prepared: Prepared, say) -> None:
 def _check_predictions(backend, prepared: Prepared, scored: dict, say) -> None:
     """A model without a training curve (the guards watched the others while they trained):
     collapsed or at-chance validation predictions, one warning line each."""
-    if getattr(backend, "history_", None) or "val" not in scored or prepared.set_separator:
-        return  # label sets: the guards read single labels
+    if getattr(backend, "history_", None) or "val" not in scored:
+        return
     if getattr(backend, "chance_by_design", False):
         return  # the majority baseline is the chance predictor itself
-    from tailtune.guards import check_predictions
+    if prepared.set_separator is not None:
+        found = _check_set_predictions(backend, prepared, scored)
+    else:
+        from tailtune.guards import check_predictions
 
-    rows = scored["val"]["predictions"]
-    train = prepared.train
+        rows = scored["val"]["predictions"]
+        train = prepared.train
 
-    def train_fit():  # only when validation is at chance: memorised or not learned?
-        proba = backend.predict_proba(train["text"].tolist())
-        classes = np.asarray(backend.classes_, dtype=object)
-        return train["label"].astype(str).to_numpy(), classes[proba.argmax(axis=1)].astype(str)
+        def train_fit():  # only when validation is at chance: memorised or not learned?
+            proba = backend.predict_proba(train["text"].tolist())
+            classes = np.asarray(backend.classes_, dtype=object)
+            return train["label"].astype(str).to_numpy(), classes[proba.argmax(axis=1)].astype(str)
 
-    found = check_predictions(rows["gold"], rows["pred"], train_counts(prepared), train_fit)
+        found = check_predictions(rows["gold"], rows["pred"], train_counts(prepared), train_fit)
     for finding in found:
         say(f"warning: {finding.line()}")
     prepared.reports["guards"] = prepared.reports.get("guards", []) + [f.to_dict() for f in found]
+
+
+def _check_set_predictions(backend, prepared: Prepared, scored: dict) -> list:
+    """The prediction guards on label sets: the saved decision rule's sets on validation (and
+    on the training rows when validation is at chance)."""
+    from tailtune.data.labelsets import indicator
+    from tailtune.guards import check_set_predictions
+
+    classes = [str(c) for c in backend.classes_]
+    y_train = indicator(prepared.labels_of(prepared.train), classes)[0]
+    y_val = indicator(prepared.labels_of(prepared.val), classes)[0]
+    pred = backend.rule_.apply(scored["val"]["proba"])
+
+    def train_fit():
+        return y_train, backend.rule_.apply(backend.predict_proba(prepared.train["text"].tolist()))
+
+    rates = np.asarray(y_train, dtype=float).mean(axis=0)
+    return check_set_predictions(y_val, pred, rates, train_fit, classes)
 
 
 def _resume_folder(root: Path, name: str, given: str | Path | None, say) -> Path:
