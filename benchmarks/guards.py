@@ -1,6 +1,7 @@
 """Guards on the four real data sets: what fires on healthy runs, and on shuffled labels.
 
     python benchmarks/guards.py [--datasets atis,banking77,cfpb,goemotions] [--epochs 4]
+    python benchmarks/guards.py --sets [--epochs 4]      # GoEmotions as label sets
 
 For each data set (loaded as benchmarks/quality.py does; a 10% stratified validation split is
 carved from the training data): the leakage check on validation / test against training and
@@ -8,7 +9,11 @@ test against validation; a TF-IDF run (``TfidfBackend``, guards on its validatio
 and a neural run of the training loop (a linear head on 256 SVD components of TF-IDF, the live
 guards after every evaluation). Then the same two runs on the training labels shuffled (the
 texts kept): the guards should name the labels as unrelated. Prints one line per run with its
-validation macro F1 and every finding.
+validation macro F1 and every finding. ``--sets`` does the same on GoEmotions read as label
+sets (its own multi-label form; a 10% validation split by iterative stratification): a TF-IDF
+one-vs-rest run (the prediction guards on the sets its 0.5 thresholds give) and the training
+loop with binary cross-entropy on the same SVD features (live guards), healthy and with the
+training sets shuffled.
 """
 
 from __future__ import annotations
@@ -68,6 +73,112 @@ def head_run(train, val, epochs: int):
     return result.info["guards"], max(h["macro_f1"] for h in result.history)
 
 
+def svd_features(train_texts, val_texts):
+    """256 SVD components of word 1-2-gram TF-IDF, scaled to unit standard deviation."""
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    tfidf = TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2))
+    svd = TruncatedSVD(256, random_state=0)
+    x = svd.fit_transform(tfidf.fit_transform(train_texts)).astype(np.float32)
+    scale = x.std() or 1.0
+    return x / scale, (svd.transform(tfidf.transform(val_texts)) / scale).astype(np.float32)
+
+
+def set_head_run(x, y, xv, yv, names, epochs: int):
+    """The training loop on label sets: a linear head with binary cross-entropy (findings,
+    the highest validation macro F1)."""
+    import torch
+
+    from tailtune.objectives import ObjectiveSettings
+    from tailtune.training import TrainSettings, fit_classifier
+    from tailtune.training.objective import make_set_loss, set_metrics_fn
+
+    def items(feats, labels):
+        return [{"features": f, "labels": t} for f, t in zip(feats, labels.astype(np.float32),
+                                                              strict=True)]  # fmt: skip
+
+    def collate(batch):
+        return {"features": torch.from_numpy(np.stack([b["features"] for b in batch])),
+                "labels": torch.from_numpy(np.stack([b["labels"] for b in batch]))}  # fmt: skip
+
+    class Head(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.classifier = torch.nn.Linear(x.shape[1], len(names))
+
+        def forward(self, features):
+            return self.classifier(features)
+
+    torch.manual_seed(0)
+    objective = ObjectiveSettings()
+    settings = TrainSettings(lr=0.01, epochs=epochs, batch_size=64, progress=False,
+                             patience=None, seed=0, num_threads=2)  # fmt: skip
+    result = fit_classifier(Head(), items(x, y), collate=collate,
+                            loss_fn=make_set_loss(y, objective), num_classes=len(names),
+                            settings=settings, eval_items=items(xv, yv),
+                            metrics_fn=set_metrics_fn(objective, names))  # fmt: skip
+    return result.info["guards"], max(h["macro_f1"] for h in result.history)
+
+
+def set_tfidf_run(train_texts, train_sets, val_texts, yv, names):
+    """TfidfBackend on label sets and the prediction guards (findings, macro F1)."""
+    from tailtune.backends.tfidf import TfidfBackend
+    from tailtune.data.labelsets import indicator
+    from tailtune.evaluation.set_metrics import set_metrics
+    from tailtune.guards import check_set_predictions
+
+    model = TfidfBackend().fit(train_texts, train_sets)
+    classes = [str(c) for c in model.classes_]
+    assert classes == names
+    pred = model.rule_.apply(model.predict_proba(val_texts))
+    y = indicator(train_sets, names)[0]
+
+    def train_fit():
+        return y, model.rule_.apply(model.predict_proba(train_texts))
+
+    found = check_set_predictions(yv, pred, y.mean(axis=0), train_fit, names)
+    return [f.to_dict() for f in found], set_metrics(yv, pred, names)["macro_f1"]
+
+
+def sets_main(epochs: int) -> None:
+    """GoEmotions as label sets: healthy and shuffled, TF-IDF and the loop."""
+    from tailtune.data import load_table
+    from tailtune.data.labelsets import indicator, parse_sets
+    from tailtune.data.split_sets import split_sets
+
+    root = data_root()
+    frame = load_table(root / "goemotions/train.tsv", format="tsv",
+                       column_names=["text", "labels", "id"], text_columns=["text"],
+                       label_columns=["labels"], label_names=root / "goemotions/labels.txt",
+                       multi_label_separator=",", multi_label="sets").frame  # fmt: skip
+    parts = split_sets(frame, ",", val=0.1, seed=42)
+    train, val = parts.train.reset_index(drop=True), parts.val.reset_index(drop=True)
+    train_sets = parse_sets(train["label"], ",")
+    y, names = indicator(train_sets)
+    yv = indicator(parse_sets(val["label"], ","), names)[0]
+    print(f"goemotions (label sets): {len(train):,} train / {len(val):,} val, {len(names)} "
+          f"labels, {np.mean(y.sum(axis=1) > 1):.1%} of training texts with several")  # fmt: skip
+    texts, vtexts = train["text"].tolist(), val["text"].tolist()
+    leaks = check_leakage_lines(texts, vtexts, None)
+    print("  leakage: " + (leaks or "none"))
+    x, xv = svd_features(texts, vtexts)
+    show("tfidf (sets)", *set_tfidf_run(texts, train_sets, vtexts, yv, names))
+    show("loop (sets)", *set_head_run(x, y, xv, yv, names, epochs))
+    order = list(range(len(train)))
+    random.Random(0).shuffle(order)
+    shuffled = [train_sets[i] for i in order]
+    show("tfidf (sets), shuffled", *set_tfidf_run(texts, shuffled, vtexts, yv, names))
+    show("loop (sets), shuffled", *set_head_run(x, y[order], xv, yv, names, epochs))
+
+
+def check_leakage_lines(train, val, test) -> str:
+    """The leakage findings as one line (empty: none)."""
+    from tailtune.guards import check_leakage
+
+    return "; ".join(f.cause for f in check_leakage(train, val, test))
+
+
 def tfidf_run(train, val):
     """TfidfBackend and the guards on its validation predictions (findings, macro F1)."""
     from tailtune.backends.tfidf import TfidfBackend
@@ -94,7 +205,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--sets", action="store_true", help="GoEmotions as label sets instead")
     args = ap.parse_args()
+    if args.sets:
+        return sets_main(args.epochs)
     from tailtune.data.split import split_frame
     from tailtune.guards import check_leakage
 

@@ -7,14 +7,18 @@ import pytest
 
 from tailtune.guards import (
     Finding,
+    bernoulli_entropy,
     chance_macro_f1,
     check_history,
     check_leakage,
+    check_set_predictions,
     coverage,
     evaluation_figures,
     first_finding,
     normalise_text,
     prior_entropy,
+    set_chance_macro_f1,
+    set_evaluation_figures,
 )
 
 pytestmark = pytest.mark.unit
@@ -135,3 +139,81 @@ def test_finding_line_and_ranking():
     assert first_finding([a, b]) is b
     assert b.line() == "guard divergence: z (loss 55.25). do w"
     assert Finding.from_dict(a.to_dict()) == a
+
+
+def _ref(val_loss, val_prior, se):
+    return {"val_loss": val_loss, "val_prior_loss": val_prior, "val_gain_se": se}
+
+
+def test_memorising_gap_fires_whatever_the_trend():
+    # the shape of shuffled GoEmotions after two epochs: the training loss still above H(π)
+    # and falling, validation at chance. Training gain 2.597 - 2.791 = -0.194, validation gain
+    # 2.597 - 2.853 = -0.256: the model is 0.062 nats better on rows it saw than on rows it did
+    # not, against a limit of 3 x 0.0118 = 0.0354
+    h = [_row(511, 1, 2.945, prior_loss=2.597, **CHANCE, **_ref(2.961, 2.597, 0.0118)),
+         _row(1022, 2, 2.791, prior_loss=2.597, **CHANCE, **_ref(2.853, 2.597, 0.0118))]  # fmt: skip
+    (found,) = check_history(h, n_classes=28)
+    assert found.guard == "labels-unrelated"
+    assert found.evidence["gap"] == pytest.approx(0.062, abs=1e-4)
+    assert found.evidence["gap_limit"] == pytest.approx(0.0354, abs=1e-4)
+    # the same curve with validation as good as training, relative to the prior (a small
+    # learning rate on real labels): no gap, still falling -> wait; training over -> not-learning
+    slow = [dict(r, val_loss=r["train_loss"] - 0.01) for r in h]
+    assert check_history(slow, n_classes=28) == []
+    assert [f.guard for f in check_history(slow, n_classes=28, final=True)] == ["not-learning"]
+
+
+def test_training_loss_below_the_prior_at_the_end_is_memorised():
+    # 5% below H(π), validation at chance, the gap within its noise (a small validation set):
+    # undecided while training, memorised labels once training has ended
+    h = [_row(5, 1, 0.60, prior_loss=0.59, **CHANCE, **_ref(0.60, 0.59, 0.03)),
+         _row(10, 2, 0.56, prior_loss=0.59, **CHANCE, **_ref(0.58, 0.59, 0.03))]  # fmt: skip
+    assert check_history(h, n_classes=3) == []
+    assert [f.guard for f in check_history(h, n_classes=3, final=True)] == ["labels-unrelated"]
+
+
+def test_a_validation_loss_clearly_below_the_prior_is_not_chance():
+    # macro F1's interval reaches chance, but the validation loss is 0.03 below the prior's
+    # with a standard error of 0.01 (3 > 2 standard errors): the model learned something
+    h = [_row(5, 1, 0.56, prior_loss=0.59, **CHANCE, **_ref(0.56, 0.59, 0.01))] * 2
+    assert check_history(h, n_classes=3, final=True) == []
+    weak = [_row(5, 1, 0.56, prior_loss=0.59, **CHANCE, **_ref(0.575, 0.59, 0.01))] * 2
+    assert [f.guard for f in check_history(weak, n_classes=3, final=True)] == ["labels-unrelated"]
+
+
+def test_divergence_ignores_a_first_epoch_overshoot_that_is_gone():
+    assert check_history([_row(10, 1, 3.19), _row(20, 2, 0.55)], n_classes=4) == []
+    kept = check_history([_row(10, 1, 56.4), _row(20, 2, 10.0)], n_classes=4)
+    assert [f.guard for f in kept] == ["divergence"] and kept[0].evidence["train_loss"] == 10.0
+
+
+def test_set_references_by_hand():
+    # rates 0.5 and 0.25: H = ln 2 + (-(.25 ln .25 + .75 ln .75)) = 0.6931 + 0.5623
+    assert bernoulli_entropy([0.5, 0.25]) == pytest.approx(1.2555, abs=1e-4)
+    gold = np.array([[1, 0], [1, 1], [0, 0], [0, 0]])  # n = 4; label 0 on 2 texts, label 1 on 1
+    # always "yes": 2*2/(2+4) = 0.6667 and 2*1/(1+4) = 0.4; drawn with the rates is lower
+    assert set_chance_macro_f1(gold, [0.5, 0.25]) == pytest.approx((2 / 3 + 0.4) / 2)
+    empty = set_evaluation_figures(np.tile(gold, (10, 1)), np.zeros((40, 2)), [0.5, 0.25],
+                                   names=["a", "b"])  # fmt: skip
+    assert (empty["pred_top_share"], empty["pred_top_set"], empty["macro_f1_low"]) == (
+        1.0,
+        "{}",
+        0.0,
+    )
+    assert empty["pred_top_prior"] == 0.5  # the empty set is half the gold sets
+    assert empty["pred_top_is_majority"] is False  # the prior's answer is {a} (rate 0.5)
+
+
+def test_set_prediction_guards_collapse_and_memorised_sets():
+    rng = np.random.default_rng(0)
+    gold = (rng.random((200, 4)) < [0.4, 0.3, 0.2, 0.1]).astype(int)
+    rates = gold.mean(axis=0)
+    every = np.ones_like(gold)  # every label on every text: one set for all rows
+    (found,) = check_set_predictions(gold, every, rates)
+    assert found.guard == "collapsed" and found.evidence["top_class_predicted"] == 1.0
+    noise = (rng.random((200, 4)) < rates).astype(int)  # sets unrelated to the texts
+    fits = check_set_predictions(gold, noise, rates, train_fit=lambda: (gold, gold))
+    assert [f.guard for f in fits] == ["labels-unrelated"]
+    assert fits[0].evidence["train_macro_f1"] == 1.0
+    nothing = check_set_predictions(gold, noise, rates, train_fit=lambda: (gold, noise))
+    assert [f.guard for f in nothing] == ["not-learning"]

@@ -11,7 +11,8 @@ Verdicts, checked in this order (the first that fits wins):
 - ``not-learning``  the loss sits within ``lnk_tol`` of ln K (a uniform guess over K classes), or
                     stays flat without ever going below ln(K - 1 + e) - 1, the lowest value
                     cross-entropy can take when fed probabilities instead of logits: the
-                    signature of softmax applied before cross-entropy.
+                    signature of softmax applied before cross-entropy. Not when the guards'
+                    figures put validation above chance (that is learning), nor on label sets.
 - ``undertrained``  one evaluation only, or validation loss still falling at the end.
 - ``data-starved``  validation loss rising past its minimum on a small training set (few batches
                     per epoch or few examples per class); macro F1 plateaus early — "tempered
@@ -171,7 +172,9 @@ def diagnose_history(
     ref = "train_loss" if "train_loss" in losses else "val_loss"
     curve = h[ref].dropna().astype(float)
     first, last_loss = float(curve.iloc[0]), float(curve.iloc[-1])
-    if n_classes and n_classes > 1 and not label_sets:
+    # validation measurably above chance (the guards' bootstrap figures) is learning, whatever
+    # the training loss's distance to ln K says (one epoch's mean from random weights sits there)
+    if n_classes and n_classes > 1 and not label_sets and not _above_chance(h):
         lnk, floor = math.log(n_classes), softmax_ce_floor(n_classes)
         ev.update(ln_k=round(lnk, 4), softmax_ce_floor=round(floor, 4))
         ev["last_" + ref] = round(last_loss, 4)
@@ -182,7 +185,7 @@ def diagnose_history(
         if len(curve) > 1 and float(curve.min()) >= floor and step <= lnk_tol:
             return done("not-learning", None, f"{ref} flat at {last_loss:.3f}, never below "
                         f"{floor:.3f}, the lowest loss cross-entropy reaches on probabilities")  # fmt: skip
-    if len(curve) >= 3 and abs(first - last_loss) <= lnk_tol * first:
+    if len(curve) >= 3 and abs(first - last_loss) <= lnk_tol * first and not _above_chance(h):
         ev["relative_change"] = round((first - last_loss) / first, 4)
         return done("not-learning", None, f"{ref} flat: {first:.3f} → {last_loss:.3f}")
 
@@ -226,7 +229,10 @@ def _guarded(h, ev, n_classes, train_counts, recorded, label_sets=False) -> Diag
         prior = prior_entropy(train_counts) if train_counts else None
         for f in check_history(rows, n_classes=n_classes, prior_entropy=prior,
                                train_counts=train_counts, final=True):  # fmt: skip
-            if f.guard in AT_CHANCE:  # the whole curve says why validation is at chance
+            if f.guard in AT_CHANCE and not (f.guard == "labels-unrelated"
+                                             and "identifier-labels" in found):  # fmt: skip
+                # the whole curve says why validation is at chance (identifier-like labels
+                # are memorised labels named more precisely, from the class counts)
                 found = {g: x for g, x in found.items() if g not in AT_CHANCE}
             found.setdefault(f.guard, f)
     first = first_finding(list(found.values()))
@@ -238,6 +244,14 @@ def _guarded(h, ev, n_classes, train_counts, recorded, label_sets=False) -> Diag
     ev.update({f"guard_{k}": v for k, v in first.evidence.items()})
     return Diagnosis(first.guard, ev, first.what_to_do, None, [first.cause],
                      guards=[f.to_dict() for f in found.values()])  # fmt: skip
+
+
+def _above_chance(h: pd.DataFrame) -> bool:
+    """The last evaluation's macro F1 interval lies above the chance figure."""
+    if not {"macro_f1_low", "chance_macro_f1"} <= set(h.columns):
+        return False
+    low, chance = h["macro_f1_low"].iloc[-1], h["chance_macro_f1"].iloc[-1]
+    return bool(pd.notna(low) and pd.notna(chance) and low > chance)
 
 
 def softmax_ce_floor(n_classes: int) -> float:

@@ -3,7 +3,9 @@
 Every threshold is a figure of the data (see :mod:`tailtune.guards.reference`):
 
 - divergence: a training loss above 2·ln K (twice the loss of a uniform guess: confidently
-  wrong), or one that rose more than ln K / 2 nats above its running minimum;
+  wrong) at an evaluation after the first (the first one's mean includes the steps from random
+  weights, where a high learning rate may overshoot and recover), or one that rose more than
+  ln K / 2 nats above its running minimum;
 - not-learning: after a full epoch, the training loss is not 2% below the prior-predictor loss
   H(π) (measured on the training batches when the history has it) and no longer falls (by 2%
   from one evaluation to the next); or validation is at chance without the memorising below,
@@ -99,12 +101,14 @@ def check_history(history, *, n_classes: int, prior_entropy: float | None = None
 
 def _divergence(rows, n_classes) -> Finding | None:
     running = math.inf
-    for r in rows:
+    for i, r in enumerate(rows):
         loss = r.get("train_loss")
         if not _finite(loss):
             continue
         uniform = r.get("uniform_loss") or ln_k(n_classes)
-        if loss > 2 * uniform:
+        # the first evaluation's mean covers the steps from random weights: a start far above
+        # the uniform loss that is gone by the next evaluation is a transient, not a divergence
+        if i > 0 and loss > 2 * uniform:
             return _finding("divergence", "the training loss is far above the loss of a uniform "
                             "guess: the model is confidently wrong", r,
                             train_loss=loss, uniform_loss=uniform, limit=2 * uniform)  # fmt: skip
