@@ -107,6 +107,7 @@ def test_healthy_embedding_head_set_run_raises_nothing(tmp_path, rows, tiny_bert
     assert verdict not in ("divergence", "not-learning", "collapsed", "labels-unrelated")
 
 
+@pytest.mark.slow  # 40 epochs of an MLP head: about 25 s on a busy 2-core machine
 def test_diagnose_a_shuffled_set_run_names_the_guard_first(tmp_path, rows, tiny_bert_dir):  # noqa: F811
     data = _csv(tmp_path / "shuf.csv", _shuffled(rows))
     # a head that can memorise 320 rows: an MLP on the frozen embeddings, no dropout

@@ -106,3 +106,9 @@ def test_a_learning_rate_far_too_high_diverges_on_sets(data, tmp_path, capsys):
     result, diagnosis = _fit(data, tmp_path, lr=200.0)
     ev = _check(result, diagnosis, capsys, "divergence")
     assert ev["train_loss"] > ev["limit"] == pytest.approx(2 * math.log(2), abs=1e-3)
+
+
+def test_a_tiny_learning_rate_does_not_learn_on_sets(data, tmp_path, capsys):
+    result, diagnosis = _fit(data, tmp_path, lr=1e-7, not_learning_steps=10**9)
+    ev = _check(result, diagnosis, capsys, "not-learning")
+    assert ev["train_loss"] >= 0.98 * ev["prior_loss"]
