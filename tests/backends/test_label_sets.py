@@ -101,3 +101,26 @@ def test_ensemble_blends_members_of_label_sets_and_round_trips(tmp_path):
     ens.save(tmp_path / "e")
     again = EnsembleBackend.load(tmp_path / "e")
     assert np.allclose(again.predict_proba(texts), ens.predict_proba(texts))
+
+
+def test_an_ensemble_of_label_sets_decides_by_its_members_objective():
+    """The blend has no objective of its own: the members' (the run's one objective section)
+    says whether thresholds are tuned and how far they shrink."""
+    from tailtune.backends.ensemble import EnsembleBackend
+    from tailtune.backends.tfidf import TfidfBackend, TfidfSettings
+    from tailtune.objectives.settings import ObjectiveSettings
+
+    texts, sets = _sets(160, 0)
+    val_texts, val_sets = _sets(80, 1)
+
+    def fitted(objective):
+        members = [TfidfBackend(TfidfSettings(classifier="logreg"), objective=objective),
+                   TfidfBackend(TfidfSettings(classifier="linear_svc"), objective=objective)]  # fmt: skip
+        return EnsembleBackend(members=members, carve=0.25).fit(
+            texts, sets, eval_set=(val_texts, val_sets)
+        )
+
+    fixed = fitted(ObjectiveSettings(tune_thresholds=False))
+    assert fixed.rule_.thresholds == [0.5] * 4 and fixed.info_["thresholds"]["tuned"] is False
+    tuned = fitted(ObjectiveSettings())
+    assert tuned.info_["thresholds"]["tuned"] is True

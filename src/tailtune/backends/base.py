@@ -176,7 +176,7 @@ class BackendBase:
         if eval_set is not None:
             eval_set = (list(eval_set[0]), as_sets(eval_set[1]))
         self._fit(texts, sets, eval_set, work_dir)
-        objective = getattr(self, "objective", None) or ObjectiveSettings()
+        objective = self._set_objective() or ObjectiveSettings()
         scores = y = None
         if eval_set is not None and len(eval_set[0]):
             val_texts, y = space.known(*eval_set)
@@ -185,6 +185,11 @@ class BackendBase:
         self.info_["thresholds"] = {"global": self.rule_.global_threshold,
                                     "tuned": scores is not None and objective.tune_thresholds}  # fmt: skip
         return self
+
+    def _set_objective(self):
+        """The ObjectiveSettings whose decision-rule fields (tune_thresholds, threshold_shrink,
+        max_labels, at_least_one) decide label sets; a composite answers with its members'."""
+        return getattr(self, "objective", None)
 
     def keep_rule(self, selected) -> None:
         """Label sets: take the decision rule ``selected`` (a model of the same labels, fitted on

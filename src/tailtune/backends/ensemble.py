@@ -301,12 +301,14 @@ class EnsembleBackend(BackendBase):
         """Label sets: blend weights by the macro F1 of per-label thresholds tuned on the
         held-out rows (no τ: sigmoids are not adjusted by a prior)."""
         from tailtune.evaluation.set_metrics import set_metrics
-        from tailtune.objectives.thresholds import tune_set_rule
+        from tailtune.objectives.settings import ObjectiveSettings
+        from tailtune.training.objective import set_rule
 
         names = [str(c) for c in self.classes_]
+        objective = self._set_objective() or ObjectiveSettings()
 
-        def score(p):
-            return set_metrics(y, tune_set_rule(p, y, names).apply(p), names)["macro_f1"]
+        def score(p):  # the rule the saved model will apply, chosen as fit will choose it
+            return set_metrics(y, set_rule(p, y, names, objective).apply(p), names)["macro_f1"]
 
         member_f1 = [round(score(p), 4) for p in probas]
         grid = [tuple(self.weights_)] if self.weights is not None else weight_grid(len(probas))
@@ -314,6 +316,14 @@ class EnsembleBackend(BackendBase):
         self.weights_ = np.asarray(best, dtype=np.float64)
         return {"member_tune_macro_f1": member_f1,
                 "tune_macro_f1": round(score(blend(probas, best)), 4)}  # fmt: skip
+
+    def _set_objective(self):
+        """The members' decision settings: every member is built from the run's one
+        ``objective`` section, so the first that has one speaks for the blend."""
+        for member in self.members_ if hasattr(self, "members_") else self.members or []:
+            if getattr(member, "objective", None) is not None:
+                return member.objective
+        return None
 
     def frozen_params(self) -> dict:
         """Params that pin every choice ``fit`` made: frozen members, the blend weights and τ
