@@ -4,7 +4,8 @@ Embeddings are computed once — sorted by length, batched, under ``torch.infere
 cached under a key of model, pooling, max length, long-text mode and the texts' hash, so a second run with
 another head, loss or sampler (or another backend on the same embeddings: ``embedding_head``,
 ``prototype``) starts at once. The encoder's parameter count is kept beside the cache, so a run
-that only reads the cache still knows the model's size.
+that only reads the cache still knows the model's size. Within one process each distinct text is
+embedded once (a memo by text): another carve or a refit's union of rows reads it back.
 """
 
 from __future__ import annotations
