@@ -106,3 +106,14 @@ def test_diagnose_puts_the_guard_first_and_gives_no_schedule_advice(tmp_path):
     assert out.split()[1] == "divergence", out
     assert "Lower the learning rate" in out
     assert "keep this schedule" not in out.lower() and "train longer" not in out.lower()
+
+
+def test_a_constant_text_column_on_tfidf_is_not_learning_not_a_collapse(tmp_path, task):
+    # every text the same: one answer for every row, on the training rows too (balanced
+    # classes, so that answer is no majority class): nothing learned, not a collapse
+    data = _csv(tmp_path / "const.csv", [("hello", lab) for lab in task[1]])
+    res, metrics = _train(tmp_path, "const", "--set", f"data.path={data}")
+    assert [f["guard"] for f in metrics["guards"]] == ["leakage", "not-learning"]
+    ev = metrics["guards"][1]["evidence"]
+    assert ev["predicted_classes_90pct"] == 1 and ev["train_macro_f1"] <= 0.25
+    assert "guard collapsed" not in res.stderr

@@ -9,7 +9,7 @@ import numpy as np
 
 from tailtune.evaluation.metrics import compute_metrics
 from tailtune.evaluation.set_metrics import resampled_set_scores
-from tailtune.guards.curve import _at_chance, _collapsed, _finding
+from tailtune.guards.curve import WHAT_TO_DO, _at_chance, _collapsed, _finding
 from tailtune.guards.finding import Finding
 from tailtune.guards.reference import evaluation_figures
 from tailtune.guards.sets import set_evaluation_figures
@@ -27,13 +27,13 @@ def check_predictions(gold, pred, train_counts: dict, train_fit=None) -> list[Fi
     """
     figures = _figures(gold, pred, train_counts)
     rows = [figures, figures]  # one model: its figures stand for the trend
+    chance = _at_chance(rows)
+    fit = _figures(*train_fit(), train_counts) if chance and train_fit is not None else None
     found = _collapsed(rows)
     if found is not None:
-        return [found]
-    chance = _at_chance(rows)
+        return [_not_learned(found, fit) or found]
     if chance is None:
         return []
-    fit = _figures(*train_fit(), train_counts) if train_fit is not None else None
     if fit is None or fit["macro_f1_low"] <= fit["chance_macro_f1"]:
         return [_finding("not-learning", "validation is indistinguishable from chance and the "
                          "model does not fit its training rows either: nothing it learns from "
@@ -67,13 +67,13 @@ def check_set_predictions(gold, pred, rates, train_fit=None, names=None) -> list
     :func:`check_predictions`, returning the two matrices on the training rows."""
     figures = _set_figures(gold, pred, rates, names)
     rows = [figures, figures]
+    chance = _at_chance(rows)
+    fit = _set_figures(*train_fit(), rates, names) if chance and train_fit is not None else None
     found = _collapsed(rows)
     if found is not None:
-        return [found]
-    chance = _at_chance(rows)
+        return [_not_learned(found, fit) or found]
     if chance is None:
         return []
-    fit = _set_figures(*train_fit(), rates, names) if train_fit is not None else None
     if fit is None or fit["macro_f1_low"] <= fit["chance_macro_f1"]:
         return [_finding("not-learning", "validation is indistinguishable from chance and the "
                          "model does not fit its training sets either: nothing it learns from "
@@ -89,3 +89,16 @@ def _set_figures(gold, pred, rates, names) -> dict:
     macro = resampled_set_scores(gold, pred, np.arange(len(gold))[None, :])["macro_f1"][0]
     figures = set_evaluation_figures(gold, pred, rates, names=names)
     return {**figures, "macro_f1": round(float(macro), 4)}
+
+
+def _not_learned(collapse: Finding, fit: dict | None) -> Finding | None:
+    """A one-answer model at chance that does not fit its training rows either learned nothing
+    from the texts (a constant or empty text column): not-learning, with the collapse figures;
+    a collapse is a model that learned and piles onto a few answers (weights, a bias)."""
+    if fit is None or fit["macro_f1_low"] > fit["chance_macro_f1"]:
+        return None
+    return Finding("not-learning", "validation is indistinguishable from chance and the model "
+                   "gives almost every row the same answer, on its training rows too: nothing "
+                   "it learns from the texts predicts these labels",
+                   {**collapse.evidence, "train_macro_f1": fit["macro_f1"]},
+                   WHAT_TO_DO["not-learning"], collapse.step)  # fmt: skip
