@@ -26,9 +26,17 @@ def check_predictions(gold, pred, train_counts: dict, train_fit=None) -> list[Fi
     validation is at chance, to tell memorised labels from a model that learned nothing.
     """
     figures = _figures(gold, pred, train_counts)
+    fit_of = (lambda: _figures(*train_fit(), train_counts)) if train_fit is not None else None
+    return _verdict(figures, fit_of, "rows", train_counts)
+
+
+def _verdict(figures: dict, fit_of, what: str, train_counts: dict | None = None):
+    """One model's findings from its validation ``figures``; ``fit_of()`` gives the same
+    figures on its training ``what`` (rows or sets), read only when validation is at chance;
+    ``train_counts`` (single labels) tells an identifier-like label apart."""
     rows = [figures, figures]  # one model: its figures stand for the trend
     chance = _at_chance(rows)
-    fit = _figures(*train_fit(), train_counts) if chance and train_fit is not None else None
+    fit = fit_of() if chance and fit_of is not None else None
     found = _collapsed(rows)
     if found is not None:
         return [_not_learned(found, fit) or found]
@@ -36,16 +44,16 @@ def check_predictions(gold, pred, train_counts: dict, train_fit=None) -> list[Fi
         return []
     if fit is None or fit["macro_f1_low"] <= fit["chance_macro_f1"]:
         return [_finding("not-learning", "validation is indistinguishable from chance and the "
-                         "model does not fit its training rows either: nothing it learns from "
-                         "the texts predicts these labels", figures, **chance,
+                         f"model does not fit its training {what} either: nothing it learns "
+                         "from the texts predicts these labels", figures, **chance,
                          train_macro_f1=(fit or {}).get("macro_f1"))]  # fmt: skip
-    per_class = float(np.median(list(train_counts.values())))
-    if per_class <= ID_ROWS:
+    per_class = float(np.median(list(train_counts.values()))) if train_counts else None
+    if per_class is not None and per_class <= ID_ROWS:
         return [_finding("identifier-labels", f"the label looks like an identifier: its classes "
                          f"have a median of {per_class:g} training rows each and validation is "
                          "at chance", figures, median_rows_per_class=per_class,
                          n_classes=len(train_counts), **chance)]  # fmt: skip
-    return [_finding("labels-unrelated", "the model fits its training rows while validation "
+    return [_finding("labels-unrelated", f"the model fits its training {what} while validation "
                      "stays at chance: labels are memorised, not predicted from the text",
                      figures, train_macro_f1=fit["macro_f1"], **chance)]  # fmt: skip
 
@@ -66,22 +74,8 @@ def check_set_predictions(gold, pred, rates, train_fit=None, names=None) -> list
     texts × labels); ``rates``: each label's training rate; ``train_fit`` as in
     :func:`check_predictions`, returning the two matrices on the training rows."""
     figures = _set_figures(gold, pred, rates, names)
-    rows = [figures, figures]
-    chance = _at_chance(rows)
-    fit = _set_figures(*train_fit(), rates, names) if chance and train_fit is not None else None
-    found = _collapsed(rows)
-    if found is not None:
-        return [_not_learned(found, fit) or found]
-    if chance is None:
-        return []
-    if fit is None or fit["macro_f1_low"] <= fit["chance_macro_f1"]:
-        return [_finding("not-learning", "validation is indistinguishable from chance and the "
-                         "model does not fit its training sets either: nothing it learns from "
-                         "the texts predicts these labels", figures, **chance,
-                         train_macro_f1=(fit or {}).get("macro_f1"))]  # fmt: skip
-    return [_finding("labels-unrelated", "the model fits its training sets while validation "
-                     "stays at chance: labels are memorised, not predicted from the text",
-                     figures, train_macro_f1=fit["macro_f1"], **chance)]  # fmt: skip
+    fit_of = (lambda: _set_figures(*train_fit(), rates, names)) if train_fit is not None else None
+    return _verdict(figures, fit_of, "sets")
 
 
 def _set_figures(gold, pred, rates, names) -> dict:
