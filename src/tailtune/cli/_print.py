@@ -70,7 +70,18 @@ def print_report(title: str, report) -> None:
 
 
 def print_metrics_table(by_split: dict) -> None:
-    """Accuracy, macro/weighted F1, balanced accuracy, zero-F1 classes per split."""
+    """Accuracy, macro/weighted F1, balanced accuracy, zero-F1 classes per split; for label
+    sets the set figures under their own names (micro / macro / samples F1, subset accuracy,
+    Hamming loss, zero-F1 labels)."""
+    if any("samples_f1" in m for m in by_split.values()):
+        table = Table("split", "micro F1", "macro F1", "samples F1", "subset acc.", "Hamming",
+                      "zero-F1", "labels")  # fmt: skip
+        for split, m in by_split.items():
+            table.add_row(split, fmt(m["micro_f1"]), fmt(m["macro_f1"]), fmt(m["samples_f1"]),
+                          fmt(m["subset_accuracy"]), fmt(m["hamming_loss"]), str(m["zero_f1"]),
+                          str(m["n_classes"]))  # fmt: skip
+        console.print(table)
+        return
     table = Table("split", "accuracy", "macro F1", "weighted F1", "bal. acc.", "zero-F1", "classes")
     for split, m in by_split.items():
         table.add_row(
