@@ -180,10 +180,16 @@ def _classify(path: Path) -> Unfinished | None:
         m = pattern.match(path.name)
         if m and path.is_dir():
             pid = int(m.group("pid")) if m.group("pid") else None
-            alive = _in_progress(path, kind, pid)
-            size, modified = _du(path)
+            try:
+                alive = _in_progress(path, kind, pid)
+                size, modified = _du(path)
+                step = _newest_step(path)
+            except FileNotFoundError:
+                # its writer finished (renamed the folder) or cleaned it up while we looked:
+                # another worker's run, not a leftover
+                return None
             name = m.groupdict().get("name") or ""
-            return Unfinished(path, kind, name, pid, alive, _newest_step(path), size, modified)
+            return Unfinished(path, kind, name, pid, alive, step, size, modified)
     return None
 
 
