@@ -46,7 +46,7 @@ from tailtune.objectives.samplers import example_probabilities, set_example_prob
 from tailtune.runs import layout
 from tailtune.training import checkpoints as ckpt
 from tailtune.training import preflight
-from tailtune.training.batching import epoch_batches
+from tailtune.training.batching import epoch_batches, item_lengths, take_batch
 from tailtune.training.budget import budget_spent_message, parse_duration
 from tailtune.training.early_stopping import EarlyStopping
 from tailtune.training.guards import (
@@ -181,8 +181,8 @@ def fit_classifier(
         train_items, eval_items, num_classes, metrics_fn, s.early_stopping_metric, log
     )
     trainable = preflight.check_head_trainable(model)
-    if lengths is None and "input_ids" in train_items[0]:
-        lengths = [len(it["input_ids"]) for it in train_items]
+    if lengths is None:
+        lengths = item_lengths(train_items)
     lengths = np.asarray(lengths if lengths is not None else np.ones(len(train_items)))
     sample_probs = None if s.sampler == "none" else _sample_probs(labels, s.sampler)
     watch = Watch(labels, sample_probs, num_classes)  # class indices or 0/1 label-set rows
@@ -282,7 +282,7 @@ def accumulate(parts: _Parts, group, train_items, collate, loss_fn, state: LoopS
     step_loss, uniform, prior, n_ex, n_tok = 0.0, 0.0, 0.0, 0, 0
     for i, idx in enumerate(group):
         batch = {
-            k: v.to(accelerator.device) for k, v in collate([train_items[j] for j in idx]).items()
+            k: v.to(accelerator.device) for k, v in take_batch(train_items, idx, collate).items()
         }
         targets = batch.pop("labels")
         quiet = i < len(group) - 1 and accelerator.num_processes > 1
@@ -316,7 +316,7 @@ def evaluate(
         collate=collate,
         batch_size=batch_size,
         device=accelerator.device,
-        lengths=[len(it.get("input_ids", ())) for it in items],
+        lengths=item_lengths(items),
         autocast=accelerator.autocast,
     )
     scores = {"val_loss": float(loss_fn(logits, torch.as_tensor(labels)))}
