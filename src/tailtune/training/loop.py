@@ -67,6 +67,7 @@ from tailtune.training.setup import (
     make_optimizer,
     precision_used,
 )
+from tailtune.training.step import clip_gradients, optimizer_step
 from tailtune.training.watch import Watch
 
 __all__ = ["FitResult", "LoopState", "classification_metrics", "evaluate", "fit_classifier"]
@@ -363,15 +364,15 @@ def _resume(parts: _Parts, state: LoopState, log) -> None:
 def _optimizer_step(parts: _Parts, state: LoopState, stats, n_micro: int, seconds: float) -> None:
     """Clip, check for NaN/inf, step the optimizer and scheduler, and count the step."""
     step_loss, uniform, prior, n_ex, n_tok = stats
-    norm = parts.accelerator.clip_grad_norm_(
-        parts.model.parameters(), parts.settings.grad_clip or float("inf")
+    norm = clip_gradients(
+        parts.accelerator, parts.model.parameters(), parts.settings.grad_clip or float("inf")
     )
     if not (math.isfinite(step_loss) and math.isfinite(float(norm))):
         what = "loss" if not math.isfinite(step_loss) else "gradient norm"
         kept = str(parts.root / layout.BEST) if parts.root is not None and state.best_step else None
         raise NonFiniteLossError(nonfinite_message(state.step + 1, state.epoch, what, kept))
     state.settled = False  # weights move before the counters do: no checkpoint in between
-    parts.optimizer.step()
+    optimizer_step(parts.optimizer)
     parts.scheduler.step()
     parts.optimizer.zero_grad(set_to_none=True)
     state.step += 1
