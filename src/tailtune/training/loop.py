@@ -67,7 +67,7 @@ from tailtune.training.setup import (
     make_optimizer,
     precision_used,
 )
-from tailtune.training.step import clip_gradients, optimizer_step
+from tailtune.training.step import clip_gradients, optimizer_step, zero_grad
 from tailtune.training.watch import Watch
 
 __all__ = ["FitResult", "LoopState", "classification_metrics", "evaluate", "fit_classifier"]
@@ -374,7 +374,7 @@ def _optimizer_step(parts: _Parts, state: LoopState, stats, n_micro: int, second
     state.settled = False  # weights move before the counters do: no checkpoint in between
     optimizer_step(parts.optimizer)
     parts.scheduler.step()
-    parts.optimizer.zero_grad(set_to_none=True)
+    zero_grad(parts.optimizer)
     state.step += 1
     state.pos += n_micro
     state.loss_sum += step_loss

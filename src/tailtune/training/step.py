@@ -6,7 +6,9 @@ is installed, twice per call (a search of every ``sys.path`` entry, uncached in 
 On a head over cached embeddings, where a step's arithmetic takes well under a millisecond, that
 search was the largest single cost of the loop (benchmarks/head_loop.py). When the wrapper would
 only call the wrapped optimizer's ``step`` (no fp16 gradient scaler, not on XLA, gradients
-synchronised), this calls it directly: the same update, in the same order.
+synchronised), this calls it directly: the same update, in the same order. Its ``zero_grad``
+reads the wrapped method's signature (``inspect.signature``) on every call; :func:`zero_grad`
+clears the gradients of a torch optimizer directly.
 
 ``Accelerator.clip_grad_norm_`` likewise ends, off FSDP, DeepSpeed and XLA, in torch's own
 clipping after a DTensor-aware regrouping of the gradients; on one process or plain data
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["clip_gradients", "optimizer_step"]
+__all__ = ["clip_gradients", "optimizer_step", "zero_grad"]
 
 
 def optimizer_step(optimizer) -> None:
@@ -27,6 +29,17 @@ def optimizer_step(optimizer) -> None:
         inner.step()
     else:
         optimizer.step()
+
+
+def zero_grad(optimizer) -> None:
+    """``optimizer.zero_grad(set_to_none=True)`` for a plain or an Accelerate-prepared optimizer."""
+    from torch.optim import Optimizer
+
+    inner = getattr(optimizer, "optimizer", None)
+    if isinstance(inner, Optimizer) and _only_forwards(optimizer):
+        inner.zero_grad(set_to_none=True)
+    else:
+        optimizer.zero_grad(set_to_none=True)
 
 
 def _only_forwards(optimizer) -> bool:
