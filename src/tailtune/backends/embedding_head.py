@@ -31,7 +31,7 @@ from tailtune.backends._long_text import TextWindow
 from tailtune.backends._neural import NeuralBackend
 from tailtune.errors import ConfigError, DataError
 from tailtune.objectives.settings import ObjectiveSettings
-from tailtune.training.batching import collate_labels
+from tailtune.training.batching import TensorItems, collate_labels, item_column
 from tailtune.training.settings import TrainSettings
 
 __all__ = ["EmbeddingHeadBackend", "HeadSettings", "embed_texts", "embedding_cache_key"]
@@ -185,8 +185,8 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
             return float(p.tau_norm)
         from tailtune.evaluation import compute_metrics
 
-        logits = self._head_logits(np.stack([it["features"] for it in val_items]))
-        gold = np.asarray([it["labels"] for it in val_items])
+        logits = self._head_logits(np.asarray(item_column(val_items, "features")))
+        gold = np.asarray(item_column(val_items, "labels"))
         norms = _row_norms(self.head_)
         best = max(
             (compute_metrics(gold, (logits / norms**tau).argmax(axis=1))["macro_f1"], -tau)
@@ -243,17 +243,17 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
         self.head_.eval()
 
 
-def _items(x: np.ndarray, y=None) -> list[dict]:
-    """Loop items: one embedding row (and label) each."""
+def _items(x: np.ndarray, y=None) -> TensorItems:
+    """Loop items: one embedding row (and label: a class index, or a 0/1 vector for label sets)
+    each, held as whole tensors so that a batch is one ``index_select`` (see ``_collate``)."""
     if y is None:
-        return [{"features": row} for row in x]
-    if np.ndim(y) == 2:  # label sets: a 0/1 vector per row
-        return [{"features": row, "labels": lab} for row, lab in zip(x, y, strict=True)]
-    return [{"features": row, "labels": int(lab)} for row, lab in zip(x, y, strict=True)]
+        return TensorItems(features=x)
+    return TensorItems(features=x, labels=y)
 
 
 def _collate(items) -> dict:
-    """Stack embedding rows into a (B, D) tensor."""
+    """Stack embedding rows into a (B, D) tensor: the loop's per-item collate, used for lists of
+    items (``_items`` gives TensorItems, which the loop batches by index with the same result)."""
     torch = require("torch")
     batch = {"features": torch.from_numpy(np.stack([it["features"] for it in items]))}
     if "labels" in items[0]:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from tailtune._extras import require
+from tailtune.training.batching import take_batch
 
 __all__ = ["model_logits", "predict_logits"]
 
@@ -43,7 +44,7 @@ def predict_logits(
     chunks = []
     with torch.inference_mode():
         for start in range(0, len(items), batch_size):
-            batch = collate([items[i] for i in order[start : start + batch_size]])
+            batch = take_batch(items, order[start : start + batch_size], collate)
             batch.pop("labels", None)
             batch = {k: v.to(device) for k, v in batch.items()}
             with autocast():

@@ -46,7 +46,7 @@ from tailtune.objectives.samplers import example_probabilities, set_example_prob
 from tailtune.runs import layout
 from tailtune.training import checkpoints as ckpt
 from tailtune.training import preflight
-from tailtune.training.batching import epoch_batches
+from tailtune.training.batching import epoch_batches, item_lengths, take_batch
 from tailtune.training.budget import budget_spent_message, parse_duration
 from tailtune.training.early_stopping import EarlyStopping
 from tailtune.training.guards import (
@@ -67,6 +67,7 @@ from tailtune.training.setup import (
     make_optimizer,
     precision_used,
 )
+from tailtune.training.step import clip_gradients, optimizer_step, zero_grad
 from tailtune.training.watch import Watch
 
 __all__ = ["FitResult", "LoopState", "classification_metrics", "evaluate", "fit_classifier"]
@@ -181,8 +182,8 @@ def fit_classifier(
         train_items, eval_items, num_classes, metrics_fn, s.early_stopping_metric, log
     )
     trainable = preflight.check_head_trainable(model)
-    if lengths is None and "input_ids" in train_items[0]:
-        lengths = [len(it["input_ids"]) for it in train_items]
+    if lengths is None:
+        lengths = item_lengths(train_items)
     lengths = np.asarray(lengths if lengths is not None else np.ones(len(train_items)))
     sample_probs = None if s.sampler == "none" else _sample_probs(labels, s.sampler)
     watch = Watch(labels, sample_probs, num_classes)  # class indices or 0/1 label-set rows
@@ -282,7 +283,7 @@ def accumulate(parts: _Parts, group, train_items, collate, loss_fn, state: LoopS
     step_loss, uniform, prior, n_ex, n_tok = 0.0, 0.0, 0.0, 0, 0
     for i, idx in enumerate(group):
         batch = {
-            k: v.to(accelerator.device) for k, v in collate([train_items[j] for j in idx]).items()
+            k: v.to(accelerator.device) for k, v in take_batch(train_items, idx, collate).items()
         }
         targets = batch.pop("labels")
         quiet = i < len(group) - 1 and accelerator.num_processes > 1
@@ -316,7 +317,7 @@ def evaluate(
         collate=collate,
         batch_size=batch_size,
         device=accelerator.device,
-        lengths=[len(it.get("input_ids", ())) for it in items],
+        lengths=item_lengths(items),
         autocast=accelerator.autocast,
     )
     scores = {"val_loss": float(loss_fn(logits, torch.as_tensor(labels)))}
@@ -363,17 +364,17 @@ def _resume(parts: _Parts, state: LoopState, log) -> None:
 def _optimizer_step(parts: _Parts, state: LoopState, stats, n_micro: int, seconds: float) -> None:
     """Clip, check for NaN/inf, step the optimizer and scheduler, and count the step."""
     step_loss, uniform, prior, n_ex, n_tok = stats
-    norm = parts.accelerator.clip_grad_norm_(
-        parts.model.parameters(), parts.settings.grad_clip or float("inf")
+    norm = clip_gradients(
+        parts.accelerator, parts.model.parameters(), parts.settings.grad_clip or float("inf")
     )
     if not (math.isfinite(step_loss) and math.isfinite(float(norm))):
         what = "loss" if not math.isfinite(step_loss) else "gradient norm"
         kept = str(parts.root / layout.BEST) if parts.root is not None and state.best_step else None
         raise NonFiniteLossError(nonfinite_message(state.step + 1, state.epoch, what, kept))
     state.settled = False  # weights move before the counters do: no checkpoint in between
-    parts.optimizer.step()
+    optimizer_step(parts.optimizer)
     parts.scheduler.step()
-    parts.optimizer.zero_grad(set_to_none=True)
+    zero_grad(parts.optimizer)
     state.step += 1
     state.pos += n_micro
     state.loss_sum += step_loss

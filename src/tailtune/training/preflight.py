@@ -7,6 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tailtune.errors import ConfigError, DataError
+from tailtune.training.batching import item_column
 
 __all__ = [
     "check_head_trainable",
@@ -81,11 +82,11 @@ def check_inputs(train_items, eval_items, num_classes, metrics_fn, metric: str, 
     """
     if np.ndim(train_items[0]["labels"]) == 1:
         return _check_set_inputs(train_items, eval_items, num_classes, metrics_fn, metric)
-    labels = np.asarray([it["labels"] for it in train_items], dtype=np.int64)
+    labels = np.asarray(item_column(train_items, "labels"), dtype=np.int64)
     check_labels(labels, num_classes, "training labels")
     if eval_items is None:
         return labels, None
-    val_labels = np.asarray([it["labels"] for it in eval_items], dtype=np.int64)
+    val_labels = np.asarray(item_column(eval_items, "labels"), dtype=np.int64)
     check_labels(val_labels, num_classes, "validation labels")
     check_metric(metrics_fn, val_labels, num_classes, metric)
     if unseen := unseen_classes(labels, val_labels):
@@ -100,7 +101,7 @@ def _check_set_inputs(train_items, eval_items, num_classes, metrics_fn, metric):
         if items is None:
             out.append(None)
             continue
-        y = np.asarray([it["labels"] for it in items], dtype=np.float32)
+        y = np.asarray(item_column(items, "labels"), dtype=np.float32)
         if y.ndim != 2 or y.shape[1] != num_classes or not np.isin(y, (0.0, 1.0)).all():
             raise ValueError(f"{where}: expected a 0/1 vector of {num_classes} labels per item")
         out.append(y)
