@@ -2,6 +2,9 @@
 
     python benchmarks/guards.py [--datasets atis,banking77,cfpb,goemotions] [--epochs 4]
     python benchmarks/guards.py --sets [--epochs 4]      # GoEmotions as label sets
+    python benchmarks/guards.py --backend embedding_head --datasets cfpb --seeds 42,43,44 \
+        [--max-length 64] [--shuffled] [--histories FILE]
+    python benchmarks/guards.py --recipe --datasets cfpb --seeds 43,44 [--max-length 256]
 
 For each data set (loaded as benchmarks/quality.py does; a 10% stratified validation split is
 carved from the training data): the leakage check on validation / test against training and
@@ -14,11 +17,26 @@ sets (its own multi-label form; a 10% validation split by iterative stratificati
 one-vs-rest run (the prediction guards on the sets its 0.5 thresholds give) and the training
 loop with binary cross-entropy on the same SVD features (live guards), healthy and with the
 training sets shuffled.
+
+``--backend embedding_head``: healthy runs of the embedding-head backend instead, as the
+cpu-longtail recipe configures its member (frozen all-MiniLM-L6-v2, a linear head with
+sqrt-inverse class weights, lr 0.003, up to 30 epochs, early stopping with patience 5) at
+``--max-length``, one run per seed in ``--seeds`` (the seed draws the 10% validation split and
+the head's initialisation and batch order), early stopping and the live guards on that split;
+``--shuffled`` adds the same runs on shuffled training labels. ``--recipe``: the whole
+cpu-longtail recipe (an ensemble whose members train on a 90% carve of the training split and
+stop early on the other 10%, class names added as training texts, as benchmarks/
+ingredients.py fits it) at each seed, printing every member's guard findings. Embeddings are
+read from the shared cache (each set's training texts are embedded once per process, then every
+split reads them back). ``--histories`` appends every loop run's history (one JSON object a
+line: the run, its class counts and every evaluation's figures) so the rules can be re-read
+without training again.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 from collections import Counter
@@ -27,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quality import DATASETS, data_root, load_dataset  # noqa: E402
+from quality import DATASETS, data_root, load_dataset, with_label_names  # noqa: E402
 
 
 def head_run(train, val, epochs: int):
@@ -172,6 +190,124 @@ def sets_main(epochs: int) -> None:
     show("loop (sets), shuffled", *set_head_run(x, y[order], xv, yv, names, epochs))
 
 
+def recipe_config(seed: int, max_length: int, threads: int):
+    """The cpu-longtail recipe's config at ``seed`` and ``max_length``."""
+    from tailtune.config import load_config, recipe_path
+
+    return load_config(recipe_path("cpu-longtail"), [f"seed={seed}", f"model.max_length={max_length}",
+                       f"train.num_threads={threads}", "train.progress=false"])  # fmt: skip
+
+
+def recipe_head(seed: int, max_length: int, threads: int):
+    """The embedding-head member of the cpu-longtail recipe, as the ensemble builds it."""
+    from tailtune.backends import build_backend
+    from tailtune.backends._registry import as_stage
+    from tailtune.backends.ensemble import without_posthoc
+    from tailtune.backends.params import clone
+
+    ens = build_backend(recipe_config(seed, max_length, threads))
+    return without_posthoc(clone(as_stage(ens.members[1], "member", seed)))
+
+
+def warm_embeddings(texts, max_length: int, threads: int) -> None:
+    """Embed ``texts`` once (disk cache, then this process's memo): every split of them reads
+    its rows back without running the encoder."""
+    recipe_head(0, max_length, threads)._embed(list(texts))
+
+
+def embedding_head_run(train, val, seed: int, max_length: int, threads: int, log=None):
+    """The recipe's embedding head on ``train``, early stopping and live guards on ``val``
+    (findings, the highest validation macro F1)."""
+    head = recipe_head(seed, max_length, threads)
+    keep = val["label"].isin(set(train["label"])).to_numpy()
+    head.fit(train["text"].tolist(), train["label"].astype(str).to_numpy(dtype=object),
+             eval_set=(val["text"][keep].tolist(),
+                       val["label"][keep].astype(str).to_numpy(dtype=object)))  # fmt: skip
+    if log is not None:
+        log(head.history_, dict(Counter(train["label"].astype(str))))
+    return head.info_.get("guards", []), max(h["macro_f1"] for h in head.history_)
+
+
+def recipe_run(name: str, train, seed: int, max_length: int, threads: int, log=None):
+    """The whole cpu-longtail recipe at ``seed`` on ``train``: (member name, findings, the
+    highest macro F1 on the carve) for each member with a training curve."""
+    from tailtune.backends import build_backend
+
+    cfg = recipe_config(seed, max_length, threads)
+    ens = build_backend(cfg)
+    texts, labels = with_label_names(train["text"].tolist(), train["label"].astype(str).to_numpy(),
+                                     cfg.objective.label_name_examples)  # fmt: skip
+    ens.fit(texts, labels)
+    out = []
+    for i, member in enumerate(ens.members_):
+        if not member.history_:
+            continue
+        if log is not None:
+            log(member.history_, None, member=f"member{i} {member.name}")
+        out.append((f"member{i} {member.name}", member.info_.get("guards", []),
+                    max(h["macro_f1"] for h in member.history_)))  # fmt: skip
+    print(f"  recipe seed {seed}: fit on {ens.info_['fit_size']:,} rows, carve of "
+          f"{ens.info_['tune_size']:,} rows, weights {ens.info_['weights']}, "
+          f"τ {ens.info_['posthoc_tau']}")  # fmt: skip
+    return out
+
+
+def history_log(path: str | None, **run):
+    """A callable appending one loop run's history to the JSON-lines file ``path``."""
+
+    def write(history, train_counts, **more):
+        if path is None:
+            return
+        with open(path, "a", encoding="utf-8") as fh:
+            body = {**run, **more, "train_counts": train_counts, "history": history}
+            fh.write(json.dumps(body, default=float) + "\n")
+
+    return write
+
+
+def neural_main(args) -> None:
+    """``--backend embedding_head`` and ``--recipe``: several seeds per set."""
+    import time
+
+    from tailtune.data.split import split_frame
+
+    seeds = [int(x) for x in args.seeds.split(",")]
+    for name in args.datasets.split(","):
+        full, _ = load_dataset(name, data_root())
+        t0, c0 = time.perf_counter(), time.process_time()
+        texts = full["text"].tolist()
+        if args.recipe:  # the class names join the training texts
+            texts = with_label_names(texts, full["label"].astype(str).to_numpy())[0]
+        warm_embeddings(texts, args.max_length, args.threads)
+        print(f"{name}: {len(full):,} training rows, {full['label'].nunique()} classes; "
+              f"embeddings (max_length {args.max_length}) ready in {time.perf_counter() - t0:.0f}"
+              f" s ({time.process_time() - c0:.0f} CPU s)", flush=True)  # fmt: skip
+        for seed in seeds:
+            c0 = time.process_time()
+            if args.recipe:
+                log = history_log(args.histories, set=name, seed=seed, run="recipe")
+                for member, found, f1 in recipe_run(name, full, seed, args.max_length,
+                                                    args.threads, log):  # fmt: skip
+                    show(f"seed {seed} {member}", found, f1)
+                print(f"  ({time.process_time() - c0:.0f} CPU s)", flush=True)
+                continue
+            parts = split_frame(full, val=0.1, seed=seed)
+            train, val = parts.train.reset_index(drop=True), parts.val.reset_index(drop=True)
+            runs = [("head", train)]
+            if args.shuffled:
+                shuffled = train.copy()
+                labels = shuffled["label"].tolist()
+                random.Random(seed).shuffle(labels)
+                shuffled["label"] = labels
+                runs.append(("head, shuffled", shuffled))
+            for run, rows in runs:
+                log = history_log(args.histories, set=name, seed=seed, run=run)
+                found, f1 = embedding_head_run(rows, val, seed, args.max_length, args.threads, log)
+                show(f"seed {seed} {run}", found, f1)
+            print(f"  ({len(train):,} train / {len(val):,} val; "
+                  f"{time.process_time() - c0:.0f} CPU s)", flush=True)  # fmt: skip
+
+
 def check_leakage_lines(train, val, test) -> str:
     """The leakage findings as one line (empty: none)."""
     from tailtune.guards import check_leakage
@@ -206,9 +342,28 @@ def main() -> None:
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--sets", action="store_true", help="GoEmotions as label sets instead")
+    ap.add_argument("--backend", choices=["linear", "embedding_head"], default="linear",
+                    help="linear: TF-IDF and a linear head on SVD features (the default runs); "
+                    "embedding_head: the recipe's MiniLM head, one run per seed")  # fmt: skip
+    ap.add_argument(
+        "--recipe",
+        action="store_true",
+        help="the whole cpu-longtail recipe per seed; its members' findings",
+    )
+    ap.add_argument("--seeds", default="42", help="comma-separated seeds (neural runs)")
+    ap.add_argument("--max-length", type=int, default=64, help="MiniLM tokens per text")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads")
+    ap.add_argument(
+        "--shuffled",
+        action="store_true",
+        help="--backend embedding_head: also on shuffled training labels",
+    )
+    ap.add_argument("--histories", default=None, help="JSON-lines file for every history")
     args = ap.parse_args()
     if args.sets:
         return sets_main(args.epochs)
+    if args.recipe or args.backend == "embedding_head":
+        return neural_main(args)
     from tailtune.data.split import split_frame
     from tailtune.guards import check_leakage
 
