@@ -36,6 +36,7 @@ without training again.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import sys
@@ -195,7 +196,7 @@ def recipe_config(seed: int, max_length: int, threads: int):
     from tailtune.config import load_config, recipe_path
 
     return load_config(recipe_path("cpu-longtail"), [f"seed={seed}", f"model.max_length={max_length}",
-                       f"train.num_threads={threads}", "train.progress=false"])  # fmt: skip
+                       f"train.num_threads={threads}"])  # fmt: skip
 
 
 def recipe_head(seed: int, max_length: int, threads: int):
@@ -206,7 +207,9 @@ def recipe_head(seed: int, max_length: int, threads: int):
     from tailtune.backends.params import clone
 
     ens = build_backend(recipe_config(seed, max_length, threads))
-    return without_posthoc(clone(as_stage(ens.members[1], "member", seed)))
+    head = without_posthoc(clone(as_stage(ens.members[1], "member", seed)))
+    head.train = dataclasses.replace(head.train, progress=False)  # no progress bar in the log
+    return head
 
 
 def warm_embeddings(texts, max_length: int, threads: int) -> None:
