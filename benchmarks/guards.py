@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality import DATASETS, data_root, load_dataset, with_label_names  # noqa: E402
 
 
-def head_run(train, val, epochs: int):
+def head_run(train, val, epochs: int, threads: int = 1):
     """The training loop on a linear head over SVD-reduced TF-IDF (findings, macro F1)."""
     import torch
     from sklearn.decomposition import TruncatedSVD
@@ -85,7 +85,7 @@ def head_run(train, val, epochs: int):
 
     torch.manual_seed(0)
     settings = TrainSettings(lr=0.01, epochs=epochs, batch_size=64, progress=False,
-                             patience=None, seed=0, num_threads=2)  # fmt: skip
+                             patience=None, seed=0, num_threads=threads)  # fmt: skip
     result = fit_classifier(Head(), items(x, train["label"]), collate=collate,
                             loss_fn=build_loss("ce"), num_classes=len(classes), settings=settings,
                             eval_items=items(xv[keep], val["label"][keep]))  # fmt: skip
@@ -104,7 +104,7 @@ def svd_features(train_texts, val_texts):
     return x / scale, (svd.transform(tfidf.transform(val_texts)) / scale).astype(np.float32)
 
 
-def set_head_run(x, y, xv, yv, names, epochs: int):
+def set_head_run(x, y, xv, yv, names, epochs: int, threads: int = 1):
     """The training loop on label sets: a linear head with binary cross-entropy (findings,
     the highest validation macro F1)."""
     import torch
@@ -132,7 +132,7 @@ def set_head_run(x, y, xv, yv, names, epochs: int):
     torch.manual_seed(0)
     objective = ObjectiveSettings()
     settings = TrainSettings(lr=0.01, epochs=epochs, batch_size=64, progress=False,
-                             patience=None, seed=0, num_threads=2)  # fmt: skip
+                             patience=None, seed=0, num_threads=threads)  # fmt: skip
     result = fit_classifier(Head(), items(x, y), collate=collate,
                             loss_fn=make_set_loss(y, objective), num_classes=len(names),
                             settings=settings, eval_items=items(xv, yv),
@@ -383,13 +383,13 @@ def main() -> None:
         if not leaks:
             print("  leakage: none")
         show("tfidf", *tfidf_run(train, val))
-        show("loop (linear head)", *head_run(train, val, args.epochs))
+        show("loop (linear head)", *head_run(train, val, args.epochs, args.threads))
         shuffled = train.copy()
         labels = shuffled["label"].tolist()
         random.Random(0).shuffle(labels)
         shuffled["label"] = labels
         show("tfidf, shuffled", *tfidf_run(shuffled, val))
-        show("loop, shuffled", *head_run(shuffled, val, args.epochs))
+        show("loop, shuffled", *head_run(shuffled, val, args.epochs, args.threads))
 
 
 if __name__ == "__main__":
