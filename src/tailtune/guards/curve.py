@@ -1,6 +1,9 @@
 """Guards read from a training history (one dict per evaluation), live or afterwards.
 
-Every threshold is a figure of the data (see :mod:`tailtune.guards.reference`):
+Every threshold is a figure of the data (see :mod:`tailtune.guards.reference`). H(π) below
+is the prior predictor's loss, the history's ``prior_loss`` where it has one: the best constant
+prediction in the run's own loss (:mod:`tailtune.training.watch`; the prior entropy under
+plain cross-entropy, lower under class weights, smoothing or logit adjustment):
 
 - divergence: a training loss above 2·ln K (twice the loss of a uniform guess: confidently
   wrong) at an evaluation after the first (the first one's mean includes the steps from random
