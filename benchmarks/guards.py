@@ -5,6 +5,7 @@
     python benchmarks/guards.py --backend embedding_head --datasets cfpb --seeds 42,43,44 \
         [--max-length 64] [--shuffled] [--histories FILE]
     python benchmarks/guards.py --recipe --datasets cfpb --seeds 43,44 [--max-length 256]
+    python benchmarks/guards.py --sets --backend embedding_head --seeds 42,43 [--shuffled]
 
 For each data set (loaded as benchmarks/quality.py does; a 10% stratified validation split is
 carved from the training data): the leakage check on validation / test against training and
@@ -160,17 +161,63 @@ def set_tfidf_run(train_texts, train_sets, val_texts, yv, names):
     return [f.to_dict() for f in found], set_metrics(yv, pred, names)["macro_f1"]
 
 
+def goemotions_sets():
+    """GoEmotions' training file read as label sets (its own multi-label form)."""
+    from tailtune.data import load_table
+
+    root = data_root()
+    return load_table(root / "goemotions/train.tsv", format="tsv",
+                      column_names=["text", "labels", "id"], text_columns=["text"],
+                      label_columns=["labels"], label_names=root / "goemotions/labels.txt",
+                      multi_label_separator=",", multi_label="sets").frame  # fmt: skip
+
+
+def sets_head_main(args) -> None:
+    """``--sets --backend embedding_head``: the recipe's head on GoEmotions' label sets (one
+    sigmoid per label, sqrt-inverse positive weights, thresholds tuned on validation), one run
+    per seed, healthy and (``--shuffled``) on shuffled training sets."""
+    import time
+
+    from tailtune.data.labelsets import parse_sets
+    from tailtune.data.split_sets import split_sets
+
+    frame = goemotions_sets()
+    c0 = time.process_time()
+    # the single-label rows first (cached by --backend embedding_head): only the texts with
+    # several labels are left to embed
+    warm_embeddings(load_dataset("goemotions", data_root())[0]["text"], args.max_length,
+                    args.threads)  # fmt: skip
+    warm_embeddings(frame["text"].tolist(), args.max_length, args.threads)
+    print(f"goemotions (label sets): {len(frame):,} training texts; embeddings ready "
+          f"({time.process_time() - c0:.0f} CPU s)", flush=True)  # fmt: skip
+    for seed in (int(x) for x in args.seeds.split(",")):
+        c0 = time.process_time()
+        parts = split_sets(frame, ",", val=0.1, seed=seed)
+        train, val = parts.train.reset_index(drop=True), parts.val.reset_index(drop=True)
+        sets, vsets = parse_sets(train["label"], ","), parse_sets(val["label"], ",")
+        runs = [("head (sets)", sets)]
+        if args.shuffled:
+            order = list(range(len(sets)))
+            random.Random(seed).shuffle(order)
+            runs.append(("head (sets), shuffled", [sets[i] for i in order]))
+        for run, labels in runs:
+            head = recipe_head(seed, args.max_length, args.threads)
+            head.fit(train["text"].tolist(), labels, eval_set=(val["text"].tolist(), vsets))
+            history_log(args.histories, set="goemotions-sets", seed=seed, run=run)(
+                head.history_, None
+            )
+            found = head.info_.get("guards", [])
+            show(f"seed {seed} {run}", found, max(h["macro_f1"] for h in head.history_))
+        print(f"  ({len(train):,} train / {len(val):,} val; "
+              f"{time.process_time() - c0:.0f} CPU s)", flush=True)  # fmt: skip
+
+
 def sets_main(epochs: int) -> None:
     """GoEmotions as label sets: healthy and shuffled, TF-IDF and the loop."""
-    from tailtune.data import load_table
     from tailtune.data.labelsets import indicator, parse_sets
     from tailtune.data.split_sets import split_sets
 
-    root = data_root()
-    frame = load_table(root / "goemotions/train.tsv", format="tsv",
-                       column_names=["text", "labels", "id"], text_columns=["text"],
-                       label_columns=["labels"], label_names=root / "goemotions/labels.txt",
-                       multi_label_separator=",", multi_label="sets").frame  # fmt: skip
+    frame = goemotions_sets()
     parts = split_sets(frame, ",", val=0.1, seed=42)
     train, val = parts.train.reset_index(drop=True), parts.val.reset_index(drop=True)
     train_sets = parse_sets(train["label"], ",")
@@ -364,7 +411,7 @@ def main() -> None:
     ap.add_argument("--histories", default=None, help="JSON-lines file for every history")
     args = ap.parse_args()
     if args.sets:
-        return sets_main(args.epochs)
+        return sets_head_main(args) if args.backend == "embedding_head" else sets_main(args.epochs)
     if args.recipe or args.backend == "embedding_head":
         return neural_main(args)
     from tailtune.data.split import split_frame
