@@ -6,6 +6,7 @@
         [--max-length 64] [--shuffled] [--histories FILE]
     python benchmarks/guards.py --recipe --datasets cfpb --seeds 43,44 [--max-length 256]
     python benchmarks/guards.py --sets --backend embedding_head --seeds 42,43 [--shuffled]
+    python benchmarks/guards.py --subsample 150,300,600 [--repeats 5]   # small healthy sets
 
 For each data set (loaded as benchmarks/quality.py does; a 10% stratified validation split is
 carved from the training data): the leakage check on validation / test against training and
@@ -31,7 +32,9 @@ ingredients.py fits it) at each seed, printing every member's guard findings. Em
 read from the shared cache (each set's training texts are embedded once per process, then every
 split reads them back). ``--histories`` appends every loop run's history (one JSON object a
 line: the run, its class counts and every evaluation's figures) so the rules can be re-read
-without training again.
+without training again. ``--subsample``: healthy TF-IDF runs on random subsamples of each set
+(``--repeats`` per size, classes with a single row dropped, 20% stratified validation): what
+the prediction guards say when validation has a few dozen rows.
 """
 
 from __future__ import annotations
@@ -358,6 +361,26 @@ def neural_main(args) -> None:
                   f"{time.process_time() - c0:.0f} CPU s)", flush=True)  # fmt: skip
 
 
+def subsample_main(args) -> None:
+    """``--subsample``: healthy TF-IDF runs on small random subsamples of each set."""
+    from tailtune.data.split import split_frame
+
+    sizes = [int(x) for x in args.subsample.split(",")]
+    for name in args.datasets.split(","):
+        full, _ = load_dataset(name, data_root())
+        for n in sizes:
+            for seed in range(args.repeats):
+                sub = full.sample(n=min(n, len(full)), random_state=seed)
+                sub = sub[sub["label"].map(sub["label"].value_counts()) >= 2]
+                parts = split_frame(sub, val=0.2, seed=seed)
+                train, val = parts.train.reset_index(drop=True), parts.val.reset_index(drop=True)
+                rows = Counter(train["label"]).values()
+                print(f"{name} {n} rows, subsample {seed}: {len(train)} train / {len(val)} val,"
+                      f" {len(rows)} classes, median {int(np.median(list(rows)))} training rows"
+                      " per class")  # fmt: skip
+                show("  tfidf", *tfidf_run(train, val))
+
+
 def check_leakage_lines(train, val, test) -> str:
     """The leakage findings as one line (empty: none)."""
     from tailtune.guards import check_leakage
@@ -409,7 +432,15 @@ def main() -> None:
         help="--backend embedding_head: also on shuffled training labels",
     )
     ap.add_argument("--histories", default=None, help="JSON-lines file for every history")
+    ap.add_argument(
+        "--subsample",
+        default=None,
+        help="comma-separated row counts: healthy TF-IDF runs on subsamples",
+    )
+    ap.add_argument("--repeats", type=int, default=5, help="--subsample: subsamples per size")
     args = ap.parse_args()
+    if args.subsample:
+        return subsample_main(args)
     if args.sets:
         return sets_head_main(args) if args.backend == "embedding_head" else sets_main(args.epochs)
     if args.recipe or args.backend == "embedding_head":
