@@ -390,9 +390,11 @@ def check_leakage_lines(train, val, test) -> str:
 
 def tfidf_run(train, val):
     """TfidfBackend and the guards on its validation predictions (findings, macro F1)."""
+    from tailtune.backends.params import clone
     from tailtune.backends.tfidf import TfidfBackend
     from tailtune.evaluation import compute_metrics
     from tailtune.guards import check_predictions
+    from tailtune.guards.final import cross_fitted
 
     model = TfidfBackend().fit(train["text"].tolist(), train["label"].tolist())
     pred = model.predict(val["text"].tolist())
@@ -401,7 +403,10 @@ def tfidf_run(train, val):
     def train_fit():
         return train["label"].astype(str).to_numpy(), model.predict(train["text"].tolist())
 
-    found = check_predictions(gold, pred, dict(Counter(train["label"])), train_fit)
+    def held_out():  # the training rows, each predicted by a model that never saw it
+        return cross_fitted(lambda: clone(model), train["text"].tolist(), train["label"])
+
+    found = check_predictions(gold, pred, dict(Counter(train["label"])), train_fit, held_out)
     return [f.to_dict() for f in found], compute_metrics(gold, pred)["macro_f1"]
 
 
