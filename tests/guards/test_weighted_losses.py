@@ -137,3 +137,12 @@ def test_the_noise_of_the_validation_gain_is_read_in_the_runs_loss():
     # per-row losses average to the batch loss
     z, t = torch.as_tensor(logits, dtype=torch.float32), torch.as_tensor(y)
     assert float(row_losses(loss_fn, z, t).mean()) == pytest.approx(float(loss_fn(z, t)), 1e-5)
+
+
+@pytest.mark.parametrize("every", [2, 5])
+def test_frequent_evaluations_of_a_healthy_weighted_run_raise_nothing(data, every):
+    # 10 steps an epoch, evaluated every 2 or 5: half an epoch of a loss that sits at the
+    # weighted prior's level before the text is learned is not "no longer falls"
+    found, diagnosis, result = _fit(*data, eval_every=every)
+    assert found == [] and diagnosis.verdict not in FLAGS
+    assert result.history[-1]["macro_f1_low"] > result.history[-1]["chance_macro_f1"]

@@ -233,14 +233,17 @@ def _finding(guard: str, cause: str, row: dict, **evidence) -> Finding:
 
 def _falling(rows) -> bool:
     """Whether the training loss fell by more than 2% over the last epoch: against the latest
-    evaluation at least an epoch before the last one (the first evaluation when none is), so
-    that evaluating every few steps (``train.eval_every``) does not make a loss that falls
-    slowly per evaluation look flat; with one evaluation an epoch, the previous one."""
+    evaluation at least an epoch before the last one, so that evaluating every few steps
+    (``train.eval_every``) does not make a loss that falls slowly per evaluation look flat;
+    with one evaluation an epoch, the previous one. No evaluation an epoch back yet: the trend
+    is not known, and it counts as falling (the verdicts that wait for it wait)."""
     last = rows[-1]
     before = rows[-2]
     if _finite(last.get("epoch")) and all(_finite(r.get("epoch")) for r in rows[:-1]):
         earlier = [r for r in rows[:-1] if r["epoch"] <= last["epoch"] - 1 + 1e-9]
-        before = earlier[-1] if earlier else rows[0]
+        if not earlier:
+            return True
+        before = earlier[-1]
     b, a = before.get("train_loss"), last.get("train_loss")
     return _finite(b) and _finite(a) and a < (1 - FLAT_DROP) * b
 
