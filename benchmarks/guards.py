@@ -7,6 +7,7 @@
     python benchmarks/guards.py --recipe --datasets cfpb --seeds 43,44 [--max-length 256]
     python benchmarks/guards.py --sets --backend embedding_head --seeds 42,43 [--shuffled]
     python benchmarks/guards.py --subsample 150,300,600 [--repeats 5]   # small healthy sets
+    python benchmarks/guards.py --backend embedding_head --eval-every 10 --patience 0 ...
 
 For each data set (loaded as benchmarks/quality.py does; a 10% stratified validation split is
 carved from the training data): the leakage check on validation / test against training and
@@ -258,8 +259,14 @@ def recipe_head(seed: int, max_length: int, threads: int):
 
     ens = build_backend(recipe_config(seed, max_length, threads))
     head = without_posthoc(clone(as_stage(ens.members[1], "member", seed)))
-    head.train = dataclasses.replace(head.train, progress=False)  # no progress bar in the log
+    # no progress bar in the log; --eval-every / --patience where given
+    head.train = dataclasses.replace(head.train, progress=False, **TRAIN_OVERRIDES)
     return head
+
+
+TRAIN_OVERRIDES: dict = {}
+"""Loop settings the command line changes for every embedding-head run (train.eval_every,
+train.patience)."""
 
 
 def warm_embeddings(texts, max_length: int, threads: int) -> None:
@@ -438,6 +445,18 @@ def main() -> None:
     )
     ap.add_argument("--histories", default=None, help="JSON-lines file for every history")
     ap.add_argument(
+        "--eval-every",
+        type=int,
+        default=None,
+        help="embedding-head runs: evaluate every N steps (train.eval_every)",
+    )
+    ap.add_argument(
+        "--patience",
+        type=int,
+        default=None,
+        help="embedding-head runs: early-stopping patience (0: none)",
+    )
+    ap.add_argument(
         "--subsample",
         default=None,
         help="comma-separated row counts: healthy TF-IDF runs on subsamples",
@@ -446,6 +465,10 @@ def main() -> None:
     args = ap.parse_args()
     if args.subsample:
         return subsample_main(args)
+    if args.eval_every is not None:
+        TRAIN_OVERRIDES["eval_every"] = args.eval_every
+    if args.patience is not None:
+        TRAIN_OVERRIDES["patience"] = args.patience or None
     if args.sets:
         return sets_head_main(args) if args.backend == "embedding_head" else sets_main(args.epochs)
     if args.recipe or args.backend == "embedding_head":
