@@ -11,7 +11,7 @@ plain cross-entropy, lower under class weights, smoothing or logit adjustment):
   ln K / 2 nats above its running minimum;
 - not-learning: after a full epoch, the training loss is not 2% below the prior-predictor loss
   H(π) (measured on the training batches when the history has it) and no longer falls (by 2%
-  from one evaluation to the next); or validation is at chance without the memorising below,
+  over the last epoch: :func:`_falling`); or validation is at chance without the memorising below,
   once the training loss no longer falls or training has ended (``final``). At chance: on the
   last two evaluations the bootstrap interval of macro F1 reaches the chance figure and the
   validation loss is not two standard errors below the prior predictor's on the same rows;
