@@ -95,7 +95,7 @@ def check_history(history, *, n_classes: int, prior_entropy: float | None = None
         return found
     if not final and not _full_epoch(rows[-1]):
         # within the first epoch every training batch is new to the model: its training loss
-        # is a held-out loss (no gap can show memorising yet) and its answers are minutes old
+        # is a held-out loss (no gap can show memorising yet), its answers a few dozen steps old
         return []
     # the most specific cause first: a flat loss, then a collapse (which puts a small label
     # set at chance too), then what being at chance means given the training loss; a flat
