@@ -75,13 +75,21 @@ def test_divergence_far_above_ln_k_and_sharp_rise():
 
 
 def test_not_learning_when_train_loss_stays_at_the_prior():
-    h = [_row(5, 0.5, 1.39), _row(10, 1.0, 1.37)]  # 1.4% lower: no longer falling
+    h = [_row(5, 1.0, 1.39), _row(10, 2.0, 1.37)]  # 1.4% lower in an epoch: no longer falling
     found = check_history(h, n_classes=4, prior_entropy=LN4)
     assert [f.guard for f in found] == ["not-learning"]
     assert found[0].evidence["prior_loss"] == pytest.approx(LN4, abs=1e-4)
     # the same losses before a full epoch: no verdict yet
     assert check_history([_row(5, 0.4, 1.39), _row(10, 0.8, 1.37)], n_classes=4,
                          prior_entropy=LN4) == []  # fmt: skip
+    # nor half an epoch apart: the trend over an epoch is not known yet (evaluating every few
+    # steps must not make a slowly falling loss look flat); once it is, the verdict comes
+    assert check_history([_row(5, 0.5, 1.39), _row(10, 1.0, 1.37)], n_classes=4,
+                         prior_entropy=LN4) == []  # fmt: skip
+    halves = [_row(5, 0.5, 1.40), _row(10, 1.0, 1.39), _row(15, 1.5, 1.38)]
+    assert [f.guard for f in check_history(halves, n_classes=4, prior_entropy=LN4)] == [
+        "not-learning"
+    ]
     # still falling by more than 2% an evaluation (1.55 -> 1.50): wait for the trend
     assert check_history([_row(5, 1, 1.55), _row(10, 2, 1.50)], n_classes=4,
                          prior_entropy=LN4) == []  # fmt: skip
@@ -108,6 +116,11 @@ def test_collapsed_needs_two_evaluations_far_below_the_gold_spread():
     cov = {"pred_cover": 2, "gold_cover": 40, "pred_top_share": 0.6, "pred_top_prior": 0.05}
     h = [_row(5, 1, 0.5, **cov), _row(10, 2, 0.4, **cov)]
     assert [f.guard for f in check_history(h, n_classes=50, prior_entropy=3.5)] == ["collapsed"]
+    # two evaluations within the first epoch (train.eval_every): too early, unless it ended
+    early = [_row(5, 0.2, 0.5, **cov), _row(10, 0.4, 0.4, **cov)]
+    assert check_history(early, n_classes=50, prior_entropy=3.5) == []
+    assert [f.guard for f in check_history(early, n_classes=50, prior_entropy=3.5,
+                                           final=True)] == ["collapsed"]  # fmt: skip
     spread = [_row(5, 1, 0.5, **cov), _row(10, 2, 0.4, pred_cover=30, gold_cover=40)]
     assert check_history(spread, n_classes=50, prior_entropy=3.5) == []
     # the prior's unique majority class (35% of rows) predicted for 95%: chance, not collapse

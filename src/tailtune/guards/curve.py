@@ -1,6 +1,9 @@
 """Guards read from a training history (one dict per evaluation), live or afterwards.
 
-Every threshold is a figure of the data (see :mod:`tailtune.guards.reference`):
+Every threshold is a figure of the data (see :mod:`tailtune.guards.reference`). H(π) below
+is the prior predictor's loss, the history's ``prior_loss`` where it has one: the best constant
+prediction in the run's own loss (:mod:`tailtune.training.watch`; the prior entropy under
+plain cross-entropy, lower under class weights, smoothing or logit adjustment):
 
 - divergence: a training loss above 2·ln K (twice the loss of a uniform guess: confidently
   wrong) at an evaluation after the first (the first one's mean includes the steps from random
@@ -8,7 +11,7 @@ Every threshold is a figure of the data (see :mod:`tailtune.guards.reference`):
   ln K / 2 nats above its running minimum;
 - not-learning: after a full epoch, the training loss is not 2% below the prior-predictor loss
   H(π) (measured on the training batches when the history has it) and no longer falls (by 2%
-  from one evaluation to the next); or validation is at chance without the memorising below,
+  over the last epoch: :func:`_falling`); or validation is at chance without the memorising below,
   once the training loss no longer falls or training has ended (``final``). At chance: on the
   last two evaluations the bootstrap interval of macro F1 reaches the chance figure and the
   validation loss is not two standard errors below the prior predictor's on the same rows;
@@ -36,7 +39,11 @@ Every threshold is a figure of the data (see :mod:`tailtune.guards.reference`):
   onto another class is a collapse (class weights, a sampler, a bias). On label sets the same
   rule reads sets of labels (the empty set included; :mod:`tailtune.guards.sets`).
 
-Nothing fires before the second evaluation: one point is no trend.
+Nothing fires before the second evaluation: one point is no trend. Only divergence fires
+before the first full epoch (unless training ended there): until every training row has been
+seen once, the training loss is a loss on rows new to the model, so no gap can show
+memorising, and with frequent evaluations (``train.eval_every``) the answers of a few dozen
+steps say nothing about collapse or chance.
 """
 
 from __future__ import annotations
@@ -86,6 +93,10 @@ def check_history(history, *, n_classes: int, prior_entropy: float | None = None
     found = [f for f in (_divergence(rows, n_classes),) if f]
     if found:  # a diverged run explains everything else it shows
         return found
+    if not final and not _full_epoch(rows[-1]):
+        # within the first epoch every training batch is new to the model: its training loss
+        # is a held-out loss (no gap can show memorising yet), its answers a few dozen steps old
+        return []
     # the most specific cause first: a flat loss, then a collapse (which puts a small label
     # set at chance too), then what being at chance means given the training loss; a flat
     # training loss on memorised rows is still memorising (labels-unrelated)
@@ -122,8 +133,7 @@ def _divergence(rows, n_classes) -> Finding | None:
 def _flat(rows, prior_entropy) -> Finding | None:
     last = rows[-1]
     train, prior = last.get("train_loss"), last.get("prior_loss") or prior_entropy
-    full_epoch = last.get("epoch") is None or last["epoch"] >= 1
-    if (_finite(train) and prior and full_epoch and train >= (1 - FLAT_DROP) * prior
+    if (_finite(train) and prior and _full_epoch(last) and train >= (1 - FLAT_DROP) * prior
             and not _falling(rows)):  # fmt: skip
         return _finding("not-learning", "the training loss is not below the loss of always "
                         "predicting the class prior", last, train_loss=train, prior_loss=prior,
@@ -222,9 +232,25 @@ def _finding(guard: str, cause: str, row: dict, **evidence) -> Finding:
 
 
 def _falling(rows) -> bool:
-    """Whether the training loss fell by more than 2% at the last evaluation."""
-    before, last = rows[-2].get("train_loss"), rows[-1].get("train_loss")
-    return _finite(before) and _finite(last) and last < (1 - FLAT_DROP) * before
+    """Whether the training loss fell by more than 2% over the last epoch: against the latest
+    evaluation at least an epoch before the last one, so that evaluating every few steps
+    (``train.eval_every``) does not make a loss that falls slowly per evaluation look flat;
+    with one evaluation an epoch, the previous one. No evaluation an epoch back yet: the trend
+    is not known, and it counts as falling (the verdicts that wait for it wait)."""
+    last = rows[-1]
+    before = rows[-2]
+    if _finite(last.get("epoch")) and all(_finite(r.get("epoch")) for r in rows[:-1]):
+        earlier = [r for r in rows[:-1] if r["epoch"] <= last["epoch"] - 1 + 1e-9]
+        if not earlier:
+            return True
+        before = earlier[-1]
+    b, a = before.get("train_loss"), last.get("train_loss")
+    return _finite(b) and _finite(a) and a < (1 - FLAT_DROP) * b
+
+
+def _full_epoch(row: dict) -> bool:
+    """Whether the model has seen every training row once (unknown epoch: assumed)."""
+    return row.get("epoch") is None or row["epoch"] >= 1
 
 
 def _finite(v) -> bool:
