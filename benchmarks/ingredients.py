@@ -2,6 +2,8 @@
 
     nice -n 10 python benchmarks/ingredients.py --datasets cfpb,goemotions \
         --variants prototype,carves3 [--out benchmarks/RESULTS.md]
+    nice -n 5 python benchmarks/ingredients.py --datasets cfpb --seeds 42,43,44 \
+        --variants carves3,combo --threads 1 --workdir /tmp/ingred/cells [--out FILE]
 
 Each variant is the shipped recipe (``tailtune train --recipe cpu-longtail``, built by
 ``build_backend`` from its YAML) with ONE change, given as a partial config merged over it
@@ -12,6 +14,15 @@ difference to the recipe is a paired stratified bootstrap over the test rows
 (``tailtune.evaluation.noise.paired_bootstrap``, Koehn 2004), which measures test-sample noise
 only (a different seed or carve moves CFPB macro F1 by about ±0.012: benchmarks/RESULTS.md,
 "cfpb: refit").
+
+One seed cannot rank ingredients: another seed (another carve) moves the recipe's own test
+figure by more than the test-row interval. With ``--seeds`` every model runs at each seed (at one
+seed every model sees the same carve), is paired against the recipe of its seed, and the summary
+gives each variant's mean difference over seeds with an interval counting seed and test-row
+noise (:func:`seed_summary`). ``--workdir`` keeps each (seed, variant)'s predictions and figures
+on disk: a stopped run resumes without refitting them. Before the first fit the whole training
+split and the test split are embedded once (:func:`embed_whole_split`), so every seed's carve
+reads the embedding memo, also in a resumed process.
 
 Embeddings come from the on-disk cache and, inside one process, from the embedding memo
 (``tailtune.backends._embeddings``): a variant that re-reads texts the recipe embedded embeds
