@@ -329,11 +329,14 @@ def seed_summary(yt, preds: dict, seeds, variants, n_boot: int, level: float = 0
     The variance of a mean over n seeds of Δ_s (variant minus recipe, one test set) has two
     parts (Bouthillier et al. 2021, "Accounting for variance in machine learning benchmarks",
     MLSys): the seeds' (another carve, other member seeds), estimated by s²/n from the spread
-    of the n observed Δ_s, and the test rows', estimated by a paired stratified bootstrap over
-    the test rows (Koehn 2004) that scores every seed's pair on the same resampled rows and
-    averages them. The interval is mean ± t(n−1)·√(s²/n + v_rows), Student's t with n−1
-    degrees of freedom; conservative: the rows' part has many more, and s² on one test set
-    already carries some row noise. ``verdict`` is win / loss only when it excludes 0."""
+    of the n observed Δ_s, and the test rows', v_rows, estimated by a paired stratified
+    bootstrap over the test rows (Koehn 2004) that scores every seed's pair on the same
+    resampled rows and averages them. The interval is mean ± t(df)·√(s²/n + v_rows), Student's
+    t with the Welch–Satterthwaite degrees of freedom of the sum (Satterthwaite 1946):
+    df = (n−1)·(s²/n + v_rows)² / (s²/n)², between n−1 when the seeds dominate and the normal
+    limit when the rows do (the bootstrap's own degrees of freedom taken as unlimited). It is
+    a little conservative: s² on one test set already carries some row noise. ``verdict`` is
+    win / loss only when the interval excludes 0."""
     from scipy import stats
 
     from tailtune.evaluation._bootstrap import encode, resampled_scores, stratified_indices
@@ -365,7 +368,9 @@ def seed_summary(yt, preds: dict, seeds, variants, n_boot: int, level: float = 0
             row.update(sd_seed=None if v_seed is None else float(delta.std(ddof=1)),
                        se_rows=float(np.sqrt(v_rows)), low=None, high=None, verdict="one seed")  # fmt: skip
             if v_seed is not None:
-                half = stats.t.ppf(0.5 + level / 2, n - 1) * np.sqrt(v_seed + v_rows)
+                df = (n - 1) * (v_seed + v_rows) ** 2 / v_seed**2 if v_seed > 0 else np.inf
+                half = stats.t.ppf(0.5 + level / 2, df) * np.sqrt(v_seed + v_rows)
+                row["df"] = float(df)
                 low, high = row["mean"] - half, row["mean"] + half
                 verdict = "win" if low > 0 else "loss" if high < 0 else "within the noise"
                 row.update(low=float(low), high=float(high), verdict=verdict)
@@ -378,7 +383,7 @@ def summary_table(summary: list[dict], seeds) -> str:
     f = lambda v: "–" if v is None else f"{v:+.4f}"  # noqa: E731
     cols = " | ".join(f"seed {s}" for s in seeds)
     out = [
-        f"| variant | {cols} | mean | 95% interval (seeds + test rows) | sd over seeds "
+        f"| variant | {cols} | mean | 95% interval (seeds + test rows; t, Welch–Satterthwaite df) | sd over seeds "
         "| test-row SE of the mean | verdict |",
         "|---|" + "---|" * (len(seeds) + 6),
     ]
@@ -394,7 +399,7 @@ def summary_table(summary: list[dict], seeds) -> str:
             )
             continue
         cells = " | ".join(f(by.get(s)) for s in seeds)
-        ci = "–" if r["low"] is None else f"[{r['low']:+.4f}, {r['high']:+.4f}]"
+        ci = "–" if r["low"] is None else f"[{r['low']:+.4f}, {r['high']:+.4f}] (df {r['df']:.1f})"
         sd = "–" if r["sd_seed"] is None else f"{r['sd_seed']:.4f}"
         out.append(f"| {r['variant']} (Δ) | {cells} | {r['mean']:+.4f} | {ci} | {sd} "
                    f"| {r['se_rows']:.4f} | {r['verdict']} |")  # fmt: skip
