@@ -124,3 +124,40 @@ def test_an_ensemble_of_label_sets_decides_by_its_members_objective():
     assert fixed.rule_.thresholds == [0.5] * 4 and fixed.info_["thresholds"]["tuned"] is False
     tuned = fitted(ObjectiveSettings())
     assert tuned.info_["thresholds"]["tuned"] is True
+
+
+def test_prior_log_odds_is_the_best_constant_logit():
+    from tailtune.backends._sets import prior_log_odds
+
+    y = np.array([[1, 0, 1], [0, 0, 1], [0, 1, 1], [0, 0, 1]])
+    z = prior_log_odds(y, np.array([2.0, 1.0, 1.0]))
+    # label 0: p = 1/4 with positives weighted 2 -> log(2 * 0.25 / 0.75); a label every text
+    # carries is clipped, not infinite
+    assert z[0] == pytest.approx(np.log(2 / 3)) and z[1] == pytest.approx(np.log(1 / 3))
+    assert z[2] == 9.0
+    # the minimum of the weighted BCE of a constant logit, found numerically
+    grid = np.linspace(-4, 4, 8001)
+    p = 1 / (1 + np.exp(-grid))
+    loss = -(2 * 0.25 * np.log(p) + 0.75 * np.log(1 - p))
+    assert grid[loss.argmin()] == pytest.approx(z[0], abs=1e-3)
+
+
+def test_an_encoder_on_label_sets_starts_at_the_label_priors(tiny_bert_dir):  # noqa: F811
+    """A sigmoid head whose bias starts at 0 sits at log 2 per label and, at a fine-tuning
+    learning rate, takes thousands of steps to reach the priors of sparse labels: the encoder
+    starts its output bias at the priors' log-odds, so training starts at the prior's loss."""
+    from tailtune.backends._sets import prior_log_odds
+    from tailtune.backends.encoder import EncoderBackend
+
+    tx, ty = _sets(160, 0)
+    b = EncoderBackend.from_flat(model_name=tiny_bert_dir, max_length=32, lr=1e-9, batch_size=16,
+                                 epochs=1, progress=False, seed=1, num_threads=1, patience=None,
+                                 set_loss="bce")  # fmt: skip
+    b.fit(tx, ty)
+    y = LabelSpace.from_sets(ty).encode(ty)
+    bias = b.model_.classifier.bias.detach().numpy()
+    assert bias == pytest.approx(prior_log_odds(y), abs=1e-5)
+    p = y.mean(axis=0)
+    prior_loss = float(np.mean(-(p * np.log(p) + (1 - p) * np.log(1 - p))))
+    # at bias 0 it would be log 2 = 0.69 per label, 0.1 above this task's prior loss
+    assert b.history_[0]["train_loss"] == pytest.approx(prior_loss, abs=0.02)

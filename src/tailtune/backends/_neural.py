@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 
 from tailtune.backends.base import BackendBase
+from tailtune._extras import require
 from tailtune.objectives.settings import ObjectiveSettings
 from tailtune.training.settings import TrainSettings
 
@@ -47,6 +48,36 @@ class NeuralBackend(BackendBase):
         else:
             loss, metrics_fn = make_loss(np.bincount(y, minlength=k), self.objective), None
         return {"loss_fn": loss, "num_classes": k, "metrics_fn": metrics_fn}
+
+    def _start_at_label_priors(self, model, y, prefixes: tuple[str, ...]) -> bool:
+        """For label sets, start the bias of ``model``'s output layer (a linear layer under a
+        module named with one of ``prefixes``, with one output per label) at the
+        labels' prior log-odds (:func:`tailtune.backends._sets.prior_log_odds`, with the
+        positive weights the loss uses). False where there is no such bias (a decoder's
+        ``score`` layer has none): the model then learns the priors itself."""
+        if self.space_.kind != "multi":
+            return False
+        torch = require("torch")
+        from tailtune.backends._sets import prior_log_odds
+        from tailtune.objectives.weights import positive_weights
+
+        # every such layer: PEFT keeps the trained copy of a head beside the original
+        outs = [
+            m for name, m in model.named_modules()
+            if isinstance(m, torch.nn.Linear) and m.out_features == y.shape[1]
+            and m.bias is not None and any(p in name.split(".") for p in prefixes)
+        ]  # fmt: skip
+        if not outs:
+            return False
+        o = self.objective
+        weights = None
+        if o.class_weights != "none":
+            weights = positive_weights(y, o.class_weights, beta=o.beta, cap=o.weight_cap)
+        start = prior_log_odds(y, weights)
+        with torch.no_grad():
+            for out in outs:
+                out.bias.copy_(torch.as_tensor(start, dtype=out.bias.dtype))
+        return True
 
     def load_checkpoint(self, path) -> None:
         """Put the weights of a training checkpoint (a ``model.pt`` the loop wrote) into this

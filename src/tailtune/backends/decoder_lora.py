@@ -71,6 +71,7 @@ class DecoderLoraBackend(NeuralBackend):
         objective = self._objective_kwargs(y)  # label sets: one sigmoid per label
         seed_everything(self.seed)  # before the head and the LoRA matrices are created
         self._build(train=True)
+        self._start_at_label_priors(self.model_, y, tuple(self.heads_))
         val_items, dropped = None, 0
         if eval_set is not None:
             val_texts, val_y = self.space_.known(*eval_set)
