@@ -6,8 +6,8 @@ import dataclasses
 
 import numpy as np
 
-from tailtune.backends.base import BackendBase
 from tailtune._extras import require
+from tailtune.backends.base import BackendBase
 from tailtune.objectives.settings import ObjectiveSettings
 from tailtune.training.settings import TrainSettings
 
