@@ -294,3 +294,32 @@ def test_label_sets_train_one_sigmoid_per_label_and_merge_as_multi_label(model_d
     assert cfg["problem_type"] == "multi_label_classification"
     loaded = DecoderLoraBackend.load(tmp_path / "m")
     assert [tuple(s) for s in loaded.predict(vt)] == got and loaded.rule_ == b.rule_
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2"])
+def test_a_head_without_a_bias_is_steered_to_the_label_priors(arch, model_dirs, monkeypatch):
+    """A decoder's ``score`` layer has no bias: its rows are moved along the mean pooled state,
+    so the mean logit over the texts it was measured on is each label's prior log-odds; but
+    only where the states share that direction, which a random tiny model's do not."""
+    import tailtune.backends.decoder_lora as dl
+    from tailtune.backends._sets import prior_log_odds
+    from tailtune.backends.labels import LabelSpace
+
+    texts, labels = toy(48, 4)
+    sets = [SETS[c] for c in labels]
+    target = prior_log_odds(LabelSpace.from_sets(sets).encode(sets))
+
+    def fit():
+        b = DecoderLoraBackend.from_flat(model_name=model_dirs[arch], max_length=16,
+                                         **{**FAST, "epochs": 1, "lr": 1e-9})  # fmt: skip
+        b.fit(texts, sets)
+        p = np.clip(b.predict_proba(texts), 1e-7, 1 - 1e-7)
+        return b, np.log(p / (1 - p)).mean(axis=0)
+
+    b, mean_logit = fit()
+    assert b.info_["prior_start"] == "none"  # states too spread: the head is left as it is
+    assert mean_logit != pytest.approx(target, abs=1e-2)
+    monkeypatch.setattr(dl, "_MAX_STEER_SPREAD", float("inf"))
+    b, mean_logit = fit()
+    assert b.info_["prior_start"] == "steered"
+    assert mean_logit == pytest.approx(target, abs=1e-3)

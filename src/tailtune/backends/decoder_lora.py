@@ -34,6 +34,10 @@ from tailtune.training.settings import TrainSettings
 
 __all__ = ["DecoderLoraBackend", "LoraSettings"]
 
+# the most the pooled states' projections on their mean may vary (relative std) for a shift of
+# the head's rows along that mean to act as the bias a decoder's head lacks
+_MAX_STEER_SPREAD = 0.25
+
 
 class DecoderLoraBackend(NeuralBackend):
     """LoRA adapters plus a fully trained classification head on a pretrained transformer."""
@@ -71,7 +75,11 @@ class DecoderLoraBackend(NeuralBackend):
         objective = self._objective_kwargs(y)  # label sets: one sigmoid per label
         seed_everything(self.seed)  # before the head and the LoRA matrices are created
         self._build(train=True)
-        self._start_at_label_priors(self.model_, y, tuple(self.heads_))
+        prior_start = None
+        if np.ndim(y) == 2:  # label sets: start at the labels' priors, not at log 2 each
+            prior_start = "bias"
+            if not self._start_at_label_priors(self.model_, y, tuple(self.heads_)):
+                prior_start = self._steer_head_to_label_priors(texts, y)
         val_items, dropped = None, 0
         if eval_set is not None:
             val_texts, val_y = self.space_.known(*eval_set)
@@ -94,6 +102,70 @@ class DecoderLoraBackend(NeuralBackend):
         )
         self.history_ = result.history
         self.info_ = {**result.info, **self._lora_info(), "val_rows_unseen": dropped}
+        if prior_start is not None:
+            self.info_["prior_start"] = prior_start
+
+    def _steer_head_to_label_priors(self, texts, y, n: int = 64) -> str:
+        """Label sets on a head without a bias (a decoder's ``score``): move each label's row
+        along the mean pooled state h̄ of ``n`` training texts, ``w_j += (b_j − w_j·h̄) h̄ / ‖h̄‖²``,
+        so that a text at h̄ starts at label j's prior log-odds b_j. A decoder's last-token
+        states share a large common direction, so this acts as the bias the layer lacks (the
+        prior start of Lin et al. 2017); without it, a fine-tuning learning rate spends its
+        first hundreds of steps moving every label from log 2 down to its prior. Returns
+        ``steered``, or ``none`` where the states are too spread for a shift to act as a bias."""
+        torch = require("torch")
+        from tailtune.backends._sets import prior_log_odds
+        from tailtune.objectives.weights import positive_weights
+
+        o = self.objective
+        weights = None
+        if o.class_weights != "none":
+            weights = positive_weights(y, o.class_weights, beta=o.beta, cap=o.weight_cap)
+        target = torch.as_tensor(prior_log_odds(y, weights), dtype=torch.float32)
+        k = y.shape[1]
+        heads = [
+            m for name, m in self.model_.named_modules()
+            if isinstance(m, torch.nn.Linear) and m.out_features == k
+            and any(h in name.split(".") for h in self.heads_)
+        ]  # fmt: skip
+        if not heads:
+            return "none"
+        seen = []
+        hooks = [m.register_forward_hook(lambda _m, i, out: seen.append((i[0], out)))
+                 for m in heads]  # fmt: skip
+        pick = np.random.default_rng(self.seed).permutation(len(y))[:n]
+        batch = self._collate(self._items([texts[i] for i in pick], y[pick]))
+        batch.pop("labels", None)
+        device = next(self.model_.parameters()).device
+        was_training = self.model_.training
+        self.model_.eval()
+        try:
+            with torch.no_grad():
+                pooled = self.model_(**{k_: v.to(device) for k_, v in batch.items()}).logits
+        finally:
+            for h in hooks:
+                h.remove()
+            self.model_.train(was_training)
+        if not seen:
+            return "none"
+        x, out = (t.float() for t in seen[-1])  # every position's state and logits
+        # the position the model pooled: the one whose logits it returned
+        pos = (out - pooled.float()[:, None, :]).abs().sum(-1).argmin(dim=1)
+        h = x[torch.arange(len(pos)), pos]
+        hbar = h.mean(dim=0)
+        # A text's shifted logit is b_j + shift_j · (h·h̄/‖h̄‖² − 1): a bias only where the
+        # states' projections on h̄ hardly vary (a pretrained decoder's: about 0.15 for
+        # SmolLM2). Where they vary as much as a random model's (about 1), the shift would add
+        # as much noise as signal: leave the head as it is.
+        spread = float(((h @ hbar) / hbar.dot(hbar).clamp_min(1e-12)).std())
+        if not spread <= _MAX_STEER_SPREAD:
+            return "none"
+        with torch.no_grad():
+            for m in heads:
+                w = m.weight.float()
+                shift = (target.to(w.device) - w @ hbar) / hbar.dot(hbar).clamp_min(1e-12)
+                m.weight.copy_((w + shift[:, None] * hbar[None, :]).to(m.weight.dtype))
+        return "steered"
 
     def _build(self, train: bool, adapter_dir: Path | None = None) -> None:
         """Tokenizer, base model (quantized if asked), LoRA wrap (new, or loaded from disk)."""
