@@ -11,7 +11,7 @@ from tailtune.backends.base import BackendBase
 from tailtune.objectives.settings import ObjectiveSettings
 from tailtune.training.settings import TrainSettings
 
-__all__ = ["NeuralBackend"]
+__all__ = ["NeuralBackend", "output_layers"]
 
 
 class NeuralBackend(BackendBase):
@@ -51,33 +51,28 @@ class NeuralBackend(BackendBase):
 
     def _start_at_label_priors(self, model, y, prefixes: tuple[str, ...]) -> bool:
         """For label sets, start the bias of ``model``'s output layer (a linear layer under a
-        module named with one of ``prefixes``, with one output per label) at the
-        labels' prior log-odds (:func:`tailtune.backends._sets.prior_log_odds`, with the
-        positive weights the loss uses). False where there is no such bias (a decoder's
+        module named with one of ``prefixes``, with one output per label) at the labels' prior
+        log-odds (:meth:`_prior_logits`). False where there is no such bias (a decoder's
         ``score`` layer has none): the model then learns the priors itself."""
         if self.space_.kind != "multi":
             return False
         torch = require("torch")
-        from tailtune.backends._sets import prior_log_odds
-        from tailtune.objectives.weights import positive_weights
-
-        # every such layer: PEFT keeps the trained copy of a head beside the original
-        outs = [
-            m for name, m in model.named_modules()
-            if isinstance(m, torch.nn.Linear) and m.out_features == y.shape[1]
-            and m.bias is not None and any(p in name.split(".") for p in prefixes)
-        ]  # fmt: skip
+        outs = [m for m in output_layers(model, y.shape[1], prefixes) if m.bias is not None]
         if not outs:
             return False
-        o = self.objective
-        weights = None
-        if o.class_weights != "none":
-            weights = positive_weights(y, o.class_weights, beta=o.beta, cap=o.weight_cap)
-        start = prior_log_odds(y, weights)
+        start = self._prior_logits(y)
         with torch.no_grad():
             for out in outs:
                 out.bias.copy_(torch.as_tensor(start, dtype=out.bias.dtype))
         return True
+
+    def _prior_logits(self, y) -> np.ndarray:
+        """Each label's prior log-odds in the training 0/1 matrix ``y``, under the positive
+        weights the loss uses (:func:`tailtune.backends._sets.prior_log_odds`)."""
+        from tailtune.backends._sets import prior_log_odds
+        from tailtune.training.objective import set_positive_weights
+
+        return prior_log_odds(y, set_positive_weights(y, self.objective))
 
     def load_checkpoint(self, path) -> None:
         """Put the weights of a training checkpoint (a ``model.pt`` the loop wrote) into this
@@ -103,3 +98,15 @@ class NeuralBackend(BackendBase):
         if best:
             out.update({"train__max_steps": int(best), "train__patience": None})
         return out
+
+
+def output_layers(model, k: int, prefixes: tuple[str, ...]) -> list:
+    """The linear layers of ``model`` with ``k`` outputs under a module named with one of
+    ``prefixes``: the classification head's output layer, and under PEFT both the original and
+    the trained copy it keeps beside it."""
+    torch = require("torch")
+    return [
+        m for name, m in model.named_modules()
+        if isinstance(m, torch.nn.Linear) and m.out_features == k
+        and any(p in name.split(".") for p in prefixes)
+    ]  # fmt: skip

@@ -26,7 +26,7 @@ import numpy as np
 from tailtune._extras import require
 from tailtune.backends import _lora_model as lm
 from tailtune.backends._hf import pick_device, quiet_transformers, seed_everything
-from tailtune.backends._neural import NeuralBackend
+from tailtune.backends._neural import NeuralBackend, output_layers
 from tailtune.backends.lora import LoraSettings
 from tailtune.errors import ConfigError
 from tailtune.objectives.settings import ObjectiveSettings
@@ -114,26 +114,15 @@ class DecoderLoraBackend(NeuralBackend):
         first hundreds of steps moving every label from log 2 down to its prior. Returns
         ``steered``, or ``none`` where the states are too spread for a shift to act as a bias."""
         torch = require("torch")
-        from tailtune.backends._sets import prior_log_odds
-        from tailtune.objectives.weights import positive_weights
-
-        o = self.objective
-        weights = None
-        if o.class_weights != "none":
-            weights = positive_weights(y, o.class_weights, beta=o.beta, cap=o.weight_cap)
-        target = torch.as_tensor(prior_log_odds(y, weights), dtype=torch.float32)
-        k = y.shape[1]
-        heads = [
-            m for name, m in self.model_.named_modules()
-            if isinstance(m, torch.nn.Linear) and m.out_features == k
-            and any(h in name.split(".") for h in self.heads_)
-        ]  # fmt: skip
+        target = torch.as_tensor(self._prior_logits(y), dtype=torch.float32)
+        heads = output_layers(self.model_, y.shape[1], tuple(self.heads_))
         if not heads:
             return "none"
         seen = []
         hooks = [m.register_forward_hook(lambda _m, i, out: seen.append((i[0], out)))
                  for m in heads]  # fmt: skip
         pick = np.random.default_rng(self.seed).permutation(len(y))[:n]
+        texts = list(texts)
         batch = self._collate(self._items([texts[i] for i in pick], y[pick]))
         batch.pop("labels", None)
         device = next(self.model_.parameters()).device

@@ -14,6 +14,7 @@ __all__ = [
     "make_loss",
     "make_set_loss",
     "set_metrics_fn",
+    "set_positive_weights",
     "set_rule",
     "softmax",
     "tuned_tau",
@@ -45,20 +46,25 @@ def make_set_loss(y: np.ndarray, objective):
     """The multi-label training loss for the (texts × labels) 0/1 training matrix ``y``:
     ``objective.set_loss``, with ``objective.class_weights`` as per-label positive weights."""
     from tailtune.objectives.multilabel import build_set_loss
-    from tailtune.objectives.weights import positive_weights
 
-    weights = None
-    if objective.class_weights != "none":
-        weights = positive_weights(
-            y, objective.class_weights, beta=objective.beta, cap=objective.weight_cap
-        )
     return build_set_loss(
         objective.set_loss,
-        pos_weight=weights,
+        pos_weight=set_positive_weights(y, objective),
         focal_gamma=objective.focal_gamma,
         label_counts=np.asarray(y).sum(axis=0).tolist(),
         n_texts=len(y),
     )
+
+
+def set_positive_weights(y: np.ndarray, objective) -> np.ndarray | None:
+    """The per-label positive weights ``objective.class_weights`` gives the training 0/1 matrix
+    ``y`` (None when unweighted): what the set losses weight positives by."""
+    from tailtune.objectives.weights import positive_weights
+
+    if objective.class_weights == "none":
+        return None
+    return positive_weights(y, objective.class_weights, beta=objective.beta,
+                            cap=objective.weight_cap)  # fmt: skip
 
 
 def set_rule(scores: np.ndarray | None, y: np.ndarray | None, labels, objective):
