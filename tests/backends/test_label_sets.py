@@ -157,6 +157,7 @@ def test_an_encoder_on_label_sets_starts_at_the_label_priors(tiny_bert_dir):  # 
     y = LabelSpace.from_sets(ty).encode(ty)
     bias = b.model_.classifier.bias.detach().numpy()
     assert bias == pytest.approx(prior_log_odds(y), abs=1e-5)
+    assert b.info_["prior_start"] == "bias"
     p = y.mean(axis=0)
     prior_loss = float(np.mean(-(p * np.log(p) + (1 - p) * np.log(1 - p))))
     # at bias 0 it would be log 2 = 0.69 per label, 0.1 above this task's prior loss

@@ -74,7 +74,7 @@ class EncoderBackend(NeuralBackend):
         self.tokenizer_ = load_tokenizer(self.model_name)
         check_pad_token(self.tokenizer_)
         self.model_ = self._new_model()
-        self._start_at_label_priors(self.model_, y, HEAD_PREFIXES)
+        biased = self._start_at_label_priors(self.model_, y, HEAD_PREFIXES)
         if self.window.chunked and self.space_.kind == "multi":
             raise ConfigError(
                 f"model.long_text={self.window.long_text}: label sets are read whole or "
@@ -98,6 +98,8 @@ class EncoderBackend(NeuralBackend):
             **objective,
         )
         self.history_, self.info_ = result.history, {**result.info, "val_rows_unseen": dropped}
+        if self.space_.kind == "multi":
+            self.info_["prior_start"] = "bias" if biased else "none"
 
     def _new_model(self):
         """The pretrained encoder with a fresh, seeded classification head, in float32."""
