@@ -30,7 +30,7 @@ def cfpb_runs(tmp_path_factory):
     if not (CFPB / "bdm_complaints_sample_2015-2020.csv").is_file():
         pytest.skip(f"{CFPB} not available")
     from tailtune.config import load_config
-    from tailtune.workflow import train
+    from tests.parallel_runs import train_side_by_side
 
     runs_dir = tmp_path_factory.mktemp("cfpb_runs")
     paths = [str(CFPB / "bdm_complaints_sample_2015-2020.csv"),
@@ -38,13 +38,12 @@ def cfpb_runs(tmp_path_factory):
     fast = [f"runs_dir={runs_dir}", f"data.path=[{paths[0]},{paths[1]}]",
             "model.tfidf.classifier=linear_svc", "model.tfidf.word_ngrams=[1,1]",
             "model.tfidf.max_features=30000"]  # fmt: skip
-    out = []
-    for name, scheme in (("unweighted", "none"), ("sqrt-inverse", "sqrt_inverse")):
-        cfg = load_config(
-            REPO / "configs/cfpb-tfidf.yaml", [*fast, f"objective.class_weights={scheme}"]
-        )
-        out.append(train(cfg, run_name=name))
-    return out
+    runs = (("unweighted", "none"), ("sqrt-inverse", "sqrt_inverse"))
+    configs = [
+        load_config(REPO / "configs/cfpb-tfidf.yaml", [*fast, f"objective.class_weights={scheme}"])
+        for _, scheme in runs
+    ]
+    return train_side_by_side(configs, [name for name, _ in runs])
 
 
 def test_noise_counts_few_example_classes_and_gives_an_interval(cfpb_runs):

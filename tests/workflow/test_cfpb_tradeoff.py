@@ -9,7 +9,7 @@ import pytest
 
 from tailtune.config import load_config
 from tailtune.runs import read_run
-from tailtune.workflow import train
+from tests.parallel_runs import train_side_by_side
 
 pytestmark = pytest.mark.data
 
@@ -22,19 +22,21 @@ def cfpb_runs(tmp_path_factory):
     if not (_DATA / "cfpb").is_dir():
         pytest.skip(f"real data folder not found: {_DATA}")
     runs = tmp_path_factory.mktemp("cfpb")
-    out = {}
-    for weights in ("none", "inverse"):
-        cfg = load_config(
+    schemes = ("none", "inverse")
+    configs = [
+        load_config(
             _REPO / "configs/cfpb-tfidf.yaml",
             [
                 f"objective.class_weights={weights}",
-                f"runs_dir={runs}",
+                f"runs_dir={runs / weights}",
                 f"data.path=[{_DATA}/cfpb/bdm_complaints_sample_2015-2020.csv, "
                 f"{_DATA}/cfpb/payday_personal_loan_narratives_2023.csv]",
             ],
         )
-        out[weights] = read_run(train(cfg)).metrics["val"]
-    return out
+        for weights in schemes
+    ]
+    paths = train_side_by_side(configs)
+    return {w: read_run(p).metrics["val"] for w, p in zip(schemes, paths, strict=True)}
 
 
 def test_split_is_the_documented_one(cfpb_runs):
