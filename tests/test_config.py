@@ -71,6 +71,20 @@ def test_override_values_yaml_reads_as_comments_or_null():
     assert raw["eval"]["top_k"] is None
 
 
+def test_override_values_yaml_reads_as_empty_block_scalars_stay_literal():
+    raw = apply_overrides({}, ["data.multi_label_separator=|", "data.label_separator=>",
+                               'data.text_separator=""'])  # fmt: skip
+    assert raw["data"]["multi_label_separator"] == "|"  # not YAML's empty block scalar
+    assert raw["data"]["label_separator"] == ">"
+    assert raw["data"]["text_separator"] == ""  # asked for explicitly: then refused below
+
+
+def test_an_empty_separator_is_refused_naming_the_field():
+    for name in ("multi_label_separator", "label_separator", "text_separator"):
+        with pytest.raises(ConfigError, match=f"data.{name}: got an empty string"):
+            config_from_dict({"data": {name: ""}})
+
+
 def test_hash_changes_with_any_field():
     a = Config()
     b = config_from_dict({"seed": 43})

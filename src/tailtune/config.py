@@ -163,6 +163,10 @@ class DataSettings:
             )
         self._validate_hierarchy(where)
         self._validate_sets(where)
+        for name in ("multi_label_separator", "label_separator", "text_separator"):
+            if getattr(self, name) == "":  # "".split fails; a silent default would mislead
+                raise ConfigError(f"{where}.{name}: got an empty string, expected a separator "
+                                  "(quote it in YAML: '|' or \"|\")")  # fmt: skip
         for name, own in (("val_split", "val_path"), ("test_split", "test_path")):
             if getattr(self, name) and self.path is None and getattr(self, own) is None:
                 raise ConfigError(
@@ -493,8 +497,11 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             value = yaml.safe_load(text)
         except yaml.YAMLError:
             value = text
-        if value is None and text.strip() not in ("", "null", "Null", "NULL", "~"):
-            value = text  # e.g. '#' (ATIS's label separator), which YAML reads as a comment
+        if value in (None, "") and text.strip() not in ("", "null", "Null", "NULL", "~", "''",
+                                                         '""'):  # fmt: skip
+            # e.g. '#' (ATIS's label separator), which YAML reads as a comment, or '|' / '>',
+            # which it reads as an empty block scalar: the literal text was meant
+            value = text
         node = out
         parts = key.strip().split(".")
         for part in parts[:-1]:
