@@ -204,10 +204,11 @@ class DataSettings:
         if not self.hierarchy:
             return
         if not self.label_separator:
-            # YAML reads an unquoted ' > ' (also in --set) as an empty folded block
+            # a YAML file reads an unquoted ' > ' as an empty folded block (--set keeps it)
             raise ConfigError(
                 f"{where}.label_separator: empty, expected the string between levels; quote it "
-                f"(--set '{where}.label_separator=\" > \"'; unquoted, YAML reads > as empty)"
+                f'in a YAML file ({where.split(".")[-1]}: {{label_separator: " > "}}; '
+                "unquoted, YAML reads > as empty)"
             )
         if self.multi_label_separator is not None:
             raise ConfigError(

@@ -217,8 +217,8 @@ def test_config_builds_the_hierarchy():
             ["data.hierarchy=true", 'data.label_columns=["P", "I"]', 'data.level_names=["a"]'],
             "data.level_names: got 1 names for 2 label columns",
         ),
-        # --set 'data.label_separator= > ': YAML reads an unquoted > as an empty folded block
-        (["data.hierarchy=true", "data.label_separator= > "], "data.label_separator: empty"),
+        # in a config file, an unquoted > is YAML's empty folded block
+        (["data.hierarchy=true", 'data.label_separator=""'], "data.label_separator: empty"),
     ],
 )
 def test_config_errors_name_the_field(sets, message):
@@ -227,3 +227,11 @@ def test_config_errors_name_the_field(sets, message):
 
     with pytest.raises(ConfigError, match=message):
         load_config(None, sets)
+
+
+def test_an_unquoted_separator_on_the_command_line_is_taken_literally():
+    from tailtune.config import load_config
+
+    # --set 'data.label_separator= > ': YAML alone would read an empty folded block
+    cfg = load_config(None, ["data.hierarchy=true", "data.label_separator= > "])
+    assert cfg.data.label_separator == " > "
