@@ -74,12 +74,12 @@ class EncoderBackend(NeuralBackend):
         self.tokenizer_ = load_tokenizer(self.model_name)
         check_pad_token(self.tokenizer_)
         self.model_ = self._new_model()
-        biased = self._start_at_label_priors(self.model_, y, HEAD_PREFIXES)
         if self.window.chunked and self.space_.kind == "multi":
             raise ConfigError(
                 f"model.long_text={self.window.long_text}: label sets are read whole or "
                 "head_tail; expected truncate or head_tail"
             )
+        biased = self._start_at_label_priors(self.model_, y, HEAD_PREFIXES)
         val_items, dropped = None, 0
         if eval_set is not None:
             val_texts, val_y = self.space_.known(*eval_set)
