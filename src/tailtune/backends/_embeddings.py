@@ -44,16 +44,18 @@ class FrozenEncoder:
     def _embed(self, texts: list[str]) -> tuple[np.ndarray, bool]:
         """Pooled embeddings of ``texts`` (from the cache when present); also whether it hit."""
         p = self.embedding
-        path = self._cache_file(texts)
+        # a body tuned in this run embeds for this run alone: memo only, no disk cache
+        path = None if getattr(self, "body_fingerprint_", None) else self._cache_file(texts)
         memo = _memo(self._memo_key())
-        if path.is_file():
+        if path is not None and path.is_file():
             x, hit = np.load(path), True
         else:
             x = np.zeros((len(texts), 0), dtype=np.float32)
             todo = [i for i, t in enumerate(texts) if t not in memo]
             if todo:
                 tok, model = self._load_encoder()
-                self._record_encoder_size(path.with_suffix(".json"), model)
+                if path is not None:
+                    self._record_encoder_size(path.with_suffix(".json"), model)
                 new = embed_texts(
                     model,
                     tok,
@@ -64,14 +66,14 @@ class FrozenEncoder:
                     window=self.window,
                 )
                 memo.update(zip((texts[i] for i in todo), new, strict=True))
-            elif self.model_name in _ENCODER_PARAMS:  # every row from the memo
+            elif path is not None and self.model_name in _ENCODER_PARAMS:  # all from the memo
                 self.encoder_params_ = _ENCODER_PARAMS[self.model_name]
                 self._record_encoder_size(path.with_suffix(".json"), None)
             if texts:
                 x = np.stack([memo[t] for t in texts]).astype(np.float32)
-            # atomic, under a name unique to this process: parallel runs may share the cache
-            with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-                np.save(fh, x)
+            if path is not None:  # atomic, under a name unique to this process: parallel
+                with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # runs share the cache
+                    np.save(fh, x)
             hit = not todo
         _remember(memo, texts, x)
         if p.normalize:
@@ -90,6 +92,8 @@ class FrozenEncoder:
         pooling, w = self.embedding.pooling, self.window
         if w.long_text != "truncate":
             pooling += f"|{w.long_text}|{w.chunk_overlap}|{w.max_chunks}|{w.head_share}"
+        if getattr(self, "body_fingerprint_", None):  # a body tuned by this run
+            pooling += f"|body:{self.body_fingerprint_}"
         return pooling
 
     def _memo_key(self) -> tuple:
@@ -119,18 +123,23 @@ class FrozenEncoder:
             return None  # a cache written before sizes were recorded
 
     def _load_encoder(self):
-        """The frozen encoder and its tokenizer (loaded once per backend object)."""
+        """The encoder and its tokenizer (loaded once per backend object)."""
         if getattr(self, "_encoder_", None) is None:
-            torch = require("torch")
-            device, threads = self._encoder_device()
-            if threads:
-                torch.set_num_threads(threads)
-            require("transformers")
-            quiet_transformers()
-            model = load_pretrained("AutoModel", self.model_name, dtype=torch.float32)
-            model.to(pick_device(device)).eval()
-            self._encoder_ = (load_tokenizer(self.model_name), model)
+            self._encoder_ = self._read_encoder(self.model_name)
         return self._encoder_
+
+    def _read_encoder(self, source: str):
+        """``(tokenizer, model)`` read from ``source`` (a model name or a saved folder), in
+        eval mode on the encoder's device."""
+        torch = require("torch")
+        device, threads = self._encoder_device()
+        if threads:
+            torch.set_num_threads(threads)
+        require("transformers")
+        quiet_transformers()
+        model = load_pretrained("AutoModel", source, dtype=torch.float32)
+        model.to(pick_device(device)).eval()
+        return load_tokenizer(source), model
 
 
 def embedding_cache_key(model_name: str, pooling: str, max_length: int, texts: list[str]) -> str:

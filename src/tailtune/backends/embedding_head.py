@@ -32,6 +32,7 @@ from tailtune.backends._neural import NeuralBackend
 from tailtune.errors import ConfigError, DataError
 from tailtune.objectives.settings import ObjectiveSettings
 from tailtune.training.batching import TensorItems, collate_labels, item_column
+from tailtune.training.budget import parse_duration
 from tailtune.training.settings import TrainSettings
 
 __all__ = ["EmbeddingHeadBackend", "HeadSettings", "embed_texts", "embedding_cache_key"]
@@ -61,11 +62,21 @@ class HeadSettings:
     """τ-normalisation (Kang et al. 2020): each class's logit divided by ‖w_c‖^τ; 0 = off."""
     tune_tau_norm: bool = False
     """Choose tau_norm in 0, 0.1, …, 1 by macro F1 on the validation split (single-label)."""
+    body_steps: int = 0
+    """Contrastive tuning of the encoder's body before the head (SetFit's idea): this many
+    steps of ``body_batch_size`` texts; 0 = the body stays frozen and embeddings are cached."""
+    body_budget: float | str | None = None
+    """Wall-time cap on the body tuning ("5m", "300s", seconds); null = ``body_steps`` alone.
+    The steps a budget allowed are recorded, and a refit runs that many."""
+    body_lr: float = 2e-5
+    """AdamW learning rate of the body tuning (warm-up over 10% of steps, then linear decay)."""
+    body_batch_size: int = 32
+    """Texts per body-tuning step: half as many classes, two texts each."""
 
     def validate(self, where: str = "model.embedding") -> None:
         """Raise ConfigError naming the first bad field, its value and what is allowed."""
         check_choices(self, where)
-        for name in ("hidden_size", "embed_batch_size"):
+        for name in ("hidden_size", "embed_batch_size", "body_batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{where}.{name}: got {getattr(self, name)}, expected at least 1")
         if not 0 <= self.dropout < 1:
@@ -77,6 +88,16 @@ class HeadSettings:
             )
         if not 0 <= self.tau_norm <= 2:
             raise ConfigError(f"{where}.tau_norm: got {self.tau_norm}, expected a value in [0, 2]")
+        if self.body_steps < 0:
+            raise ConfigError(f"{where}.body_steps: got {self.body_steps}, expected 0 or more")
+        if not self.body_lr > 0:
+            raise ConfigError(f"{where}.body_lr: got {self.body_lr}, expected a value above 0")
+        if self.body_batch_size < 4:
+            raise ConfigError(
+                f"{where}.body_batch_size: got {self.body_batch_size}, expected at least 4 "
+                "(two texts of each of at least two classes)"
+            )
+        parse_duration(self.body_budget, f"{where}.body_budget")
 
 
 class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
@@ -121,6 +142,7 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
         y = self.space_.encode(labels)
         multi = self.space_.kind == "multi"
         objective = self._objective_kwargs(y)
+        body = self._tune_body(texts, y)
         t0 = time.perf_counter()
         x_train, hit_train = self._embed(texts)
         val_items, hit_val = None, None
@@ -156,6 +178,7 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
         _fold_tau_norm(self.head_, tau_norm)
         self.info_ = {
             **result.info,
+            **body,
             "tau_norm": tau_norm,
             "embed_s": round(embed_s, 3),
             "embedding_cache_hit": bool(hit_train and hit_val is not False),
@@ -165,6 +188,42 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
         if encoder is not None:  # the model's size is the encoder's plus the head's
             self.info_["encoder_params"] = encoder
             self.info_["total_params"] = encoder + int(self.info_.get("trainable_params", 0))
+            if body:  # the tuned body trained too
+                self.info_["trainable_params"] = self.info_["total_params"]
+
+    def _tune_body(self, texts: list[str], y) -> dict:
+        """With ``embedding.body_steps``, tune the encoder's body contrastively on the training
+        labels (:func:`tailtune.backends._contrastive.tune_body`) and name the tuned weights by
+        a hash of them, so its embeddings never mix with the frozen encoder's in the memo (and
+        skip the disk cache: they belong to this run alone). {} when the body stays frozen."""
+        self.body_fingerprint_ = None
+        p = self.embedding
+        if not p.body_steps:
+            return {}
+        from tailtune.backends._contrastive import tune_body
+
+        tok, model = self._load_encoder()
+        self.encoder_params_ = int(sum(t.numel() for t in model.parameters()))
+        for t in model.parameters():
+            t.requires_grad_(True)
+        seed_everything(self.seed)
+        info = tune_body(
+            model,
+            tok,
+            texts,
+            y,
+            steps=p.body_steps,
+            budget_s=parse_duration(p.body_budget, "model.embedding.body_budget"),
+            lr=p.body_lr,
+            batch_size=p.body_batch_size,
+            max_length=self.max_length,
+            seed=self.seed,
+            pooling=p.pooling,
+        )
+        for t in model.parameters():
+            t.requires_grad_(False)
+        self.body_fingerprint_ = _fingerprint(model)
+        return info
 
     def _encoder_device(self) -> tuple[str, int | None]:
         return self.train.device, self.train.num_threads
@@ -172,6 +231,10 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
     def frozen_params(self) -> dict:
         """As every neural backend's, plus the τ-normalisation chosen on validation."""
         out = super().frozen_params()
+        if self.embedding.body_budget is not None and self.info_.get("body_steps"):
+            # a refit tunes the body for the steps this run's budget allowed, budget or not
+            out.update({"embedding__body_steps": int(self.info_["body_steps"]),
+                        "embedding__body_budget": None})  # fmt: skip
         if self.embedding.tune_tau_norm:
             out.update({"embedding__tau_norm": float(self.info_.get("tau_norm", 0.0)),
                         "embedding__tune_tau_norm": False})  # fmt: skip
@@ -225,22 +288,32 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
     # -- persistence -------------------------------------------------------------------------
 
     def _state(self, path: Path) -> dict:
-        """The head's weights in ``head.safetensors`` (the encoder is re-read from
-        ``model_name`` at prediction)."""
+        """The head's weights in ``head.safetensors``; a tuned body with its tokenizer in
+        ``body/`` (a frozen encoder is re-read from ``model_name`` at prediction)."""
         from safetensors.torch import save
 
         weights = {k: v.detach().cpu().contiguous() for k, v in self.head_.state_dict().items()}
         write_bytes(path / "head.safetensors", save(weights))
         linear = self.embedding.head == "linear"
         layer = self.head_.classifier if linear else self.head_.hidden[0]
-        return {"dim": int(layer.in_features)}
+        state = {"dim": int(layer.in_features)}
+        if getattr(self, "body_fingerprint_", None):
+            tok, model = self._encoder_
+            model.save_pretrained(path / "body")
+            tok.save_pretrained(path / "body")
+            state["body_fingerprint"] = self.body_fingerprint_
+        return state
 
     def _restore(self, path: Path, state: dict, **options) -> None:
         """The head from safetensors (or, for models saved before, ``head.pt`` read with
-        ``weights_only=True``): loading never unpickles arbitrary objects."""
+        ``weights_only=True``): loading never unpickles arbitrary objects. A tuned body is
+        read from ``body/``."""
         self.head_ = _head_model(state["dim"], len(self.classes_), self.embedding)
         self.head_.load_state_dict(_read_weights(path))
         self.head_.eval()
+        self.body_fingerprint_ = state.get("body_fingerprint")
+        if self.body_fingerprint_:
+            self._encoder_ = self._read_encoder(str(path / "body"))
 
 
 def _items(x: np.ndarray, y=None) -> TensorItems:
@@ -319,6 +392,16 @@ def _head_model(dim: int, k: int, p: HeadSettings):
     """A fresh head for ``dim``-wide embeddings and ``k`` classes."""
     p.validate()
     return _head_class()(dim, k, p.head, p.hidden_size, p.dropout)
+
+
+def _fingerprint(model) -> str:
+    """A short sha256 of a model's weights, in parameter order."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for t in model.state_dict().values():
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
 
 
 def _read_weights(path: Path) -> dict:
