@@ -1,6 +1,15 @@
 """Speed/quality frontier plots: macro F1 against fit + predict seconds, one labelled point a row.
 
-``plot_frontier(rows, path, title)`` is what ``peers.py`` calls per data set. Labels are placed
+``plot_frontier(rows, path, title)`` is what ``peers.py`` calls per data set. Run as a script, it
+redraws one plot from tables already in the results file, several sections on one plot (a rerun
+beside the first run), each section's rows labelled with its ``--tag``:
+
+    python benchmarks/frontier.py --section "goemotions: peers" \
+        --section "goemotions: SetFit rerun on one thread" --tag "" --tag " (1 thread)" \
+        --skip-first-of 2 --out benchmarks/frontier_goemotions.png
+
+The x of a row read back is its ``fit CPU s`` plus its ``predict s`` (wall: the tables keep no
+predict CPU), so a redrawn plot says so on its axis. Labels are placed
 greedily: each tries a ring of offsets around its point and takes the first whose box overlaps no
 label or point already placed (the least-overlapping one when none is free), so that every row
 stays readable without a layout package.
@@ -115,3 +124,64 @@ def _overlap(a, b) -> float:
     w = min(a[2], b[2]) - max(a[0], b[0])
     h = min(a[3], b[3]) - max(a[1], b[1])
     return w * h if w > 0 and h > 0 else 0.0
+
+
+def table_rows(text: str, section: str) -> list[dict]:
+    """The rows (model, macro_f1, fit_s = fit CPU s, predict_s) of the first markdown table
+    under the heading ``## section`` or ``### section`` of a results file."""
+    lines = text.splitlines()
+    start = next(
+        (i for i, line in enumerate(lines) if line.lstrip("#").strip() == section and
+         line.startswith("#")), None)  # fmt: skip
+    if start is None:
+        raise SystemExit(f"error: no section '{section}' in the results file")
+    rows, header = [], None
+    for line in lines[start + 1 :]:
+        if line.startswith("#"):
+            break
+        if not line.startswith("|"):
+            if header is not None:
+                break
+            continue
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if header is None:
+            header = cells
+        elif not set(cells[0]) <= {"-"}:
+            row = dict(zip(header, cells, strict=False))
+            try:
+                rows.append({"model": row["model"], "macro_f1": float(row["macro F1"]),
+                             "fit_s": float(row["fit CPU s"]), "predict_s": float(row["predict s"])})  # fmt: skip
+            except (KeyError, ValueError):
+                continue  # a failed row (no figures)
+    return rows
+
+
+def main() -> None:
+    """Redraw one frontier plot from sections of the results file."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Redraw a frontier plot from results tables.")
+    ap.add_argument("--results", default=str(Path(__file__).with_name("RESULTS.md")))
+    ap.add_argument("--section", action="append", required=True, help="a heading's text")
+    ap.add_argument("--tag", action="append", help="suffix of each section's labels")
+    ap.add_argument("--skip-first-of", type=int, action="append", default=[],
+                    help="drop the first row of this section (1-based; a repeated recipe row)")  # fmt: skip
+    ap.add_argument("--title", default=None)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    text = Path(args.results).read_text(encoding="utf-8")
+    tags = args.tag or [""] * len(args.section)
+    rows = []
+    for i, (section, tag) in enumerate(zip(args.section, tags, strict=True), start=1):
+        got = table_rows(text, section)
+        if i in args.skip_first_of:
+            got = got[1:]
+        rows += [{**r, "model": r["model"] + tag} for r in got]
+    title = args.title or f"{args.section[0]}: test macro F1 against fit CPU + predict seconds"
+    plot_frontier(rows, Path(args.out), title,
+                  xlabel="fit CPU seconds + predict wall seconds (log scale)")  # fmt: skip
+    print(f"{len(rows)} rows -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -141,6 +141,18 @@ def embedding_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tuned_body_run(tmp_path_factory):
+    """As ``embedding_run``, with the body tuned contrastively (10 steps) before the head."""
+    pytest.importorskip("transformers")
+    tmp = tmp_path_factory.mktemp("tuned-body")
+    base = save_tiny_model(tmp / "bert", "bert")
+    embedding = {"cache_dir": str(tmp / "cache"), "body_steps": 10, "body_batch_size": 8,
+                 "body_lr": 1e-3}  # fmt: skip
+    model = {"backend": "embedding_head", "name": base, "max_length": 32, "embedding": embedding}
+    return make_run(tmp, "tuned", model, {"posthoc_tau": 0.3}, {**FAST_TRAIN, "lr": 1e-2})
+
+
+@pytest.fixture(scope="session")
 def ensemble_run(tmp_path_factory):
     """Two TF-IDF members blended (the composite no single exported model represents)."""
     tmp = tmp_path_factory.mktemp("ensemble")

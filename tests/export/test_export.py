@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -228,6 +229,16 @@ def test_onnx_embedding_head_is_encoder_pooling_and_head(embedding_run, tmp_path
     np.testing.assert_allclose(
         OnnxClassifier(tmp_path / "onnx").predict_proba(PROBE), want, atol=1e-4
     )
+
+
+def test_onnx_of_a_tuned_body_traces_the_tuned_weights(tuned_body_run, tmp_path):
+    from tailtune.export import OnnxClassifier
+
+    report = export_run(tuned_body_run, "onnx", tmp_path / "onnx")
+    assert report["agreement"]["max_abs_diff"] <= 1e-4
+    got = OnnxClassifier(tmp_path / "onnx").predict_proba(PROBE)
+    np.testing.assert_allclose(got, predict_proba(tuned_body_run, PROBE), atol=1e-4)
+    assert list(Path(tuned_body_run).glob("**/body/config.json"))  # saved beside the head
 
 
 # -- refusals ---------------------------------------------------------------------------------

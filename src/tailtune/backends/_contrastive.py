@@ -51,6 +51,20 @@ def pk_batch(members: list[np.ndarray], share: np.ndarray, p: int, rng) -> np.nd
     return np.asarray(rows, dtype=np.int64)
 
 
+def planned_steps(tokenizer, texts, steps, tokens, batch_size, max_length, seed) -> int:
+    """``steps``, or fewer where ``tokens`` would be spent first: ``tokens`` over the tokens of
+    one step (``batch_size`` × the mean length, at ``max_length``, of up to 2,000 texts drawn
+    with ``seed``), at least 1. A cost cap in tokens, unlike one in seconds, plans the same
+    steps on every machine."""
+    if tokens is None or not len(texts):
+        return int(steps)
+    rng = np.random.default_rng(seed)
+    sample = rng.choice(len(texts), size=min(2000, len(texts)), replace=False)
+    ids = tokenizer([texts[i] for i in sample], truncation=True, max_length=max_length)["input_ids"]
+    per_step = batch_size * float(np.mean([len(x) for x in ids]))
+    return int(max(1, min(steps, tokens // per_step)))
+
+
 def pair_loss(torch, z, target):
     """SetFit's cosine-similarity regression over every pair of a batch: ``(cos - t)²`` averaged
     over pairs that share a label and over pairs that share none, the two means added."""
@@ -74,6 +88,7 @@ def tune_body(
     *,
     steps: int,
     budget_s: float | None,
+    tokens: int | None = None,
     lr: float,
     batch_size: int,
     max_length: int,
@@ -82,8 +97,9 @@ def tune_body(
     log=None,
 ) -> dict:
     """Tune ``model`` (a transformers encoder, in place) for ``steps`` PK steps of ``batch_size``
-    texts, or until ``budget_s`` wall seconds have gone; returns what happened (steps done,
-    seconds, the mean loss of the first and last tenth of steps).
+    texts — fewer where ``tokens`` caps the tokens read (:func:`planned_steps`) — or until
+    ``budget_s`` wall seconds have gone; returns what happened (steps planned and done, seconds,
+    the mean loss of the first and last tenth of steps).
 
     AdamW at ``lr`` with 10% linear warm-up and linear decay to 0 over the planned steps; with a
     budget, the plan is re-made after five steps from their mean time, so the decay ends when the
@@ -102,7 +118,8 @@ def tune_body(
     torch.manual_seed(seed)
     device = next(model.parameters()).device
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    planned = int(steps)
+    planned = planned_steps(tokenizer, texts, steps, tokens, batch_size, max_length, seed)
+    first_plan = planned
     losses: list[float] = []
     model.train()
     t0 = time.perf_counter()
@@ -144,6 +161,7 @@ def tune_body(
     model.eval()
     tenth = max(1, len(losses) // 10)
     return {
+        "body_steps_planned": first_plan,
         "body_steps": step,
         "body_s": round(time.perf_counter() - t0, 3),
         "body_loss_first": round(float(np.mean(losses[:tenth])), 5) if losses else None,

@@ -65,6 +65,10 @@ class HeadSettings:
     body_steps: int = 0
     """Contrastive tuning of the encoder's body before the head (SetFit's idea): this many
     steps of ``body_batch_size`` texts; 0 = the body stays frozen and embeddings are cached."""
+    body_tokens: int | None = None
+    """Cap on the tokens the body tuning reads in all (steps × batch × the training texts' mean
+    length at ``body_max_length``): fewer steps for longer texts, the same on every machine;
+    null = ``body_steps`` alone."""
     body_budget: float | str | None = None
     """Wall-time cap on the body tuning ("5m", "300s", seconds); null = ``body_steps`` alone.
     The steps a budget allowed are recorded, and a refit runs that many."""
@@ -72,6 +76,9 @@ class HeadSettings:
     """AdamW learning rate of the body tuning (warm-up over 10% of steps, then linear decay)."""
     body_batch_size: int = 32
     """Texts per body-tuning step: half as many classes, two texts each."""
+    body_max_length: int | None = 128
+    """Tokens of each text the body tuning reads (null = ``model.max_length``): a step's cost
+    grows with it, and the tuned body still embeds up to ``model.max_length`` afterwards."""
 
     def validate(self, where: str = "model.embedding") -> None:
         """Raise ConfigError naming the first bad field, its value and what is allowed."""
@@ -79,6 +86,10 @@ class HeadSettings:
         for name in ("hidden_size", "embed_batch_size", "body_batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{where}.{name}: got {getattr(self, name)}, expected at least 1")
+        if self.body_max_length is not None and self.body_max_length < 8:
+            raise ConfigError(
+                f"{where}.body_max_length: got {self.body_max_length}, expected at least 8 or null"
+            )
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"{where}.dropout: got {self.dropout}, expected a value in [0, 1)")
         if self.init == "label_names" and self.head != "linear":
@@ -88,6 +99,10 @@ class HeadSettings:
             )
         if not 0 <= self.tau_norm <= 2:
             raise ConfigError(f"{where}.tau_norm: got {self.tau_norm}, expected a value in [0, 2]")
+        if self.body_tokens is not None and self.body_tokens < 1:
+            raise ConfigError(
+                f"{where}.body_tokens: got {self.body_tokens}, expected at least 1 or null"
+            )
         if self.body_steps < 0:
             raise ConfigError(f"{where}.body_steps: got {self.body_steps}, expected 0 or more")
         if not self.body_lr > 0:
@@ -213,10 +228,11 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
             texts,
             y,
             steps=p.body_steps,
+            tokens=p.body_tokens,
             budget_s=parse_duration(p.body_budget, "model.embedding.body_budget"),
             lr=p.body_lr,
             batch_size=p.body_batch_size,
-            max_length=self.max_length,
+            max_length=min(self.max_length, p.body_max_length or self.max_length),
             seed=self.seed,
             pooling=p.pooling,
         )
