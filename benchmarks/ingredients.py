@@ -117,12 +117,12 @@ VARIANTS: dict[str, tuple[dict, str]] = {
             {
                 "model": {
                     "backend": "embedding_head",
-                    "embedding": {"body_steps": 400, "body_lr": 2e-5},
+                    "embedding": {"body_steps": 400, "body_lr": 1e-4, "body_tokens": 300_000},
                 }
             },
         ),
-        "head on a MiniLM body tuned contrastively first: 400 PK steps of 32 texts "
-        "(SetFit's cosine-similarity pairs)",
+        "head on a MiniLM body tuned contrastively first (SetFit's cosine-similarity pairs): "
+        "400 PK steps of 32 texts at lr 1e-4, at most 300,000 tokens read",
     ),  # fmt: skip
     "chunkmean": (
         members(TFIDF, {"model": {"backend": "embedding_head", "long_text": "chunk_mean"}}),
@@ -273,7 +273,12 @@ def config_digest(cfg) -> str:
 
     from tailtune.config import config_to_dict
 
-    body = json.dumps(config_to_dict(cfg), sort_keys=True, default=str)
+    d = config_to_dict(cfg)
+    embedding = d.get("model", {}).get("embedding", {})
+    if not embedding.get("body_steps"):  # body tuning off: its settings change nothing, and
+        for key in [k for k in embedding if k.startswith("body_")]:  # cells stored before they
+            del embedding[key]  # existed stay valid
+    body = json.dumps(d, sort_keys=True, default=str)
     return hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
 
 

@@ -60,9 +60,11 @@ WHAT_TO_DO = {
     "divergence": "Lower the learning rate (10x), keep warmup and gradient clipping on "
     "(train.grad_clip), and cap class weights (objective.weight_cap); the figures of this run "
     "do not describe the setup.",
-    "not-learning": "Check that the labels belong to the texts, that the learning rate is not "
-    "tiny and the head is trainable, that the loss gets raw logits (no softmax before "
-    "cross-entropy) and that the texts are not empty after truncation.",
+    "not-learning": "A short run can end before it learns: if it took few optimizer steps "
+    "(the step it was judged at), train more epochs or on more rows first. Then check that the "
+    "labels belong to the texts, that the learning rate is not tiny and the head is trainable, "
+    "that the loss gets raw logits (no softmax before cross-entropy) and that the texts are not "
+    "empty after truncation.",
     "labels-unrelated": "Check that the label column belongs to the text column (a shuffled or "
     "misaligned join, a wrong column) and that the text can express the label; more training "
     "only memorises further.",
