@@ -40,6 +40,20 @@ def test_every_variant_builds_from_the_recipe(ingredients):
     assert (crt.sampler, crt.class_weights) == ("class_balanced", "none")
     assert built["nameinit"].members[1].embedding.init == "label_names"
     assert built["chunkmean"].members[1].window.long_text == "chunk_mean"
+    body = built["contrastive"].members[1].embedding
+    assert (body.body_steps, body.body_tokens) == (400, 300_000)
+    assert built["recipe"].members[1].embedding.body_steps == 0
+
+
+def test_body_settings_left_off_do_not_change_a_cells_digest(ingredients):
+    """A cell stored before the body-tuning settings existed stays valid while they are off."""
+    from tailtune.config import load_config, recipe_path
+
+    base = load_config(recipe_path("cpu-longtail"))
+    off = base.merged({"model": {"embedding": {"body_lr": 5e-4}}})  # inert: body_steps is 0
+    on = base.merged({"model": {"embedding": {"body_steps": 10}}})
+    assert ingredients.config_digest(off) == ingredients.config_digest(base)
+    assert ingredients.config_digest(on) != ingredients.config_digest(base)
 
 
 def test_an_unknown_variant_is_one_clear_line(ingredients):
