@@ -120,6 +120,8 @@ def tune_body(
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     planned = planned_steps(tokenizer, texts, steps, tokens, batch_size, max_length, seed)
     first_plan = planned
+    if log is not None:
+        log(f"body tuning: {planned} steps of {2 * p} texts planned (lr {lr:g})")
     losses: list[float] = []
     model.train()
     t0 = time.perf_counter()
@@ -157,7 +159,8 @@ def tune_body(
             if spent >= budget_s:
                 break
         if log is not None and step % 50 == 0:
-            log(f"body tuning: step {step}/{planned}, loss {np.mean(losses[-50:]):.4f}")
+            log(f"body tuning: step {step}/{planned} loss {np.mean(losses[-50:]):.4f} "
+                f"{spent / step:.2f} s/step")  # fmt: skip
     model.eval()
     tenth = max(1, len(losses) // 10)
     return {

@@ -235,6 +235,7 @@ class EmbeddingHeadBackend(FrozenEncoder, NeuralBackend):
             max_length=min(self.max_length, p.body_max_length or self.max_length),
             seed=self.seed,
             pooling=p.pooling,
+            log=_stderr_line if self.train.progress else None,
         )
         for t in model.parameters():
             t.requires_grad_(False)
@@ -408,6 +409,13 @@ def _head_model(dim: int, k: int, p: HeadSettings):
     """A fresh head for ``dim``-wide embeddings and ``k`` classes."""
     p.validate()
     return _head_class()(dim, k, p.head, p.hidden_size, p.dropout)
+
+
+def _stderr_line(text: str) -> None:
+    """A progress line of the body tuning (it runs before the loop draws its own)."""
+    import sys
+
+    print(text, file=sys.stderr, flush=True)
 
 
 def _fingerprint(model) -> str:
