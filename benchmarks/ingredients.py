@@ -165,7 +165,8 @@ def recipe_config(args):
     """The shipped recipe's config at ``--threads``."""
     from tailtune.config import load_config, recipe_path
 
-    return load_config(recipe_path("cpu-longtail"), [f"train.num_threads={args.threads}"])
+    sets = [f"train.num_threads={args.threads}", *(getattr(args, "recipe_set", None) or [])]
+    return load_config(recipe_path("cpu-longtail"), sets)
 
 
 def load_split(name: str) -> dict:
@@ -480,6 +481,9 @@ def main(argv=None) -> None:
     ap.add_argument("--datasets", default="cfpb,goemotions")
     ap.add_argument("--variants", default=",".join(v for v in VARIANTS if v != "recipe"))
     ap.add_argument("--threads", type=int, default=2, help="torch threads (encoder and head)")
+    ap.add_argument("--recipe-set", action="append", metavar="KEY=VALUE",
+                    help="an override of the recipe every variant starts from (repeatable), "
+                    "e.g. model.embedding.body_steps=400 to weigh ingredients on a tuned body")  # fmt: skip
     ap.add_argument("--n-boot", type=int, default=1000, help="paired-bootstrap resamples")
     ap.add_argument("--seeds", default=None,
                     help="comma-separated seeds: every model at each, paired per seed, "

@@ -56,6 +56,15 @@ def test_body_settings_left_off_do_not_change_a_cells_digest(ingredients):
     assert ingredients.config_digest(on) != ingredients.config_digest(base)
 
 
+def test_recipe_set_overrides_the_base_of_every_variant(ingredients):
+    import argparse
+
+    args = argparse.Namespace(threads=1, recipe_set=["model.embedding.body_steps=7"])
+    assert ingredients.recipe_config(args).model.embedding.body_steps == 7
+    args.recipe_set = None
+    assert ingredients.recipe_config(args).model.embedding.body_steps == 0
+
+
 def test_an_unknown_variant_is_one_clear_line(ingredients):
     with pytest.raises(SystemExit, match="--variants: unknown"):
         ingredients.main(["--variants", "nope"])
