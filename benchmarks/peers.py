@@ -47,6 +47,7 @@ import quality  # noqa: E402  (benchmarks/ is not a package)
 GROUPS = (
     "tt-tfidf",
     "tt-recipe",
+    "tt-recipe-tuned",
     "tt-finetune",
     "fasttext",
     "fasttext-autotune",
@@ -56,8 +57,11 @@ GROUPS = (
     "setfit-equal",
     "fasttext-autotune-equal",
 )
-# Groups given the recipe's fit time of the same run (equal-time rows): they need tt-recipe first.
+# Groups given the reference recipe's fit time of the same run (equal-time rows): they need its
+# row first (--reference: cpu-longtail, row group tt-recipe; cpu-longtail-tuned, tt-recipe-tuned).
 EQUAL_TIME = ("setfit-equal", "fasttext-autotune-equal")
+# The shipped recipes a run can measure the peers against, and the row group of each.
+RECIPE_GROUPS = {"cpu-longtail": "tt-recipe", "cpu-longtail-tuned": "tt-recipe-tuned"}
 # The full fine-tune recipe is for small sets of short texts (its YAML says so); elsewhere it does
 # not fit the 15-minute budget on 2 cores.
 FINETUNE_DATASETS = ("atis",)
@@ -93,7 +97,8 @@ def run_dataset(name: str, args, m2v_dir: str | None, write_rows=None) -> list[d
         if group.startswith("m2v") and m2v_dir is None:
             continue
         if group in EQUAL_TIME and budget is None:
-            print(f"{group}: skipped (no tt-recipe row before it, no --equal-seconds)", flush=True)
+            print(f"{group}: skipped (no {RECIPE_GROUPS[args.reference]} row before it, "
+                  "no --equal-seconds)", flush=True)  # fmt: skip
             continue
         out = run_child(group, name, args, m2v_dir, budget)
         if "error" in out:
@@ -121,7 +126,7 @@ def run_dataset(name: str, args, m2v_dir: str | None, write_rows=None) -> list[d
             }
             rows.append(row)
             print(format_row(row), flush=True)
-            if res["model"] == "tt: recipe cpu-longtail" and args.equal_seconds is None:
+            if res["model"] == recipe_row(args.reference) and args.equal_seconds is None:
                 # CPU seconds: on a shared machine the wall time of a row depends on what else
                 # runs, its CPU time much less; fastText's autotune takes wall seconds.
                 budget = {"cpu": res["fit_cpu_s"], "wall": res["fit_s"]}
@@ -341,14 +346,14 @@ def tt_tfidf(d, args):
     return [_res("tt: tfidf word+char w=sqrt + label names", p, fit, pred)]
 
 
-def tt_recipe(d, args):
-    """The shipped cpu-longtail recipe, built as ``tailtune train --recipe cpu-longtail`` does."""
+def tt_recipe(d, args, recipe: str = "cpu-longtail"):
+    """A shipped recipe, built as ``tailtune train --recipe <recipe>`` does."""
     from tailtune.backends import build_backend
     from tailtune.config import load_config, recipe_path
 
     _torch_threads(args.threads)
     with Clock() as fit:
-        cfg = load_config(recipe_path("cpu-longtail"), [f"train.num_threads={args.threads}"])
+        cfg = load_config(recipe_path(recipe), [f"train.num_threads={args.threads}"])
         ens = build_backend(cfg)
         texts, labels = quality.with_label_names(
             d["X"], np.asarray(d["y"], dtype=object), cfg.objective.label_name_examples
@@ -359,7 +364,17 @@ def tt_recipe(d, args):
     info = ens.info_
     weights = "/".join(f"{w:g}" for w in info["weights"])
     note = f"w={weights}, τ={info['posthoc_tau']:g}"
-    return [_res("tt: recipe cpu-longtail", p, fit, pred, note)]
+    return [_res(recipe_row(recipe), p, fit, pred, note)]
+
+
+def tt_recipe_tuned(d, args):
+    """The shipped cpu-longtail-tuned recipe (the MiniLM body tuned contrastively first)."""
+    return tt_recipe(d, args, "cpu-longtail-tuned")
+
+
+def recipe_row(recipe: str) -> str:
+    """The table's name of a shipped recipe's row."""
+    return f"tt: recipe {recipe}"
 
 
 def tt_finetune(d, args):
@@ -696,6 +711,7 @@ def _res(model, pred, fit, pred_clock, note=""):
 CHILDREN = {
     "tt-tfidf": tt_tfidf,
     "tt-recipe": tt_recipe,
+    "tt-recipe-tuned": tt_recipe_tuned,
     "tt-finetune": tt_finetune,
     "fasttext": ft_default,
     "fasttext-autotune": ft_autotune,
@@ -725,7 +741,7 @@ def _num(v, fmt):
     return "–" if v != v else format(v, fmt)
 
 
-RECIPE = "tt: recipe cpu-longtail"
+RECIPE = recipe_row("cpu-longtail")
 
 
 def recipe_lead(yt, rows: list[dict], ref: str = RECIPE) -> dict[str, dict]:
@@ -805,6 +821,14 @@ def main(argv=None) -> None:
         "--threads wall seconds on --threads threads); default: the tt-recipe row's fit CPU time "
         "in this run",
     )
+    ap.add_argument(
+        "--reference",
+        choices=sorted(RECIPE_GROUPS),
+        default="cpu-longtail",
+        help="the shipped recipe the equal-time rows are budgeted by and every lead is measured "
+        "against (its row group must run before them); other than cpu-longtail, the section is "
+        "'<data set>: peers of <recipe>' and the plot frontier_<data set>_<recipe>.png",
+    )
     ap.add_argument("--autotune-seconds", type=int, default=120)
     ap.add_argument("--finetune-datasets", default=",".join(FINETUNE_DATASETS))
     ap.add_argument(
@@ -860,11 +884,16 @@ def write(path: Path, name: str, rows, yt, left, cmd, total, distill_s, args) ->
     """
     from frontier import plot_frontier
 
-    png = Path(args.plots) / f"frontier_{name}.png"
+    ref = recipe_row(args.reference)
+    default = args.reference == "cpu-longtail"
+    title = f"{name}: peers" if default else f"{name}: peers of {args.reference}"
+    png = Path(args.plots) / (f"frontier_{name}.png" if default else
+                              f"frontier_{name}_{args.reference}.png")  # fmt: skip
     plot_frontier(
         [{**r, "fit_s": _cpu(r), "predict_s": 0.0} for r in rows],
         png,
-        f"{name}: test macro F1 against fit + predict CPU seconds (2 threads, shared machine)",
+        f"{name}: test macro F1 against fit + predict CPU seconds ({args.threads} thread"
+        f"{'s' if args.threads > 1 else ''}, shared machine)",
         xlabel="fit + predict CPU seconds (log scale; process time of every thread)",
     )
     rel = os.path.relpath(png, path.parent)
@@ -875,48 +904,49 @@ def write(path: Path, name: str, rows, yt, left, cmd, total, distill_s, args) ->
         if distill_s
         else ""
     )
-    lead = recipe_lead(yt, rows)
+    lead = recipe_lead(yt, rows, ref)
     state = (
         f"{total:.0f} s for the whole data set"
         if not left
         else f"IN PROGRESS after {total:.0f} s: groups not yet run: {', '.join(left)}"
     )
     section = (
-        f"## {name}: peers\n\nProduced by `{cmd}` on "
+        f"## {title}\n\nProduced by `{cmd}` on "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {state}.\n"
         f"Machine: {quality.machine()}; {_peer_versions()}.{distill}\n"
-        f"{_recipe_line(rows, len(yt))}\n"
+        f"{_recipe_line(rows, len(yt), args.reference)}\n"
         "Times: `fit s` and `predict s` are wall seconds on a 2-core machine shared with other "
         "jobs; `fit CPU s` is the row's process time over every thread (what the equal-time rows "
         "are budgeted in), and `CPU × recipe` its fit + predict CPU over the recipe's. "
         "`recipe lead`: the recipe's test macro F1 minus the row's, with the 95% interval of a "
         "paired bootstrap over the test rows (1,000 stratified resamples); the lead is beyond "
         f"the noise where the interval excludes 0.\n{_lead_line(lead)}\n\n"
-        f"{markdown_table(rows, RECIPE, lead)}\n\n![{name} frontier]({rel})\n"
+        f"{markdown_table(rows, ref, lead)}\n\n![{name} frontier]({rel})\n"
     )
     import fcntl
 
     # Two invocations (one per data set list) may finish a section at the same moment.
     with open(Path(tempfile.gettempdir()) / "tailtune-peers.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        quality.write_section(path, f"{name}: peers", section)
+        quality.write_section(path, title, section)
 
 
-def _recipe_line(rows, n_test: int) -> str:
+def _recipe_line(rows, n_test: int, recipe: str = "cpu-longtail") -> str:
     """The recipe's version (git commit of its YAML), fit time and predict throughput."""
-    r = next((r for r in rows if r["model"] == RECIPE and r.get("pred") is not None), None)
+    ref = recipe_row(recipe)
+    r = next((r for r in rows if r["model"] == ref and r.get("pred") is not None), None)
     if r is None:
         return "No recipe row in this run."
     return (
-        f"Recipe cpu-longtail as of commit {_recipe_commit()}: fit {r['fit_s']:.0f} s wall "
+        f"Recipe {recipe} as of commit {_recipe_commit(recipe)}: fit {r['fit_s']:.0f} s wall "
         f"({r['fit_cpu_s']:.0f} CPU s); predict {n_test} test texts in {r['predict_s']:.1f} s "
         f"({n_test / max(r['predict_s'], 1e-9):.0f} texts/s wall)."
     )
 
 
-def _recipe_commit() -> str:
+def _recipe_commit(name: str = "cpu-longtail") -> str:
     """The last commit that changed the recipe's YAML, and HEAD (``-dirty`` when it differs)."""
-    recipe = "src/tailtune/recipes/cpu-longtail.yaml"
+    recipe = f"src/tailtune/recipes/{name}.yaml"
 
     def git(*a):
         done = subprocess.run(
