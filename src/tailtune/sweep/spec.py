@@ -82,7 +82,8 @@ class SweepSpec:
     base: str | None = None
     """Base config file (relative to the sweep file); null = defaults, or the recipe."""
     recipe: str | None = None
-    """A shipped recipe as the base config (cpu-longtail, cpu-finetune) instead of base."""
+    """A shipped recipe as the base config (cpu-longtail, cpu-longtail-tuned, cpu-finetune)
+    instead of base."""
     set: list[str] = _field(default_factory=list)
     """Overrides of the base config, as tailtune train --set takes them (section.field=value)."""
     params: list[Param] = _field(default_factory=list)
