@@ -85,6 +85,36 @@ def test_recipe_lead_is_a_paired_interval_that_excludes_zero_only_for_a_real_gap
     assert peers.recipe_lead(gold, rows[:1]) == {}  # no recipe row, no lead
 
 
+def test_the_reference_recipe_names_the_section_budgets_and_leads(peers, monkeypatch, tmp_path):
+    """With --reference cpu-longtail-tuned the leads are against that row and the section and
+    plot are its own, so the cpu-longtail section of the same data set is left as it was."""
+    gold = np.repeat(["a", "b"], 20)
+    worse = gold.copy()
+    worse[::2] = "a"
+    row = {"accuracy": 1.0, "macro_f1": 1.0, "zero_f1": 0, "head_f1": None, "mid_f1": None,
+           "tail_f1": None, "fit_s": 10.0, "fit_cpu_s": 10.0, "predict_s": 1.0, "rss_mb": 1.0,
+           "note": ""}  # fmt: skip
+    rows = [
+        {**row, "model": peers.recipe_row("cpu-longtail-tuned"), "pred": list(gold)},
+        {**row, "model": peers.RECIPE, "pred": list(worse), "macro_f1": 0.7},
+    ]
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Quality benchmark results\n\n## toy: peers\n\nkept\n")
+    monkeypatch.setattr(peers, "_recipe_commit", lambda name="cpu-longtail": name)
+    args = SimpleNamespace(reference="cpu-longtail-tuned", plots=str(tmp_path), threads=1)
+    peers.write(results, "toy", rows, gold, [], "cmd", 1.0, None, args)
+    text = results.read_text()
+    assert "## toy: peers\n\nkept" in text  # the default reference's section untouched
+    tuned = text.split("## toy: peers of cpu-longtail-tuned", 1)[1]
+    assert "Recipe cpu-longtail-tuned as of commit cpu-longtail-tuned" in tuned
+    lead = next(
+        line for line in tuned.splitlines() if line.startswith("| tt: recipe cpu-longtail |")
+    )
+    # the tuned row leads the cpu-longtail row by 1 - 0.733 (F1 0.8 and 0.667), beyond the noise
+    assert "| +0.267 [+0." in lead
+    assert (tmp_path / "frontier_toy_cpu-longtail-tuned.png").is_file()
+
+
 def test_a_peer_that_raises_becomes_an_error_result_not_a_crash(peers, monkeypatch, tmp_path):
     def nan(d, args):
         raise RuntimeError("Encountered NaN.")
