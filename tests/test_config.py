@@ -125,6 +125,8 @@ def test_shipped_recipes_load_and_build():
     head = tuned.members[1]
     assert [m.name for m in tuned.members] == ["tfidf", "embedding_head"]
     assert (head.embedding.body_steps, head.embedding.body_lr) == (400, 1e-4)
+    # one fit: a refit on train + validation would tune the body a second time
+    assert load_config(recipe_path("cpu-longtail-tuned")).train.refit is False
     fewer = load_config(recipe_path("cpu-longtail-tuned"), ["model.embedding.body_steps=7"])
     assert build_backend(fewer).members[1].embedding.body_steps == 7
 
